@@ -1,0 +1,3 @@
+"""flexunion: a union federation service for platform workers."""
+
+__version__ = "0.1.0"

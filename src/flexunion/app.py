@@ -1,0 +1,113 @@
+"""create_app(): plugins, routers, error handlers, lifecycle — nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+
+from flexunion import __version__
+from flexunion.audit.routes import ROUTES as AUDIT_ROUTES
+from flexunion.auth.keys import KeyStore
+from flexunion.auth.routes import ROUTES as AUTH_ROUTES
+from flexunion.auth.sms import SmsGateway, gateway_for
+from flexunion.auth.tokens import TokenService
+from flexunion.config import Settings
+from flexunion.core.clock import Clock
+from flexunion.core.deps import DEPENDENCIES
+from flexunion.core.middleware import AuthMiddleware, RequestContextMiddleware, UnitOfWorkMiddleware
+from flexunion.core.problems import EXCEPTION_HANDLERS
+from flexunion.core.secrets import Keyring, load_master_secret
+from flexunion.core.system_routes import ROUTES as SYSTEM_ROUTES
+from flexunion.db.engine import make_engine, make_sessionmaker
+from flexunion.db.migrate import check_app_role
+from flexunion.federation.routes import ROUTES as FEDERATION_ROUTES
+from flexunion.membership.routes import ROUTES as MEMBERSHIP_ROUTES
+
+
+def app_database_url(settings: Settings) -> str:
+    if settings.app_database_url:
+        return settings.app_database_url
+    if not settings.database_url:
+        raise RuntimeError("no database configured")
+    from flexunion.db.urls import with_user
+
+    return with_user(settings.database_url, settings.app_role, settings.app_db_password)
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="flexunion 工会联合会服务 API",
+        version=__version__,
+        description=(
+            "新就业形态劳动者（骑手、司机）工会服务：线上入会、电子会籍、异地接转、服务驿站、协商清单。\n\n"
+            "Union federation service for platform workers. Errors are RFC 9457 problem+json with "
+            "a stable `code`. Mobile writes take an `Idempotency-Key` header. Tokens: bearer JWT "
+            "(EdDSA), audiences flexunion-mobile / flexunion-admin / flexunion-partner."
+        ),
+        tags=[
+            Tag(name="system 系统"),
+            Tag(name="auth 认证"),
+            Tag(name="federation 联合会"),
+            Tag(name="me 我的"),
+            Tag(name="audit 审计"),
+        ],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+            }
+        ),
+        path="/schema",
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    sms: SmsGateway | None = None,
+    clock: Clock | None = None,
+    oidc_http: httpx.AsyncClient | None = None,
+) -> Litestar:
+    clock = clock or Clock()
+    keyring = Keyring(load_master_secret(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        url = app_database_url(settings)
+        await check_app_role(url)
+        engine = make_engine(url)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.key_store = KeyStore(app.state.sessionmaker, keyring)
+        app.state.tokens = TokenService(settings, app.state.key_store, clock)
+        owned_http = oidc_http is None
+        app.state.oidc_http = oidc_http or httpx.AsyncClient(timeout=10)
+        try:
+            yield
+        finally:
+            if owned_http:
+                await app.state.oidc_http.aclose()
+            await engine.dispose()
+
+    app = Litestar(
+        route_handlers=[
+            *SYSTEM_ROUTES, *AUTH_ROUTES, *FEDERATION_ROUTES, *MEMBERSHIP_ROUTES, *AUDIT_ROUTES,
+        ],
+        middleware=[RequestContextMiddleware, AuthMiddleware, UnitOfWorkMiddleware],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=openapi_config(),
+        lifespan=[lifespan],
+        request_max_body_size=settings.request_max_body_bytes,
+        debug=False,
+        logging_config=None,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.keyring = keyring
+    app.state.sms = sms or gateway_for(settings.sms_backend)
+    return app

@@ -1,0 +1,65 @@
+"""`flexunion audit verify`: recompute the chain and name every broken link.
+
+Runs as the owner. Finds an edited entry (its hash no longer matches its
+content), a deleted or inserted entry (a gap in seq, or a prev_hash that does
+not match the entry before), and a cut-off tail (the chain head, kept in a
+table the app role cannot touch, is ahead of the last entry)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from flexunion.db.urls import to_asyncpg
+
+_ROWS = """
+SELECT seq, prev_hash, hash,
+       flexunion_audit_digest(prev_hash, seq, occurred_at, tenant_id, actor, action,
+                              object_type, object_id, payload, request_id) AS recomputed
+  FROM audit_events ORDER BY seq
+"""
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    head_seq: int = 0
+    head_hash: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+async def verify(owner_url: str) -> VerifyReport:
+    report = VerifyReport()
+    conn = await asyncpg.connect(to_asyncpg(owner_url))
+    try:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            head = await conn.fetchrow("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
+            expected_seq, expected_prev = 1, ""
+            async for row in conn.cursor(_ROWS, prefetch=2000):
+                report.checked += 1
+                seq = row["seq"]
+                if seq != expected_seq:
+                    report.problems.append(
+                        f"seq {expected_seq}..{seq - 1}: missing (deleted entries)"
+                        if seq > expected_seq else f"seq {seq}: duplicated or out of order"
+                    )
+                if row["prev_hash"] != expected_prev:
+                    report.problems.append(f"seq {seq}: prev_hash does not match the entry before")
+                if row["recomputed"] != row["hash"]:
+                    report.problems.append(f"seq {seq}: content edited (hash mismatch)")
+                expected_seq, expected_prev = seq + 1, row["hash"]
+    finally:
+        await conn.close()
+    report.head_seq, report.head_hash = head["seq"], head["hash"]
+    last_seq = expected_seq - 1
+    if head["seq"] != last_seq or head["hash"] != expected_prev:
+        report.problems.append(
+            f"chain head is at seq {head['seq']} but the log ends at seq {last_seq}"
+            " (entries removed from the end, or the head was edited)"
+        )
+    return report

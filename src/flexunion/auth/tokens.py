@@ -1,0 +1,142 @@
+"""Access tokens (RFC 9068 JWT profile) issued and verified strictly with PyJWT.
+
+Verification: algorithm allowlist (EdDSA only; `none` and HMAC never), a
+known `kid`, `typ` = at+jwt, signature, `iss`, `aud` (mobile, admin and
+partner APIs each have their own), `exp`, `nbf`, `iat` required, leeway at
+most 60 s. Each failure has its own stable problem code."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from datetime import timedelta
+
+import jwt
+
+from flexunion.auth.keys import ALG, KeyStore
+from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER, Settings
+from flexunion.core.clock import Clock
+from flexunion.core.context import ADMIN_ROLES, Caller, Role
+from flexunion.core.errors import Unauthenticated
+
+ALLOWED_ALGORITHMS = [ALG]
+TOKEN_TYPE = "at+jwt"
+MAX_TOKEN_BYTES = 8192
+MAX_LEEWAY = 60
+_KID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "nbf", "iat", "jti", "role", "tid", "tenant"]
+
+
+def audience_for(role: Role) -> str:
+    if role is Role.WORKER:
+        return AUDIENCE_MOBILE
+    if role is Role.PARTNER:
+        return AUDIENCE_PARTNER
+    return AUDIENCE_ADMIN
+
+
+def ttl_for(settings: Settings, role: Role) -> int:
+    if role is Role.WORKER:
+        return settings.access_ttl_worker
+    if role is Role.PARTNER:
+        return settings.access_ttl_partner
+    return settings.access_ttl_admin
+
+
+class TokenService:
+    def __init__(self, settings: Settings, keys: KeyStore, clock: Clock) -> None:
+        self.settings = settings
+        self.keys = keys
+        self.clock = clock
+        self.leeway = min(settings.leeway_seconds, MAX_LEEWAY)
+
+    async def issue(
+        self, *, role: Role, subject: str, tenant_id: uuid.UUID, tenant_code: str,
+        ttl_seconds: int | None = None, extra: dict[str, object] | None = None,
+    ) -> tuple[str, int]:
+        key = await self.keys.signing_key()
+        now = self.clock.now()
+        ttl = ttl_seconds if ttl_seconds is not None else ttl_for(self.settings, role)
+        claims: dict[str, object] = {
+            "iss": self.settings.issuer,
+            "aud": audience_for(role),
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + timedelta(seconds=ttl),
+            "jti": secrets.token_urlsafe(12),
+            "role": role.value,
+            "tid": str(tenant_id),
+            "tenant": tenant_code,
+            **(extra or {}),
+        }
+        token = jwt.encode(
+            claims, key.private, algorithm=ALG, headers={"kid": key.kid, "typ": TOKEN_TYPE}
+        )
+        return token, ttl
+
+    async def verify(self, token: str, audiences: tuple[str, ...]) -> Caller:
+        if len(token) > MAX_TOKEN_BYTES:
+            raise Unauthenticated("The token is too large.", code="token_malformed")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("The token cannot be parsed.", code="token_malformed") from exc
+        if header.get("alg") not in ALLOWED_ALGORITHMS:
+            raise Unauthenticated("The token's algorithm is not accepted.", code="token_alg_rejected")
+        if header.get("typ") != TOKEN_TYPE:
+            raise Unauthenticated("The token is not an access token.", code="token_wrong_type")
+        for forbidden in ("jku", "x5u", "jwk", "x5c"):
+            if forbidden in header:
+                raise Unauthenticated("Embedded key references are refused.", code="token_alg_rejected")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not _KID.match(kid):
+            raise Unauthenticated("The token names no valid key.", code="token_unknown_key")
+        public = await self.keys.verification_key(kid)
+        if public is None:
+            raise Unauthenticated("The token's key is unknown.", code="token_unknown_key")
+        try:
+            claims = jwt.decode(
+                token,
+                public,
+                algorithms=ALLOWED_ALGORITHMS,
+                audience=list(audiences),
+                issuer=self.settings.issuer,
+                leeway=self.leeway,
+                options={"require": REQUIRED_CLAIMS, "strict_aud": False},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("The token has expired.", code="token_expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise Unauthenticated("The token is not valid yet.", code="token_not_yet_valid") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise Unauthenticated("The token is for another API.", code="token_wrong_audience") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise Unauthenticated("The token has another issuer.", code="token_wrong_issuer") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise Unauthenticated("The token's signature is invalid.", code="token_bad_signature") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("The token is invalid.", code="token_invalid") from exc
+        return self._caller(claims)
+
+    def _caller(self, claims: dict[str, object]) -> Caller:
+        try:
+            role = Role(str(claims["role"]))
+            tenant_id = uuid.UUID(str(claims["tid"]))
+        except (ValueError, KeyError) as exc:
+            raise Unauthenticated("The token's claims are invalid.", code="token_invalid") from exc
+        if claims["aud"] != audience_for(role) and not (
+            isinstance(claims["aud"], list) and audience_for(role) in claims["aud"]
+        ):
+            raise Unauthenticated("Role and audience do not match.", code="token_wrong_audience")
+        if role in ADMIN_ROLES | {Role.PARTNER, Role.WORKER} and not str(claims["sub"]):
+            raise Unauthenticated("The token has no subject.", code="token_invalid")
+        return Caller(
+            role=role,
+            subject=str(claims["sub"]),
+            tenant_id=tenant_id,
+            tenant_code=str(claims["tenant"]),
+            audience=audience_for(role),
+            token_id=str(claims["jti"]),
+        )

@@ -1,0 +1,271 @@
+"""`flexunion serve | migrate | tenants plan/apply | admin create | partner create |
+token issue | audit verify | keys rotate`.
+
+Every command but `serve` is an operator command: it connects as the database
+owner (DATABASE_URL, or the embedded server) and writes its audit events as
+`cli:operator`."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from flexunion.config import Settings, load_settings
+from flexunion.core import logs
+from flexunion.db.runtime import Database, open_database, owner_session
+
+
+def _open(settings: Settings | None = None) -> Database:
+    return open_database(settings or load_settings())
+
+
+async def prepare(settings: Settings) -> None:
+    """Migrate as the owner and make sure a signing key exists."""
+    from flexunion.auth.keys import ensure_active_key
+    from flexunion.core.secrets import Keyring, load_master_secret
+    from flexunion.db.migrate import upgrade_async
+
+    assert settings.database_url
+    await upgrade_async(settings.database_url, settings.app_role, settings.app_db_password)
+    async with owner_session(settings) as session:
+        await ensure_active_key(session, Keyring(load_master_secret(settings)))
+
+
+async def load_demo_if_empty(settings: Settings) -> bool:
+    from sqlalchemy import func, select
+
+    from flexunion.federation.files import apply_directory
+    from flexunion.federation.models import Tenant
+
+    if not settings.load_demo or settings.demo_dir is None:
+        return False
+    async with owner_session(settings) as session:
+        if await session.scalar(select(func.count()).select_from(Tenant)):
+            return False
+        plan = await apply_directory(session, settings.demo_dir)
+    click.echo(f"loaded demo federation from {settings.demo_dir}: {plan.summary()}", err=True)
+    return True
+
+
+@click.group()
+def main() -> None:
+    """flexunion — 工会联合会服务 union federation service."""
+    logs.configure(load_settings().log_level)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the service (embedded PostgreSQL when DATABASE_URL is unset)."""
+    import uvicorn
+
+    from flexunion.app import create_app
+
+    db = _open()
+    try:
+        asyncio.run(prepare(db.settings))
+        asyncio.run(load_demo_if_empty(db.settings))
+        click.echo(f"flexunion on http://{host}:{port}  (API docs: /schema)", err=True)
+        uvicorn.run(create_app(db.settings), host=host, port=port, log_config=None,
+                    proxy_headers=False, server_header=False)
+    finally:
+        db.stop()
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations as the owner; create the app role and a signing key if missing."""
+    db = _open()
+    try:
+        asyncio.run(prepare(db.settings))
+        click.echo("database at the latest migration")
+    finally:
+        db.stop()
+
+
+@main.group()
+def tenants() -> None:
+    """Federations as files (tenants/): plan, then apply."""
+
+
+@tenants.command("plan")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def tenants_plan(directory: Path) -> None:
+    """Show what `apply` would change, changing nothing."""
+    from flexunion.federation.files import FederationFileError, plan_directory
+
+    db = _open()
+    try:
+        asyncio.run(prepare(db.settings))  # the schema, not the tenants: plan changes no tenant
+        plan = asyncio.run(_with_owner(db.settings, lambda s: plan_directory(s, directory)))
+    except FederationFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.stop()
+    click.echo(plan.render())
+
+
+@tenants.command("apply")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def tenants_apply(directory: Path) -> None:
+    """Apply the federation files in one transaction (a second apply changes nothing)."""
+    from flexunion.federation.files import FederationFileError, apply_directory
+
+    db = _open()
+    try:
+        asyncio.run(prepare(db.settings))
+        plan = asyncio.run(_with_owner(db.settings, lambda s: apply_directory(s, directory)))
+    except FederationFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.stop()
+    click.echo(plan.render())
+    click.echo(f"applied: {plan.summary()}")
+
+
+async def _with_owner(settings: Settings, fn):  # noqa: ANN001, ANN202
+    async with owner_session(settings) as session:
+        return await fn(session)
+
+
+@main.group()
+def admin() -> None:
+    """Staff accounts (HQ admins, regional admins, station officers)."""
+
+
+@admin.command("create")
+@click.option("--tenant", "tenant_code", required=True, help="Tenant code the account belongs to.")
+@click.option("--username", required=True)
+@click.option("--role", required=True,
+              type=click.Choice(["hq_admin", "regional_admin", "station_officer"]))
+@click.option("--display-name", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--oidc-issuer", default=None, help="Link to an identity provider account.")
+@click.option("--oidc-subject", default=None)
+def admin_create(tenant_code: str, username: str, role: str, display_name: str | None,
+                 password_stdin: bool, oidc_issuer: str | None, oidc_subject: str | None) -> None:
+    """Create a staff account; prints a generated password when none is given."""
+    from flexunion.auth.accounts import AccountError, create_admin
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    generated = None
+    if password is None and not oidc_subject:
+        generated = password = secrets.token_urlsafe(12)
+    db = _open()
+    try:
+        account_id = asyncio.run(_with_owner(db.settings, lambda s: create_admin(
+            s, tenant_code=tenant_code, username=username, role=role,
+            display_name=display_name or username, password=password,
+            oidc_issuer=oidc_issuer, oidc_subject=oidc_subject)))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.stop()
+    click.echo(f"created {role} {username} ({account_id}) in {tenant_code}")
+    if generated:
+        click.echo(f"password: {generated}")
+
+
+@main.group()
+def partner() -> None:
+    """Platform partner API clients (OAuth2 client credentials)."""
+
+
+@partner.command("create")
+@click.option("--tenant", "tenant_code", required=True,
+              help="Tenant whose subtree the client may see (usually the federation HQ).")
+@click.option("--partner", "partner_code", required=True, help="Platform partner code, e.g. meituan.")
+@click.option("--name", default=None, help="A label for the client.")
+def partner_create(tenant_code: str, partner_code: str, name: str | None) -> None:
+    """Create a client; the secret is printed once and stored only hashed."""
+    from flexunion.auth.accounts import AccountError, create_partner_client
+
+    db = _open()
+    try:
+        client_id, secret = asyncio.run(_with_owner(db.settings, lambda s: create_partner_client(
+            s, tenant_code=tenant_code, partner_code=partner_code, name=name or partner_code)))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.stop()
+    click.echo(f"client_id: {client_id}")
+    click.echo(f"client_secret: {secret}")
+
+
+@main.group()
+def token() -> None:
+    """Tokens for operators and scripts."""
+
+
+@token.command("issue")
+@click.option("--role", required=True,
+              type=click.Choice(["worker", "station_officer", "regional_admin", "hq_admin", "partner"]))
+@click.option("--tenant", "tenant_code", required=True)
+@click.option("--subject", required=True)
+@click.option("--ttl", default=None, type=click.IntRange(1, 24 * 3600), help="Seconds.")
+def token_issue(role: str, tenant_code: str, subject: str, ttl: int | None) -> None:
+    """Print a signed access token."""
+    from flexunion.auth.accounts import AccountError, issue_operator_token
+
+    db = _open()
+    try:
+        printed = asyncio.run(issue_operator_token(
+            db.settings, role=role, tenant_code=tenant_code, subject=subject, ttl=ttl))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.stop()
+    click.echo(printed)
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute the chain; exit 1 and name the entries when anything was edited or removed."""
+    from flexunion.audit.verify import verify
+
+    db = _open()
+    try:
+        report = asyncio.run(verify(db.settings.database_url or ""))
+    finally:
+        db.stop()
+    for problem in report.problems:
+        click.echo(f"BROKEN {problem}")
+    click.echo(f"checked {report.checked} entries; head seq {report.head_seq} "
+               f"hash {report.head_hash[:16]}")
+    if not report.ok:
+        sys.exit(1)
+    click.echo("audit chain intact")
+
+
+@main.group()
+def keys() -> None:
+    """Token signing keys."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Make a new active key; the old one stays in the JWKS (retired) for verification."""
+    from flexunion.auth.keys import create_key
+    from flexunion.core.secrets import Keyring, load_master_secret
+
+    db = _open()
+    try:
+        kid = asyncio.run(_with_owner(db.settings, lambda s: create_key(
+            s, Keyring(load_master_secret(db.settings)), activate=True)))
+    finally:
+        db.stop()
+    click.echo(f"active signing key: {kid}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,109 @@
+"""Typed settings, read once from the environment (FLEXUNION_*, plus DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import platformdirs
+
+AUDIENCE_MOBILE = "flexunion-mobile"
+AUDIENCE_ADMIN = "flexunion-admin"
+AUDIENCE_PARTNER = "flexunion-partner"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name)
+    return int(raw) if raw is not None else default
+
+
+@dataclass(frozen=True, slots=True)
+class OidcSettings:
+    """An external identity provider for admin login (Authlib client)."""
+
+    issuer: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    redirect_uri: str | None = None
+    scope: str = "openid profile email"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer and self.client_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # Owner connection (migrations, operator CLI). None → embedded PostgreSQL.
+    database_url: str | None = None
+    # The serving app's connection; derived from database_url when not given.
+    app_database_url: str | None = None
+    app_role: str = "flexunion_app"
+    app_db_password: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir("flexunion")))
+    secret_key: str | None = None
+    issuer: str = "http://127.0.0.1:8000"
+    access_ttl_admin: int = 3600
+    access_ttl_partner: int = 3600
+    access_ttl_worker: int = 12 * 3600
+    leeway_seconds: int = 30
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    otp_sends_per_hour: int = 5
+    otp_resend_after_seconds: int = 60
+    request_max_body_bytes: int = 1_048_576
+    idempotency_ttl_hours: int = 24
+    page_size_default: int = 20
+    page_size_max: int = 100
+    demo_dir: Path | None = None
+    load_demo: bool = True
+    sms_backend: str = "log"
+    log_level: str = "INFO"
+    oidc: OidcSettings = field(default_factory=OidcSettings)
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    def with_database(self, owner_url: str, app_url: str | None = None) -> Settings:
+        return replace(self, database_url=owner_url, app_database_url=app_url)
+
+
+def _default_demo_dir() -> Path | None:
+    # A checkout keeps tenants/ beside src/; an installed wheel has no demo.
+    here = Path(__file__).resolve().parents[2] / "tenants" / "demo"
+    return here if here.is_dir() else None
+
+
+def load_settings() -> Settings:
+    data_dir = _env("FLEXUNION_DATA_DIR")
+    demo_dir = _env("FLEXUNION_DEMO_DIR")
+    return Settings(
+        database_url=_env("FLEXUNION_DATABASE_URL", _env("DATABASE_URL")),
+        app_database_url=_env("FLEXUNION_APP_DATABASE_URL"),
+        app_role=_env("FLEXUNION_APP_ROLE", "flexunion_app") or "flexunion_app",
+        app_db_password=_env("FLEXUNION_APP_DB_PASSWORD"),
+        data_dir=Path(data_dir) if data_dir else Path(platformdirs.user_data_dir("flexunion")),
+        secret_key=_env("FLEXUNION_SECRET_KEY"),
+        issuer=(_env("FLEXUNION_ISSUER", "http://127.0.0.1:8000") or "").rstrip("/"),
+        access_ttl_admin=_int("FLEXUNION_ACCESS_TTL_ADMIN", 3600),
+        access_ttl_partner=_int("FLEXUNION_ACCESS_TTL_PARTNER", 3600),
+        access_ttl_worker=_int("FLEXUNION_ACCESS_TTL_WORKER", 12 * 3600),
+        request_max_body_bytes=_int("FLEXUNION_MAX_BODY_BYTES", 1_048_576),
+        demo_dir=Path(demo_dir) if demo_dir else _default_demo_dir(),
+        load_demo=(_env("FLEXUNION_LOAD_DEMO", "1") == "1"),
+        sms_backend=_env("FLEXUNION_SMS_BACKEND", "log") or "log",
+        log_level=_env("FLEXUNION_LOG_LEVEL", "INFO") or "INFO",
+        oidc=OidcSettings(
+            issuer=_env("FLEXUNION_OIDC_ISSUER"),
+            client_id=_env("FLEXUNION_OIDC_CLIENT_ID"),
+            client_secret=_env("FLEXUNION_OIDC_CLIENT_SECRET"),
+            redirect_uri=_env("FLEXUNION_OIDC_REDIRECT_URI"),
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Small shared pieces: caller context, errors, unit of work, idempotency, pagination, clock."""

@@ -1,0 +1,47 @@
+"""Dependencies every handler may ask for by name: uow, session, caller, settings, clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.config import Settings
+from flexunion.core.clock import Clock
+from flexunion.core.context import Caller
+from flexunion.core.errors import Unauthenticated
+from flexunion.core.uow import UnitOfWork
+
+
+def _uow(request: Request[Any, Any, Any]) -> UnitOfWork:
+    return request.scope["state"]["uow"]
+
+
+def _session(request: Request[Any, Any, Any]) -> AsyncSession:
+    return _uow(request).session
+
+
+def _caller(request: Request[Any, Any, Any]) -> Caller:
+    caller = request.scope["state"].get("caller")
+    if caller is None:  # a route that asks for a caller must declare audiences
+        raise Unauthenticated("This endpoint needs a bearer token.", code="token_missing")
+    return caller
+
+
+def _settings(request: Request[Any, Any, Any]) -> Settings:
+    return request.app.state.settings
+
+
+def _clock(request: Request[Any, Any, Any]) -> Clock:
+    return request.app.state.clock
+
+
+DEPENDENCIES = {
+    "uow": Provide(_uow, sync_to_thread=False),
+    "session": Provide(_session, sync_to_thread=False),
+    "caller": Provide(_caller, sync_to_thread=False),
+    "settings": Provide(_settings, sync_to_thread=False),
+    "clock": Provide(_clock, sync_to_thread=False),
+}

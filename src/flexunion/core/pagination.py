@@ -1,0 +1,42 @@
+"""Cursor pagination: opaque cursors, page size clamped to [1, max]."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from flexunion.core.errors import InvalidInput
+
+T = TypeVar("T")
+
+
+class Page(msgspec.Struct, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def clamp(limit: int | None, default: int, maximum: int) -> int:
+    if limit is None:
+        return default
+    return max(1, min(limit, maximum))
+
+
+def encode_cursor(*values: Any) -> str:
+    raw = json.dumps([str(v) if not isinstance(v, int | str) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("The cursor is not one this API issued.", code="cursor_invalid") from exc
+    if not isinstance(values, list) or len(values) != arity:
+        raise InvalidInput("The cursor is not one this API issued.", code="cursor_invalid")
+    return values

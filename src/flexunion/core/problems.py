@@ -1,0 +1,166 @@
+"""The one place that turns errors into RFC 9457 problem+json responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from flexunion.core.errors import DomainError
+
+log = logging.getLogger("flexunion.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+# Litestar's own HTTP errors, by status, in the same vocabulary as DomainError.
+_HTTP_CODES: dict[int, tuple[str, str, str]] = {
+    400: ("malformed_request", "请求格式错误", "Malformed request"),
+    401: ("unauthenticated", "未登录或凭证无效", "Not authenticated"),
+    403: ("forbidden", "无权执行此操作", "Forbidden"),
+    404: ("not_found", "未找到", "Not found"),
+    405: ("method_not_allowed", "不支持该请求方法", "Method not allowed"),
+    406: ("not_acceptable", "无法提供所需格式", "Not acceptable"),
+    413: ("payload_too_large", "请求体过大", "Payload too large"),
+    415: ("unsupported_media_type", "不支持的内容类型", "Unsupported media type"),
+    429: ("rate_limited", "请求过于频繁", "Too many requests"),
+    503: ("unavailable", "服务暂不可用", "Service unavailable"),
+}
+
+
+def problem_body(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    title_en: str,
+    detail: str | None,
+    instance: str | None,
+    request_id: str | None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"urn:flexunion:problem:{code}",
+        "title": title,
+        "title_en": title_en,
+        "status": status,
+        "code": code,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if request_id:
+        body["request_id"] = request_id
+    if extra:
+        body.update(extra)
+    return body
+
+
+def problem_response(
+    request: Request | None,
+    *,
+    status: int,
+    code: str,
+    title: str,
+    title_en: str,
+    detail: str | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    request_id = request.scope.get("state", {}).get("request_id") if request else None
+    body = problem_body(
+        status=status,
+        code=code,
+        title=title,
+        title_en=title_en,
+        detail=detail,
+        instance=request.url.path if request else None,
+        request_id=request_id,
+        extra=extra,
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or {})
+
+
+def domain_error_handler(request: Request, exc: DomainError) -> Response:
+    uow = request.scope.get("state", {}).get("uow")
+    if exc.commit_writes and uow is not None:
+        uow.keep_on_error = True
+    return problem_response(
+        request,
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        title_en=exc.title_en,
+        detail=exc.detail,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for item in exc.extra or []:
+        if isinstance(item, dict):
+            errors.append({k: v for k, v in item.items() if k in ("key", "message", "source")})
+    return errors
+
+
+def validation_handler(request: Request, exc: ValidationException) -> Response:
+    detail = str(exc.detail or "")
+    if "JSON is malformed" in detail or "Invalid JSON" in detail or "malformed" in detail.lower():
+        return problem_response(
+            request,
+            status=400,
+            code="malformed_request",
+            title="请求格式错误",
+            title_en="Malformed request",
+            detail="The request body is not valid JSON.",
+        )
+    return problem_response(
+        request,
+        status=422,
+        code="validation_failed",
+        title="参数校验未通过",
+        title_en="Validation failed",
+        detail=detail or None,
+        extra={"errors": _validation_errors(exc)},
+    )
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if status >= 500:
+        return internal_error_handler(request, exc)
+    code, title, title_en = _HTTP_CODES.get(status, ("http_error", "请求无法处理", "Request failed"))
+    return problem_response(
+        request,
+        status=status,
+        code=code,
+        title=title,
+        title_en=title_en,
+        detail=exc.detail if status != 404 else None,
+        headers=dict(exc.headers or {}),
+    )
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+    return problem_response(
+        request,
+        status=500,
+        code="internal_error",
+        title="服务内部错误",
+        title_en="Internal server error",
+    )
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: domain_error_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_exception_handler,
+    Exception: internal_error_handler,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem_body", "problem_response"]

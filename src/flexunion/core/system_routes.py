@@ -1,0 +1,59 @@
+"""Liveness, readiness and the public discovery documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from sqlalchemy import text
+
+from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER
+from flexunion.core.errors import ServiceUnavailable
+from flexunion.core.uow import UnitOfWork
+from flexunion.db.migrate import head_revision
+
+
+@get("/healthz", tags=["system 系统"], summary="存活检查 Liveness")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/readyz", tags=["system 系统"], summary="就绪检查 Readiness (database reachable, schema at head)")
+async def readyz(uow: UnitOfWork) -> dict[str, str]:
+    try:
+        current = await uow.session.scalar(text("SELECT version_num FROM alembic_version"))
+    except Exception as exc:  # noqa: BLE001 - any database failure means not ready
+        raise ServiceUnavailable("The database is not reachable.", code="database_unavailable") from exc
+    if current != head_revision():
+        raise ServiceUnavailable("The schema is not at the latest migration.", code="schema_outdated")
+    return {"status": "ready", "schema": current}
+
+
+@get("/.well-known/jwks.json", tags=["auth 认证"], summary="签名公钥 JWKS", cache=False)
+async def jwks(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return await request.app.state.key_store.jwks()
+
+
+@get(
+    "/.well-known/oauth-authorization-server",
+    tags=["auth 认证"],
+    summary="授权服务元数据 OAuth 2.0 server metadata (RFC 8414)",
+)
+async def oauth_metadata(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    issuer = request.app.state.settings.issuer
+    return {
+        "issuer": issuer,
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "token_endpoint": f"{issuer}/oauth/token",
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_signing_alg_values_supported": ["EdDSA"],
+        "flexunion_audiences": {
+            "mobile": AUDIENCE_MOBILE,
+            "admin": AUDIENCE_ADMIN,
+            "partner": AUDIENCE_PARTNER,
+        },
+    }
+
+
+ROUTES = [healthz, readyz, jwks, oauth_metadata]

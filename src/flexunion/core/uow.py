@@ -1,0 +1,173 @@
+"""One unit of work per request: one session, one transaction, committed once.
+
+The middleware buffers the response, commits only when the handler answered
+below 400, and only then sends it, so a client never sees success for a write
+that did not land. Side effects registered with `after_commit` run after the
+commit and never inside the transaction. Handlers reach the session through
+the `uow` dependency; services never commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from flexunion.core.problems import PROBLEM_JSON, problem_body
+from flexunion.db.engine import apply_scope, bind_scope
+from flexunion.db.scope import DbScope
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class UnitOfWork:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], scope: DbScope) -> None:
+        self._sessionmaker = sessionmaker
+        self.scope = scope
+        self._session: AsyncSession | None = None
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
+        self.keep_on_error = False
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._sessionmaker()
+            bind_scope(self._session, lambda: self.scope)
+        return self._session
+
+    @property
+    def started(self) -> bool:
+        return self._session is not None and self._session.in_transaction()
+
+    async def rescope(self, scope: DbScope) -> None:
+        self.scope = scope
+        if self.started:
+            await apply_scope(self.session, scope)
+
+    def after_commit(self, effect: Callable[[], Awaitable[None]]) -> None:
+        self._after_commit.append(effect)
+
+    async def commit(self) -> None:
+        if self.started:
+            await self.session.commit()
+
+    async def rollback(self) -> None:
+        self._after_commit.clear()
+        if self._session is not None:
+            await self._session.rollback()
+
+    async def run_after_commit(self) -> None:
+        effects, self._after_commit = self._after_commit, []
+        for effect in effects:
+            try:
+                await effect()
+            except Exception:  # a side effect must not turn a landed write into an error
+                log.exception("after-commit effect failed")
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+
+
+def problem_messages(
+    status: int,
+    code: str,
+    title: str,
+    title_en: str,
+    *,
+    detail: str | None = None,
+    path: str | None = None,
+    request_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    body = msgspec.json.encode(
+        problem_body(
+            status=status,
+            code=code,
+            title=title,
+            title_en=title_en,
+            detail=detail,
+            instance=path,
+            request_id=request_id,
+        )
+    )
+    raw_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    for name, value in (headers or {}).items():
+        raw_headers.append((name.lower().encode(), value.encode()))
+    if request_id:
+        raw_headers.append((b"x-request-id", request_id.encode()))
+    return [
+        {"type": "http.response.start", "status": status, "headers": raw_headers},
+        {"type": "http.response.body", "body": body, "more_body": False},
+    ]
+
+
+def commit_failure(exc: BaseException, path: str, request_id: str) -> list[dict[str, Any]]:
+    state = sqlstate(exc)
+    if state in ("40001", "40P01"):
+        return problem_messages(
+            409, "retry_conflict", "并发冲突，请重试", "Concurrent update, retry",
+            path=path, request_id=request_id, headers={"Retry-After": "1"},
+        )
+    if state and state.startswith("23"):
+        return problem_messages(
+            409, "conflict", "状态冲突", "Conflict", path=path, request_id=request_id
+        )
+    log.error("commit failed", exc_info=exc)
+    return problem_messages(
+        500, "internal_error", "服务内部错误", "Internal server error",
+        path=path, request_id=request_id,
+    )
+
+
+async def run_buffered(
+    app: Callable[..., Awaitable[None]],
+    scope: dict[str, Any],
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    uow: UnitOfWork,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Run the handler with its response held back; return status and messages."""
+    messages: list[dict[str, Any]] = []
+    status = 500
+
+    async def capture(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        messages.append(message)
+
+    await app(scope, receive, capture)
+    return status, messages
+
+
+async def finish(
+    uow: UnitOfWork, status: int, messages: list[dict[str, Any]], send: Send, scope: dict[str, Any]
+) -> None:
+    """Commit on success (rollback otherwise), then send what the client sees."""
+    request_id = scope.get("state", {}).get("request_id", "")
+    if status < 400 or uow.keep_on_error:
+        try:
+            await uow.commit()
+        except DBAPIError as exc:
+            await uow.rollback()
+            messages = commit_failure(exc, scope.get("path", ""), request_id)
+    else:
+        await uow.rollback()
+    for message in messages:
+        await send(message)
+    if status < 400:
+        await uow.run_after_commit()

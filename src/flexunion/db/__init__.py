@@ -1,0 +1,1 @@
+"""Database access: engines, per-request sessions, tenant scope for RLS, embedded PostgreSQL."""
