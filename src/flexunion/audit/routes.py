@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import repository
@@ -19,10 +20,10 @@ from flexunion.core.pagination import Page, clamp, decode_cursor, encode_cursor
      tags=["audit 审计"], security=[{"bearer": []}],
      summary="审计日志 Audit trail of my subtree, newest first")
 async def list_audit(
-    session: AsyncSession,
-    settings: Settings,
-    cursor: Annotated[str | None, Parameter(max_length=512)] = None,
-    limit: int | None = None,
+    session: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
+    limit: Annotated[int | None, QueryParameter()] = None,
 ) -> Page[AuditEventRead]:
     size = clamp(limit, settings.page_size_default, settings.page_size_max)
     after = decode_cursor(cursor, 1)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.auth import service
@@ -23,8 +25,8 @@ TAGS = ["auth 认证"]
 @post("/v1/auth/otp", status_code=202, tags=TAGS,
       summary="发送短信验证码 Send a one-time login code by SMS")
 async def request_otp(
-    request: Request[Any, Any, Any], data: OtpRequest, uow: UnitOfWork, settings: Settings,
-    clock: Clock,
+    request: Request[Any, Any, Any], data: JSONBody[OtpRequest], uow: NamedDependency[UnitOfWork], settings: NamedDependency[Settings],
+    clock: NamedDependency[Clock],
 ) -> OtpRequested:
     sent = await service.request_otp(
         uow, settings, request.app.state.keyring, clock, request.app.state.sms,
@@ -36,8 +38,8 @@ async def request_otp(
 @post("/v1/auth/otp/verify", status_code=200, tags=TAGS,
       summary="验证码登录 Log in with the code (worker token, audience flexunion-mobile)")
 async def verify_otp(
-    request: Request[Any, Any, Any], data: OtpVerify, uow: UnitOfWork, settings: Settings,
-    clock: Clock,
+    request: Request[Any, Any, Any], data: JSONBody[OtpVerify], uow: NamedDependency[UnitOfWork], settings: NamedDependency[Settings],
+    clock: NamedDependency[Clock],
 ) -> AccessToken:
     worker, fed_id = await service.verify_otp(
         uow, settings, request.app.state.keyring, clock,
@@ -53,8 +55,8 @@ async def verify_otp(
 @post("/v1/admin/login", status_code=200, tags=TAGS,
       summary="管理员账号登录 Admin login with username and password")
 async def admin_login(
-    request: Request[Any, Any, Any], data: AdminLogin, uow: UnitOfWork, session: AsyncSession,
-    clock: Clock,
+    request: Request[Any, Any, Any], data: JSONBody[AdminLogin], uow: NamedDependency[UnitOfWork], session: NamedDependency[AsyncSession],
+    clock: NamedDependency[Clock],
 ) -> AccessToken:
     account = await service.admin_password_login(
         uow, clock, username=data.username, password=data.password

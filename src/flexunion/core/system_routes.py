@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.di import NamedDependency
 from sqlalchemy import text
 
 from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER
@@ -19,7 +20,7 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", tags=["system 系统"], summary="就绪检查 Readiness (database reachable, schema at head)")
-async def readyz(uow: UnitOfWork) -> dict[str, str]:
+async def readyz(uow: NamedDependency[UnitOfWork]) -> dict[str, str]:
     try:
         current = await uow.session.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:  # noqa: BLE001 - any database failure means not ready

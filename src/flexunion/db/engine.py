@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from flexunion.db.scope import SET_SCOPE_SQLA, DbScope
 from flexunion.db.urls import to_sqlalchemy

@@ -29,7 +29,7 @@ class TenantRepository:
             stmt = stmt.where(Tenant.kind == kind)
         if after_code is not None:
             stmt = stmt.where(Tenant.code > after_code)
-        return (await self.session.execute(stmt)).tuples().all()
+        return (await self.session.execute(stmt)).all()  # type: ignore[return-value]
 
     async def by_code(self, code: str) -> tuple[Tenant, str | None] | None:
         stmt = (
@@ -37,7 +37,7 @@ class TenantRepository:
             .outerjoin(PlatformPartner, PlatformPartner.id == Tenant.partner_id)
             .where(Tenant.code == code)
         )
-        return (await self.session.execute(stmt)).tuples().first()
+        return (await self.session.execute(stmt)).first()  # type: ignore[return-value]
 
     async def by_id(self, tenant_id: uuid.UUID) -> Tenant | None:
         return await self.session.get(Tenant, tenant_id)

@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import HeaderParameter, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.config import AUDIENCE_MOBILE
@@ -24,7 +25,7 @@ def _read(c: WorkerConsent) -> ConsentRead:
 
 
 @get("/v1/me", opt=WORKER, tags=TAGS, security=SECURITY, summary="我的账号 My account")
-async def get_me(session: AsyncSession, caller: Caller) -> MeRead:
+async def get_me(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller]) -> MeRead:
     worker = await service.me(session, caller)
     return MeRead(worker_id=worker.id, phone_masked=worker.phone_masked,
                   federation=caller.tenant_code, registered_at=worker.created_at)
@@ -33,8 +34,8 @@ async def get_me(session: AsyncSession, caller: Caller) -> MeRead:
 @post("/v1/me/consents", opt=WRITE, tags=TAGS, security=SECURITY,
       summary="记录授权同意 Record a consent (needs Idempotency-Key)")
 async def post_consent(
-    session: AsyncSession, caller: Caller, data: ConsentCreate,
-    idempotency_key: Annotated[str, Parameter(header="Idempotency-Key", min_length=1,
+    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], data: JSONBody[ConsentCreate],
+    idempotency_key: Annotated[str, HeaderParameter(name="Idempotency-Key", min_length=1,
                                               max_length=255)],
 ) -> ConsentRead:
     return _read(await service.record_consent(session, caller, data))
@@ -42,7 +43,7 @@ async def post_consent(
 
 @get("/v1/me/consents", opt=WORKER, tags=TAGS, security=SECURITY,
      summary="我的授权记录 My consents, newest first")
-async def list_consents(session: AsyncSession, caller: Caller) -> list[ConsentRead]:
+async def list_consents(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller]) -> list[ConsentRead]:
     return [_read(c) for c in await service.consents(session, caller)]
 
 
