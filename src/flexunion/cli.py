@@ -60,7 +60,9 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option("--no-migrate", is_flag=True,
+              help="Serve only: no migrations, no demo (for pods that hold only the app's URL).")
+def serve(host: str, port: int, no_migrate: bool) -> None:
     """Run the service (embedded PostgreSQL when DATABASE_URL is unset)."""
     import uvicorn
 
@@ -68,8 +70,12 @@ def serve(host: str, port: int) -> None:
 
     db = _open()
     try:
-        asyncio.run(prepare(db.settings))
-        asyncio.run(load_demo_if_empty(db.settings))
+        if not no_migrate:
+            if not db.settings.database_url:
+                raise click.ClickException(
+                    "migrating needs the owner's DATABASE_URL; use --no-migrate to only serve")
+            asyncio.run(prepare(db.settings))
+            asyncio.run(load_demo_if_empty(db.settings))
         click.echo(f"flexunion on http://{host}:{port}  (API docs: /schema)", err=True)
         uvicorn.run(create_app(db.settings), host=host, port=port, log_config=None,
                     proxy_headers=False, server_header=False)

@@ -69,7 +69,7 @@ class Settings:
 
     @property
     def embedded(self) -> bool:
-        return self.database_url is None
+        return self.database_url is None and self.app_database_url is None
 
     def with_database(self, owner_url: str, app_url: str | None = None) -> Settings:
         return replace(self, database_url=owner_url, app_database_url=app_url)

@@ -81,12 +81,15 @@ class KeyStore:
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], keyring: Keyring,
         refresh_seconds: float = 60.0,
+        forced_interval: float = 1.0,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._keyring = keyring
         self._refresh_seconds = refresh_seconds
         self._keys: dict[str, LoadedKey] = {}
-        self._loaded_at = 0.0
+        self._loaded_at = -refresh_seconds
+        self._forced_at = -forced_interval
+        self._forced_interval = forced_interval
         self._lock = asyncio.Lock()
 
     async def _load(self) -> None:
@@ -109,19 +112,33 @@ class KeyStore:
         self._keys = keys
         self._loaded_at = time.monotonic()
 
-    async def refresh(self, *, force: bool = False, min_interval: float = 5.0) -> None:
-        age = time.monotonic() - self._loaded_at
-        if not force and age < self._refresh_seconds:
+    async def refresh(self, *, force: bool = False) -> None:
+        """Periodic reload; or, forced (an unknown kid was seen), at most once per
+        `forced_interval` seconds, so forged kids cannot hammer the database."""
+        now = time.monotonic()
+        if force:
+            if now - self._forced_at < self._forced_interval:
+                return
+        elif now - self._loaded_at < self._refresh_seconds:
             return
         async with self._lock:
-            if time.monotonic() - self._loaded_at >= (min_interval if force else self._refresh_seconds):
-                await self._load()
+            if force:
+                if time.monotonic() - self._forced_at < self._forced_interval:
+                    return
+                self._forced_at = time.monotonic()
+            elif time.monotonic() - self._loaded_at < self._refresh_seconds:
+                return
+            await self._load()
+
+    async def reload(self) -> None:
+        async with self._lock:
+            await self._load()
 
     async def verification_key(self, kid: str) -> Ed25519PublicKey | None:
         await self.refresh()
         key = self._keys.get(kid)
         if key is None:
-            await self.refresh(force=True)  # rate-limited: a forged kid cannot hammer the DB
+            await self.refresh(force=True)
             key = self._keys.get(kid)
         return key.public if key else None
 
@@ -130,7 +147,7 @@ class KeyStore:
         for key in self._keys.values():
             if key.status == "active" and key.private is not None:
                 return key
-        await self.refresh(force=True, min_interval=0)
+        await self.reload()
         for key in self._keys.values():
             if key.status == "active" and key.private is not None:
                 return key

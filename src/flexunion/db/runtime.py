@@ -28,8 +28,9 @@ class Database:
 
 
 def open_database(settings: Settings) -> Database:
-    """With DATABASE_URL: use it. Without: start (or reuse) the embedded PostgreSQL."""
-    if settings.database_url:
+    """With DATABASE_URL (or only the app's URL, for a serving-only pod): use it.
+    Without either: start (or reuse) the embedded PostgreSQL."""
+    if settings.database_url or settings.app_database_url:
         return Database(settings)
     server = embedded.start(settings.data_dir, settings.app_role)
     return Database(replace(settings, database_url=server.owner_url,
