@@ -19,8 +19,9 @@ from flexunion.auth.tokens import TokenService
 from flexunion.config import Settings
 from flexunion.core.clock import Clock
 from flexunion.core.deps import DEPENDENCIES
-from flexunion.core.middleware import AuthMiddleware, RequestContextMiddleware, UnitOfWorkMiddleware
+from flexunion.core.middleware import AuthMiddleware, UnitOfWorkMiddleware
 from flexunion.core.problems import EXCEPTION_HANDLERS
+from flexunion.core.request_id import stamp_response
 from flexunion.core.secrets import Keyring, load_master_secret
 from flexunion.core.system_routes import ROUTES as SYSTEM_ROUTES
 from flexunion.db.engine import make_engine, make_sessionmaker
@@ -97,7 +98,8 @@ def create_app(
         route_handlers=[
             *SYSTEM_ROUTES, *AUTH_ROUTES, *FEDERATION_ROUTES, *MEMBERSHIP_ROUTES, *AUDIT_ROUTES,
         ],
-        middleware=[RequestContextMiddleware, AuthMiddleware, UnitOfWorkMiddleware],
+        middleware=[AuthMiddleware, UnitOfWorkMiddleware],
+        before_send=[stamp_response],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=openapi_config(),

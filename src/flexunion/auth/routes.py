@@ -48,7 +48,7 @@ async def verify_otp(
     token, ttl = await request.app.state.tokens.issue(
         role=Role.WORKER, subject=str(worker.id), tenant_id=fed_id, tenant_code=data.federation
     )
-    return AccessToken(access_token=token, expires_in=ttl, subject=worker.id,
+    return AccessToken(access_token=token, expires_in=ttl, subject=str(worker.id),
                        tenant=data.federation, role=Role.WORKER.value)
 
 
@@ -67,7 +67,7 @@ async def admin_login(
         role=Role(account.role), subject=str(account.id), tenant_id=tenant.id,
         tenant_code=tenant.code,
     )
-    return AccessToken(access_token=token, expires_in=ttl, subject=account.id,
+    return AccessToken(access_token=token, expires_in=ttl, subject=str(account.id),
                        tenant=tenant.code, role=account.role)
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 import msgspec
@@ -35,6 +34,6 @@ class AccessToken(msgspec.Struct):
     access_token: str
     expires_in: int
     token_type: str = "Bearer"
-    subject: uuid.UUID | str | None = None
+    subject: str | None = None
     tenant: str | None = None
     role: str | None = None

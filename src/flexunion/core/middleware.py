@@ -1,4 +1,4 @@
-"""Request pipeline: request id + access log → authentication → unit of work.
+"""Request pipeline: authentication → unit of work (request ids: core/request_id.py).
 
 Route handlers declare, in `opt`, which token audiences they accept
 (`audiences`), which roles (`roles`) and whether they are mobile writes that
@@ -7,22 +7,14 @@ take an Idempotency-Key (`idempotent`). Nothing else decides who is calling.
 
 from __future__ import annotations
 
-import logging
-import re
-import time
-import uuid
-from typing import Any
-
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from flexunion.core.context import Caller
 from flexunion.core.errors import Forbidden, Unauthenticated
 from flexunion.core.idempotency import run_idempotent
+from flexunion.core.request_id import ensure_request_id
 from flexunion.core.uow import UnitOfWork, finish, run_buffered
 from flexunion.db.scope import DbScope
-
-access_log = logging.getLogger("flexunion.access")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -30,49 +22,6 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
         if key.lower() == name:
             return value
     return None
-
-
-class RequestContextMiddleware:
-    """Gives every request an id (echoed as X-Request-ID) and one JSON access line.
-
-    The access line carries method, route path, status and duration: no query
-    string (it can hold a location) and no body."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = (_header(scope, b"x-request-id") or b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        started = time.perf_counter()
-        status = 0
-
-        async def send_with_id(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            access_log.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope.get("method"),
-                    "path": scope.get("path"),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
 
 
 def _bearer(scope: Scope) -> str | None:
@@ -91,6 +40,7 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            ensure_request_id(scope)
             opt = scope["route_handler"].opt
             audiences: tuple[str, ...] = tuple(opt.get("audiences") or ())
             if audiences:
@@ -113,10 +63,10 @@ class UnitOfWorkMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        request_id = ensure_request_id(scope)
         state = scope["state"]
         app_state = scope["app"].state
         caller: Caller | None = state.get("caller")
-        request_id = state.get("request_id", "")
         db_scope = (
             caller.db_scope(request_id) if caller else DbScope(None, "anonymous", request_id)
         )

@@ -9,6 +9,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from flexunion.core.errors import DomainError
+from flexunion.core.request_id import ensure_request_id
 
 log = logging.getLogger("flexunion.errors")
 
@@ -69,7 +70,7 @@ def problem_response(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    request_id = request.scope.get("state", {}).get("request_id") if request else None
+    request_id = ensure_request_id(request.scope) if request else None
     body = problem_body(
         status=status,
         code=code,
