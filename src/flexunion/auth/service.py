@@ -45,6 +45,8 @@ def normalise_phone(raw: str) -> str:
         number = phonenumbers.parse(raw, "CN")
     except phonenumbers.NumberParseException as exc:
         raise InvalidInput("The phone number cannot be read.", code="phone_invalid") from exc
+    if number.country_code != 86:
+        raise InvalidInput("Use a mainland China mobile number (+86).", code="phone_invalid")
     if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
