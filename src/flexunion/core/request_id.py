@@ -6,6 +6,7 @@ problem bodies, access logs and the audit trail."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import time
@@ -16,6 +17,9 @@ from litestar.types import Message, Scope
 
 access_log = logging.getLogger("flexunion.access")
 _SANE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "flexunion_request_id", default=None
+)
 
 
 def ensure_request_id(scope: Scope | dict[str, Any]) -> str:
@@ -30,6 +34,7 @@ def ensure_request_id(scope: Scope | dict[str, Any]) -> str:
         request_id = incoming if _SANE.match(incoming) else uuid.uuid4().hex
         state["request_id"] = request_id
         state.setdefault("started", time.perf_counter())
+    current_request_id.set(request_id)
     return request_id
 
 
