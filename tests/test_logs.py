@@ -31,3 +31,18 @@ async def test_access_line_has_no_query_string(client, caplog) -> None:
     lines = [r for r in caplog.records if r.name == "flexunion.access"]
     assert lines and lines[-1].path == "/healthz" and lines[-1].status == 200
     assert all("31.2" not in str(vars(r)) for r in lines)
+
+
+def test_secret_file_is_made_once_private_and_shared(tmp_path) -> None:
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flexunion.config import Settings
+    from flexunion.core.secrets import load_master_secret
+
+    settings = Settings(data_dir=tmp_path)
+    with ThreadPoolExecutor(8) as pool:
+        secrets_seen = set(pool.map(lambda _: load_master_secret(settings), range(16)))
+    assert len(secrets_seen) == 1 and len(next(iter(secrets_seen))) >= 43
+    assert oct(os.stat(tmp_path / "secret.key").st_mode & 0o777) == "0o600"
+    assert [p.name for p in tmp_path.iterdir()] == ["secret.key"]
