@@ -253,6 +253,19 @@ def audit_verify() -> None:
     click.echo("audit chain intact")
 
 
+@main.command()
+def purge() -> None:
+    """Delete expired idempotency records and day-old one-time-code challenges."""
+    from flexunion.db.retention import purge as run_purge
+
+    db = _open()
+    try:
+        removed = asyncio.run(_with_owner(db.settings, run_purge))
+    finally:
+        db.stop()
+    click.echo(", ".join(f"{table}: {n} removed" for table, n in removed.items()))
+
+
 @main.group()
 def keys() -> None:
     """Token signing keys."""
