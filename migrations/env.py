@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from flexunion.config import load_settings
+from flexunion.db.metadata import metadata
 from flexunion.db.urls import to_sqlalchemy
 
 config = context.config
@@ -23,7 +24,8 @@ if not url:
 
 
 def run(connection) -> None:  # noqa: ANN001
-    context.configure(connection=connection, target_metadata=None, transaction_per_migration=False)
+    # target_metadata gives migrations the same constraint naming convention as the models
+    context.configure(connection=connection, target_metadata=metadata, transaction_per_migration=False)
     with context.begin_transaction():
         context.run_migrations()
 

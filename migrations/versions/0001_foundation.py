@@ -51,7 +51,7 @@ def _uuid_pk() -> sa.Column:
 
 def _tenant_fk(name: str = "tenant_id", nullable: bool = False) -> sa.Column:
     return sa.Column(
-        name, UUID(as_uuid=True), sa.ForeignKey("tenants.id", ondelete="RESTRICT"), nullable=nullable
+        name, UUID(as_uuid=True), sa.ForeignKey("tenants.id"), nullable=nullable
     )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,6 +14,7 @@ class AuditEvent(Base):
     """seq, prev_hash and hash are filled by the database trigger, never by Python."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_tenant", "tenant_id", "seq"),)
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -25,4 +26,14 @@ class AuditEvent(Base):
     payload: Mapped[dict] = mapped_column(JSONB, default=dict)
     request_id: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(Text)
+
+
+class AuditChainHead(Base):
+    """The chain's newest (seq, hash); only the owner-owned trigger writes it."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(Text)

@@ -3,7 +3,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, Text
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,6 +24,10 @@ class AdminAccount(Base):
     """A staff account: HQ admin, regional admin or station officer."""
 
     __tablename__ = "admin_accounts"
+    __table_args__ = (
+        UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_admin_accounts_oidc"),
+        Index("ix_admin_accounts_tenant_id", "tenant_id"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("tenants.id"))
@@ -52,6 +66,9 @@ class WorkerAccount(Base):
     """A gig worker's login identity within one federation (phone, never shown whole)."""
 
     __tablename__ = "worker_accounts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "phone_hash", name="uq_worker_accounts_tenant_phone"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("tenants.id"))
@@ -64,6 +81,7 @@ class WorkerAccount(Base):
 
 class OtpChallenge(Base):
     __tablename__ = "otp_challenges"
+    __table_args__ = (Index("ix_otp_challenges_phone", "tenant_id", "phone_hash", "created_at"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("tenants.id"))
@@ -77,6 +95,10 @@ class OtpChallenge(Base):
 
 class SigningKey(Base):
     __tablename__ = "signing_keys"
+    __table_args__ = (
+        Index("uq_signing_keys_one_active", "status", unique=True,
+              postgresql_where=text("status = 'active'")),
+    )
 
     kid: Mapped[str] = mapped_column(Text, primary_key=True)
     alg: Mapped[str] = mapped_column(Text)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Text, func
+from sqlalchemy import DateTime, ForeignKey, Index, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -16,6 +16,10 @@ class Tenant(Base):
     """One node of a federation tree. `id` is also the tenant id its rows carry."""
 
     __tablename__ = "tenants"
+    __table_args__ = (
+        Index("ix_tenants_parent_id", "parent_id"),
+        Index("ix_tenants_federation_id", "federation_id"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     federation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("tenants.id"))
@@ -27,7 +31,7 @@ class Tenant(Base):
     adcode: Mapped[str | None] = mapped_column(Text)
     city: Mapped[str | None] = mapped_column(Text)
     partner_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("platform_partners.id")
+        UUID(as_uuid=True), ForeignKey("platform_partners.id", use_alter=True)
     )
     address: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
@@ -40,6 +44,7 @@ class PlatformPartner(Base):
     """A platform enterprise, franchisee or carrier (平台企业/加盟商/承运商) of a federation."""
 
     __tablename__ = "platform_partners"
+    __table_args__ = (UniqueConstraint("tenant_id", "code", name="uq_platform_partners_tenant_code"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("tenants.id"))

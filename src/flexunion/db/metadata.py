@@ -1,0 +1,10 @@
+"""All models' metadata in one place, for Alembic and the model/migration drift test."""
+
+from flexunion.audit import models as _audit  # noqa: F401
+from flexunion.auth import models as _auth  # noqa: F401
+from flexunion.core import idempotency_models as _idempotency  # noqa: F401
+from flexunion.db.base import Base
+from flexunion.federation import models as _federation  # noqa: F401
+from flexunion.membership import models as _membership  # noqa: F401
+
+metadata = Base.metadata
