@@ -34,29 +34,42 @@ class VerifyReport:
 
 
 async def verify(owner_url: str) -> VerifyReport:
-    report = VerifyReport()
+    """Check the whole chain in one read-only snapshot, on a connection of its own."""
     conn = await asyncpg.connect(to_asyncpg(owner_url))
     try:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            head = await conn.fetchrow("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
-            expected_seq, expected_prev = 1, ""
-            async for row in conn.cursor(_ROWS, prefetch=2000):
-                report.checked += 1
-                seq = row["seq"]
-                if seq != expected_seq:
-                    report.problems.append(
-                        f"seq {expected_seq}..{seq - 1}: missing (deleted entries)"
-                        if seq > expected_seq else f"seq {seq}: duplicated or out of order"
-                    )
-                if row["prev_hash"] != expected_prev:
-                    report.problems.append(f"seq {seq}: prev_hash does not match the entry before")
-                if row["recomputed"] != row["hash"]:
-                    report.problems.append(f"seq {seq}: content edited (hash mismatch)")
-                expected_seq, expected_prev = seq + 1, row["hash"]
+            return await check_chain(conn)
     finally:
         await conn.close()
-    report.head_seq, report.head_hash = head["seq"], head["hash"]
+
+
+async def check_chain(conn: asyncpg.Connection) -> VerifyReport:
+    """Check the chain as `conn` sees it. Must run inside the caller's transaction
+    (a cursor needs one, and the head and the rows must come from one snapshot:
+    use REPEATABLE READ unless nothing else can append meanwhile)."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("check_chain needs a transaction (use verify() for a standalone check)")
+    report = VerifyReport()
+    head = await conn.fetchrow("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
+    expected_seq, expected_prev = 1, ""
+    async for row in conn.cursor(_ROWS, prefetch=2000):
+        report.checked += 1
+        seq = row["seq"]
+        if seq != expected_seq:
+            report.problems.append(
+                f"seq {expected_seq}..{seq - 1}: missing (deleted entries)"
+                if seq > expected_seq else f"seq {seq}: duplicated or out of order"
+            )
+        if row["prev_hash"] != expected_prev:
+            report.problems.append(f"seq {seq}: prev_hash does not match the entry before")
+        if row["recomputed"] != row["hash"]:
+            report.problems.append(f"seq {seq}: content edited (hash mismatch)")
+        expected_seq, expected_prev = seq + 1, row["hash"]
     last_seq = expected_seq - 1
+    if head is None:
+        report.problems.append(f"chain head row is missing (the log ends at seq {last_seq})")
+        return report
+    report.head_seq, report.head_hash = head["seq"], head["hash"]
     if head["seq"] != last_seq or head["hash"] != expected_prev:
         report.problems.append(
             f"chain head is at seq {head['seq']} but the log ends at seq {last_seq}"

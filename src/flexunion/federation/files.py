@@ -21,9 +21,12 @@ from flexunion.audit import service as audit
 from flexunion.federation.models import PlatformPartner, Tenant
 
 FILE_NAME = "federation.yaml"
-Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+# `\Z`, not `$`: Python's `$` also matches before a trailing newline, so a YAML block
+# scalar like "abc\n" would pass here and then fail PostgreSQL's CHECK (a crash, not
+# an error naming the field).
+Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}\Z")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Adcode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$")]
+Adcode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}\Z")]
 
 
 class FederationFileError(Exception):
@@ -115,9 +118,13 @@ def load_file(path: Path) -> FederationSpec:
 
 def _check(path: Path, spec: FederationSpec) -> None:
     seen: dict[str, str] = {spec.federation.code: "$.federation.code"}
-    partners = {p.code for p in spec.partners}
-    if len(partners) != len(spec.partners):
-        raise FederationFileError(f"{path}: $.partners: a partner code appears twice")
+    partners: dict[str, str] = {}
+    for i, partner in enumerate(spec.partners):
+        where = f"$.partners[{i}].code"
+        if partner.code in partners:
+            raise FederationFileError(f"{path}: {where}: partner '{partner.code}'"
+                                      f" already used at {partners[partner.code]}")
+        partners[partner.code] = where
     for i, region in enumerate(spec.regions):
         where = f"$.regions[{i}].code"
         if region.code in seen:
@@ -135,6 +142,8 @@ def _check(path: Path, spec: FederationSpec) -> None:
 
 
 def federation_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        raise FederationFileError(f"{directory}: not a folder")
     own = directory / FILE_NAME
     if own.is_file():
         return [own]
@@ -144,6 +153,31 @@ def federation_files(directory: Path) -> list[Path]:
     return found
 
 
+def tenant_codes(spec: FederationSpec) -> dict[str, str]:
+    """Every tenant code the file declares, with the field that declares it."""
+    codes = {spec.federation.code: "$.federation.code"}
+    for i, region in enumerate(spec.regions):
+        codes[region.code] = f"$.regions[{i}].code"
+        for j, station in enumerate(region.stations):
+            codes[station.code] = f"$.regions[{i}].stations[{j}].code"
+    return codes
+
+
+def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
+    """Read and check every file before touching the database; a tenant code may
+    appear in only one file (else plan would promise creates that apply cannot do)."""
+    loaded = [(path, load_file(path)) for path in federation_files(directory)]
+    owner: dict[str, tuple[Path, str]] = {}
+    for path, spec in loaded:
+        for code, where in tenant_codes(spec).items():
+            if code in owner:
+                first, first_where = owner[code]
+                raise FederationFileError(
+                    f"{path}: {where}: code '{code}' is also declared in {first} at {first_where}")
+            owner[code] = (path, where)
+    return loaded
+
+
 def _diff(row: Any, wanted: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     return {k: (getattr(row, k), v) for k, v in wanted.items() if getattr(row, k) != v}
 
@@ -151,6 +185,7 @@ def _diff(row: Any, wanted: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
 async def _plan_one(session: AsyncSession, path: Path, spec: FederationSpec, apply: bool) -> list[Change]:
     changes: list[Change] = []
     hq_code = spec.federation.code
+    fields_of = tenant_codes(spec)
     by_code = {t.code: t for t in (await session.scalars(
         select(Tenant).where(Tenant.code.in_(
             [hq_code] + [r.code for r in spec.regions]
@@ -161,7 +196,12 @@ async def _plan_one(session: AsyncSession, path: Path, spec: FederationSpec, app
     fed_id = hq.id if hq is not None else uuid.uuid4()
     for code, row in by_code.items():
         if row.federation_id != fed_id and code != hq_code:
-            raise FederationFileError(f"{path}: code '{code}' belongs to another federation")
+            raise FederationFileError(
+                f"{path}: {fields_of[code]}: code '{code}' belongs to another federation")
+    for region in spec.regions:  # all checks before the first write
+        _kind_guard(path, fields_of[region.code], by_code.get(region.code), "regional")
+        for station in region.stations:
+            _kind_guard(path, fields_of[station.code], by_code.get(station.code), "station")
 
     def upsert(kind: str, code: str, row: Any, wanted: dict[str, Any], make) -> Any:  # noqa: ANN001
         if row is None:
@@ -201,14 +241,12 @@ async def _plan_one(session: AsyncSession, path: Path, spec: FederationSpec, app
         r_id = by_code[region.code].id if region.code in by_code else uuid.uuid4()
         fields = {"name_zh": region.name_zh, "name_en": region.name_en, "adcode": region.adcode,
                   "city": region.city, "parent_id": fed_id}
-        _kind_guard(path, by_code.get(region.code), "regional")
         upsert("regional", region.code, by_code.get(region.code), fields, lambda r_id=r_id, region=region, fields=fields:
                Tenant(id=r_id, federation_id=fed_id, kind="regional", code=region.code, **fields))
         if apply:
             await session.flush()
         for station in region.stations:
             wanted_codes.add(station.code)
-            _kind_guard(path, by_code.get(station.code), "station")
             fields = {"name_zh": station.name_zh, "name_en": station.name_en,
                       "address": station.address, "parent_id": r_id,
                       "partner_id": partner_ids.get(station.partner)}
@@ -225,15 +263,15 @@ async def _plan_one(session: AsyncSession, path: Path, spec: FederationSpec, app
     return changes
 
 
-def _kind_guard(path: Path, row: Tenant | None, kind: str) -> None:
+def _kind_guard(path: Path, where: str, row: Tenant | None, kind: str) -> None:
     if row is not None and row.kind != kind:
-        raise FederationFileError(f"{path}: '{row.code}' exists as a {row.kind}, the file says {kind}")
+        raise FederationFileError(
+            f"{path}: {where}: '{row.code}' exists as a {row.kind}, the file says {kind}")
 
 
 async def _run(session: AsyncSession, directory: Path, apply: bool) -> Plan:
     plan = Plan()
-    for path in federation_files(directory):
-        spec = load_file(path)
+    for path, spec in load_all(directory):
         changes = await _plan_one(session, path, spec, apply)
         plan.changes += changes
         if apply and any(c.action in ("create", "update") for c in changes):

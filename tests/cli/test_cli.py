@@ -1,0 +1,125 @@
+"""The operator CLI, run as the real console script against the test database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from flexunion.config import Settings
+from tests.conftest import TEST_ISSUER, TEST_SECRET
+from tests.support.factories import Federation, bearer, federation_spec
+
+SCRIPT = Path(sys.executable).with_name("flexunion")
+
+
+@pytest.fixture
+def flexunion(settings: Settings, tmp_path: Path):  # noqa: ANN201
+    """Run `flexunion ARGS...` as its own process; returns the CompletedProcess."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("FLEXUNION_") and k != "DATABASE_URL"}
+    env.update({
+        "DATABASE_URL": settings.database_url or "",
+        "FLEXUNION_APP_DATABASE_URL": settings.app_database_url or "",
+        "FLEXUNION_SECRET_KEY": TEST_SECRET,
+        "FLEXUNION_ISSUER": TEST_ISSUER,
+        "FLEXUNION_DATA_DIR": str(tmp_path / "data"),
+        "FLEXUNION_LOAD_DEMO": "0",
+        "FLEXUNION_LOG_LEVEL": "WARNING",
+    })
+
+    async def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(
+            subprocess.run, [str(SCRIPT), *args], env=env, cwd=tmp_path, capture_output=True,
+            text=True, timeout=120)
+
+    return run
+
+
+def ok(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
+    return done.stdout
+
+
+async def test_migrate_is_repeatable(flexunion) -> None:  # noqa: ANN001
+    for _ in range(2):
+        assert ok(await flexunion("migrate")).strip() == "database at the latest migration"
+
+
+async def test_tenants_plan_then_apply_then_nothing_to_do(flexunion, tmp_path: Path) -> None:  # noqa: ANN001
+    prefix = "t" + secrets.token_hex(4)
+    folder = tmp_path / "tenants" / prefix
+    folder.mkdir(parents=True)
+    (folder / "federation.yaml").write_text(
+        yaml.safe_dump(federation_spec(prefix, regions=1, stations=2), allow_unicode=True))
+
+    planned = ok(await flexunion("tenants", "plan", str(tmp_path / "tenants")))
+    assert f"+ hq        {prefix}-hq" in planned
+    assert planned.strip().endswith("6 to create, 0 to update, 0 unchanged, 0 extra (kept)")
+
+    applied = ok(await flexunion("tenants", "apply", str(tmp_path / "tenants")))
+    assert "applied: 6 to create, 0 to update" in applied
+    again = ok(await flexunion("tenants", "apply", str(tmp_path / "tenants")))
+    assert f"= station   {prefix}-r1-s2" in again
+    assert again.strip().endswith("applied: 0 to create, 0 to update, 6 unchanged, 0 extra (kept)")
+
+
+async def test_a_bad_file_exits_non_zero_naming_file_and_field(flexunion, tmp_path: Path) -> None:  # noqa: ANN001
+    prefix = "t" + secrets.token_hex(4)
+    spec = federation_spec(prefix)
+    spec["regions"][1]["adcode"] = "31010"
+    (tmp_path / "federation.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True))
+    done = await flexunion("tenants", "apply", str(tmp_path))
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    assert f"Error: {tmp_path / 'federation.yaml'}: " in done.stderr
+    assert "$.regions[1].adcode" in done.stderr
+
+
+async def test_admin_create_prints_a_password_that_logs_in(flexunion, client: httpx.AsyncClient,
+                                                           federation: Federation) -> None:  # noqa: ANN001
+    region = federation.regions[0]
+    username = "admin-" + secrets.token_hex(4)
+    out = ok(await flexunion("admin", "create", "--tenant", region, "--username", username,
+                             "--role", "regional_admin"))
+    assert f"created regional_admin {username}" in out
+    password = next(line.split(": ", 1)[1] for line in out.splitlines()
+                    if line.startswith("password: "))
+
+    login = await client.post("/v1/admin/login", json={"username": username, "password": password})
+    assert login.status_code == 200, login.text
+    assert (login.json()["role"], login.json()["tenant"]) == ("regional_admin", region)
+    mine = await client.get("/v1/admin/tenants", headers=bearer(login.json()["access_token"]),
+                            params={"limit": 100})
+    assert {t["code"] for t in mine.json()["items"]} == {region, *federation.stations[region]}
+
+    wrong = await client.post("/v1/admin/login", json={"username": username, "password": "nope"})
+    assert wrong.status_code == 401
+
+
+async def test_token_issue(flexunion, client: httpx.AsyncClient,  # noqa: ANN001
+                           federation: Federation) -> None:
+    token = ok(await flexunion("token", "issue", "--role", "hq_admin", "--tenant", federation.hq,
+                               "--subject", "ops")).strip()
+    listed = await client.get("/v1/admin/tenants", headers=bearer(token), params={"limit": 100})
+    assert listed.status_code == 200, listed.text
+    assert {t["code"] for t in listed.json()["items"]} == set(federation.all_codes())
+
+    misfit = await flexunion("token", "issue", "--role", "station_officer", "--tenant",
+                             federation.hq, "--subject", "ops")
+    assert misfit.returncode == 1 and misfit.stdout == ""
+    assert (f"Error: role station_officer belongs to a tenant of kind station; '{federation.hq}'"
+            " is hq") in misfit.stderr
+
+
+async def test_audit_verify_passes_on_the_intact_chain(flexunion) -> None:  # noqa: ANN001
+    out = ok(await flexunion("audit", "verify"))
+    assert "BROKEN" not in out
+    assert out.strip().endswith("audit chain intact")
