@@ -21,7 +21,8 @@ from flexunion.auth.tokens import TokenService
 from flexunion.config import Settings
 from flexunion.core.context import Role
 from flexunion.core.secrets import Keyring
-from flexunion.db.engine import make_engine, make_sessionmaker
+from flexunion.db.engine import bind_scope, make_engine, make_sessionmaker
+from flexunion.db.scope import DbScope
 from flexunion.db.runtime import owner_session
 from tests.support import database
 from tests.support.clock import ShiftableClock
@@ -111,7 +112,15 @@ async def owner(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSes
     """Owner sessions, for arranging and inspecting rows behind the API's back."""
     assert settings.database_url
     engine = make_engine(settings.database_url, pool_size=2, max_overflow=2)
-    yield make_sessionmaker(engine)
+    factory = make_sessionmaker(engine)
+    scope = DbScope(None, "test:owner")
+
+    def session() -> AsyncSession:
+        s = factory()
+        bind_scope(s, lambda: scope)  # audit events written here name an actor
+        return s
+
+    yield session  # type: ignore[misc]
     await engine.dispose()
 
 

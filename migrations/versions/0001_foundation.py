@@ -343,6 +343,7 @@ def upgrade() -> None:
         sa.Column("request_id", sa.Text, nullable=True),
         sa.Column("prev_hash", sa.Text, nullable=False),
         sa.Column("hash", sa.Text, nullable=False),
+        sa.CheckConstraint("actor <> ''", name="actor_named"),
     )
     op.create_index("ix_audit_events_tenant", "audit_events", ["tenant_id", "seq"])
     op.create_table(

@@ -180,3 +180,18 @@ async def test_the_app_role_appends_only_as_itself(app_conn: asyncpg.Connection,
         await tx.rollback()
     assert await owner_conn.fetchrow("SELECT seq, hash FROM audit_chain_head") == head_before
     assert (await verify(settings.database_url or "")).ok
+
+
+async def test_an_event_must_name_its_actor(settings) -> None:
+    """Even the owner cannot append an anonymous event (no principal set → empty actor)."""
+    import asyncpg as _asyncpg
+
+    from flexunion.db.urls import to_asyncpg as _to_asyncpg
+
+    conn = await _asyncpg.connect(_to_asyncpg(settings.database_url))
+    try:
+        async with conn.transaction():
+            with pytest.raises(_asyncpg.CheckViolationError):
+                await conn.execute("INSERT INTO audit_events (actor, action) VALUES (flexunion_principal(), 'x')")
+    finally:
+        await conn.close()
