@@ -13,6 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 from flexunion import __version__
 from flexunion.audit.routes import ROUTES as AUDIT_ROUTES
 from flexunion.auth.keys import KeyStore
+from flexunion.auth.oauth_routes import ROUTES as OAUTH_ROUTES
 from flexunion.auth.routes import ROUTES as AUTH_ROUTES
 from flexunion.auth.sms import SmsGateway, gateway_for
 from flexunion.auth.tokens import TokenService
@@ -60,6 +61,10 @@ def openapi_config() -> OpenAPIConfig:
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                "client_basic": SecurityScheme(
+                    type="http", scheme="basic",
+                    description="OAuth2 client credentials at /oauth/token (client_secret_basic)",
+                ),
             }
         ),
         path="/schema",
@@ -96,7 +101,8 @@ def create_app(
 
     app = Litestar(
         route_handlers=[
-            *SYSTEM_ROUTES, *AUTH_ROUTES, *FEDERATION_ROUTES, *MEMBERSHIP_ROUTES, *AUDIT_ROUTES,
+            *SYSTEM_ROUTES, *AUTH_ROUTES, *OAUTH_ROUTES, *FEDERATION_ROUTES, *MEMBERSHIP_ROUTES,
+            *AUDIT_ROUTES,
         ],
         middleware=[AuthMiddleware, UnitOfWorkMiddleware],
         before_send=[stamp_response],

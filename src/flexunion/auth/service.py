@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+import anyio.to_thread
 import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -172,6 +173,11 @@ async def verify_otp(
     return worker, fed_id
 
 
+async def check_password_off_loop(stored: str | None, password: str) -> bool:
+    """argon2 takes ~0.1 s of CPU by design: keep it off the event loop."""
+    return await anyio.to_thread.run_sync(check_password, stored, password)
+
+
 async def admin_password_login(
     uow: UnitOfWork, clock: Clock, *, username: str, password: str
 ) -> AdminAccount:
@@ -182,11 +188,11 @@ async def admin_password_login(
     )
     now = clock.now()
     if account is None or account.disabled:
-        check_password(None, password)  # same work whether or not the account exists
+        await check_password_off_loop(None, password)  # same work, account or not
         raise Unauthenticated("Wrong username or password.", code="login_failed")
     if account.locked_until is not None and account.locked_until > now:
         raise TooManyRequests("Too many failed logins; try again later.", code="login_locked")
-    if not check_password(account.password_hash, password):
+    if not await check_password_off_loop(account.password_hash, password):
         account.failed_logins += 1
         if account.failed_logins >= ADMIN_MAX_FAILURES:
             account.locked_until = now + timedelta(minutes=ADMIN_LOCK_MINUTES)
