@@ -74,6 +74,17 @@ async def federation_by_code(session: AsyncSession, code: str) -> uuid.UUID:
     return fed
 
 
+async def enter_otp_login(
+    uow: UnitOfWork, keyring: Keyring, federation: str, phone: str
+) -> tuple[str, uuid.UUID, str]:
+    """Narrow the transaction to this one phone in this one federation."""
+    e164 = normalise_phone(phone)
+    fed_id = await federation_by_code(uow.session, federation)
+    phone_hash = keyring.keyed_hash(PHONE_HASH, e164)
+    await uow.rescope(DbScope(None, f"login:otp:{fed_id}:{phone_hash}", uow.scope.request_id))
+    return e164, fed_id, phone_hash
+
+
 @dataclass(frozen=True, slots=True)
 class OtpSent:
     expires_in: int
@@ -84,11 +95,8 @@ async def request_otp(
     uow: UnitOfWork, settings: Settings, keyring: Keyring, clock: Clock, sms, *,
     federation: str, phone: str,
 ) -> OtpSent:
-    e164 = normalise_phone(phone)
+    e164, fed_id, phone_hash = await enter_otp_login(uow, keyring, federation, phone)
     session = uow.session
-    fed_id = await federation_by_code(session, federation)
-    phone_hash = keyring.keyed_hash(PHONE_HASH, e164)
-    await uow.rescope(DbScope(None, f"login:otp:{fed_id}:{phone_hash}", uow.scope.request_id))
     now = clock.now()
     recent = (
         await session.execute(
@@ -129,11 +137,8 @@ async def verify_otp(
     uow: UnitOfWork, settings: Settings, keyring: Keyring, clock: Clock, *,
     federation: str, phone: str, code: str,
 ) -> tuple[WorkerAccount, uuid.UUID]:
-    e164 = normalise_phone(phone)
+    e164, fed_id, phone_hash = await enter_otp_login(uow, keyring, federation, phone)
     session = uow.session
-    fed_id = await federation_by_code(session, federation)
-    phone_hash = keyring.keyed_hash(PHONE_HASH, e164)
-    await uow.rescope(DbScope(None, f"login:otp:{fed_id}:{phone_hash}", uow.scope.request_id))
     now = clock.now()
     challenge = await session.scalar(
         select(OtpChallenge)
