@@ -18,3 +18,29 @@ async def test_hq_lists_its_federation(client: httpx.AsyncClient, federation: Fe
     r = await client.get("/v1/admin/tenants", headers=bearer(token), params={"limit": 100})
     assert r.status_code == 200, r.text
     assert {t["code"] for t in r.json()["items"]} == set(federation.all_codes())
+
+
+async def test_readiness_follows_the_schema(client: httpx.AsyncClient, owner) -> None:
+    """Behind (a migration this code needs is missing) → 503; ahead (a newer release
+    migrated, this pod is the old one during a rollout or rollback) → still ready."""
+    from sqlalchemy import text
+
+    from flexunion.db.migrate import head_revision
+
+    async def set_version(value: str) -> None:
+        async with owner() as s, s.begin():
+            await s.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": value})
+
+    try:
+        await set_version("9999_newer_release")
+        ahead = await client.get("/readyz")
+        assert ahead.status_code == 200 and ahead.json()["schema_state"] == "ahead"
+        async with owner() as s, s.begin():
+            await s.execute(text("DELETE FROM alembic_version"))
+        behind = await client.get("/readyz")
+        assert behind.status_code == 503 and behind.json()["code"] == "schema_outdated"
+    finally:
+        async with owner() as s, s.begin():
+            await s.execute(text("DELETE FROM alembic_version"))
+            await s.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": head_revision()})
+    assert (await client.get("/readyz")).json()["schema_state"] == "current"

@@ -85,7 +85,8 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         url = app_database_url(settings)
         await check_app_role(url)
-        engine = make_engine(url)
+        engine = make_engine(url, pool_size=settings.db_pool_size,
+                             max_overflow=settings.db_max_overflow)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.key_store = KeyStore(app.state.sessionmaker, keyring)

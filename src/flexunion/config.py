@@ -58,6 +58,8 @@ class Settings:
     otp_sends_per_hour: int = 5
     otp_resend_after_seconds: int = 60
     request_max_body_bytes: int = 1_048_576
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
     idempotency_ttl_hours: int = 24
     page_size_default: int = 20
     page_size_max: int = 100
@@ -96,6 +98,8 @@ def load_settings() -> Settings:
         access_ttl_partner=_int("FLEXUNION_ACCESS_TTL_PARTNER", 3600),
         access_ttl_worker=_int("FLEXUNION_ACCESS_TTL_WORKER", 12 * 3600),
         request_max_body_bytes=_int("FLEXUNION_MAX_BODY_BYTES", 1_048_576),
+        db_pool_size=_int("FLEXUNION_DB_POOL_SIZE", 10),
+        db_max_overflow=_int("FLEXUNION_DB_MAX_OVERFLOW", 20),
         demo_dir=Path(demo_dir) if demo_dir else _default_demo_dir(),
         load_demo=(_env("FLEXUNION_LOAD_DEMO", "1") == "1"),
         sms_backend=_env("FLEXUNION_SMS_BACKEND", "log") or "log",

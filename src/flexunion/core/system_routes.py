@@ -11,7 +11,7 @@ from sqlalchemy import text
 from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER
 from flexunion.core.errors import ServiceUnavailable
 from flexunion.core.uow import UnitOfWork
-from flexunion.db.migrate import head_revision
+from flexunion.db.migrate import schema_state
 
 
 @get("/healthz", tags=["system 系统"], summary="存活检查 Liveness")
@@ -25,9 +25,11 @@ async def readyz(uow: NamedDependency[UnitOfWork]) -> dict[str, str]:
         current = await uow.session.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:  # noqa: BLE001 - any database failure means not ready
         raise ServiceUnavailable("The database is not reachable.", code="database_unavailable") from exc
-    if current != head_revision():
-        raise ServiceUnavailable("The schema is not at the latest migration.", code="schema_outdated")
-    return {"status": "ready", "schema": current}
+    state = schema_state(current)
+    if state == "behind":
+        raise ServiceUnavailable("The schema lacks migrations this release needs.",
+                                 code="schema_outdated")
+    return {"status": "ready", "schema": current or "", "schema_state": state}
 
 
 @get("/.well-known/jwks.json", tags=["auth 认证"], summary="签名公钥 JWKS", cache=False)

@@ -43,6 +43,23 @@ def upgrade(owner_url: str, app_role: str, app_password: str | None = None) -> N
         asyncio.run(_set_password(owner_url, app_role, app_password))
 
 
+@cache
+def known_revisions() -> frozenset[str]:
+    script = ScriptDirectory.from_config(alembic_config("postgresql://unused", "unused"))
+    return frozenset(rev.revision for rev in script.walk_revisions())
+
+
+def schema_state(current: str | None) -> str:
+    """'current', 'behind' (migrations this code needs are missing) or 'ahead'
+    (a newer release migrated; this older code may serve during a rollout or rollback,
+    since migrations are written to be backward compatible)."""
+    if current == head_revision():
+        return "current"
+    if current is None or current in known_revisions():
+        return "behind"
+    return "ahead"
+
+
 async def upgrade_async(owner_url: str, app_role: str, app_password: str | None = None) -> None:
     await asyncio.to_thread(upgrade, owner_url, app_role, app_password)
 

@@ -6,16 +6,23 @@ from sqlalchemy.engine import URL, make_url
 
 
 def to_sqlalchemy(url: str) -> URL:
+    """SQLAlchemy's asyncpg dialect takes `ssl=`, not libpq's `sslmode=`."""
     parsed = make_url(url)
     if parsed.drivername in ("postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
-    return parsed
+    query = dict(parsed.query)
+    if "sslmode" in query:
+        query["ssl"] = query.pop("sslmode")
+    return parsed.set(query=query)
 
 
 def to_asyncpg(url: str) -> str:
-    """asyncpg.connect() takes the libpq form without the +driver suffix."""
+    """asyncpg.connect() takes the libpq form (`sslmode=`) without the +driver suffix."""
     parsed = make_url(url).set(drivername="postgresql")
-    return parsed.render_as_string(hide_password=False)
+    query = dict(parsed.query)
+    if "ssl" in query:
+        query["sslmode"] = query.pop("ssl")
+    return parsed.set(query=query).render_as_string(hide_password=False)
 
 
 def with_user(url: str, user: str, password: str | None) -> str:
