@@ -22,8 +22,8 @@ from flexunion.config import Settings
 from flexunion.core.context import Role
 from flexunion.core.secrets import Keyring
 from flexunion.db.engine import bind_scope, make_engine, make_sessionmaker
-from flexunion.db.scope import DbScope
 from flexunion.db.runtime import owner_session
+from flexunion.db.scope import DbScope
 from tests.support import database
 from tests.support.clock import ShiftableClock
 from tests.support.factories import Federation, make_federation
