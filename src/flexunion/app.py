@@ -28,6 +28,7 @@ from flexunion.core.system_routes import ROUTES as SYSTEM_ROUTES
 from flexunion.db.engine import make_engine, make_sessionmaker
 from flexunion.db.migrate import check_app_role
 from flexunion.federation.routes import ROUTES as FEDERATION_ROUTES
+from flexunion.membership.admin_routes import ROUTES as MEMBER_ADMIN_ROUTES
 from flexunion.membership.routes import ROUTES as MEMBERSHIP_ROUTES
 
 
@@ -56,6 +57,7 @@ def openapi_config() -> OpenAPIConfig:
             Tag(name="auth 认证"),
             Tag(name="federation 联合会"),
             Tag(name="me 我的"),
+            Tag(name="members 会员"),
             Tag(name="audit 审计"),
         ],
         components=Components(
@@ -103,7 +105,7 @@ def create_app(
     app = Litestar(
         route_handlers=[
             *SYSTEM_ROUTES, *AUTH_ROUTES, *OAUTH_ROUTES, *FEDERATION_ROUTES, *MEMBERSHIP_ROUTES,
-            *AUDIT_ROUTES,
+            *MEMBER_ADMIN_ROUTES, *AUDIT_ROUTES,
         ],
         middleware=[AuthMiddleware, UnitOfWorkMiddleware],
         before_send=[stamp_response],

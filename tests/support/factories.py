@@ -99,3 +99,44 @@ async def worker_login(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def random_id_number() -> str:
+    """A valid resident ID number (region 310104, born 1975–2000), unique enough per test."""
+    from stdnum.cn import ric
+
+    year = random.randrange(1975, 2001)
+    body = f"310104{year}{random.randrange(1, 13):02d}{random.randrange(1, 29):02d}{random.randrange(1000):03d}"
+    return body + ric.calc_check_digit(body + "0")  # the argument includes a check-digit slot
+
+
+def application(join: str, **over: Any) -> dict[str, Any]:
+    return {"real_name": "张三丰", "id_number": random_id_number(), "employment_form": "crowdsourced",
+            "city": "上海市", "join": join,
+            "platforms": [{"partner": "alpha", "platform_worker_id": "A-1001"}]} | over
+
+
+@dataclass
+class Joined:
+    token: str
+    worker_id: str
+    member_id: str
+    body: dict[str, Any]
+
+
+async def join(
+    client: httpx.AsyncClient, sms: RecordingSmsGateway, fed: Federation, join_code: str,
+    approver_token: str | None = None, **over: Any,
+) -> Joined:
+    """A worker logs in and applies through the API; approved when a staff token is given."""
+    token, worker_id = await worker_login(client, sms, fed.hq)
+    r = await client.post("/v1/me/membership/application", json=application(join_code, **over),
+                          headers=bearer(token) | {"Idempotency-Key": secrets.token_hex(8)})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    if approver_token and body["status"] == "applicant":
+        a = await client.post(f"/v1/admin/members/{body['member_id']}/approve",
+                              headers=bearer(approver_token))
+        assert a.status_code == 200, a.text
+        body = (await client.get("/v1/me/membership", headers=bearer(token))).json()
+    return Joined(token, worker_id, body["member_id"], body)

@@ -96,8 +96,9 @@ class OtpChallenge(Base):
 class SigningKey(Base):
     __tablename__ = "signing_keys"
     __table_args__ = (
-        Index("uq_signing_keys_one_active", "status", unique=True,
-              postgresql_where=text("status = 'active'")),
+        Index("uq_signing_keys_one_active", "purpose",
+              text("coalesce(federation_id, '00000000-0000-0000-0000-000000000000'::uuid)"),
+              unique=True, postgresql_where=text("status = 'active'")),
     )
 
     kid: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -105,5 +106,9 @@ class SigningKey(Base):
     public_jwk: Mapped[dict] = mapped_column(JSONB)
     private_key_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(Text, default="access")  # access | card
+    federation_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenants.id")
+    )
     created_at: Mapped[datetime] = created_at()
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

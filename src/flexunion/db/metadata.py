@@ -2,9 +2,11 @@
 
 from flexunion.audit import models as _audit  # noqa: F401
 from flexunion.auth import models as _auth  # noqa: F401
+from flexunion.core import events as _events  # noqa: F401
 from flexunion.core import idempotency_models as _idempotency  # noqa: F401
 from flexunion.db.base import Base
 from flexunion.federation import models as _federation  # noqa: F401
 from flexunion.membership import models as _membership  # noqa: F401
+from flexunion.transfers import models as _transfers  # noqa: F401
 
 metadata = Base.metadata

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Text, UniqueConstraint, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,6 +19,7 @@ class Tenant(Base):
     __table_args__ = (
         Index("ix_tenants_parent_id", "parent_id"),
         Index("ix_tenants_federation_id", "federation_id"),
+        UniqueConstraint("id", "federation_id", name="uq_tenants_id_federation"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -34,6 +35,7 @@ class Tenant(Base):
         UUID(as_uuid=True), ForeignKey("platform_partners.id", use_alter=True)
     )
     address: Mapped[str | None] = mapped_column(Text)
+    auto_approve_joins: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -1,22 +1,33 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import get, post
+from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.config import AUDIENCE_MOBILE
+from flexunion.core.clock import Clock
 from flexunion.core.context import Caller, Role
+from flexunion.core.errors import NotFound
+from flexunion.core.uow import UnitOfWork
 from flexunion.membership import service
 from flexunion.membership.models import WorkerConsent
-from flexunion.membership.schemas import ConsentCreate, ConsentRead, MeRead
+from flexunion.membership.schemas import (
+    ConsentCreate,
+    ConsentRead,
+    JoinApplication,
+    MembershipRead,
+    MeRead,
+)
+from flexunion.membership.views import membership_read
 
 WORKER = {"audiences": (AUDIENCE_MOBILE,), "roles": {Role.WORKER}}
 WRITE = {**WORKER, "idempotent": True}
 TAGS = ["me 我的"]
 SECURITY = [{"bearer": []}]
+IdempotencyKey = Annotated[str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255)]
 
 
 def _read(c: WorkerConsent) -> ConsentRead:
@@ -34,17 +45,41 @@ async def get_me(session: NamedDependency[AsyncSession], caller: NamedDependency
 @post("/v1/me/consents", opt=WRITE, tags=TAGS, security=SECURITY,
       summary="记录授权同意 Record a consent (needs Idempotency-Key)")
 async def post_consent(
-    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], data: JSONBody[ConsentCreate],
-    idempotency_key: Annotated[str, HeaderParameter(name="Idempotency-Key", min_length=1,
-                                              max_length=255)],
+    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+    data: JSONBody[ConsentCreate], idempotency_key: IdempotencyKey,
 ) -> ConsentRead:
     return _read(await service.record_consent(session, caller, data))
 
 
 @get("/v1/me/consents", opt=WORKER, tags=TAGS, security=SECURITY,
      summary="我的授权记录 My consents, newest first")
-async def list_consents(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller]) -> list[ConsentRead]:
+async def list_consents(
+    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller]
+) -> list[ConsentRead]:
     return [_read(c) for c in await service.consents(session, caller)]
 
 
-ROUTES = [get_me, post_consent, list_consents]
+@post("/v1/me/membership/application", opt=WRITE, tags=TAGS, security=SECURITY,
+      summary="线上入会申请 Apply to join (needs Idempotency-Key)")
+async def apply_to_join(
+    request: Request[Any, Any, Any], uow: NamedDependency[UnitOfWork],
+    caller: NamedDependency[Caller], clock: NamedDependency[Clock],
+    data: JSONBody[JoinApplication], idempotency_key: IdempotencyKey,
+) -> MembershipRead:
+    member = await service.apply(uow, request.app.state.keyring, clock, caller, data)
+    return await membership_read(uow.session, member, clock.now().date())
+
+
+@get("/v1/me/membership", opt=WORKER, tags=TAGS, security=SECURITY,
+     summary="我的会籍 My membership: status, home, seniority, history")
+async def my_membership(
+    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+    clock: NamedDependency[Clock],
+) -> MembershipRead:
+    member = await service.own_member(session, caller)
+    if member is None:
+        raise NotFound("You have no membership yet; apply first.", code="not_a_member")
+    return await membership_read(session, member, clock.now().date())
+
+
+ROUTES = [get_me, post_consent, list_consents, apply_to_join, my_membership]
