@@ -153,3 +153,20 @@ async def test_members_are_visible_along_the_tree_only(
             assert r.status_code == 404 and r.json()["code"] == "member_not_found"
             a = await client.post(f"/v1/admin/members/{joined.member_id}/approve", headers=bearer(token))
             assert a.status_code == 404
+
+
+async def test_workers_see_their_federations_directory_only(
+    client, sms, federation: Federation, other_federation: Federation
+) -> None:
+    token, _ = await worker_login(client, sms, federation.hq)
+    r = await client.get("/v1/me/federation/tenants", headers=bearer(token))
+    assert r.status_code == 200
+    codes = {t["code"] for t in r.json()}
+    assert codes == set(federation.all_codes()) - {federation.hq}
+    stations = [t for t in r.json() if t["kind"] == "station"]
+    assert all(t["city"] and t["partner_code"] in ("alpha", "beta") for t in stations)
+    city = stations[0]["city"]
+    one_city = await client.get("/v1/me/federation/tenants", params={"city": city},
+                                headers=bearer(token))
+    assert one_city.json() and all(t["city"] == city for t in one_city.json())
+    assert len(one_city.json()) < len(r.json())

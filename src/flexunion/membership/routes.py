@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody
+from litestar.params import HeaderParameter, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.config import AUDIENCE_MOBILE
@@ -82,4 +83,29 @@ async def my_membership(
     return await membership_read(session, member, clock.now().date())
 
 
-ROUTES = [get_me, post_consent, list_consents, apply_to_join, my_membership]
+class DirectoryItem(msgspec.Struct):
+    code: str
+    kind: str
+    name_zh: str
+    name_en: str
+    city: str | None
+    parent_code: str | None
+    partner_code: str | None
+
+
+@get("/v1/me/federation/tenants", opt=WORKER, tags=TAGS, security=SECURITY,
+     summary="可加入的工会与站点 Regional unions and stations of my federation")
+async def federation_directory(
+    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+    city: Annotated[str | None, QueryParameter(max_length=40)] = None,
+) -> list[DirectoryItem]:
+    entries = (await service.directory(session, caller.tenant_id)).values()
+    return [
+        DirectoryItem(code=e.code, kind=e.kind, name_zh=e.name_zh, name_en=e.name_en,
+                      city=e.city, parent_code=e.parent_code, partner_code=e.partner_code)
+        for e in sorted(entries, key=lambda e: (e.city or "", e.code))
+        if e.kind != "hq" and (city is None or e.city == city)
+    ]
+
+
+ROUTES = [get_me, post_consent, list_consents, apply_to_join, my_membership, federation_directory]
