@@ -29,7 +29,10 @@ from flexunion.db.engine import make_engine, make_sessionmaker
 from flexunion.db.migrate import check_app_role
 from flexunion.federation.routes import ROUTES as FEDERATION_ROUTES
 from flexunion.membership.admin_routes import ROUTES as MEMBER_ADMIN_ROUTES
+from flexunion.membership.card_routes import ROUTES as CARD_ROUTES
 from flexunion.membership.routes import ROUTES as MEMBERSHIP_ROUTES
+from flexunion.transfers.admin_routes import ROUTES as TRANSFER_ADMIN_ROUTES
+from flexunion.transfers.routes import ROUTES as TRANSFER_ROUTES
 
 
 def app_database_url(settings: Settings) -> str:
@@ -58,6 +61,8 @@ def openapi_config() -> OpenAPIConfig:
             Tag(name="federation 联合会"),
             Tag(name="me 我的"),
             Tag(name="members 会员"),
+            Tag(name="cards 会员卡"),
+            Tag(name="transfers 接转"),
             Tag(name="audit 审计"),
         ],
         components=Components(
@@ -105,7 +110,8 @@ def create_app(
     app = Litestar(
         route_handlers=[
             *SYSTEM_ROUTES, *AUTH_ROUTES, *OAUTH_ROUTES, *FEDERATION_ROUTES, *MEMBERSHIP_ROUTES,
-            *MEMBER_ADMIN_ROUTES, *AUDIT_ROUTES,
+            *MEMBER_ADMIN_ROUTES, *TRANSFER_ROUTES, *TRANSFER_ADMIN_ROUTES, *AUDIT_ROUTES,
+            *CARD_ROUTES,
         ],
         middleware=[AuthMiddleware, UnitOfWorkMiddleware],
         before_send=[stamp_response],

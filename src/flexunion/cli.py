@@ -1,5 +1,5 @@
 """`flexunion serve | migrate | tenants plan/apply | admin create | partner create |
-token issue | audit verify | keys rotate`.
+token issue | audit verify | keys rotate | transfers auto-release`.
 
 Every command but `serve` is an operator command: it connects as the database
 owner (DATABASE_URL, or the embedded server) and writes its audit events as
@@ -24,15 +24,18 @@ def _open(settings: Settings | None = None) -> Database:
 
 
 async def prepare(settings: Settings) -> None:
-    """Migrate as the owner and make sure a signing key exists."""
-    from flexunion.auth.keys import ensure_active_key
+    """Migrate as the owner and make sure the signing keys exist (access, and each
+    federation's card key)."""
+    from flexunion.auth.keys import ensure_active_key, ensure_card_keys
     from flexunion.core.secrets import Keyring, load_master_secret
     from flexunion.db.migrate import upgrade_async
 
     assert settings.database_url
     await upgrade_async(settings.database_url, settings.app_role, settings.app_db_password)
     async with owner_session(settings) as session:
-        await ensure_active_key(session, Keyring(load_master_secret(settings)))
+        keyring = Keyring(load_master_secret(settings))
+        await ensure_active_key(session, keyring)
+        await ensure_card_keys(session, keyring)
 
 
 async def load_demo_if_empty(settings: Settings) -> bool:
@@ -267,23 +270,62 @@ def purge() -> None:
 
 
 @main.group()
+def transfers() -> None:
+    """Cross-city relationship transfers (异地关系接转)."""
+
+
+@transfers.command("auto-release")
+def transfers_auto_release() -> None:
+    """Release every transfer whose origin did not answer within the working-day deadline
+    (run it every 15 minutes from a CronJob)."""
+    import flexunion.db.metadata  # noqa: F401  (every model: foreign keys name other domains' tables)
+    from flexunion.core.clock import Clock
+    from flexunion.transfers.jobs import PRINCIPAL, auto_release
+
+    async def run(settings: Settings) -> int:
+        async with owner_session(settings, principal=PRINCIPAL) as session:
+            return len(await auto_release(session, Clock().now()))
+
+    db = _open()
+    try:
+        released = asyncio.run(run(db.settings))
+    finally:
+        db.stop()
+    click.echo(f"released {released} transfer(s)")
+
+
+@main.group()
 def keys() -> None:
     """Token signing keys."""
 
 
 @keys.command("rotate")
-def keys_rotate() -> None:
+@click.option("--federation", "federation_code", default=None,
+              help="Rotate this federation's card key (HQ code) instead of the access-token key.")
+def keys_rotate(federation_code: str | None) -> None:
     """Make a new active key; the old one stays in the JWKS (retired) for verification."""
-    from flexunion.auth.keys import create_key
+    from flexunion.auth.accounts import AccountError, tenant_by_code
+    from flexunion.auth.keys import CARD, create_key
     from flexunion.core.secrets import Keyring, load_master_secret
+
+    async def rotate(session):  # noqa: ANN001, ANN202
+        keyring = Keyring(load_master_secret(db.settings))
+        if federation_code is None:
+            return await create_key(session, keyring, activate=True)
+        hq = await tenant_by_code(session, federation_code)
+        if hq.kind != "hq":
+            raise AccountError(f"'{federation_code}' is a {hq.kind}, not a federation (hq)")
+        return await create_key(session, keyring, activate=True, purpose=CARD, federation_id=hq.id)
 
     db = _open()
     try:
-        kid = asyncio.run(_with_owner(db.settings, lambda s: create_key(
-            s, Keyring(load_master_secret(db.settings)), activate=True)))
+        kid = asyncio.run(_with_owner(db.settings, rotate))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         db.stop()
-    click.echo(f"active signing key: {kid}")
+    which = f"card key of {federation_code}" if federation_code else "signing key"
+    click.echo(f"active {which}: {kid}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -61,8 +61,14 @@ class Settings:
     db_pool_size: int = 10
     db_max_overflow: int = 20
     idempotency_ttl_hours: int = 24
+    # Membership cards (电子会籍): lifetime (capped at 30 days), and how long an online
+    # verification may reuse a holder's status read (0: read it on every verification).
+    card_ttl_seconds: int = 30 * 86400
+    card_verify_cache_seconds: float = 0.0
     page_size_default: int = 20
     page_size_max: int = 100
+    # 异地接转: an origin that does not answer within this many working days releases.
+    transfer_release_working_days: int = 5
     demo_dir: Path | None = None
     load_demo: bool = True
     sms_backend: str = "log"
@@ -100,6 +106,9 @@ def load_settings() -> Settings:
         request_max_body_bytes=_int("FLEXUNION_MAX_BODY_BYTES", 1_048_576),
         db_pool_size=_int("FLEXUNION_DB_POOL_SIZE", 10),
         db_max_overflow=_int("FLEXUNION_DB_MAX_OVERFLOW", 20),
+        card_ttl_seconds=_int("FLEXUNION_CARD_TTL_SECONDS", 30 * 86400),
+        card_verify_cache_seconds=float(_env("FLEXUNION_CARD_VERIFY_CACHE_SECONDS", "0") or 0),
+        transfer_release_working_days=_int("FLEXUNION_TRANSFER_RELEASE_WORKING_DAYS", 5),
         demo_dir=Path(demo_dir) if demo_dir else _default_demo_dir(),
         load_demo=(_env("FLEXUNION_LOAD_DEMO", "1") == "1"),
         sms_backend=_env("FLEXUNION_SMS_BACKEND", "log") or "log",

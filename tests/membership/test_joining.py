@@ -170,3 +170,31 @@ async def test_workers_see_their_federations_directory_only(
                                 headers=bearer(token))
     assert one_city.json() and all(t["city"] == city for t in one_city.json())
     assert len(one_city.json()) < len(r.json())
+
+
+async def test_queue_pages_and_decisions_only_decide_applications(
+    client, sms, federation: Federation, staff_token
+) -> None:
+    region = federation.regions[0]
+    admin = await staff_token(federation, "regional_admin", region)
+    joined = [await join(client, sms, federation, region) for _ in range(3)]
+    seen, cursor = [], None
+    while True:
+        r = await client.get("/v1/admin/members", headers=bearer(admin),
+                             params={"status": "applicant", "limit": 2} | ({"cursor": cursor} if cursor else {}))
+        assert r.status_code == 200, r.text
+        seen += [m["id"] for m in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [j.member_id for j in joined]
+    bad = await client.get("/v1/admin/members", headers=bearer(admin), params={"cursor": "WyJ4IiwieSJd"})
+    assert bad.status_code == 422 and bad.json()["code"] == "cursor_invalid"
+    member = joined[0].member_id
+    await client.post(f"/v1/admin/members/{member}/approve", headers=bearer(admin))
+    await client.post(f"/v1/admin/members/{member}/status", json={"to": "suspended", "reason": "x"},
+                      headers=bearer(admin))
+    r = await client.post(f"/v1/admin/members/{member}/approve", headers=bearer(admin))
+    assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
+    r = await client.post(f"/v1/admin/members/{member}/reject", json={"reason": "x"}, headers=bearer(admin))
+    assert r.status_code == 409

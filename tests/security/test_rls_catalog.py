@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import text
 
 from flexunion.auth.accounts import create_admin, create_partner_client
 from flexunion.config import Settings
@@ -134,20 +133,17 @@ async def test_no_tenant_table_leaks_to_another_federation(
                            role="regional_admin", display_name="x", password="pw-123456",
                            oidc_issuer=None, oidc_subject=None)
         await create_partner_client(s, tenant_code=federation.hq, partner_code="alpha", name="x")
+    hq = await staff_token(federation, "hq_admin", federation.hq)
     member = await join(client, sms, federation, federation.stations[federation.regions[0]][0],
-                        approver_token=await staff_token(federation, "hq_admin", federation.hq))
-    async with owner() as s, s.begin():  # rows the API writes in later flows, put in directly
-        await s.execute(text(
-            "INSERT INTO transfers (id, federation_id, member_id, worker_id, origin_tenant_id,"
-            " dest_tenant_id, status, release_due_at, snapshot) VALUES (gen_random_uuid(), :f, :m,"
-            " :w, :o, :d, 'requested', now(), '{}')"),
-            {"f": federation.ids[federation.hq], "m": member.member_id, "w": member.worker_id,
-             "o": federation.ids[federation.stations[federation.regions[0]][0]],
-             "d": federation.ids[federation.regions[1]]})
-        await s.execute(text(
-            "INSERT INTO domain_events (id, federation_id, tenant_id, kind, payload)"
-            " VALUES (gen_random_uuid(), :f, :t, 'test.seeded', '{}')"),
-            {"f": federation.ids[federation.hq], "t": federation.ids[federation.regions[1]]})
+                        approver_token=hq)
+    # A real transfer to another region: the transfers row, the new home and (on acceptance)
+    # the member.transferred row in domain_events.
+    moved = await client.post("/v1/me/transfers", json={"to": federation.regions[1]},
+                              headers=bearer(member.token) | {"Idempotency-Key": "seed-move"})
+    assert moved.status_code == 201, moved.text
+    for step in ("release", "accept"):
+        r = await client.post(f"/v1/admin/transfers/{moved.json()['id']}/{step}", headers=bearer(hq))
+        assert r.status_code == 200, r.text
     token, worker_id = await worker_login(client, sms, federation.hq)
     r = await client.post("/v1/me/consents", headers=bearer(token) | {"Idempotency-Key": "seed-1"},
                           json={"purpose": "privacy_policy", "version": "2026-11", "granted": True})

@@ -1,16 +1,24 @@
 """Signing keys (Ed25519) with `kid` rotation, and the JWKS the world verifies against.
 
 Private keys are stored sealed (AES-GCM under a subkey of the service secret).
-Exactly one key is `active` (signs); `retired` keys stay in the JWKS so tokens
-they signed verify until they expire; `revoked` keys are gone from both.
-Rotation is an operator action (`flexunion keys rotate`, as the owner)."""
+Two purposes never mix: `access` keys (service-wide) sign access tokens, `card`
+keys (one set per federation, `federation_id` = its HQ) sign membership cards
+and status lists. Per purpose (and federation) exactly one key is `active`
+(signs); `retired` keys stay in the JWKS so what they signed verifies until it
+expires; `revoked` keys are gone from both. An access-token check never looks
+at a card key and a card check never at an access key.
+Keys are written only by the owner (`flexunion migrate`, `tenants apply`,
+`flexunion keys rotate [--federation CODE]`): the app role can only read them."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import secrets
 import time
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
@@ -21,8 +29,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flexunion.auth.models import SigningKey
 from flexunion.core.secrets import Keyring
 
+log = logging.getLogger(__name__)
+
 ALG = "EdDSA"
 SEAL_PURPOSE = "signing-key"
+ACCESS = "access"
+CARD = "card"
+
+# The keyring the owner last used for key work in this process (`prepare()` runs
+# `ensure_active_key` before anything else), so `tenants apply` can seal the card
+# keys of the federations it creates without being handed the secret again.
+_owner_keyring: Keyring | None = None
+
+
+def _remember(keyring: Keyring) -> None:
+    global _owner_keyring
+    _owner_keyring = keyring
 
 
 def _b64(data: bytes) -> str:
@@ -41,19 +63,35 @@ class LoadedKey:
     public: Ed25519PublicKey
     jwk: dict[str, str]
     private: Ed25519PrivateKey | None
+    purpose: str = ACCESS
+    federation_id: uuid.UUID | None = None
 
 
-async def create_key(session: AsyncSession, keyring: Keyring, *, activate: bool) -> str:
-    """Owner-only (the app role cannot write signing_keys)."""
+def _same_slot(purpose: str, federation_id: uuid.UUID | None):  # noqa: ANN202
+    fed = (SigningKey.federation_id.is_(None) if federation_id is None
+           else SigningKey.federation_id == federation_id)
+    return (SigningKey.purpose == purpose) & fed
+
+
+async def create_key(
+    session: AsyncSession, keyring: Keyring, *, activate: bool, purpose: str = ACCESS,
+    federation_id: uuid.UUID | None = None,
+) -> str:
+    """Owner-only (the app role cannot write signing_keys). Activating retires the
+    active key of the same purpose (and federation) only."""
+    if (purpose == CARD) != (federation_id is not None):
+        raise ValueError("card keys belong to one federation; access keys to none")
+    _remember(keyring)
     private = Ed25519PrivateKey.generate()
-    kid = time.strftime("%Y%m%d") + "-" + secrets.token_hex(4)
+    kid = (f"{purpose}-" if purpose != ACCESS else "") + time.strftime("%Y%m%d") + "-" \
+        + secrets.token_hex(4)
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     if activate:
         await session.execute(
             update(SigningKey)
-            .where(SigningKey.status == "active")
+            .where(SigningKey.status == "active", _same_slot(purpose, federation_id))
             .values(status="retired", retired_at=text("now()"))
         )
     session.add(
@@ -63,6 +101,8 @@ async def create_key(session: AsyncSession, keyring: Keyring, *, activate: bool)
             public_jwk=public_jwk(kid, private.public_key()),
             private_key_sealed=keyring.seal(SEAL_PURPOSE, pem),
             status="active" if activate else "retired",
+            purpose=purpose,
+            federation_id=federation_id,
         )
     )
     await session.flush()
@@ -70,8 +110,35 @@ async def create_key(session: AsyncSession, keyring: Keyring, *, activate: bool)
 
 
 async def ensure_active_key(session: AsyncSession, keyring: Keyring) -> str:
-    kid = await session.scalar(select(SigningKey.kid).where(SigningKey.status == "active"))
+    _remember(keyring)
+    kid = await session.scalar(select(SigningKey.kid).where(
+        SigningKey.status == "active", _same_slot(ACCESS, None)))
     return kid or await create_key(session, keyring, activate=True)
+
+
+async def ensure_card_keys(
+    session: AsyncSession, keyring: Keyring | None = None,
+    federation_ids: Iterable[uuid.UUID] | None = None,
+) -> list[str]:
+    """Give every federation (or the ones named) an active card key; returns new kids.
+    Owner-only. Without a keyring (and none used before in this process) nothing can be
+    sealed: it logs and returns, and the next `flexunion migrate` creates the keys."""
+    keyring = keyring or _owner_keyring
+    if keyring is None:
+        log.warning("no keyring for card keys; `flexunion migrate` will create them")
+        return []
+    _remember(keyring)
+    from flexunion.federation.models import Tenant  # the HQ rows are the federations
+
+    wanted = select(Tenant.id).where(Tenant.kind == "hq")
+    if federation_ids is not None:
+        wanted = wanted.where(Tenant.id.in_(list(federation_ids)))
+    have = select(SigningKey.federation_id).where(
+        SigningKey.purpose == CARD, SigningKey.status == "active")
+    missing = (await session.scalars(
+        wanted.where(Tenant.id.not_in(have)).order_by(Tenant.code))).all()
+    return [await create_key(session, keyring, activate=True, purpose=CARD, federation_id=fed)
+            for fed in missing]
 
 
 class KeyStore:
@@ -91,6 +158,7 @@ class KeyStore:
         self._forced_at = -forced_interval
         self._forced_interval = forced_interval
         self._lock = asyncio.Lock()
+        self._card_misses: dict[uuid.UUID, float] = {}
 
     async def _load(self) -> None:
         async with self._sessionmaker() as session:
@@ -101,16 +169,26 @@ class KeyStore:
         for row in rows:
             private = None
             if row.status == "active":
-                pem = self._keyring.open(SEAL_PURPOSE, row.private_key_sealed)
-                loaded = serialization.load_pem_private_key(pem, password=None)
-                assert isinstance(loaded, Ed25519PrivateKey)
-                private = loaded
+                private = self._open(row)
             x = base64.urlsafe_b64decode(row.public_jwk["x"] + "==")
             keys[row.kid] = LoadedKey(
-                row.kid, row.status, Ed25519PublicKey.from_public_bytes(x), row.public_jwk, private
+                row.kid, row.status, Ed25519PublicKey.from_public_bytes(x), row.public_jwk, private,
+                row.purpose, row.federation_id,
             )
         self._keys = keys
         self._loaded_at = time.monotonic()
+
+    def _open(self, row: SigningKey) -> Ed25519PrivateKey | None:
+        try:
+            pem = self._keyring.open(SEAL_PURPOSE, row.private_key_sealed)
+        except Exception:  # noqa: BLE001 - sealed under another secret: verify only, never sign
+            if row.purpose == ACCESS:
+                raise
+            log.error("card key %s cannot be unsealed with this service secret", row.kid)
+            return None
+        loaded = serialization.load_pem_private_key(pem, password=None)
+        assert isinstance(loaded, Ed25519PrivateKey)
+        return loaded
 
     async def refresh(self, *, force: bool = False) -> None:
         """Periodic reload; or, forced (an unknown kid was seen), at most once per
@@ -134,25 +212,73 @@ class KeyStore:
         async with self._lock:
             await self._load()
 
-    async def verification_key(self, kid: str) -> Ed25519PublicKey | None:
+    async def _lookup(self, kid: str, purpose: str) -> LoadedKey | None:
         await self.refresh()
         key = self._keys.get(kid)
         if key is None:
             await self.refresh(force=True)
             key = self._keys.get(kid)
+        return key if key is not None and key.purpose == purpose else None
+
+    async def verification_key(self, kid: str) -> Ed25519PublicKey | None:
+        """An access-token key; a card key's kid is unknown here."""
+        key = await self._lookup(kid, ACCESS)
         return key.public if key else None
+
+    async def card_key(self, kid: str) -> LoadedKey | None:
+        """A card key of any federation (the caller compares `federation_id`)."""
+        return await self._lookup(kid, CARD)
+
+    def _active(self, purpose: str, federation_id: uuid.UUID | None) -> LoadedKey | None:
+        for key in self._keys.values():
+            if (key.status == "active" and key.private is not None and key.purpose == purpose
+                    and key.federation_id == federation_id):
+                return key
+        return None
 
     async def signing_key(self) -> LoadedKey:
         await self.refresh()
-        for key in self._keys.values():
-            if key.status == "active" and key.private is not None:
-                return key
+        key = self._active(ACCESS, None)
+        if key is None:
+            await self.reload()
+            key = self._active(ACCESS, None)
+        if key is None:
+            raise RuntimeError("no active signing key: run `flexunion migrate`")
+        return key
+
+    async def card_signing_key(self, federation_id: uuid.UUID) -> LoadedKey | None:
+        """The federation's active card key, or None (the owner has not created it yet).
+        A miss reloads at once (a federation just applied), then at most once per
+        `forced_interval` per federation, so a keyless federation cannot hammer the database."""
+        await self.refresh()
+        key = self._active(CARD, federation_id)
+        if key is None and await self._reload_for(federation_id):
+            key = self._active(CARD, federation_id)
+        return key
+
+    async def _reload_for(self, federation_id: uuid.UUID) -> bool:
+        now = time.monotonic()
+        last = self._card_misses.get(federation_id, -self._forced_interval)
+        if now - last < self._forced_interval:
+            return False
+        self._card_misses[federation_id] = now
         await self.reload()
-        for key in self._keys.values():
-            if key.status == "active" and key.private is not None:
-                return key
-        raise RuntimeError("no active signing key: run `flexunion migrate`")
+        return True
 
     async def jwks(self) -> dict[str, list[dict[str, str]]]:
+        """Access-token keys only."""
         await self.refresh()
-        return {"keys": [k.jwk for k in self._keys.values()]}
+        return {"keys": [k.jwk for k in self._keys.values() if k.purpose == ACCESS]}
+
+    async def card_jwks(self, federation_id: uuid.UUID) -> dict[str, list[dict[str, str]]]:
+        """One federation's card keys, active and retired (revoked ones are never loaded)."""
+        await self.refresh()
+
+        def listed() -> list[dict[str, str]]:
+            return [k.jwk for k in self._keys.values()
+                    if k.purpose == CARD and k.federation_id == federation_id]
+
+        keys = listed()
+        if not keys and await self._reload_for(federation_id):
+            keys = listed()
+        return {"keys": keys}

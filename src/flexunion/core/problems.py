@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError
 
 from flexunion.core.errors import DomainError
 from flexunion.core.request_id import ensure_request_id
@@ -146,6 +147,23 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     )
 
 
+def database_error_handler(request: Request, exc: DBAPIError) -> Response:
+    """What PostgreSQL refused, said as the API would: a row-level security refusal means
+    'not yours', which the API always answers as 'not found'."""
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if state == "42501":
+        return problem_response(request, status=404, code="not_found", title="未找到",
+                                title_en="Not found")
+    if state in ("40001", "40P01"):
+        return problem_response(request, status=409, code="retry_conflict",
+                                title="并发冲突，请重试", title_en="Concurrent update, retry",
+                                headers={"Retry-After": "1"})
+    if state and state.startswith("23"):
+        return problem_response(request, status=409, code="conflict", title="状态冲突",
+                                title_en="Conflict")
+    return internal_error_handler(request, exc)
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
     return problem_response(
@@ -161,6 +179,7 @@ EXCEPTION_HANDLERS = {
     DomainError: domain_error_handler,
     ValidationException: validation_handler,
     HTTPException: http_exception_handler,
+    DBAPIError: database_error_handler,
     Exception: internal_error_handler,
 }
 

@@ -18,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
+from flexunion.auth.keys import ensure_card_keys
+from flexunion.core.secrets import Keyring
 from flexunion.federation.models import PlatformPartner, Tenant
 
 FILE_NAME = "federation.yaml"
@@ -288,5 +290,13 @@ async def plan_directory(session: AsyncSession, directory: Path) -> Plan:
     return await _run(session, directory, apply=False)
 
 
-async def apply_directory(session: AsyncSession, directory: Path) -> Plan:
-    return await _run(session, directory, apply=True)
+async def apply_directory(
+    session: AsyncSession, directory: Path, keyring: Keyring | None = None
+) -> Plan:
+    """Apply, then give every federation in the files a card key if it has none (sealed
+    with `keyring`, or the one this owner process used for its keys; see auth/keys.py)."""
+    plan = await _run(session, directory, apply=True)
+    hq_codes = [c.code for c in plan.changes if c.kind == "hq"]
+    feds = (await session.scalars(select(Tenant.id).where(Tenant.code.in_(hq_codes)))).all()
+    await ensure_card_keys(session, keyring, feds)
+    return plan

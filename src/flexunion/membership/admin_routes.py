@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -28,6 +29,7 @@ ADMINS = {"audiences": (AUDIENCE_ADMIN,), "roles": {Role.REGIONAL_ADMIN, Role.HQ
 TAGS = ["members 会员"]
 SECURITY = [{"bearer": []}]
 MemberId = Annotated[uuid.UUID, PathParameter()]
+APPLICATION = frozenset({"applicant"})  # approve and reject decide applications only
 
 
 async def _codes(session: AsyncSession, caller: Caller) -> dict[uuid.UUID, str]:
@@ -47,8 +49,11 @@ async def list_members(
 ) -> Page[MemberRead]:
     size = clamp(limit, settings.page_size_default, settings.page_size_max)
     after = decode_cursor(cursor, 2)
-    rows = await service.page(session, status=status, after=tuple(after) if after else None,  # type: ignore[arg-type]
-                              limit=size + 1)
+    try:
+        key = (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("The cursor is not one this API issued.", code="cursor_invalid") from exc
+    rows = await service.page(session, status=status, after=key, limit=size + 1)
     codes = await _codes(session, caller)
     items = [member_read(m, codes) for m in rows[:size]]
     last = rows[size - 1] if len(rows) > size else None
@@ -69,7 +74,7 @@ async def approve(session: NamedDependency[AsyncSession], caller: NamedDependenc
                   clock: NamedDependency[Clock], member_id: MemberId,
                   data: JSONBody[Decision | None] = None) -> MemberRead:
     member = await service.change_status(session, clock, member_id, "active",
-                                         data.reason if data else None)
+                                         data.reason if data else None, only_from=APPLICATION)
     return member_read(member, await _codes(session, caller))
 
 
@@ -78,7 +83,8 @@ async def approve(session: NamedDependency[AsyncSession], caller: NamedDependenc
 async def reject(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                  clock: NamedDependency[Clock], member_id: MemberId,
                  data: JSONBody[Decision]) -> MemberRead:
-    member = await service.change_status(session, clock, member_id, "rejected", data.reason)
+    member = await service.change_status(session, clock, member_id, "rejected", data.reason,
+                                         only_from=APPLICATION)
     return member_read(member, await _codes(session, caller))
 
 
@@ -87,7 +93,7 @@ async def reject(session: NamedDependency[AsyncSession], caller: NamedDependency
 async def change_status(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                         clock: NamedDependency[Clock], member_id: MemberId,
                         data: JSONBody[StatusChange]) -> MemberRead:
-    member = await service.access_member(session, member_id)
+    member = await service.access_member(session, member_id, home_only=True)
     if member.status == "applicant":
         raise InvalidInput("Decide an application with approve or reject.", code="use_decision")
     member = await service.change_status(session, clock, member_id, data.to, data.reason)

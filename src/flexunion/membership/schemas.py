@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from flexunion.transfers.schemas import TransferRead
+
 Purpose = Literal["privacy_policy", "location_checkin", "sms_notice", "data_sharing"]
 
 
@@ -79,6 +81,7 @@ class MembershipRead(msgspec.Struct):
     platforms: list[PlatformLink]
     homes: list[HomeRead]
     decision_reason: str | None = None
+    transfers: list[TransferRead] = []  # 异地接转 history, newest first
 
 
 class MemberRead(msgspec.Struct):

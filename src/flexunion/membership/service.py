@@ -9,8 +9,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -138,9 +139,15 @@ def _auto_approves(tenants: dict[str, DirectoryEntry], target: DirectoryEntry) -
     return bool(target.kind == "station" and parent and parent.auto_approve_joins)
 
 
-async def access_member(session: AsyncSession, member_id: uuid.UUID, *, lock: bool = False) -> Member:
-    """Not there and not in my subtree are the same 404."""
+async def access_member(
+    session: AsyncSession, member_id: uuid.UUID, *, lock: bool = False, home_only: bool = False
+) -> Member:
+    """Not there and not in my subtree are the same 404. `home_only`: the member's home must
+    be in the caller's subtree (a destination sees a member released to it, but may not
+    change it before the transfer completes)."""
     stmt = select(Member).where(Member.id == member_id)
+    if home_only:
+        stmt = stmt.where(Member.tenant_id == func.any(func.flexunion_tenant_scope()))
     if lock:
         stmt = stmt.with_for_update()
     member = await session.scalar(stmt)
@@ -150,10 +157,11 @@ async def access_member(session: AsyncSession, member_id: uuid.UUID, *, lock: bo
 
 
 async def change_status(
-    session: AsyncSession, clock: Clock, member_id: uuid.UUID, to: str, reason: str | None
+    session: AsyncSession, clock: Clock, member_id: uuid.UUID, to: str, reason: str | None,
+    *, only_from: frozenset[str] | None = None,
 ) -> Member:
-    member = await access_member(session, member_id, lock=True)
-    if to not in TRANSITIONS[member.status]:
+    member = await access_member(session, member_id, lock=True, home_only=True)
+    if to not in TRANSITIONS[member.status] or (only_from and member.status not in only_from):
         raise Conflict(f"A member who is '{member.status}' cannot become '{to}'.",
                        code="invalid_transition", extra={"from": member.status, "to": to})
     if to == "rejected" and not reason:
@@ -183,14 +191,14 @@ async def homes(session: AsyncSession, member_id: uuid.UUID) -> Sequence[MemberH
 
 
 async def page(
-    session: AsyncSession, *, status: str | None, after: tuple[str, str] | None, limit: int
+    session: AsyncSession, *, status: str | None, after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
 ) -> Sequence[Member]:
     stmt = select(Member).order_by(Member.created_at, Member.id).limit(limit)
     if status:
         stmt = stmt.where(Member.status == status)
     if after:
-        stmt = stmt.where(text("(members.created_at, members.id) > (CAST(:c AS timestamptz),"
-                               " CAST(:i AS uuid))")).params(c=after[0], i=after[1])
+        stmt = stmt.where(tuple_(Member.created_at, Member.id) > tuple_(*after))
     return (await session.scalars(stmt)).all()
 
 

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.membership import service
 from flexunion.membership.models import EMPLOYMENT_FORMS, STATUSES, Member
 from flexunion.membership.schemas import HomeRead, MemberRead, MembershipRead, PlatformLink
+from flexunion.transfers import service as transfers
+from flexunion.transfers.views import transfer_read
 
 
 def _platforms(raw: list[dict[str, Any]]) -> list[PlatformLink]:
@@ -39,6 +41,7 @@ async def membership_read(session: AsyncSession, member: Member, today: date) ->
         home=current, member_no=member.member_no, member_since=member.member_since,
         seniority_days=seniority_days(member, today), platforms=_platforms(member.platforms),
         homes=history, decision_reason=member.decision_reason,
+        transfers=[transfer_read(t, by_id) for t in await transfers.history(session, member.id)],
     )
 
 

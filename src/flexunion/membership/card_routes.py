@@ -1,0 +1,148 @@
+"""The portable card (电子会籍): the worker's card, its public status list and keys,
+and online verification for partners and staff of the same federation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import JSONBody, PathParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER, Settings
+from flexunion.core.clock import Clock
+from flexunion.core.context import ADMIN_ROLES, Caller, Role
+from flexunion.core.problems import PROBLEM_JSON
+from flexunion.membership import cards, status_list
+from flexunion.membership.card_schemas import (
+    CardHolderRead,
+    CardRead,
+    CardVerification,
+    CardVerifyRequest,
+    Jwk,
+    Jwks,
+    Problem,
+)
+from flexunion.membership.models import STATUSES
+
+WORKER = {"audiences": (AUDIENCE_MOBILE,), "roles": {Role.WORKER}}
+VERIFIERS = {"audiences": (AUDIENCE_PARTNER, AUDIENCE_ADMIN), "roles": {Role.PARTNER, *ADMIN_ROLES}}
+TAGS = ["cards 会员卡"]
+SECURITY = [{"bearer": []}]
+FederationCode = Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", max_length=63)]
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _problems(codes: dict[int, str]) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem+json answers a route gives, by status."""
+    return {status: ResponseSpec(Problem, description=text, media_type=PROBLEM_JSON)
+            for status, text in codes.items()}
+
+
+_AUTH = {401: "token_missing, token_wrong_audience, token_expired … (the bearer token)"}
+
+
+def desk(request: Request[Any, Any, Any]) -> cards.CardDesk:
+    state = request.app.state
+    found = state.get("card_desk")
+    if found is None:  # no await between the look and the set: one desk per app
+        found = state.card_desk = cards.CardDesk(state.settings, state.key_store, state.clock)
+    return found
+
+
+@get("/v1/me/card", opt=WORKER, tags=["me 我的", *TAGS], security=SECURITY,
+     summary="我的电子会员卡 My membership card (signed JWT + QR code)",
+     responses=_problems(_AUTH | {
+         404: "not_a_member: no membership yet",
+         409: "card_unavailable: the membership is not active, suspended or parked",
+         503: "card_key_missing: the federation has no card key yet"}),
+     description="Only for members who are active, suspended or parked (else 409 "
+                 "`card_unavailable`; not a member: 404 `not_a_member`). A suspended or "
+                 "parked member's card says so through the status list.")
+async def my_card(
+    request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+    caller: NamedDependency[Caller], settings: NamedDependency[Settings],
+    clock: NamedDependency[Clock],
+) -> Response[CardRead]:
+    card = await cards.issue(session, request.app.state.key_store, settings, clock, caller)
+    return Response(CardRead(token=card.token, qr_svg=card.qr_svg, expires_at=card.expires_at,
+                             status_list_uri=card.status_list_uri), headers=NO_STORE)
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = [t.strip() for t in if_none_match.split(",")]
+    return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
+
+
+@get("/v1/federations/{code:str}/status-list", tags=TAGS, media_type=status_list.MEDIA_TYPE,
+     summary="会员卡状态列表 The federation's card status list (Status List Token, public)",
+     description="A JWT (`typ` statuslist+jwt, EdDSA, the federation's card key) per "
+                 "draft-ietf-oauth-status-list: `status_list.bits` = 2, `lst` = base64url(zlib("
+                 "packed statuses)). 0 valid, 1 invalid (left), 2 suspended, 3 parked (保留会籍). "
+                 "Strong ETag, `Cache-Control: public, max-age=30`; a change shows within 60 s.",
+     responses={304: ResponseSpec(None, description="Not modified (If-None-Match)"),
+                **_problems({404: "federation_not_found", 503: "card_key_missing"})})
+async def get_status_list(
+    request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], code: FederationCode,
+) -> Response[bytes]:
+    signed = await desk(request).status_list(session, code)
+    headers = {"ETag": signed.etag, "Cache-Control": f"public, max-age={status_list.MAX_AGE}"}
+    if _etag_matches(request.headers.get("if-none-match"), signed.etag):
+        return Response(b"", status_code=304, headers=headers)
+    return Response(signed.token, media_type=status_list.MEDIA_TYPE, headers=headers)
+
+
+@get("/v1/federations/{code:str}/jwks.json", tags=TAGS,
+     summary="会员卡公钥 The federation's card keys (JWKS, public)",
+     description="Ed25519 keys (`alg` EdDSA) that sign this federation's cards and status "
+                 "lists: the active one and retired ones whose cards may still be valid. "
+                 "Access-token keys are at /.well-known/jwks.json and never sign cards.",
+     responses=_problems({404: "federation_not_found"}))
+async def get_card_jwks(
+    request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], code: FederationCode,
+) -> Response[Jwks]:
+    keys = (await desk(request).jwks(session, code))["keys"]
+    return Response(Jwks(keys=[Jwk(**k) for k in keys]),  # type: ignore[arg-type]
+                    headers={"Cache-Control": "public, max-age=300"})
+
+
+@post("/v1/cards/verify", opt=VERIFIERS, tags=TAGS, security=SECURITY, status_code=200,
+      request_max_body_size=8192,
+      responses=_problems(_AUTH | {
+          400: "malformed_request: the body is not JSON",
+          403: "forbidden: a role that may not verify cards",
+          413: "payload_too_large: a body over 8 KiB",
+          422: "validation_failed: no `card`, an empty card, a card over 4 KiB, or another field"}),
+      summary="验卡 Verify a membership card (partners, station officers, admins)",
+      description="Answers 200 for every card, valid or not, with a stable `reason`: ok, "
+                  "malformed, wrong_type, unknown_key, bad_signature, expired, not_yet_valid, "
+                  "other_federation, revoked, suspended, parked, unknown_member. Works for every "
+                  "tenant of the card's federation. A body without `card` (or a card over 4 KiB) "
+                  "is 422; a body over 8 KiB is 413.")
+async def verify_card(
+    request: Request[Any, Any, Any], data: JSONBody[CardVerifyRequest],
+) -> CardVerification:
+    # The hot path: no dependency injection (each provider costs a task here), and the
+    # session is opened only if the verifier needs the database.
+    state = request.scope["state"]
+    caller: Caller = state["caller"]
+    clock: Clock = request.app.state.clock
+    verdict = await desk(request).verifier.verify(state["uow"], caller.tenant_id, data.card)
+    h = verdict.holder
+    return CardVerification(
+        valid=verdict.valid, reason=verdict.reason,  # type: ignore[arg-type]
+        reason_zh=cards.REASONS[verdict.reason][0],
+        status=verdict.status,  # type: ignore[arg-type]
+        status_zh=STATUSES.get(verdict.status) if verdict.status else None,
+        holder=CardHolderRead(name_masked=h.name_masked, member_no=h.member_no,
+                              home_code=h.home_code, home_name_zh=h.home_name_zh,
+                              member_since=h.member_since) if h else None,
+        checked_at=clock.now(),
+    )
+
+
+ROUTES = [my_card, get_status_list, get_card_jwks, verify_card]

@@ -1,0 +1,352 @@
+"""The portable membership card (电子会籍): issue and verify.
+
+A card is a compact JWS (EdDSA, Ed25519) signed by the federation's card key:
+
+    header  {"alg": "EdDSA", "typ": "vnd.flexunion.member-card+jwt", "kid": …}
+    claims  iss  {issuer}/federations/{hq code}
+            sub  the member id (an opaque uuid, never the ID number)
+            name masked name · home  home tenant code · member_no · member_since
+            iat, nbf, exp (≤ 30 days) · jti
+            status.status_list {idx, uri}   (draft-ietf-oauth-status-list)
+
+Anyone can check it offline with the federation's JWKS and its status list;
+`POST /v1/cards/verify` checks it online for every tenant of the federation.
+
+Verification is strict, like access tokens (auth/tokens.py): only EdDSA, the
+card `typ`, a `kid` of a card key (an access-token key is unknown here), no
+embedded or remote keys (jku, jwk, x5u, x5c) and no `crit`. It parses the
+compact form itself and leaves the signature to `cryptography`: the profile is
+one algorithm and one key type, and a general JOSE library's generic path costs
+about a third of the verification rate (bench/cards.py). Cards are signed with
+PyJWT and verified by joserfc in the tests, so the two sides never share code.
+Each failure has its own stable reason; no audit row is written per check (the
+access log is enough, and the audit chain head would serialise verifications).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import jwt
+import msgspec
+import segno
+from cryptography.exceptions import InvalidSignature
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.auth.keys import ALG, KeyStore
+from flexunion.config import Settings
+from flexunion.core.clock import Clock
+from flexunion.core.context import Caller
+from flexunion.core.errors import Conflict, NotFound, ServiceUnavailable
+from flexunion.core.uow import UnitOfWork
+from flexunion.membership import service, status_list
+
+CARD_TYPE = "vnd.flexunion.member-card+jwt"
+MAX_TTL = timedelta(days=30)
+MAX_CARD_BYTES = 4096
+MAX_LEEWAY = 60
+CARD_STATUSES = ("active", "suspended", "parked")
+# The compact form, base64url only; the signature is 64 bytes in its one canonical
+# spelling (86 characters, the last carrying 2 bits and 4 zero bits).
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{85}[AQgw]")
+_KID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_REFUSED_HEADERS = ("jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "crit", "b64")
+
+REASONS: dict[str, tuple[str, str]] = {
+    "ok": ("有效会员卡", "Valid card, active member"),
+    "malformed": ("无法识别的会员卡", "Not a well-formed card"),
+    "wrong_type": ("不是会员卡", "Not a membership card"),
+    "unknown_key": ("签发密钥未知", "Signed by an unknown key"),
+    "bad_signature": ("签名无效（伪造或篡改）", "Invalid signature (forged or altered)"),
+    "expired": ("会员卡已过期，请刷新", "The card has expired"),
+    "not_yet_valid": ("会员卡尚未生效", "The card is not valid yet"),
+    "other_federation": ("非本联合会签发", "Issued by another federation"),
+    "revoked": ("会籍已终止", "Membership ended"),
+    "suspended": ("会籍已暂停", "Membership suspended"),
+    "parked": ("保留会籍（暂停服务）", "Membership parked (保留会籍)"),
+    "unknown_member": ("查无此会员", "No such member"),
+}
+_BY_STATUS = {"active": "ok", "suspended": "suspended", "parked": "parked"}  # else revoked
+
+
+def federation_issuer(settings: Settings, hq_code: str) -> str:
+    return f"{settings.issuer}/federations/{hq_code}"
+
+
+def status_list_uri(settings: Settings, hq_code: str) -> str:
+    return f"{settings.issuer}/v1/federations/{hq_code}/status-list"
+
+
+def card_ttl(settings: Settings) -> timedelta:
+    return min(timedelta(seconds=max(settings.card_ttl_seconds, 60)), MAX_TTL)
+
+
+def _missing_key() -> ServiceUnavailable:
+    return ServiceUnavailable("This federation has no card signing key yet; an operator "
+                              "runs `flexunion migrate`.", code="card_key_missing")
+
+
+# ---- issue -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCard:
+    token: str
+    qr_svg: str
+    expires_at: datetime
+    status_list_uri: str
+
+
+def qr_svg(data: str) -> str:
+    out = io.BytesIO()
+    segno.make(data, error="m", micro=False).save(out, kind="svg", scale=4, border=4,
+                                                   xmldecl=False, svgclass=None, lineclass=None)
+    return out.getvalue().decode()
+
+
+async def issue(
+    session: AsyncSession, keys: KeyStore, settings: Settings, clock: Clock, caller: Caller
+) -> IssuedCard:
+    """The worker's own card, read with the worker's own scope."""
+    member = await service.own_member(session, caller)
+    if member is None:
+        raise NotFound("You have no membership yet; apply first.", code="not_a_member")
+    if member.status not in CARD_STATUSES:
+        raise Conflict(f"A membership that is '{member.status}' has no card.",
+                       code="card_unavailable", extra={"status": member.status})
+    tenants = {e.id: e for e in (await service.directory(session, member.federation_id)).values()}
+    hq_code, home_code = tenants[member.federation_id].code, tenants[member.tenant_id].code
+    key = await keys.card_signing_key(member.federation_id)
+    if key is None:
+        raise _missing_key()
+    now = clock.now().replace(microsecond=0)
+    expires = now + card_ttl(settings)
+    uri = status_list_uri(settings, hq_code)
+    claims = {
+        "iss": federation_issuer(settings, hq_code),
+        "sub": str(member.id),
+        "name": member.name_masked,
+        "home": home_code,
+        "member_no": member.member_no,
+        "member_since": member.member_since.isoformat() if member.member_since else None,
+        "iat": now,
+        "nbf": now,
+        "exp": expires,
+        "jti": secrets.token_urlsafe(12),
+        "status": {"status_list": {"idx": member.status_idx, "uri": uri}},
+    }
+    token = jwt.encode(claims, key.private, algorithm=ALG,
+                       headers={"kid": key.kid, "typ": CARD_TYPE})
+    return IssuedCard(token, qr_svg(token), expires, uri)
+
+
+# ---- verify ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    status: str
+    name_masked: str
+    member_no: str | None
+    member_since: date | None
+    home_code: str
+    home_name_zh: str
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    reason: str
+    status: str | None = None
+    holder: Holder | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.reason == "ok"
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _b64(segment: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise _Rejected("malformed") from exc
+
+
+def _json_object(raw: bytes) -> dict:
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise _Rejected("malformed") from exc
+    if not isinstance(value, dict):
+        raise _Rejected("malformed")
+    return value
+
+
+def _number(claims: dict, name: str) -> float:
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Rejected("malformed")
+    return value
+
+
+class CardVerifier:
+    """Checks cards for callers of one service instance. Caches only what does not
+    change (a tenant's federation and its HQ code) and, when `holder_cache_seconds`
+    is above 0, a holder's status read for that long (by the service clock)."""
+
+    def __init__(self, settings: Settings, keys: KeyStore, clock: Clock,
+                 holder_cache_seconds: float | None = None) -> None:
+        self.settings = settings
+        self.keys = keys
+        self.clock = clock
+        self.leeway = min(settings.leeway_seconds, MAX_LEEWAY)
+        self.holder_cache_seconds = (settings.card_verify_cache_seconds
+                                     if holder_cache_seconds is None else holder_cache_seconds)
+        self._federations: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
+        self._holders: dict[tuple[uuid.UUID, uuid.UUID], tuple[datetime, Holder | None]] = {}
+
+    async def caller_federation(
+        self, uow: UnitOfWork, tenant_id: uuid.UUID
+    ) -> tuple[uuid.UUID, str] | None:
+        """(federation id, HQ code) of the caller's tenant, read under the caller's scope."""
+        known = self._federations.get(tenant_id)
+        if known is None:
+            row = (await uow.session.execute(text(
+                "SELECT d.id, d.code FROM flexunion_directory((SELECT flexunion_federation())) d"
+                " WHERE d.kind = 'hq'"))).first()
+            if row is None:
+                return None
+            if len(self._federations) > 10_000:
+                self._federations.clear()
+            known = self._federations[tenant_id] = (row[0], row[1])
+        return known
+
+    async def holder(self, uow: UnitOfWork, federation_id: uuid.UUID,
+                     member_id: uuid.UUID) -> Holder | None:
+        if self.holder_cache_seconds > 0:
+            cached = self._holders.get((federation_id, member_id))
+            if cached is not None:
+                age = (self.clock.now() - cached[0]).total_seconds()
+                if 0 <= age < self.holder_cache_seconds:
+                    return cached[1]
+        row = (await uow.session.execute(
+            text("SELECT status, name_masked, member_no, member_since, home_code, home_name_zh"
+                 " FROM flexunion_card_holder(:f, :m)"),
+            {"f": federation_id, "m": member_id})).first()
+        found = Holder(*row) if row is not None else None
+        if self.holder_cache_seconds > 0:
+            if len(self._holders) > 100_000:
+                self._holders.clear()
+            self._holders[(federation_id, member_id)] = (self.clock.now(), found)
+        return found
+
+    async def verify(self, uow: UnitOfWork, caller_tenant_id: uuid.UUID, card: str) -> Verdict:
+        """The database is touched (through `uow`, under the caller's scope) only for what
+        is not cached: so a card refused on its face opens no session at all."""
+        try:
+            return await self._verify(uow, caller_tenant_id, card)
+        except _Rejected as rejected:
+            return Verdict(rejected.reason)
+
+    async def _verify(self, uow: UnitOfWork, caller_tenant_id: uuid.UUID, card: str) -> Verdict:
+        if len(card) > MAX_CARD_BYTES:
+            raise _Rejected("malformed")
+        parts = card.split(".")
+        if len(parts) != 3:
+            raise _Rejected("malformed")
+        header = _json_object(_b64(parts[0]))
+        if header.get("typ") != CARD_TYPE:
+            raise _Rejected("wrong_type")
+        if header.get("alg") != ALG:  # none, HS256 with the public key as secret, RS256 …
+            raise _Rejected("bad_signature")
+        if any(name in header for name in _REFUSED_HEADERS):
+            raise _Rejected("unknown_key")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not _KID.fullmatch(kid):
+            raise _Rejected("unknown_key")
+        if not _COMPACT.fullmatch(card):
+            raise _Rejected("malformed")
+        key = await self.keys.card_key(kid)
+        if key is None:
+            raise _Rejected("unknown_key")
+        try:
+            key.public.verify(_b64(parts[2]), card[: len(parts[0]) + len(parts[1]) + 1].encode())
+        except InvalidSignature as exc:
+            raise _Rejected("bad_signature") from exc
+        claims = _json_object(_b64(parts[1]))
+
+        federation = await self.caller_federation(uow, caller_tenant_id)
+        if federation is None or key.federation_id != federation[0]:
+            raise _Rejected("other_federation")
+        if claims.get("iss") != federation_issuer(self.settings, federation[1]):
+            raise _Rejected("malformed")
+        now = self.clock.now().timestamp()
+        exp, nbf, iat = _number(claims, "exp"), _number(claims, "nbf"), _number(claims, "iat")
+        if exp <= now - self.leeway:
+            raise _Rejected("expired")
+        if nbf > now + self.leeway or iat > now + self.leeway:
+            raise _Rejected("not_yet_valid")
+        try:
+            member_id = uuid.UUID(claims["sub"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _Rejected("malformed") from exc
+        holder = await self.holder(uow, federation[0], member_id)
+        if holder is None:
+            raise _Rejected("unknown_member")
+        return Verdict(_BY_STATUS.get(holder.status, "revoked"), holder.status, holder)
+
+
+# ---- one instance's card desk ------------------------------------------------------
+
+
+class CardDesk:
+    """What one app instance keeps for cards: the verifier, the signed status lists
+    (≤ 30 s), and federation codes (an HQ's code and id never change)."""
+
+    def __init__(self, settings: Settings, keys: KeyStore, clock: Clock) -> None:
+        self.settings = settings
+        self.keys = keys
+        self.clock = clock
+        self.verifier = CardVerifier(settings, keys, clock)
+        self.lists = status_list.StatusListCache(clock)
+        self._federations: dict[str, uuid.UUID] = {}
+
+    async def federation(self, session: AsyncSession, code: str) -> uuid.UUID:
+        fed = self._federations.get(code)
+        if fed is None:
+            fed = await session.scalar(text("SELECT flexunion_federation_by_code(:c)"), {"c": code})
+            if fed is None:
+                raise NotFound(f"No federation '{code}'.", code="federation_not_found")
+            if len(self._federations) > 10_000:
+                self._federations.clear()
+            self._federations[code] = fed
+        return fed
+
+    async def status_list(self, session: AsyncSession, code: str) -> status_list.SignedList:
+        fed = await self.federation(session, code)
+
+        async def build(now: datetime) -> str:
+            key = await self.keys.card_signing_key(fed)
+            if key is None:
+                raise _missing_key()
+            statuses = await status_list.federation_statuses(session, fed)
+            return status_list.sign_list(
+                statuses, key=key, uri=status_list_uri(self.settings, code),
+                issuer=federation_issuer(self.settings, code), now=now)
+
+        return await self.lists.get(fed, build)
+
+    async def jwks(self, session: AsyncSession, code: str) -> dict[str, list[dict[str, str]]]:
+        return await self.keys.card_jwks(await self.federation(session, code))
