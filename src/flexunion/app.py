@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 import httpx
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
@@ -27,6 +28,7 @@ from flexunion.core.secrets import Keyring, load_master_secret
 from flexunion.core.system_routes import ROUTES as SYSTEM_ROUTES
 from flexunion.db.engine import make_engine, make_sessionmaker
 from flexunion.db.migrate import check_app_role
+from flexunion.db.urls import to_asyncpg
 from flexunion.federation.routes import ROUTES as FEDERATION_ROUTES
 from flexunion.membership.admin_routes import ROUTES as MEMBER_ADMIN_ROUTES
 from flexunion.membership.card_routes import ROUTES as CARD_ROUTES
@@ -96,6 +98,10 @@ def create_app(
                              max_overflow=settings.db_max_overflow)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        # Bare asyncpg for one-statement reads through SECURITY DEFINER functions that
+        # need no tenant scope (card holder status): no session, no transaction.
+        app.state.reader = await asyncpg.create_pool(
+            to_asyncpg(url), min_size=1, max_size=max(2, settings.db_pool_size // 2))
         app.state.key_store = KeyStore(app.state.sessionmaker, keyring)
         app.state.tokens = TokenService(settings, app.state.key_store, clock)
         owned_http = oidc_http is None
@@ -105,6 +111,7 @@ def create_app(
         finally:
             if owned_http:
                 await app.state.oidc_http.aclose()
+            await app.state.reader.close()
             await engine.dispose()
 
     app = Litestar(

@@ -186,3 +186,29 @@ async def test_rotation_keeps_old_tokens_valid_and_publishes_both(
     assert {old_kid, new_kid} <= kids
     assert all(k["kty"] == "OKP" and "d" not in k for k in
                (await client.get("/.well-known/jwks.json")).json()["keys"])
+
+
+async def test_a_revoked_key_stops_cached_tokens_at_the_next_key_reload(
+    client, federation: Federation, tokens: TokenService, owner, live
+) -> None:
+    """Verified tokens are remembered, but only until the keys reload."""
+    from sqlalchemy import update
+
+    from flexunion.auth.models import SigningKey
+
+    async with owner() as s, s.begin():
+        await create_key(s, Keyring(TEST_SECRET.encode()), activate=True)
+    await tokens.keys.reload()
+    token, _ = await tokens.issue(role=Role.HQ_ADMIN, subject="s", tenant_id=federation.ids[federation.hq],
+                                  tenant_code=federation.hq)
+    kid = jwt.get_unverified_header(token)["kid"]
+    for _ in range(30):
+        if (await client.get(PATH, headers=bearer(token))).status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert (await client.get(PATH, headers=bearer(token))).status_code == 200  # now cached
+    async with owner() as s, s.begin():
+        await s.execute(update(SigningKey).where(SigningKey.kid == kid).values(status="revoked"))
+        await create_key(s, Keyring(TEST_SECRET.encode()), activate=True)
+    live.server.config.app.state.key_store._loaded_at = float("-inf")  # the 60 s reload, now
+    await expect_401(client, token, "token_unknown_key")

@@ -155,6 +155,7 @@ class KeyStore:
         self._refresh_seconds = refresh_seconds
         self._keys: dict[str, LoadedKey] = {}
         self._loaded_at = -refresh_seconds
+        self.generation = 0
         self._forced_at = -forced_interval
         self._forced_interval = forced_interval
         self._lock = asyncio.Lock()
@@ -177,6 +178,7 @@ class KeyStore:
             )
         self._keys = keys
         self._loaded_at = time.monotonic()
+        self.generation += 1  # caches of verified signatures are valid for one generation
 
     def _open(self, row: SigningKey) -> Ed25519PrivateKey | None:
         try:

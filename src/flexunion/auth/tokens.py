@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 import uuid
+from collections import OrderedDict
 from datetime import timedelta
 
 import jwt
@@ -25,6 +27,8 @@ TOKEN_TYPE = "at+jwt"
 MAX_TOKEN_BYTES = 8192
 MAX_LEEWAY = 60
 _KID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CACHE_ENTRIES = 4096
+CACHE_SECONDS = 60.0
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "nbf", "iat", "jti", "role", "tid", "tenant"]
 
 
@@ -50,6 +54,7 @@ class TokenService:
         self.keys = keys
         self.clock = clock
         self.leeway = min(settings.leeway_seconds, MAX_LEEWAY)
+        self._verified: OrderedDict[str, tuple[Caller, float, int]] = OrderedDict()
 
     async def issue(
         self, *, role: Role, subject: str, tenant_id: uuid.UUID, tenant_code: str,
@@ -77,6 +82,23 @@ class TokenService:
         return token, ttl
 
     async def verify(self, token: str, audiences: tuple[str, ...]) -> Caller:
+        await self.keys.refresh()
+        cached = self._verified.get(token)
+        if cached is not None and cached[2] == self.keys.generation and time.time() < cached[1]:
+            if cached[0].audience not in audiences:
+                raise Unauthenticated("The token is for another API.", code="token_wrong_audience")
+            return cached[0]
+        caller, expires = await self._verify(token, audiences)
+        # A token that verified is trusted again, without a signature check, until it
+        # expires, the keys reload (a revoked key leaves every instance within 60 s), or
+        # CACHE_SECONDS pass.
+        if len(self._verified) >= CACHE_ENTRIES:
+            self._verified.popitem(last=False)
+        self._verified[token] = (caller, min(expires, time.time() + CACHE_SECONDS),
+                                 self.keys.generation)
+        return caller
+
+    async def _verify(self, token: str, audiences: tuple[str, ...]) -> tuple[Caller, float]:
         if len(token) > MAX_TOKEN_BYTES:
             raise Unauthenticated("The token is too large.", code="token_malformed")
         try:
@@ -118,7 +140,7 @@ class TokenService:
             raise Unauthenticated("The token's signature is invalid.", code="token_bad_signature") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated("The token is invalid.", code="token_invalid") from exc
-        return self._caller(claims)
+        return self._caller(claims), float(claims["exp"])
 
     def _caller(self, claims: dict[str, object]) -> Caller:
         try:

@@ -30,9 +30,12 @@ import binascii
 import io
 import re
 import secrets
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import jwt
 import msgspec
@@ -201,13 +204,23 @@ def _number(claims: dict, name: str) -> float:
     return value
 
 
+SIGNED_CACHE_ENTRIES = 8192
+SIGNED_CACHE_SECONDS = 60.0
+
+
 class CardVerifier:
     """Checks cards for callers of one service instance. Caches only what does not
     change (a tenant's federation and its HQ code) and, when `holder_cache_seconds`
     is above 0, a holder's status read for that long (by the service clock)."""
 
     def __init__(self, settings: Settings, keys: KeyStore, clock: Clock,
-                 holder_cache_seconds: float | None = None) -> None:
+                 holder_cache_seconds: float | None = None, reader: Any = None,
+                 signature_cache_seconds: float = SIGNED_CACHE_SECONDS) -> None:
+        """reader: an asyncpg pool of the app role for the one-statement holder read
+        (a SECURITY DEFINER function needing no tenant scope): one round trip instead
+        of a session's BEGIN, scope, query and COMMIT."""
+        self.reader = reader
+        self.signature_cache_seconds = signature_cache_seconds
         self.settings = settings
         self.keys = keys
         self.clock = clock
@@ -216,6 +229,7 @@ class CardVerifier:
                                      if holder_cache_seconds is None else holder_cache_seconds)
         self._federations: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
         self._holders: dict[tuple[uuid.UUID, uuid.UUID], tuple[datetime, Holder | None]] = {}
+        self._signed: OrderedDict[str, tuple[uuid.UUID, dict[str, Any], int, float]] = OrderedDict()
 
     async def caller_federation(
         self, uow: UnitOfWork, tenant_id: uuid.UUID
@@ -241,10 +255,20 @@ class CardVerifier:
                 age = (self.clock.now() - cached[0]).total_seconds()
                 if 0 <= age < self.holder_cache_seconds:
                     return cached[1]
-        row = (await uow.session.execute(
-            text("SELECT status, name_masked, member_no, member_since, home_code, home_name_zh"
-                 " FROM flexunion_card_holder(:f, :m)"),
-            {"f": federation_id, "m": member_id})).first()
+        if self.reader is not None:
+            # One statement in its own implicit transaction: the caller's tenant is set
+            # first (the function checks the card's federation is the caller's), then read;
+            # the LATERAL dependency orders the two, and the setting ends with the statement.
+            row = await self.reader.fetchrow(
+                "SELECT h.status, h.name_masked, h.member_no, h.member_since, h.home_code,"
+                " h.home_name_zh FROM (SELECT set_config('flexunion.tenant_id', $3, true) AS t) s"
+                " CROSS JOIN LATERAL flexunion_card_holder(CASE WHEN s.t IS NOT NULL THEN $1::uuid"
+                " END, $2) h", federation_id, member_id, str(uow.scope.tenant_id or ""))
+        else:
+            row = (await uow.session.execute(
+                text("SELECT status, name_masked, member_no, member_since, home_code, home_name_zh"
+                     " FROM flexunion_card_holder(:f, :m)"),
+                {"f": federation_id, "m": member_id})).first()
         found = Holder(*row) if row is not None else None
         if self.holder_cache_seconds > 0:
             if len(self._holders) > 100_000:
@@ -261,6 +285,24 @@ class CardVerifier:
             return Verdict(rejected.reason)
 
     async def _verify(self, uow: UnitOfWork, caller_tenant_id: uuid.UUID, card: str) -> Verdict:
+        signed = self._signed.get(card) if self.signature_cache_seconds > 0 else None
+        if signed is not None:
+            await self.keys.refresh()  # a reload (≤ 60 s, or forced) ends every remembered check
+            if signed[2] != self.keys.generation or time.monotonic() >= signed[3]:
+                signed = None
+        if signed is not None:
+            signer_federation, claims = signed[0], signed[1]
+        else:
+            signer_federation, claims = await self._check_signature(card)
+            # The same bytes under the same keys verify the same way: remember a good
+            # signature until the keys reload (≤ 60 s: when a revoked key leaves).
+            if len(self._signed) >= SIGNED_CACHE_ENTRIES:
+                self._signed.popitem(last=False)
+            self._signed[card] = (signer_federation, claims, self.keys.generation,
+                                  time.monotonic() + self.signature_cache_seconds)
+        return await self._check_claims(uow, caller_tenant_id, signer_federation, claims)
+
+    async def _check_signature(self, card: str) -> tuple[uuid.UUID, dict[str, Any]]:
         if len(card) > MAX_CARD_BYTES:
             raise _Rejected("malformed")
         parts = card.split(".")
@@ -285,10 +327,12 @@ class CardVerifier:
             key.public.verify(_b64(parts[2]), card[: len(parts[0]) + len(parts[1]) + 1].encode())
         except InvalidSignature as exc:
             raise _Rejected("bad_signature") from exc
-        claims = _json_object(_b64(parts[1]))
+        return key.federation_id, _json_object(_b64(parts[1]))
 
+    async def _check_claims(self, uow: UnitOfWork, caller_tenant_id: uuid.UUID,
+                            signer_federation: uuid.UUID, claims: dict[str, Any]) -> Verdict:
         federation = await self.caller_federation(uow, caller_tenant_id)
-        if federation is None or key.federation_id != federation[0]:
+        if federation is None or signer_federation != federation[0]:
             raise _Rejected("other_federation")
         if claims.get("iss") != federation_issuer(self.settings, federation[1]):
             raise _Rejected("malformed")
@@ -315,11 +359,12 @@ class CardDesk:
     """What one app instance keeps for cards: the verifier, the signed status lists
     (≤ 30 s), and federation codes (an HQ's code and id never change)."""
 
-    def __init__(self, settings: Settings, keys: KeyStore, clock: Clock) -> None:
+    def __init__(self, settings: Settings, keys: KeyStore, clock: Clock,
+                 reader: Any = None) -> None:
         self.settings = settings
         self.keys = keys
         self.clock = clock
-        self.verifier = CardVerifier(settings, keys, clock)
+        self.verifier = CardVerifier(settings, keys, clock, reader=reader)
         self.lists = status_list.StatusListCache(clock)
         self._federations: dict[str, uuid.UUID] = {}
 
