@@ -397,3 +397,37 @@ async def test_destination_cannot_change_a_member_before_the_move_completes(
         r = await client.post(f"/v1/admin/members/{member.member_id}/{path}", json=body,
                               headers=bearer(staff.region[dest]))
         assert r.status_code == 404, (path, r.text)
+
+
+async def test_the_card_follows_the_member_to_the_new_home(client, sms, staff: Staff) -> None:
+    """After the move the member's next card names the new home, seniority unchanged, and
+    a station officer in the new city verifies it with the new home."""
+    import base64
+    import json
+
+    fed = staff.fed
+    origin, dest = fed.regions[0], fed.regions[2]
+    member = await join(client, sms, fed, origin, approver_token=staff.region[origin])
+
+    async def card_claims() -> dict:
+        r = await client.get("/v1/me/card", headers=bearer(member.token))
+        assert r.status_code == 200, r.text
+        payload = r.json()["token"].split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=="))
+
+    before = await card_claims()
+    assert before["home"] == origin
+    r = await client.post("/v1/me/transfers", json={"to": dest}, headers=bearer(member.token) | key())
+    transfer = r.json()["id"]
+    assert (await client.post(f"/v1/admin/transfers/{transfer}/release",
+                              headers=bearer(staff.region[origin]))).status_code == 200
+    assert (await client.post(f"/v1/admin/transfers/{transfer}/accept",
+                              headers=bearer(staff.region[dest]))).status_code == 200
+    after = await card_claims()
+    assert after["home"] == dest and after["sub"] == before["sub"]
+    assert after["member_since"] == before["member_since"]
+    assert after["status"]["status_list"]["idx"] == before["status"]["status_list"]["idx"]
+    officer = staff.station[fed.stations[dest][0]]
+    card = (await client.get("/v1/me/card", headers=bearer(member.token))).json()["token"]
+    v = await client.post("/v1/cards/verify", json={"card": card}, headers=bearer(officer))
+    assert v.json()["valid"] and v.json()["holder"]["home_code"] == dest
