@@ -91,16 +91,11 @@ async def test_bad_query_parameters(client, federation: Federation, staff_token)
                    "cursor_invalid")
     assert_problem(await client.get("/v1/admin/tenants", headers=h, params={"cursor": "WzEsMl0"}),
                    422, "cursor_invalid")
-    assert_problem(await client.get("/v1/admin/tenants", headers=h, params={"kind": "castle"}), 400,
-                   "malformed_request") if False else None
-    r = await client.get("/v1/admin/tenants", headers=h, params={"kind": "castle"})
-    assert r.status_code in (400, 422) and r.json()["code"] in ("validation_failed", "malformed_request")
-    r = await client.get("/v1/admin/tenants", headers=h, params={"limit": "many"})
-    assert r.status_code in (400, 422) and r.headers["content-type"].startswith("application/problem+json")
-    assert_problem(await client.get("/v1/admin/tenants/NOT_A_CODE", headers=h), 400,
-                   "malformed_request") if False else None
-    r = await client.get("/v1/admin/tenants/NOT_A_CODE", headers=h)
-    assert r.status_code in (400, 404, 422) and r.headers["content-type"].startswith("application/problem+json")
+    for params in ({"kind": "castle"}, {"limit": "many"}):
+        assert_problem(await client.get("/v1/admin/tenants", headers=h, params=params), 422,
+                       "validation_failed")
+    assert_problem(await client.get("/v1/admin/tenants/NOT_A_CODE", headers=h), 422,
+                   "validation_failed")
 
 
 async def test_page_size_is_clamped(client, federation: Federation, staff_token) -> None:
