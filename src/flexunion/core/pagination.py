@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -28,6 +30,17 @@ def clamp(limit: int | None, default: int, maximum: int) -> int:
 def encode_cursor(*values: Any) -> str:
     raw = json.dumps([str(v) if not isinstance(v, int | str) else v for v in values])
     return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
+
+
+def decode_time_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """A (timestamp, id) keyset cursor, as `encode_cursor(ts.isoformat(), id)` made it."""
+    values = decode_cursor(cursor, 2)
+    if values is None:
+        return None
+    try:
+        return datetime.fromisoformat(values[0]), uuid.UUID(values[1])
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("The cursor is not one this API issued.", code="cursor_invalid") from exc
 
 
 def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:

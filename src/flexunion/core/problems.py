@@ -147,21 +147,26 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     )
 
 
-def database_error_handler(request: Request, exc: DBAPIError) -> Response:
-    """What PostgreSQL refused, said as the API would: a row-level security refusal means
-    'not yours', which the API always answers as 'not found'."""
-    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+def database_problem(exc: BaseException) -> dict[str, Any] | None:
+    """What PostgreSQL refused, said as the API would (None: a bug, answer 500). A
+    row-level security refusal means 'not yours', which the API answers as 'not found'.
+    Used for errors inside a handler and for a failed commit alike."""
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None),
+                                                       "sqlstate", None)
     if state == "42501":
-        return problem_response(request, status=404, code="not_found", title="未找到",
-                                title_en="Not found")
+        return {"status": 404, "code": "not_found", "title": "未找到", "title_en": "Not found"}
     if state in ("40001", "40P01"):
-        return problem_response(request, status=409, code="retry_conflict",
-                                title="并发冲突，请重试", title_en="Concurrent update, retry",
-                                headers={"Retry-After": "1"})
+        return {"status": 409, "code": "retry_conflict", "title": "并发冲突，请重试",
+                "title_en": "Concurrent update, retry", "headers": {"Retry-After": "1"}}
     if state and state.startswith("23"):
-        return problem_response(request, status=409, code="conflict", title="状态冲突",
-                                title_en="Conflict")
-    return internal_error_handler(request, exc)
+        return {"status": 409, "code": "conflict", "title": "状态冲突", "title_en": "Conflict"}
+    return None
+
+
+def database_error_handler(request: Request, exc: DBAPIError) -> Response:
+    problem = database_problem(exc)
+    return problem_response(request, **problem) if problem else internal_error_handler(request, exc)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:

@@ -17,7 +17,7 @@ import msgspec
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flexunion.core.problems import PROBLEM_JSON, problem_body
+from flexunion.core.problems import PROBLEM_JSON, database_problem, problem_body
 from flexunion.db.engine import apply_scope, bind_scope
 from flexunion.db.scope import DbScope
 
@@ -75,11 +75,6 @@ class UnitOfWork:
             await self._session.close()
 
 
-def sqlstate(exc: BaseException) -> str | None:
-    orig = getattr(exc, "orig", None)
-    return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
-
-
 def problem_messages(
     status: int,
     code: str,
@@ -117,15 +112,11 @@ def problem_messages(
 
 
 def commit_failure(exc: BaseException, path: str, request_id: str) -> list[dict[str, Any]]:
-    state = sqlstate(exc)
-    if state in ("40001", "40P01"):
+    problem = database_problem(exc)
+    if problem is not None:
         return problem_messages(
-            409, "retry_conflict", "并发冲突，请重试", "Concurrent update, retry",
-            path=path, request_id=request_id, headers={"Retry-After": "1"},
-        )
-    if state and state.startswith("23"):
-        return problem_messages(
-            409, "conflict", "状态冲突", "Conflict", path=path, request_id=request_id
+            problem["status"], problem["code"], problem["title"], problem["title_en"],
+            path=path, request_id=request_id, headers=problem.get("headers"),
         )
     log.error("commit failed", exc_info=exc)
     return problem_messages(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from litestar import get, post
@@ -14,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.config import AUDIENCE_ADMIN, Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import ADMIN_ROLES
-from flexunion.core.errors import InvalidInput
-from flexunion.core.pagination import Page, clamp, decode_cursor, encode_cursor
+from flexunion.core.pagination import Page, clamp, decode_time_cursor, encode_cursor
 from flexunion.transfers import service
 from flexunion.transfers.models import Transfer
 from flexunion.transfers.schemas import TransferAdminRead, TransferRejection, TransferStatus
@@ -31,16 +29,6 @@ async def _read(session: AsyncSession, transfer: Transfer) -> TransferAdminRead:
     return admin_read(transfer, await service.tenants_by_id(session, transfer.federation_id))
 
 
-def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    values = decode_cursor(cursor, 2)
-    if values is None:
-        return None
-    try:
-        return datetime.fromisoformat(values[0]), uuid.UUID(values[1])
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput("The cursor is not one this API issued.", code="cursor_invalid") from exc
-
-
 @get("/v1/admin/transfers", opt=STAFF, tags=TAGS, security=SECURITY,
      summary="接转队列 Incoming and outgoing transfers of my subtree (oldest first)")
 async def list_transfers(
@@ -54,7 +42,7 @@ async def list_transfers(
 ) -> Page[TransferAdminRead]:
     size = clamp(limit, settings.page_size_default, settings.page_size_max)
     rows = await service.queue(session, direction=direction, status=status,
-                               after=_after(cursor), limit=size + 1)
+                               after=decode_time_cursor(cursor), limit=size + 1)
     if not rows:
         return Page(items=[])
     by_id = await service.tenants_by_id(session, rows[0].federation_id)
