@@ -30,6 +30,12 @@ from flexunion.db.engine import make_engine, make_sessionmaker
 from flexunion.db.migrate import check_app_role
 from flexunion.db.urls import to_asyncpg
 from flexunion.federation.routes import ROUTES as FEDERATION_ROUTES
+from flexunion.geo.area_routes import ROUTES as AREA_ROUTES
+from flexunion.geo.census_routes import ROUTES as CENSUS_ROUTES
+from flexunion.geo.checkin_routes import ROUTES as CHECKIN_ROUTES
+from flexunion.geo.registry import GeoRegistry
+from flexunion.geo.routes import ROUTES as GEO_ROUTES
+from flexunion.geo.station_routes import ROUTES as STATION_ROUTES
 from flexunion.membership.admin_routes import ROUTES as MEMBER_ADMIN_ROUTES
 from flexunion.membership.card_routes import ROUTES as CARD_ROUTES
 from flexunion.membership.routes import ROUTES as MEMBERSHIP_ROUTES
@@ -65,6 +71,9 @@ def openapi_config() -> OpenAPIConfig:
             Tag(name="members 会员"),
             Tag(name="cards 会员卡"),
             Tag(name="transfers 接转"),
+            Tag(name="geo 服务区域"),
+            Tag(name="stations 驿站"),
+            Tag(name="census 摸清底数"),
             Tag(name="audit 审计"),
         ],
         components=Components(
@@ -106,9 +115,12 @@ def create_app(
         app.state.tokens = TokenService(settings, app.state.key_store, clock)
         owned_http = oidc_http is None
         app.state.oidc_http = oidc_http or httpx.AsyncClient(timeout=10)
+        app.state.geo = GeoRegistry(to_asyncpg(url), poll_seconds=settings.geo_poll_seconds)
+        await app.state.geo.start()
         try:
             yield
         finally:
+            await app.state.geo.close()
             if owned_http:
                 await app.state.oidc_http.aclose()
             await app.state.reader.close()
@@ -118,7 +130,8 @@ def create_app(
         route_handlers=[
             *SYSTEM_ROUTES, *AUTH_ROUTES, *OAUTH_ROUTES, *FEDERATION_ROUTES, *MEMBERSHIP_ROUTES,
             *MEMBER_ADMIN_ROUTES, *TRANSFER_ROUTES, *TRANSFER_ADMIN_ROUTES, *AUDIT_ROUTES,
-            *CARD_ROUTES,
+            *CARD_ROUTES, *GEO_ROUTES, *AREA_ROUTES, *STATION_ROUTES, *CHECKIN_ROUTES,
+            *CENSUS_ROUTES,
         ],
         middleware=[AuthMiddleware, UnitOfWorkMiddleware],
         before_send=[stamp_response],

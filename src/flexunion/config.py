@@ -69,6 +69,19 @@ class Settings:
     page_size_max: int = 100
     # 异地接转: an origin that does not answer within this many working days releases.
     transfer_release_working_days: int = 5
+    # 服务区域: how often an instance re-checks the geo version if LISTEN/NOTIFY is down.
+    geo_poll_seconds: float = 10.0
+    # Opt-in location check-ins: kept this many days (the census contact window), then purged.
+    checkin_retention_days: int = 90
+    # Offer a transfer when on at least `suggest_min_days` of the last `suggest_window_days`
+    # days most check-ins lay in another region; after a dismissal, wait `suggest_cooldown_days`.
+    suggest_window_days: int = 14
+    suggest_min_days: int = 8
+    suggest_cooldown_days: int = 30
+    # 摸清人员底数: members "in contact" were seen within this many days; Dask scheduler address
+    # for big census runs (None: a local cluster when the dask engine is asked for).
+    census_contact_days: int = 90
+    dask_scheduler: str | None = None
     demo_dir: Path | None = None
     load_demo: bool = True
     sms_backend: str = "log"
@@ -109,6 +122,13 @@ def load_settings() -> Settings:
         card_ttl_seconds=_int("FLEXUNION_CARD_TTL_SECONDS", 30 * 86400),
         card_verify_cache_seconds=float(_env("FLEXUNION_CARD_VERIFY_CACHE_SECONDS", "0") or 0),
         transfer_release_working_days=_int("FLEXUNION_TRANSFER_RELEASE_WORKING_DAYS", 5),
+        geo_poll_seconds=float(_env("FLEXUNION_GEO_POLL_SECONDS", "10") or 10),
+        checkin_retention_days=_int("FLEXUNION_CHECKIN_RETENTION_DAYS", 90),
+        suggest_window_days=_int("FLEXUNION_SUGGEST_WINDOW_DAYS", 14),
+        suggest_min_days=_int("FLEXUNION_SUGGEST_MIN_DAYS", 8),
+        suggest_cooldown_days=_int("FLEXUNION_SUGGEST_COOLDOWN_DAYS", 30),
+        census_contact_days=_int("FLEXUNION_CENSUS_CONTACT_DAYS", 90),
+        dask_scheduler=_env("FLEXUNION_DASK_SCHEDULER"),
         demo_dir=Path(demo_dir) if demo_dir else _default_demo_dir(),
         load_demo=(_env("FLEXUNION_LOAD_DEMO", "1") == "1"),
         sms_backend=_env("FLEXUNION_SMS_BACKEND", "log") or "log",

@@ -1,4 +1,4 @@
-"""Dependencies every handler may ask for by name: uow, session, caller, settings, clock."""
+"""Dependencies every handler may ask for by name: uow, session, caller, settings, clock, geo."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ def _settings(request: Request[Any, Any, Any]) -> Settings:
     return request.app.state.settings
 
 
+def _geo(request: Request[Any, Any, Any]) -> Any:
+    return request.app.state.geo
+
+
 def _clock(request: Request[Any, Any, Any]) -> Clock:
     return request.app.state.clock
 
@@ -44,4 +48,5 @@ DEPENDENCIES = {
     "caller": Provide(_caller, sync_to_thread=False),
     "settings": Provide(_settings, sync_to_thread=False),
     "clock": Provide(_clock, sync_to_thread=False),
+    "geo": Provide(_geo, sync_to_thread=False),
 }

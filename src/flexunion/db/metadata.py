@@ -6,6 +6,7 @@ from flexunion.core import events as _events  # noqa: F401
 from flexunion.core import idempotency_models as _idempotency  # noqa: F401
 from flexunion.db.base import Base
 from flexunion.federation import models as _federation  # noqa: F401
+from flexunion.geo import models as _geo  # noqa: F401
 from flexunion.membership import models as _membership  # noqa: F401
 from flexunion.transfers import models as _transfers  # noqa: F401
 

@@ -1,0 +1,223 @@
+"""Per-federation spatial snapshots, kept current on every running instance.
+
+A snapshot is the federation's areas and stations in in-process indexes, with
+the `geo_versions` counter it was read at. Every change to service_areas or
+service_points bumps that counter and NOTIFYs `flexunion_geo` at commit
+(migration 0004). Each instance LISTENs and marks the federation stale; the
+next request reloads it (others asking meanwhile wait for the same load). If the
+listening connection is lost, a poll of the counters every `geo_poll_seconds`
+catches what was missed, and the listener reconnects.
+
+Reads run as the app role with the federation's root as scope and principal
+`system:geo-index`: RLS still applies; areas and stations are the federation's
+shared reference data, never personal data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import asyncpg
+import numpy as np
+import shapely
+
+from flexunion.db.scope import SET_SCOPE_SQL
+from flexunion.geo.index import AreaIndex, AreaRef, PointIndex, PointRef
+
+log = logging.getLogger("flexunion.geo")
+CHANNEL = "flexunion_geo"
+PRINCIPAL = "system:geo-index"
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRef:
+    id: uuid.UUID
+    code: str
+    kind: str
+    name_zh: str
+    name_en: str
+    city: str | None
+
+
+@dataclass(slots=True)
+class GeoSnapshot:
+    federation_id: uuid.UUID
+    version: int
+    areas: AreaIndex
+    points: PointIndex
+    tenants: dict[uuid.UUID, TenantRef]
+    loaded_at: float = field(default_factory=time.monotonic)
+
+
+_AREAS = """
+SELECT a.id, a.kind, a.code, a.name_zh, a.name_en, a.tenant_id, t.code AS tenant_code,
+       p.code AS partner_code, a.geom_wkb
+  FROM service_areas a
+  JOIN tenants t ON t.id = a.tenant_id
+  LEFT JOIN platform_partners p ON p.id = a.partner_id
+ WHERE a.federation_id = $1
+ ORDER BY a.kind, a.code
+"""
+_POINTS = """
+SELECT s.id, s.code, s.name_zh, s.name_en, s.tenant_id, t.code AS tenant_code, s.address,
+       s.lon, s.lat, s.amenities, s.opening_hours, s.phone
+  FROM service_points s JOIN tenants t ON t.id = s.tenant_id
+ WHERE s.federation_id = $1 AND s.active
+ ORDER BY s.code
+"""
+_TENANTS = """
+SELECT t.id, t.code, t.kind, t.name_zh, t.name_en, coalesce(t.city, p.city) AS city
+  FROM tenants t LEFT JOIN tenants p ON p.id = t.parent_id
+ WHERE t.federation_id = $1
+"""
+_VERSION = "SELECT version FROM geo_versions WHERE federation_id = $1"
+
+
+def build_snapshot(federation_id: uuid.UUID, version: int, areas: list, points: list,
+                   tenants: list) -> GeoSnapshot:
+    refs = [AreaRef(id=r["id"], kind=r["kind"], code=r["code"], name_zh=r["name_zh"],
+                    name_en=r["name_en"], tenant_id=r["tenant_id"], tenant_code=r["tenant_code"],
+                    partner_code=r["partner_code"]) for r in areas]
+    geoms = (shapely.from_wkb([bytes(r["geom_wkb"]) for r in areas]) if areas
+             else np.empty(0, dtype=object))
+    prefs = [PointRef(id=r["id"], code=r["code"], name_zh=r["name_zh"], name_en=r["name_en"],
+                      tenant_id=r["tenant_id"], tenant_code=r["tenant_code"],
+                      address=r["address"], lon=r["lon"], lat=r["lat"],
+                      amenities=frozenset(r["amenities"] or ()),
+                      opening_hours=r["opening_hours"] or {}, phone=r["phone"])
+             for r in points]
+    by_id = {r["id"]: TenantRef(id=r["id"], code=r["code"], kind=r["kind"], name_zh=r["name_zh"],
+                                name_en=r["name_en"], city=r["city"]) for r in tenants}
+    return GeoSnapshot(federation_id, version, AreaIndex(refs, geoms), PointIndex(prefs), by_id)
+
+
+async def _json_codec(conn: asyncpg.Connection) -> None:
+    import json
+
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+class GeoRegistry:
+    """Snapshots by federation id. `start()` begins listening; `close()` stops."""
+
+    def __init__(self, dsn: str, *, poll_seconds: float = 10.0) -> None:
+        self.dsn = dsn
+        self.poll_seconds = poll_seconds
+        self._snapshots: dict[uuid.UUID, GeoSnapshot] = {}
+        self._stale: set[uuid.UUID] = set()
+        self._locks: dict[uuid.UUID, asyncio.Lock] = {}
+        self._pool: asyncpg.Pool | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._task: asyncio.Task | None = None
+        self.loads = 0  # how many snapshots were built (tests and metrics)
+
+    async def start(self) -> None:
+        self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=2, init=_json_codec)
+        await self._listen()
+        self._task = asyncio.create_task(self._watch(), name="geo-registry-watch")
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+        if self._pool is not None:
+            await self._pool.close()
+
+    # ---- what requests call ----------------------------------------------------------------
+    async def get(self, federation_id: uuid.UUID) -> GeoSnapshot:
+        snap = self._snapshots.get(federation_id)
+        if snap is not None and federation_id not in self._stale:
+            return snap
+        lock = self._locks.setdefault(federation_id, asyncio.Lock())
+        async with lock:
+            snap = self._snapshots.get(federation_id)
+            if snap is not None and federation_id not in self._stale:
+                return snap  # someone else loaded it while we waited
+            self._stale.discard(federation_id)  # changes from now on mark it again
+            try:
+                snap = await self._load(federation_id)
+            except BaseException:
+                self._stale.add(federation_id)
+                raise
+            self._snapshots[federation_id] = snap
+            return snap
+
+    @contextlib.asynccontextmanager
+    async def federation_reader(self, federation_id: uuid.UUID,
+                                principal: str = "system:station-board"):
+        """A read-only connection scoped to the whole federation, for its *public* station
+        data (duty names, supplies, checks) shown to workers, whose own scope holds no
+        tenant rows. Select only what any worker of the federation may see."""
+        assert self._pool is not None, "GeoRegistry.start() first"
+        async with self._pool.acquire() as conn:
+            async with conn.transaction(readonly=True):
+                await conn.execute(SET_SCOPE_SQL, str(federation_id), principal, "")
+                yield conn
+
+    def invalidate(self, federation_id: uuid.UUID | None = None) -> None:
+        if federation_id is None:
+            self._stale.update(self._snapshots)
+        elif federation_id in self._snapshots:
+            self._stale.add(federation_id)
+
+    # ---- loading ---------------------------------------------------------------------------
+    async def _load(self, federation_id: uuid.UUID) -> GeoSnapshot:
+        assert self._pool is not None, "GeoRegistry.start() first"
+        async with self._pool.acquire() as conn:
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                await conn.execute(SET_SCOPE_SQL, str(federation_id), PRINCIPAL, "")
+                version = await conn.fetchval(_VERSION, federation_id) or 0
+                areas = await conn.fetch(_AREAS, federation_id)
+                points = await conn.fetch(_POINTS, federation_id)
+                tenants = await conn.fetch(_TENANTS, federation_id)
+        snap = await asyncio.to_thread(build_snapshot, federation_id, version, areas, points,
+                                       tenants)
+        self.loads += 1
+        log.info("geo snapshot loaded", extra={"federation_id": str(federation_id),
+                                               "version": version, "areas": len(snap.areas),
+                                               "points": len(snap.points)})
+        return snap
+
+    # ---- keeping current -------------------------------------------------------------------
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            self.invalidate(uuid.UUID(payload))
+
+    async def _listen(self) -> None:
+        try:
+            self._listener = await asyncpg.connect(self.dsn)
+            await self._listener.add_listener(CHANNEL, self._notified)
+        except (OSError, asyncpg.PostgresError) as exc:
+            self._listener = None
+            log.warning("geo listener unavailable, polling instead: %s", exc)
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                if self._listener is None or self._listener.is_closed():
+                    # Notifications may have been missed while it was down.
+                    await self._listen()
+                await self._poll()
+            except Exception:  # noqa: BLE001 - keep watching whatever happened
+                log.exception("geo version poll failed")
+
+    async def _poll(self) -> None:
+        if not self._snapshots or self._pool is None:
+            return
+        async with self._pool.acquire() as conn:
+            for federation_id, snap in list(self._snapshots.items()):
+                async with conn.transaction(readonly=True):
+                    await conn.execute(SET_SCOPE_SQL, str(federation_id), PRINCIPAL, "")
+                    version = await conn.fetchval(_VERSION, federation_id) or 0
+                if version != snap.version:
+                    self.invalidate(federation_id)
