@@ -21,6 +21,7 @@ from flexunion.audit import service as audit
 from flexunion.auth.keys import ensure_card_keys
 from flexunion.core.secrets import Keyring
 from flexunion.federation.models import PlatformPartner, Tenant
+from flexunion.geo import files as geo_files
 
 FILE_NAME = "federation.yaml"
 # `\Z`, not `$`: Python's `$` also matches before a trailing newline, so a YAML block
@@ -68,6 +69,8 @@ class FederationSpec(msgspec.Struct, forbid_unknown_fields=True):
     federation: HqSpec
     partners: list[PartnerSpec] = []
     regions: list[RegionSpec] = []
+    areas: list[geo_files.AreaFileSpec] = []
+    service_points: list[geo_files.PointSpec] = []
 
 
 @dataclass
@@ -262,7 +265,27 @@ async def _plan_one(session: AsyncSession, path: Path, spec: FederationSpec, app
         changes += [Change("extra", t.kind, t.code) for t in extra]
     if apply:
         await session.flush()
+    if spec.areas or spec.service_points:
+        await _plan_geo(session, path, spec, fed_id, partner_ids, apply, changes)
     return changes
+
+
+async def _plan_geo(session: AsyncSession, path: Path, spec: FederationSpec, fed_id: uuid.UUID,
+                    partner_ids: dict[str, uuid.UUID | None], apply: bool,
+                    changes: list[Change]) -> None:
+    """Areas and stations, once the tenants they belong to exist (or would, when planning)."""
+    tenants = {t.code: (t.id, t.kind) for t in (await session.scalars(
+        select(Tenant).where(Tenant.federation_id == fed_id))).all()}
+    declared = {spec.federation.code: "hq"} | {r.code: "regional" for r in spec.regions} | {
+        s.code: "station" for r in spec.regions for s in r.stations}
+    for code, kind in declared.items():
+        tenants.setdefault(code, (uuid.uuid4(), kind))  # planning a federation not yet applied
+    try:
+        await geo_files.plan(session, path, spec.areas, spec.service_points, fed_id, tenants,
+                             partner_ids, apply,
+                             lambda *args: changes.append(Change(*args)))
+    except geo_files.GeoFileError as exc:
+        raise FederationFileError(str(exc)) from exc
 
 
 def _kind_guard(path: Path, where: str, row: Tenant | None, kind: str) -> None:
