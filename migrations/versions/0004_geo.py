@@ -79,14 +79,17 @@ def protect(table: str, app: str, policies: dict[str, tuple[str, str | None]], g
     op.execute(f"GRANT {grants} ON {table} TO {_q(app)}")
 
 
-def _staff_kept(table: str, app: str) -> None:
-    """Read by the federation's staff, written by the owning subtree."""
-    protect(table, app, {
+def _staff_kept(table: str, app: str, *, deletable: bool = False) -> None:
+    """Read by the federation's staff, written by the owning subtree. DELETE only where the
+    domain needs it (an area withdrawn, a day's roster replaced); stations are deactivated."""
+    policies = {
         "federation_read": ("SELECT:" + FEDERATION_READ, None),
         "subtree_insert": ("INSERT:", IN_SUBTREE),
         "subtree_update": ("UPDATE:" + IN_SUBTREE, IN_SUBTREE),
-        "subtree_delete": ("DELETE:" + IN_SUBTREE, None),
-    }, "SELECT, INSERT, UPDATE, DELETE")
+    }
+    if deletable:
+        policies["subtree_delete"] = ("DELETE:" + IN_SUBTREE, None)
+    protect(table, app, policies, "SELECT, INSERT, UPDATE" + (", DELETE" if deletable else ""))
 
 
 def upgrade() -> None:
@@ -121,7 +124,7 @@ def upgrade() -> None:
         sa.CheckConstraint("code ~ '^[a-z0-9][a-z0-9_.-]{0,63}$'", name="code_format"),
     )
     op.create_index("ix_service_areas_tenant_kind", "service_areas", ["tenant_id", "kind"])
-    _staff_kept("service_areas", app)
+    _staff_kept("service_areas", app, deletable=True)
 
     op.create_table(
         "geo_versions",
@@ -190,7 +193,7 @@ def upgrade() -> None:
         sa.CheckConstraint("starts_at < ends_at", name="ordered"),
     )
     op.create_index("ix_station_duties_point_start", "station_duties", ["point_id", "starts_at"])
-    _staff_kept("station_duties", app)
+    _staff_kept("station_duties", app, deletable=True)
 
     op.create_table(
         "station_supplies", _id(), *_tenancy("station_supplies"), _point_fk(),

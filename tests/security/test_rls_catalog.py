@@ -3,6 +3,8 @@ cannot get around it. These fail if RLS is switched off on any table."""
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import httpx
 import pytest
@@ -17,6 +19,13 @@ GLOBAL_TABLES = {
     "alembic_version": "schema version; app role may only read it",
     "signing_keys": "service token keys; app role may only read them (no tenant data)",
     "audit_chain_head": "one row, written only by the owner-owned audit trigger; no app grants",
+}
+
+# Tables the app role may DELETE from, each with its reason and the policy that confines it.
+APP_MAY_DELETE = {
+    "service_areas": "an admin withdraws an area its subtree owns (subtree_delete)",
+    "station_duties": "a day's roster is replaced by the station's officers (subtree_delete)",
+    "location_checkins": "a worker erases their own check-ins, e.g. withdrawing consent (self_delete)",
 }
 
 CATALOG_PROBLEMS = """
@@ -105,11 +114,12 @@ async def test_app_role_cannot_bypass_rls(owner_conn: asyncpg.Connection, settin
     owner = await owner_conn.fetchval("SELECT current_user")
     assert not await owner_conn.fetchval(
         "SELECT pg_has_role($1, $2, 'MEMBER')", settings.app_role, owner)
-    # No table in the schema is owned by the app role, and the app role has no DELETE anywhere.
+    # No table in the schema is owned by the app role, and the app role deletes only where a
+    # policy confines it (the catalog test refuses `true` policies).
     deletable = await owner_conn.fetch(
         "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
         " AND has_table_privilege($1, oid, 'DELETE')", settings.app_role)
-    assert deletable == []
+    assert {r["relname"] for r in deletable} == set(APP_MAY_DELETE)
 
 
 async def test_app_role_is_refused_at_startup_when_unsafe(settings: Settings) -> None:
@@ -119,6 +129,61 @@ async def test_app_role_is_refused_at_startup_when_unsafe(settings: Settings) ->
     await check_app_role(settings.app_database_url or "")  # the real app role passes
     with pytest.raises(UnsafeAppRole):
         await check_app_role(settings.database_url)  # the owner owns tables: refused
+
+
+async def seed_geo(conn: asyncpg.Connection, fed: Federation, member) -> None:  # noqa: ANN001
+    """One row in every geo table (geo_versions follows by trigger)."""
+    import shapely
+    from shapely.geometry import box
+
+    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    partner = await conn.fetchval(
+        "SELECT id FROM platform_partners WHERE tenant_id = $1 AND code = 'alpha'", hq)
+    await conn.execute(
+        "INSERT INTO service_areas (id, federation_id, tenant_id, kind, code, name_zh, name_en,"
+        " partner_id, geom_wkb, min_lon, min_lat, max_lon, max_lat, area_m2, vertices, source,"
+        " repaired) VALUES (gen_random_uuid(), $1, $2, 'delivery_zone', 'seed', '种子', 'Seed',"
+        " $3, $4, 121.4, 31.1, 121.5, 31.2, 1e8, 5, 'test', false)",
+        hq, region, partner, shapely.to_wkb(box(121.4, 31.1, 121.5, 31.2)))
+    point = await conn.fetchval(
+        "INSERT INTO service_points (id, federation_id, tenant_id, code, name_zh, name_en, address,"
+        " lon, lat, amenities, opening_hours, shift_changes, active) VALUES (gen_random_uuid(),"
+        " $1, $2, 'seed', '种子驿站', 'Seed', '路', 121.45, 31.15, '{rest}',"
+        " '{\"mon\": [[\"00:00\", \"24:00\"]]}', '[\"06:00\"]', true) RETURNING id", hq, region)
+    for sql in (
+        "INSERT INTO station_duties (id, federation_id, tenant_id, point_id, duty_date, shift_no,"
+        " starts_at, ends_at, officer_name, created_by) VALUES (gen_random_uuid(), $1, $2, $3,"
+        " current_date, 0, now(), now() + interval '8 hours', '值班员', 'test')",
+        "INSERT INTO station_supplies (id, federation_id, tenant_id, point_id, season, item,"
+        " quantity, unit, valid_from, valid_to, created_by) VALUES (gen_random_uuid(), $1, $2, $3,"
+        " 'heat', '藿香正气水', 10, '盒', current_date, current_date, 'test')",
+        "INSERT INTO station_checks (id, federation_id, tenant_id, point_id, iso_week, restocked,"
+        " cleaned, equipment, checked_by) VALUES (gen_random_uuid(), $1, $2, $3, '2026-W48',"
+        " true, true, 'ok', 'test')",
+    ):
+        await conn.execute(sql, hq, region, point)
+    await conn.execute(
+        "INSERT INTO location_checkins (id, federation_id, tenant_id, member_id, worker_id,"
+        " recorded_at, local_day, lon, lat) VALUES (gen_random_uuid(), $1, $1, $2, $3, now(),"
+        " current_date, 121.45, 31.15)", hq, uuid.UUID(member.member_id),
+        uuid.UUID(member.worker_id))
+    await conn.execute(
+        "INSERT INTO transfer_suggestions (id, federation_id, tenant_id, member_id, worker_id,"
+        " to_tenant_id, days_away, window_days, status, offered_at) VALUES (gen_random_uuid(),"
+        " $1, $1, $2, $3, $4, 9, 14, 'offered', now())", hq, uuid.UUID(member.member_id),
+        uuid.UUID(member.worker_id), region)
+    upload = await conn.fetchval(
+        "INSERT INTO roster_uploads (id, federation_id, tenant_id, partner_id, source, crs, rows,"
+        " uploaded_by) VALUES (gen_random_uuid(), $1, $1, $2, 'api', 'wgs84', 1, 'test')"
+        " RETURNING id", hq, partner)
+    await conn.execute(
+        "INSERT INTO roster_entries (upload_id, federation_id, tenant_id, worker_ref, platform,"
+        " lon, lat, active_days) VALUES ($1, $2, $3, 'w-1', 'alpha', 121.45, 31.15, 3)",
+        upload, hq, region)
+    await conn.execute(
+        "INSERT INTO census_runs (id, federation_id, tenant_id, requested_by, engine, params,"
+        " zones, totals, started_at, finished_at) VALUES (gen_random_uuid(), $1, $2, 'test',"
+        " 'pandas', '{}', '[]', '{}', now(), now())", hq, region)
 
 
 async def test_no_tenant_table_leaks_to_another_federation(
@@ -148,6 +213,7 @@ async def test_no_tenant_table_leaks_to_another_federation(
     r = await client.post("/v1/me/consents", headers=bearer(token) | {"Idempotency-Key": "seed-1"},
                           json={"purpose": "privacy_policy", "version": "2026-11", "granted": True})
     assert r.status_code == 201, r.text
+    await seed_geo(owner_conn, federation, member)
 
     fed_ids = [str(i) for i in federation.ids.values()]
     both = " AND $1::text[] IS NOT NULL AND $2::text IS NOT NULL"  # every query takes both
@@ -156,6 +222,7 @@ async def test_no_tenant_table_leaks_to_another_federation(
         "idempotency_keys": "principal = 'worker:' || $2" + both,
         "transfers": "origin_tenant_id::text = ANY($1)" + both,
         "member_counters": "federation_id::text = ANY($1)" + both,
+        "geo_versions": "federation_id::text = ANY($1)" + both,
     }
     tables = [r["relname"] for r in await owner_conn.fetch(
         "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace"
