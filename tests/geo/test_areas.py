@@ -56,6 +56,7 @@ async def test_jurisdictions_resolve_inside_outside_on_the_border_and_in_a_hole(
 
     inside = await resolve(client, worker, 121.43, 31.20)
     assert inside["jurisdiction"]["union"]["code"] == r1
+    assert [t["code"] for t in inside["join_targets"]] == [r1]
     assert inside["jurisdiction"]["on_border"] is False
     assert inside["jurisdiction"]["union"]["city"] == "杭州市"  # r1 of the test spec
     assert (await resolve(client, worker, 121.47, 31.20))["jurisdiction"]["union"]["code"] == r2
@@ -97,6 +98,7 @@ async def test_multipolygon_zones_per_platform_and_station_coverage(
         ("z-alpha", "alpha"), ("z-beta", "beta")]
     assert [(c["code"], c["tenant"]) for c in second_island["station_coverages"]] == [
         ("cov", station)]
+    assert [t["code"] for t in second_island["join_targets"]] == [station]
     between = await resolve(client, worker, 121.44, 31.16)
     assert [z["code"] for z in between["delivery_zones"]] == ["z-beta"]
 

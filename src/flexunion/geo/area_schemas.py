@@ -72,4 +72,7 @@ class Resolution(msgspec.Struct):
     jurisdictions: list[ResolvedArea]
     delivery_zones: list[ResolvedArea]
     station_coverages: list[ResolvedArea]
+    # Where a worker here could join (线上入会 `join`): stations whose reach holds the point,
+    # then the jurisdiction's union.
+    join_targets: list[UnionRef]
     index_version: int

@@ -55,6 +55,14 @@ async def resolve(
                            name_en=union.name_en if union else chosen.area.name_en,
                            city=union.city if union else None),
             area=_area(chosen), on_border=chosen.on_border)
+    targets: list[UnionRef] = []
+    for hit in hits:
+        tenant = snap.tenants.get(hit.area.tenant_id)
+        if hit.area.kind == "station_coverage" and tenant is not None:
+            targets.append(UnionRef(code=tenant.code, name_zh=tenant.name_zh,
+                                    name_en=tenant.name_en, city=tenant.city))
+    if jurisdiction is not None:
+        targets.append(jurisdiction.union)
     return Resolution(
         point=Position(lon=lon, lat=lat, crs=crs.value),
         wgs84=Position(lon=round(wlon, 7), lat=round(wlat, 7), crs=Crs.WGS84.value),
@@ -62,7 +70,7 @@ async def resolve(
         jurisdictions=[_area(h) for h in hits if h.area.kind == "jurisdiction"],
         delivery_zones=[_area(h) for h in hits if h.area.kind == "delivery_zone"],
         station_coverages=[_area(h) for h in hits if h.area.kind == "station_coverage"],
-        index_version=snap.version)
+        join_targets=list({t.code: t for t in targets}.values()), index_version=snap.version)
 
 
 ROUTES = [resolve]
