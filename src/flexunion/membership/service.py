@@ -215,6 +215,10 @@ async def record_consent(session: AsyncSession, caller: Caller, data: ConsentCre
         object_type="worker_consent", object_id=consent.id,
         payload={"purpose": data.purpose, "version": data.version, "granted": data.granted},
     )
+    if data.purpose == "location_checkin" and not data.granted:
+        from flexunion.geo import checkins  # geo depends on membership, not the reverse
+
+        await checkins.consent_withdrawn(session, caller)  # erases check-ins at once
     await session.refresh(consent)
     return consent
 
