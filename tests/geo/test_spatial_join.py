@@ -1,0 +1,138 @@
+"""zone_of_points: one zone per point (the lowest position on ties), holes exclude."""
+
+from __future__ import annotations
+
+import geopandas
+import numpy as np
+import pandas
+import pytest
+import shapely
+from shapely.geometry import MultiPolygon, Point, Polygon, box
+
+from flexunion.geo.spatial_join import zone_of_points
+
+
+def frame(geoms, index=None, crs=4326) -> geopandas.GeoDataFrame:  # noqa: ANN001
+    geometry = geopandas.GeoSeries(list(geoms), index=index, crs=crs)
+    return geopandas.GeoDataFrame({"label": range(len(geoms))}, geometry=geometry,
+                                  index=geometry.index)
+
+
+def points(*xy: tuple[float, float], index=None) -> geopandas.GeoDataFrame:  # noqa: ANN001
+    return frame([Point(x, y) for x, y in xy], index=index)
+
+
+def as_list(series: pandas.Series) -> list[int | None]:
+    return [None if pandas.isna(v) else int(v) for v in series]
+
+
+def test_squares_sharing_a_border_lowest_position_wins() -> None:
+    left, right = box(0, 0, 1, 1), box(1, 0, 2, 1)
+    pts = points((0.5, 0.5), (1.5, 0.5), (1.0, 0.5), (1.0, 1.0), (2.0, 0.25), (0.0, 0.0),
+                 (3.0, 3.0), (1.0, 1.5))
+    got = zone_of_points(pts, frame([left, right]))
+    assert got.dtype == "Int64"
+    assert as_list(got) == [0, 1, 0, 0, 1, 0, None, None]
+    # Swapping the zones swaps the answer on the shared border: position, not geometry, decides.
+    assert as_list(zone_of_points(pts, frame([right, left]))) == [1, 0, 0, 0, 0, 1, None, None]
+
+
+def test_overlapping_zones_count_once() -> None:
+    zones = frame([box(0, 0, 2, 2), box(1, 1, 3, 3), box(1.5, 1.5, 1.8, 1.8)])
+    got = zone_of_points(points((1.6, 1.6), (2.5, 2.5), (1.2, 1.2), (0.5, 0.5)), zones)
+    assert as_list(got) == [0, 1, 0, 0]
+
+
+def test_a_hole_excludes_and_an_enclave_takes_it() -> None:
+    ring = [(0.4, 0.4), (0.6, 0.4), (0.6, 0.6), (0.4, 0.6)]
+    donut = Polygon([(0, 0), (1, 0), (1, 1), (0, 1)], [ring])
+    pts = points((0.5, 0.5), (0.4, 0.5), (0.2, 0.2), (0.55, 0.45))
+    assert as_list(zone_of_points(pts, frame([donut]))) == [None, 0, 0, None]
+    # An enclave filling the hole, listed first and last: the hole's border goes to the lower one.
+    enclave = Polygon(ring)
+    assert as_list(zone_of_points(pts, frame([donut, enclave]))) == [1, 0, 0, 1]
+    assert as_list(zone_of_points(pts, frame([enclave, donut]))) == [0, 0, 1, 0]
+
+
+def test_multipolygon_parts_belong_to_one_zone() -> None:
+    zones = frame([box(5, 5, 6, 6), MultiPolygon([box(0, 0, 1, 1), box(2, 0, 3, 1)])])
+    got = zone_of_points(points((0.5, 0.5), (2.5, 0.5), (1.5, 0.5), (5.5, 5.5), (3, 1)), zones)
+    assert as_list(got) == [1, 1, None, 0, 1]
+
+
+def test_aligned_with_the_points_index_and_missing_geometry() -> None:
+    pts = frame([Point(1.5, 0.5), None, Point(0.5, 0.5), shapely.Point()],
+                index=pandas.Index(["d", "a", "c", "b"], name="worker"))
+    got = zone_of_points(pts, frame([box(0, 0, 1, 1), box(1, 0, 2, 1)]))
+    assert got.index.equals(pts.index)
+    assert as_list(got) == [1, None, 0, None]
+    assert got.loc["c"] == 0
+
+
+def test_empty_inputs() -> None:
+    none = frame([])
+    assert len(zone_of_points(none, frame([box(0, 0, 1, 1)]))) == 0
+    assert as_list(zone_of_points(points((0.5, 0.5)), none)) == [None]
+
+
+def test_rejects_other_crs_and_engines() -> None:
+    zones = frame([box(0, 0, 1, 1)])
+    with pytest.raises(ValueError, match="EPSG:4326"):
+        zone_of_points(points((0.5, 0.5)), zones.set_crs(3857, allow_override=True))
+    with pytest.raises(ValueError, match="engine"):
+        zone_of_points(points((0.5, 0.5)), zones, engine="spark")  # type: ignore[arg-type]
+
+
+def grid_case(n_points: int) -> tuple[geopandas.GeoDataFrame, geopandas.GeoDataFrame]:
+    """10 × 10 unit squares (every 7th with a hole, every 11th a MultiPolygon with a far part,
+    one big zone overlapping many), and random points, a quarter of them on grid lines."""
+    rng = np.random.default_rng(42)
+    zones = []
+    for i in range(100):
+        x, y = i % 10, i // 10
+        cell = box(x, y, x + 1, y + 1)
+        if i % 7 == 3:
+            cell = Polygon(cell.exterior.coords,
+                           [[(x + .3, y + .3), (x + .7, y + .3), (x + .7, y + .7), (x + .3, y + .7)]])
+        if i % 11 == 5:
+            cell = MultiPolygon([cell, box(12 + x, y, 12.5 + x, y + .5)])
+        zones.append(cell)
+    zones.insert(40, box(2.5, 2.5, 6.5, 6.5))
+    xy = np.column_stack([rng.uniform(-1, 23, n_points), rng.uniform(-1, 11, n_points)])
+    on_lines = rng.random(n_points) < 0.25
+    xy[on_lines, 0] = np.round(xy[on_lines, 0])
+    index = pandas.Index(rng.permutation(n_points) * 3 + 7)
+    return frame(shapely.points(xy), index=index), frame(zones)
+
+
+def brute_force(pts: geopandas.GeoDataFrame, zones: geopandas.GeoDataFrame) -> list[int | None]:
+    out = []
+    for p in pts.geometry:
+        hits = [i for i, z in enumerate(zones.geometry) if z.intersects(p)]
+        out.append(min(hits) if hits else None)
+    return out
+
+
+def test_pandas_engine_matches_brute_force() -> None:
+    pts, zones = grid_case(1500)
+    got = zone_of_points(pts, zones)
+    assert as_list(got) == brute_force(pts, zones)
+    assert got.notna().sum() > 300 and got.isna().sum() > 300
+
+
+def test_dask_engine_equals_pandas_on_an_in_process_cluster() -> None:
+    from distributed import LocalCluster
+
+    pts, zones = grid_case(4000)
+    expected = zone_of_points(pts, zones)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        got = zone_of_points(pts, zones, engine="dask", npartitions=7,
+                             scheduler=cluster.scheduler_address)
+    pandas.testing.assert_series_equal(got, expected)
+
+
+def test_dask_engine_with_its_own_local_cluster() -> None:
+    pts, zones = grid_case(3000)
+    got = zone_of_points(pts, zones, engine="dask", workers=2)
+    pandas.testing.assert_series_equal(got, zone_of_points(pts, zones))
