@@ -258,12 +258,15 @@ def audit_verify() -> None:
 
 @main.command()
 def purge() -> None:
-    """Delete expired idempotency records and day-old one-time-code challenges."""
+    """Delete expired idempotency records, day-old one-time-code challenges and location
+    check-ins past FLEXUNION_CHECKIN_RETENTION_DAYS."""
     from flexunion.db.retention import purge as run_purge
 
     db = _open()
+    days = db.settings.checkin_retention_days
     try:
-        removed = asyncio.run(_with_owner(db.settings, run_purge))
+        removed = asyncio.run(_with_owner(
+            db.settings, lambda s: run_purge(s, checkin_retention_days=days)))
     finally:
         db.stop()
     click.echo(", ".join(f"{table}: {n} removed" for table, n in removed.items()))
@@ -326,6 +329,70 @@ def keys_rotate(federation_code: str | None) -> None:
         db.stop()
     which = f"card key of {federation_code}" if federation_code else "signing key"
     click.echo(f"active {which}: {kid}")
+
+
+@main.group()
+def census() -> None:
+    """Coverage census (摸清人员底数): workers, members and members in contact, by zone."""
+
+
+@census.command("run")
+@click.option("--federation", "federation_code", required=True, help="Federation (HQ) code.")
+@click.option("--tenant", "tenant_code", default=None,
+              help="Census of this tenant's subtree (default: the whole federation).")
+@click.option("--zone-kind", type=click.Choice(["delivery_zone", "jurisdiction"]),
+              default="delivery_zone", show_default=True)
+@click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas",
+              show_default=True, help="dask: the spatial join on a Dask cluster.")
+@click.option("--scheduler", default=None,
+              help="Dask scheduler address (tcp://host:8786); default FLEXUNION_DASK_SCHEDULER, "
+                   "else a local cluster.")
+@click.option("--min-active-days", type=click.IntRange(0, 366), default=1, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for zones.csv, zones.geojson, map.png (default ./census-<id>).")
+def census_run(federation_code: str, tenant_code: str | None, zone_kind: str, engine: str,
+               scheduler: str | None, min_active_days: int, out_dir: Path | None) -> None:
+    """Run a census as the operator, store it, and write its CSV, GeoJSON and map."""
+    import json
+
+    import flexunion.db.metadata  # noqa: F401  (all models: foreign keys name other tables)
+    from flexunion.core.clock import Clock
+    from flexunion.core.errors import DomainError
+    from flexunion.geo import census_render
+    from flexunion.geo.census import operator_run
+    from flexunion.geo.crs import Crs
+
+    if scheduler and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask")
+    db = _open()
+    try:
+        run = asyncio.run(_with_owner(db.settings, lambda s: operator_run(
+            s, federation_code=federation_code, tenant_code=tenant_code, zone_kind=zone_kind,
+            engine=engine, scheduler=scheduler or db.settings.dask_scheduler,
+            contact_days=db.settings.census_contact_days, min_active_days=min_active_days,
+            now=Clock().now())))
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.stop()
+    out = out_dir or Path(f"census-{str(run.id)[:8]}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "zones.csv").write_bytes(census_render.zones_csv(run.zones))
+    geojson = census_render.zones_geojson(run.zones, Crs.WGS84, str(run.id))
+    (out / "zones.geojson").write_text(json.dumps(geojson, ensure_ascii=False))
+    (out / "map.png").write_bytes(census_render.map_png(
+        run.zones, kind=zone_kind, scope=run.params["scope"], as_of=run.params["as_of"]))
+    t = run.totals
+    pct = "–" if t["coverage_pct"] is None else f"{t['coverage_pct']}%"
+    kind_zh = census_render.KIND_LABELS[zone_kind][0]
+    click.echo(f"摸底完成 census {run.id} · {run.params['scope']} · {kind_zh} {zone_kind} · {engine}")
+    click.echo(f"  区域 zones {t['zones']} · 从业者 workers {t['workers_in_zones']} in zones "
+               f"(of {t['workers']}) · 会员 members {t['members_in_zones']} in zones "
+               f"(of {t['members']}; 未定位 unlocated {t['members_unlocated']})")
+    click.echo(f"  覆盖率 coverage {pct} · 近{run.params['contact_days']}天联系 in contact "
+               f"{t['members_in_contact']} · 驿站 stations {t['stations_in_zones']}")
+    for name in ("zones.csv", "zones.geojson", "map.png"):
+        click.echo(f"  {out / name}")
 
 
 if __name__ == "__main__":  # pragma: no cover
