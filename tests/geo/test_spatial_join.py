@@ -12,13 +12,13 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 from flexunion.geo.spatial_join import zone_of_points
 
 
-def frame(geoms, index=None, crs=4326) -> geopandas.GeoDataFrame:  # noqa: ANN001
+def frame(geoms: object, index: object = None, crs: int = 4326) -> geopandas.GeoDataFrame:
     geometry = geopandas.GeoSeries(list(geoms), index=index, crs=crs)
     return geopandas.GeoDataFrame({"label": range(len(geoms))}, geometry=geometry,
                                   index=geometry.index)
 
 
-def points(*xy: tuple[float, float], index=None) -> geopandas.GeoDataFrame:  # noqa: ANN001
+def points(*xy: tuple[float, float], index: object = None) -> geopandas.GeoDataFrame:
     return frame([Point(x, y) for x, y in xy], index=index)
 
 
@@ -92,8 +92,8 @@ def grid_case(n_points: int) -> tuple[geopandas.GeoDataFrame, geopandas.GeoDataF
         x, y = i % 10, i // 10
         cell = box(x, y, x + 1, y + 1)
         if i % 7 == 3:
-            cell = Polygon(cell.exterior.coords,
-                           [[(x + .3, y + .3), (x + .7, y + .3), (x + .7, y + .7), (x + .3, y + .7)]])
+            hole = [(x + .3, y + .3), (x + .7, y + .3), (x + .7, y + .7), (x + .3, y + .7)]
+            cell = Polygon(cell.exterior.coords, [hole])
         if i % 11 == 5:
             cell = MultiPolygon([cell, box(12 + x, y, 12.5 + x, y + .5)])
         zones.append(cell)

@@ -105,20 +105,25 @@ class AreaIndex:
     def __len__(self) -> int:
         return len(self.refs)
 
+    def _covering(self, lon: float, lat: float) -> tuple[np.ndarray, shapely.Point]:
+        one = np.empty(1, dtype=object)
+        one[0] = point = _point(lon, lat)
+        # A one-element array skips STRtree.query's scalar handling (~1 µs); row 1 holds
+        # the indices of the tree geometries.
+        return self._tree.query(one, predicate="intersects")[1], point
+
     def covering(self, lon: float, lat: float) -> tuple[np.ndarray, np.ndarray]:
         """Indices of the areas covering the point, and whether it lies on each one's border."""
-        point = _point(lon, lat)
-        hits = self._tree.query(point, predicate="intersects")
+        hits, point = self._covering(lon, lat)
         # Covered and not in the interior: on the border (of the shell or of a hole).
         border = np.array([not _contains_properly(self.geoms[i], point) for i in hits.tolist()],
                           dtype=bool)
         return hits, border
 
     def resolve(self, lon: float, lat: float) -> list[AreaHit]:
-        point = _point(lon, lat)
+        hits, point = self._covering(lon, lat)
         geoms, refs = self.geoms, self.refs
-        found = [AreaHit(refs[i], not _contains_properly(geoms[i], point))
-                 for i in self._tree.query(point, predicate="intersects").tolist()]
+        found = [AreaHit(refs[i], not _contains_properly(geoms[i], point)) for i in hits.tolist()]
         if len(found) > 1:
             found.sort(key=lambda h: (h.area.kind, h.area.code))
         return found
@@ -199,7 +204,9 @@ class PointIndex:
         if self._tree is None:
             return []
         limit = max(limit, 1)  # as before: a limit below 1 still gave the nearest point
-        candidates = self._tree.query(shapely.box(*degree_box(lon, lat, radius_m)))
+        one = np.empty(1, dtype=object)
+        one[0] = shapely.box(*degree_box(lon, lat, radius_m))
+        candidates = self._tree.query(one)[1]  # (array input: cheaper than a scalar one)
         n = candidates.size
         if n == 0:
             return []
