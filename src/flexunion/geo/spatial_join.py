@@ -44,7 +44,8 @@ def zone_of_points(points: geopandas.GeoDataFrame, zones: geopandas.GeoDataFrame
     (`npartitions`, default 2 × `workers`) and joins them on a dask.distributed
     cluster: `scheduler=None` starts a local cluster of `workers` single-threaded
     processes for the call and closes it afterwards; a string is the address of an
-    existing scheduler ("tcp://10.0.0.5:8786"), which is left running.
+    existing scheduler ("tcp://10.0.0.5:8786"), which is left running. (Worker processes
+    are spawned: a calling script needs the `if __name__ == "__main__":` guard.)
     """
     left = _positional(points, "points")
     right = _positional(zones, "zones")
