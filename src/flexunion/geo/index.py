@@ -129,10 +129,10 @@ class AreaIndex:
         return found
 
     def geometry(self, area_id: uuid.UUID) -> shapely.Geometry | None:
-        for ref, geom in zip(self.refs, self.geoms):
-            if ref.id == area_id:
-                return geom
-        return None
+        if not hasattr(self, "_position"):
+            self._position = {ref.id: i for i, ref in enumerate(self.refs)}
+        i = self._position.get(area_id)
+        return None if i is None else self.geoms[i]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +169,13 @@ class PointIndex:
         self._tree = shapely.STRtree(shapely.points(self.lons, self.lats)) if self.refs else None
         self._xyz = _ecef(self.lons, self.lats)
         self._lon_list, self._lat_list = self.lons.tolist(), self.lats.tolist()
+        self._by_code = {r.code: r for r in self.refs}
 
     def __len__(self) -> int:
         return len(self.refs)
+
+    def by_code(self, code: str) -> PointRef | None:
+        return self._by_code.get(code)
 
     def within(self, lon: float, lat: float, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
         """(indices, metres) of the points within `radius_m`, nearest first."""

@@ -411,10 +411,10 @@ def nearby(snapshot: GeoSnapshot, lon: float, lat: float, *, radius_m: float, li
 
 def public_station(snapshot: GeoSnapshot, code: str) -> PointRef:
     """An active station of the federation by code, from the index; 404 otherwise."""
-    for ref in snapshot.points.refs:
-        if ref.code == code:
-            return ref
-    raise StationNotFound(f"No station '{code}'.")
+    ref = snapshot.points.by_code(code)
+    if ref is None:
+        raise StationNotFound(f"No station '{code}'.")
+    return ref
 
 
 _BOARD_DUTIES = """
