@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import shapely
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
@@ -23,6 +23,7 @@ from flexunion.core.errors import InvalidInput, NotFound
 from flexunion.federation.models import PlatformPartner, Tenant
 from flexunion.geo.models import ServiceArea
 from flexunion.geo.shapes import AreaFeature, Problem
+from flexunion.membership import service as membership
 
 OWNER_KINDS = {"jurisdiction": ("regional",), "delivery_zone": ("hq", "regional", "station"),
                "station_coverage": ("station",)}
@@ -167,8 +168,8 @@ async def remove(session: AsyncSession, caller: Caller, federation_id: uuid.UUID
 
 
 async def codes_by_id(session: AsyncSession, federation_id: uuid.UUID) -> dict[uuid.UUID, str]:
-    rows = await session.execute(text("SELECT id, code FROM flexunion_directory(:f)"),
-                                 {"f": federation_id})
+    """Tenant and platform codes of the federation, by id (areas name both)."""
+    tenants = await membership.directory(session, federation_id)
     partners = await session.execute(select(PlatformPartner.id, PlatformPartner.code)
                                      .where(PlatformPartner.tenant_id == federation_id))
-    return {r.id: r.code for r in rows} | {pid: code for pid, code in partners}
+    return {e.id: code for code, e in tenants.items()} | {pid: code for pid, code in partners}
