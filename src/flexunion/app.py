@@ -18,6 +18,14 @@ from flexunion.auth.oauth_routes import ROUTES as OAUTH_ROUTES
 from flexunion.auth.routes import ROUTES as AUTH_ROUTES
 from flexunion.auth.sms import SmsGateway, gateway_for
 from flexunion.auth.tokens import TokenService
+from flexunion.bargaining.attachment_routes import ROUTES as ATTACHMENT_ROUTES
+from flexunion.bargaining.ballot_routes import ROUTES as BALLOT_ROUTES
+from flexunion.bargaining.board_routes import ROUTES as BOARD_ROUTES
+from flexunion.bargaining.item_routes import ROUTES as AGENDA_ADMIN_ROUTES
+from flexunion.bargaining.partner_routes import ROUTES as AGENDA_PARTNER_ROUTES
+from flexunion.bargaining.report_routes import ROUTES as REPORT_ROUTES
+from flexunion.bargaining.round_routes import ROUTES as ROUND_ROUTES
+from flexunion.bargaining.storage import FilesystemStore
 from flexunion.config import Settings
 from flexunion.core.clock import Clock
 from flexunion.core.deps import DEPENDENCIES
@@ -74,6 +82,11 @@ def openapi_config() -> OpenAPIConfig:
             Tag(name="geo 服务区域"),
             Tag(name="stations 驿站"),
             Tag(name="census 摸清底数"),
+            Tag(name="reports 问题提报"),
+            Tag(name="agenda 协商清单"),
+            Tag(name="ballots 表决"),
+            Tag(name="negotiation 协商轮次"),
+            Tag(name="partner 平台方"),
             Tag(name="audit 审计"),
         ],
         components=Components(
@@ -131,7 +144,8 @@ def create_app(
             *SYSTEM_ROUTES, *AUTH_ROUTES, *OAUTH_ROUTES, *FEDERATION_ROUTES, *MEMBERSHIP_ROUTES,
             *MEMBER_ADMIN_ROUTES, *TRANSFER_ROUTES, *TRANSFER_ADMIN_ROUTES, *AUDIT_ROUTES,
             *CARD_ROUTES, *GEO_ROUTES, *AREA_ROUTES, *STATION_ROUTES, *CHECKIN_ROUTES,
-            *CENSUS_ROUTES,
+            *CENSUS_ROUTES, *REPORT_ROUTES, *AGENDA_ADMIN_ROUTES, *BOARD_ROUTES, *BALLOT_ROUTES,
+            *ROUND_ROUTES, *AGENDA_PARTNER_ROUTES, *ATTACHMENT_ROUTES,
         ],
         middleware=[AuthMiddleware, UnitOfWorkMiddleware],
         before_send=[stamp_response],
@@ -147,4 +161,5 @@ def create_app(
     app.state.clock = clock
     app.state.keyring = keyring
     app.state.sms = sms or gateway_for(settings.sms_backend)
+    app.state.attachments = FilesystemStore(settings.data_dir / "attachments")
     return app

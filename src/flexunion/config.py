@@ -82,6 +82,15 @@ class Settings:
     # for big census runs (None: a local cluster when the dask engine is asked for).
     census_contact_days: int = 90
     dask_scheduler: str | None = None
+    # 协商清单: supports that move a collected item to review (an item may set its own);
+    # evidence attachments (stored under data_dir/attachments) of at most this many bytes;
+    # ratification ballots: default quorum (share of the roll) and threshold (share of
+    # yes among yes+no), and how long a ballot stays open.
+    agenda_support_threshold: int = 20
+    attachment_max_bytes: int = 10 * 1_048_576
+    ballot_quorum: float = 0.5
+    ballot_threshold: float = 0.5
+    ballot_days: int = 7
     demo_dir: Path | None = None
     load_demo: bool = True
     sms_backend: str = "log"
@@ -129,6 +138,11 @@ def load_settings() -> Settings:
         suggest_cooldown_days=_int("FLEXUNION_SUGGEST_COOLDOWN_DAYS", 30),
         census_contact_days=_int("FLEXUNION_CENSUS_CONTACT_DAYS", 90),
         dask_scheduler=_env("FLEXUNION_DASK_SCHEDULER"),
+        agenda_support_threshold=_int("FLEXUNION_AGENDA_SUPPORT_THRESHOLD", 20),
+        attachment_max_bytes=_int("FLEXUNION_ATTACHMENT_MAX_BYTES", 10 * 1_048_576),
+        ballot_quorum=float(_env("FLEXUNION_BALLOT_QUORUM", "0.5") or 0.5),
+        ballot_threshold=float(_env("FLEXUNION_BALLOT_THRESHOLD", "0.5") or 0.5),
+        ballot_days=_int("FLEXUNION_BALLOT_DAYS", 7),
         demo_dir=Path(demo_dir) if demo_dir else _default_demo_dir(),
         load_demo=(_env("FLEXUNION_LOAD_DEMO", "1") == "1"),
         sms_backend=_env("FLEXUNION_SMS_BACKEND", "log") or "log",

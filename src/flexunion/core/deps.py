@@ -1,4 +1,4 @@
-"""Dependencies every handler may ask for by name: uow, session, caller, settings, clock, geo."""
+"""Dependencies every handler may ask for by name: uow, session, caller, settings, clock, geo, attachments."""
 
 from __future__ import annotations
 
@@ -38,6 +38,10 @@ def _geo(request: Request[Any, Any, Any]) -> Any:
     return request.app.state.geo
 
 
+def _attachments(request: Request[Any, Any, Any]) -> Any:
+    return request.app.state.attachments
+
+
 def _clock(request: Request[Any, Any, Any]) -> Clock:
     return request.app.state.clock
 
@@ -49,4 +53,5 @@ DEPENDENCIES = {
     "settings": Provide(_settings, sync_to_thread=False),
     "clock": Provide(_clock, sync_to_thread=False),
     "geo": Provide(_geo, sync_to_thread=False),
+    "attachments": Provide(_attachments, sync_to_thread=False),
 }

@@ -2,6 +2,7 @@
 
 from flexunion.audit import models as _audit  # noqa: F401
 from flexunion.auth import models as _auth  # noqa: F401
+from flexunion.bargaining import models as _bargaining  # noqa: F401
 from flexunion.core import events as _events  # noqa: F401
 from flexunion.core import idempotency_models as _idempotency  # noqa: F401
 from flexunion.db.base import Base

@@ -1,0 +1,5 @@
+"""平台方接口 What a platform partner sees and answers."""
+
+from __future__ import annotations
+
+ROUTES: list = []
