@@ -26,6 +26,7 @@ APP_MAY_DELETE = {
     "service_areas": "an admin withdraws an area its subtree owns (subtree_delete)",
     "station_duties": "a day's roster is replaced by the station's officers (subtree_delete)",
     "location_checkins": "a worker erases their own check-ins, e.g. withdrawing consent (self_delete)",
+    "agenda_supports": "a member withdraws their own support for an agenda item (self_delete)",
 }
 
 CATALOG_PROBLEMS = """
@@ -186,6 +187,81 @@ async def seed_geo(conn: asyncpg.Connection, fed: Federation, member) -> None:  
         " 'pandas', '{}', '[]', '{}', now(), now())", hq, region)
 
 
+async def seed_bargaining(conn: asyncpg.Connection, fed: Federation, member) -> None:  # noqa: ANN001
+    """One row in every bargaining table, ballot papers included."""
+    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    m, w = uuid.UUID(member.member_id), uuid.UUID(member.worker_id)
+    partner = await conn.fetchval(
+        "SELECT id FROM platform_partners WHERE tenant_id = $1 AND code = 'alpha'", hq)
+    rep = await conn.fetchval(
+        "INSERT INTO worker_representatives (id, federation_id, tenant_id, member_id, worker_id,"
+        " kind, ref_code, designated_by, started_at) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
+        " 'station', 'seed', 'test', now()) RETURNING id", hq, region, m, w)
+    report = await conn.fetchval(
+        "INSERT INTO problem_reports (id, federation_id, tenant_id, region_id, member_id, worker_id,"
+        " topic, partner_id, title, body, details, created_at) VALUES (gen_random_uuid(), $1, $2,"
+        " $2, $3, $4, 'rest', $5, '题', '述', '{}', now()) RETURNING id", hq, region, m, w, partner)
+    proposal = await conn.fetchval(
+        "INSERT INTO rep_proposals (id, federation_id, tenant_id, representative_id, worker_id,"
+        " topic, partner_id, title, body, details, status, created_at) VALUES (gen_random_uuid(),"
+        " $1, $2, $3, $4, 'rest', $5, '题', '述', '{}', 'submitted', now()) RETURNING id",
+        hq, region, rep, w, partner)
+    await conn.execute("INSERT INTO rep_proposal_reports (proposal_id, report_id, federation_id,"
+                       " tenant_id) VALUES ($1, $2, $3, $4)", proposal, report, hq, region)
+    item = await conn.fetchval(
+        "INSERT INTO agenda_items (id, federation_id, tenant_id, partner_id, topic, title, summary,"
+        " details, status, support_count, support_threshold, created_by, created_at, updated_at)"
+        " VALUES (gen_random_uuid(), $1, $2, $3, 'rest', '题', '述', '{}', 'agreed', 1, 5, 'test',"
+        " now(), now()) RETURNING id", hq, region, partner)
+    await conn.execute(
+        "INSERT INTO agenda_item_events (id, federation_id, tenant_id, item_id, partner_id, kind,"
+        " actor, payload, audience, created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
+        " 'created', 'test', '{}', 'all', now())", hq, region, item, partner)
+    await conn.execute(
+        "INSERT INTO agenda_item_sources (id, federation_id, tenant_id, item_id, report_id,"
+        " proposal_id, via, actor, created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5,"
+        " 'created', 'test', now())", hq, region, item, report, proposal)
+    await conn.execute("INSERT INTO agenda_supports (item_id, member_id, worker_id, federation_id,"
+                       " tenant_id, created_at) VALUES ($1, $2, $3, $4, $5, now())",
+                       item, m, w, hq, region)
+    await conn.execute(
+        "INSERT INTO agenda_templates (id, federation_id, tenant_id, code, title_zh, title_en,"
+        " body, created_by, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, 'seed',"
+        " '模板', 'Template', '{title}', 'test', now(), now())", hq, region)
+    round_id = await conn.fetchval(
+        "INSERT INTO negotiation_rounds (id, federation_id, tenant_id, partner_id, held_on, parties,"
+        " minutes, created_by, created_at) VALUES (gen_random_uuid(), $1, $2, $3, current_date,"
+        " '[]', '纪要', 'test', now()) RETURNING id", hq, region, partner)
+    await conn.execute(
+        "INSERT INTO negotiation_round_items (round_id, item_id, federation_id, tenant_id,"
+        " partner_id, union_position) VALUES ($1, $2, $3, $4, $5, '立场')",
+        round_id, item, hq, region, partner)
+    response = await conn.fetchval(
+        "INSERT INTO partner_responses (id, federation_id, tenant_id, item_id, partner_id,"
+        " client_id, body, data, created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, 'c',"
+        " '答复', '{}', now()) RETURNING id", hq, region, item, partner)
+    await conn.execute(
+        "INSERT INTO data_promises (id, federation_id, tenant_id, round_id, item_id, partner_id,"
+        " description, due_on, response_id, created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
+        " $5, '数据', current_date, $6, now())", hq, region, round_id, item, partner, response)
+    await conn.execute(
+        "INSERT INTO agenda_attachments (id, federation_id, tenant_id, item_id, partner_id,"
+        " storage_key, filename, content_type, size_bytes, sha256, shared_with_partner,"
+        " uploaded_by, created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, 'seed-' ||"
+        " gen_random_uuid(), 'a.pdf', 'application/pdf', 1, 'x', true, 'test', now())",
+        hq, region, item, partner)
+    ballot = await conn.fetchval(
+        "INSERT INTO ballots (id, federation_id, tenant_id, item_id, question, status, quorum,"
+        " threshold, electorate, opened_at, closes_at, opened_by) VALUES (gen_random_uuid(), $1,"
+        " $2, $3, '是否通过', 'open', 0.5, 0.5, 1, now(), now() + interval '1 day', 'test')"
+        " RETURNING id", hq, region, item)
+    await conn.execute("INSERT INTO ballot_electors (ballot_id, member_id, worker_id, federation_id,"
+                       " tenant_id, voted_at) VALUES ($1, $2, $3, $4, $5, now())",
+                       ballot, m, w, hq, region)
+    await conn.execute("INSERT INTO ballot_papers (id, ballot_id, choice, receipt_hash) VALUES"
+                       " (gen_random_uuid(), $1, 'yes', 'seed')", ballot)
+
+
 async def test_no_tenant_table_leaks_to_another_federation(
     client: httpx.AsyncClient, owner, sms, federation: Federation, other_federation: Federation,
     settings: Settings, owner_conn: asyncpg.Connection, staff_token,
@@ -214,6 +290,7 @@ async def test_no_tenant_table_leaks_to_another_federation(
                           json={"purpose": "privacy_policy", "version": "2026-11", "granted": True})
     assert r.status_code == 201, r.text
     await seed_geo(owner_conn, federation, member)
+    await seed_bargaining(owner_conn, federation, member)
 
     fed_ids = [str(i) for i in federation.ids.values()]
     both = " AND $1::text[] IS NOT NULL AND $2::text IS NOT NULL"  # every query takes both
@@ -223,6 +300,8 @@ async def test_no_tenant_table_leaks_to_another_federation(
         "transfers": "origin_tenant_id::text = ANY($1)" + both,
         "member_counters": "federation_id::text = ANY($1)" + both,
         "geo_versions": "federation_id::text = ANY($1)" + both,
+        "ballot_papers": "ballot_id IN (SELECT id FROM ballots WHERE tenant_id::text = ANY($1))"
+                         + both,
     }
     tables = [r["relname"] for r in await owner_conn.fetch(
         "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace"
@@ -238,11 +317,15 @@ async def test_no_tenant_table_leaks_to_another_federation(
         "SELECT has_table_privilege($1, $2, 'SELECT')", settings.app_role, t)]
     other_worker_token, other_worker = await worker_login(client, sms, other_federation.hq)
     assert other_worker_token
+    async with owner() as s, s.begin():  # a platform's machine client of the other federation
+        other_client, _ = await create_partner_client(s, tenant_code=other_federation.hq,
+                                                      partner_code="alpha", name="spy")
     app = await asyncpg.connect(to_asyncpg(settings.app_database_url or ""))
     try:
         for tenant, principal in (
             (other_federation.ids[other_federation.hq], "hq_admin:spy"),
             (None, f"worker:{other_worker}"),
+            (other_federation.ids[other_federation.hq], f"partner:{other_client}"),
         ):
             for table in readable:
                 async with app.transaction():
