@@ -138,6 +138,17 @@ def upgrade() -> None:  # noqa: PLR0915 - one schema, read top to bottom
           SELECT coalesce(array_agg(id), '{}') FROM up
         $$""", "flexunion_member_reach()", qa)
 
+    # The federation's platform partners by id and code, for its staff and partners and its
+    # active members (a worker's scope holds no tenant rows; the partner list is reference data).
+    _function(
+        """CREATE FUNCTION flexunion_partners(fed uuid)
+        RETURNS TABLE (id uuid, code text, name_zh text, name_en text)
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+          SELECT p.id, p.code, p.name_zh, p.name_en FROM platform_partners p
+           WHERE p.tenant_id = fed
+             AND (fed = flexunion_federation() OR fed = ANY (flexunion_member_reach()))
+        $$""", "flexunion_partners(uuid)", qa)
+
     # ---- worker reports (问题提报) and representatives (骑手/司机代表) ------------------------
     op.create_table(
         "worker_representatives", _id(), *_tenancy("worker_representatives"),
@@ -183,6 +194,7 @@ def upgrade() -> None:  # noqa: PLR0915 - one schema, read top to bottom
     remit = (
         "EXISTS (SELECT 1 FROM worker_representatives r"
         f" WHERE {PRINCIPAL} = 'worker:' || r.worker_id::text AND r.ended_at IS NULL"
+        " AND EXISTS (SELECT 1 FROM members m WHERE m.id = r.member_id AND m.status = 'active')"
         " AND r.tenant_id IN (problem_reports.region_id, problem_reports.federation_id)"
         " AND ((r.kind = 'station' AND r.ref_code = problem_reports.station_code)"
         "   OR (r.kind = 'zone' AND r.ref_code = problem_reports.zone_code)"
@@ -295,6 +307,8 @@ def upgrade() -> None:  # noqa: PLR0915 - one schema, read top to bottom
 
     op.create_table(
         "agenda_item_events", _id(), *_tenancy("agenda_item_events"),
+        # Timeline order: entries of one transaction share a timestamp, never a seq.
+        sa.Column("seq", sa.BigInteger, sa.Identity(), nullable=False),
         _fk("item_id", "agenda_items"),
         _fk("partner_id", "platform_partners"),
         sa.Column("kind", sa.Text, nullable=False),
@@ -308,7 +322,7 @@ def upgrade() -> None:  # noqa: PLR0915 - one schema, read top to bottom
         sa.CheckConstraint("audience IN ('all', 'union')", name="audience"),
         sa.CheckConstraint("actor <> ''", name="actor_named"),
     )
-    op.create_index("ix_agenda_item_events_item_at", "agenda_item_events", ["item_id", "created_at"])
+    op.create_index("ix_agenda_item_events_item_seq", "agenda_item_events", ["item_id", "seq"])
     item_visible = "EXISTS (SELECT 1 FROM agenda_items i WHERE i.id = item_id)"
     protect("agenda_item_events", app, {
         "board_read": (f"SELECT:{STAFF_BOARD} OR (audience = 'all' AND {item_visible}"
@@ -642,5 +656,5 @@ def downgrade() -> None:
                   "worker_representatives"):
         op.drop_table(table)
     for fn in ("flexunion_agenda_support_tally(uuid)", "flexunion_agenda_transition()",
-               "flexunion_member_reach()", "flexunion_partner()"):
+               "flexunion_member_reach()", "flexunion_partner()", "flexunion_partners(uuid)"):
         op.execute(f"DROP FUNCTION {fn}")

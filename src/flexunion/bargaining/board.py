@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.audit import service as audit
 from flexunion.bargaining.lifecycle import ALLOWED, BALLOT_ONLY, may_move
 from flexunion.bargaining.models import AgendaItem, AgendaItemEvent
-from flexunion.core.errors import Conflict, NotFound
+from flexunion.core.errors import Conflict, InvalidInput, NotFound
+
+_OPEN_BALLOT = text("SELECT EXISTS (SELECT 1 FROM ballots WHERE item_id = :item AND status = 'open')")
 
 
 class ItemNotFound(NotFound):
@@ -61,6 +63,22 @@ async def record_event(
     return event
 
 
+async def partners(session: AsyncSession, federation_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """The federation's platform partners, id → code: reference data any caller of the
+    federation may read (through `flexunion_partners`, since a worker's scope has no rows)."""
+    rows = await session.execute(text("SELECT id, code FROM flexunion_partners(:f)"),
+                                 {"f": federation_id})
+    return {r.id: r.code for r in rows}
+
+
+async def partner_by_code(session: AsyncSession, federation_id: uuid.UUID, code: str) -> uuid.UUID:
+    found = {c: i for i, c in (await partners(session, federation_id)).items()}
+    if code not in found:
+        raise InvalidInput(f"'{code}' is not a platform partner of this federation.",
+                           code="unknown_partner", extra={"partner": code})
+    return found[code]
+
+
 def check_transition(item: AgendaItem, target: str, *, by_ballot: bool = False) -> None:
     if target in BALLOT_ONLY and not by_ballot:
         raise InvalidTransition(
@@ -81,6 +99,10 @@ async def transition(
     """Move the (locked) item to `target`: checked, written, on the timeline and audited.
     The database trigger refuses the same steps, so a bug here cannot skip a stage."""
     check_transition(item, target, by_ballot=by_ballot)
+    if not by_ballot and await session.scalar(_OPEN_BALLOT, {"item": item.id}):
+        raise InvalidTransition("The members are voting on this item; close the ballot first.",
+                                code="ballot_open", extra={"item_id": str(item.id),
+                                                           "status": item.status, "to": target})
     before = item.status
     item.status = target
     item.updated_at = now

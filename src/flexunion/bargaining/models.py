@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     Numeric,
@@ -189,10 +190,11 @@ class AgendaItemEvent(Base):
     __tablename__ = "agenda_item_events"
     __table_args__ = (
         _in_federation("agenda_item_events"),
-        Index("ix_agenda_item_events_item_at", "item_id", "created_at"),
+        Index("ix_agenda_item_events_item_seq", "item_id", "seq"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
+    seq: Mapped[int] = mapped_column(BigInteger, Identity())
     federation_id: Mapped[uuid.UUID] = _uuid()
     tenant_id: Mapped[uuid.UUID] = _uuid()
     item_id: Mapped[uuid.UUID] = _uuid("agenda_items")

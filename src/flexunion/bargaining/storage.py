@@ -10,9 +10,10 @@ import asyncio
 import os
 import secrets
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
+@runtime_checkable
 class AttachmentStore(Protocol):
     async def put(self, data: bytes, *, suffix: str) -> str: ...
     async def get(self, key: str) -> bytes: ...
