@@ -82,7 +82,7 @@ async def file_report(
      summary="我的提报 My reports, newest first")
 async def my_reports(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
-    settings: NamedDependency[Settings], geo: NamedDependency[Any],
+    settings: NamedDependency[Settings],
     cursor: Cursor = None, limit: Limit = None,
 ) -> Page[ReportRead]:
     size = clamp(limit, settings.page_size_default, settings.page_size_max)
@@ -98,7 +98,7 @@ async def my_reports(
      summary="提报详情 One of my reports, with the board items it fed (merges followed)")
 async def my_report(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
-    geo: NamedDependency[Any], report_id: Annotated[uuid.UUID, PathParameter()],
+    report_id: Annotated[uuid.UUID, PathParameter()],
 ) -> ReportRead:
     report = await reports.own_report(session, caller, report_id)
     codes = await reports.partner_codes(session, caller.tenant_id)
@@ -112,7 +112,6 @@ async def my_report(
      summary="我的代表任命 My open designations as a representative")
 async def my_designations(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
-    geo: NamedDependency[Any],
 ) -> list[RepresentativeRead]:
     rows = await reps.my_designations(session, caller)
     if not rows:
@@ -188,7 +187,7 @@ async def designate(
 
 async def _rep_admin(session: AsyncSession, rep: Any) -> RepresentativeAdminRead:
     tenants = await _tenants(session, rep.federation_id)
-    codes = await reports.staff_partner_codes(session, rep.federation_id)
+    codes = await reports.partner_codes(session, rep.federation_id)
     return reps.rep_admin_read(rep, await reps.member_no(session, rep.member_id), tenants, codes)
 
 
@@ -207,7 +206,7 @@ async def list_representatives(
         return Page(items=[])
     fed = await reports.staff_federation(session)
     tenants = await _tenants(session, fed)
-    codes = await reports.staff_partner_codes(session, fed)
+    codes = await reports.partner_codes(session, fed)
     items = [reps.rep_admin_read(r, no, tenants, codes) for r, no in rows[:size]]
     return _page(items, [r for r, _ in rows], size,
                  lambda r: (r.started_at.isoformat(), r.id))
@@ -253,7 +252,7 @@ async def staff_proposals(
         return Page(items=[])
     fed = await reports.staff_federation(session)
     tenants = await _tenants(session, fed)
-    codes = await reports.staff_partner_codes(session, fed)
+    codes = await reports.partner_codes(session, fed)
     ids = await reps.report_ids(session, [p.id for p, _, _ in rows[:size]])
     items = [reps.proposal_admin_read(p, rep, no, ids[p.id], tenants[p.tenant_id].code, codes)
              for p, rep, no in rows[:size]]
@@ -271,7 +270,7 @@ async def decline_proposal(
     p = await reps.decline(session, proposal_id, reason=data.reason, now=clock.now())
     rep, no = await reps.representative_of(session, p)
     tenants = await _tenants(session, p.federation_id)
-    codes = await reports.staff_partner_codes(session, p.federation_id)
+    codes = await reports.partner_codes(session, p.federation_id)
     ids = await reps.report_ids(session, [p.id])
     return reps.proposal_admin_read(p, rep, no, ids[p.id], tenants[p.tenant_id].code, codes)
 

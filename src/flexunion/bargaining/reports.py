@@ -256,16 +256,13 @@ async def staff_federation(session: AsyncSession) -> uuid.UUID:
     return (await session.execute(text("SELECT flexunion_federation()"))).scalar_one()
 
 
-staff_partner_codes = partner_codes
-
-
 async def staff_reports(
     session: AsyncSession, *, topic: str | None, partner: str | None, grouping: str | None,
     after: tuple[datetime, uuid.UUID] | None, limit: int,
 ) -> list[ReportAdminRead]:
     """The subtree's reports (RLS), newest first; the reporter as a member number."""
     fed = await staff_federation(session)
-    codes = await staff_partner_codes(session, fed)
+    codes = await partner_codes(session, fed)
     stmt = (select(ProblemReport, Member.member_no,
                    literal_column(_ON_ITEM).label("on_item"),
                    literal_column(_GROUPED).label("grouped"))
