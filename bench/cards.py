@@ -89,7 +89,7 @@ def serve(port: int) -> None:
     from litestar import Litestar, get
 
     from flexunion.app import create_app
-    from flexunion.config import load_settings
+    from flexunion.config import MembershipSettings, load_settings
     from flexunion.core import logs
 
     @get("/hello", sync_to_thread=False)
@@ -100,7 +100,7 @@ def serve(port: int) -> None:
     settings = load_settings()
     logs.configure(settings.log_level)
     flex = create_app(settings)
-    flex_cached = create_app(replace(settings, card_verify_cache_seconds=5.0))
+    flex_cached = create_app(replace(settings, membership=MembershipSettings(card_verify_cache_seconds=5.0)))
 
     async def both(scope, receive, send):  # noqa: ANN001, ANN202
         if scope["type"] == "lifespan":

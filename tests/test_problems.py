@@ -70,7 +70,7 @@ async def test_tenant_cannot_be_chosen_in_a_body(client, worker) -> None:
 async def test_body_size_limit(client, worker, owner, settings) -> None:
     token, worker_id = worker
     huge = b'{"purpose": "privacy_policy", "version": "1", "granted": true, "pad": "' + \
-        b"x" * (settings.request_max_body_bytes + 10) + b'"}'
+        b"x" * (settings.api.request_max_body_bytes + 10) + b'"}'
     r = await client.post("/v1/me/consents", content=huge, headers=bearer(token) | {
         "Idempotency-Key": "big", "content-type": "application/json"})
     assert_problem(r, 413, "payload_too_large")

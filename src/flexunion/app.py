@@ -116,19 +116,19 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         url = app_database_url(settings)
         await check_app_role(url)
-        engine = make_engine(url, pool_size=settings.db_pool_size,
-                             max_overflow=settings.db_max_overflow)
+        engine = make_engine(url, pool_size=settings.pool.size,
+                             max_overflow=settings.pool.max_overflow)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         # Bare asyncpg for one-statement reads through SECURITY DEFINER functions that
         # need no tenant scope (card holder status): no session, no transaction.
         app.state.reader = await asyncpg.create_pool(
-            to_asyncpg(url), min_size=1, max_size=max(2, settings.db_pool_size // 2))
+            to_asyncpg(url), min_size=1, max_size=max(2, settings.pool.size // 2))
         app.state.key_store = KeyStore(app.state.sessionmaker, keyring)
         app.state.tokens = TokenService(settings, app.state.key_store, clock)
         owned_http = oidc_http is None
         app.state.oidc_http = oidc_http or httpx.AsyncClient(timeout=10)
-        app.state.geo = GeoRegistry(to_asyncpg(url), poll_seconds=settings.geo_poll_seconds)
+        app.state.geo = GeoRegistry(to_asyncpg(url), poll_seconds=settings.geo.poll_seconds)
         await app.state.geo.start()
         try:
             yield
@@ -153,13 +153,13 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=openapi_config(),
         lifespan=[lifespan],
-        request_max_body_size=settings.request_max_body_bytes,
+        request_max_body_size=settings.api.request_max_body_bytes,
         debug=False,
         logging_config=None,
     )
     app.state.settings = settings
     app.state.clock = clock
     app.state.keyring = keyring
-    app.state.sms = sms or gateway_for(settings.sms_backend)
+    app.state.sms = sms or gateway_for(settings.auth.sms_backend)
     app.state.attachments = FilesystemStore(settings.data_dir / "attachments")
     return app

@@ -263,7 +263,7 @@ def purge() -> None:
     from flexunion.db.retention import purge as run_purge
 
     db = _open()
-    days = db.settings.checkin_retention_days
+    days = db.settings.geo.checkin_retention_days
     try:
         removed = asyncio.run(_with_owner(
             db.settings, lambda s: run_purge(s, checkin_retention_days=days)))
@@ -368,8 +368,8 @@ def census_run(federation_code: str, tenant_code: str | None, zone_kind: str, en
     try:
         run = asyncio.run(_with_owner(db.settings, lambda s: operator_run(
             s, federation_code=federation_code, tenant_code=tenant_code, zone_kind=zone_kind,
-            engine=engine, scheduler=scheduler or db.settings.dask_scheduler,
-            contact_days=db.settings.census_contact_days, min_active_days=min_active_days,
+            engine=engine, scheduler=scheduler or db.settings.geo.dask_scheduler,
+            contact_days=db.settings.geo.census_contact_days, min_active_days=min_active_days,
             now=Clock().now())))
     except DomainError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -1,4 +1,8 @@
-"""Typed settings, read once from the environment (FLEXUNION_*, plus DATABASE_URL)."""
+"""Typed settings, read once from the environment (FLEXUNION_*, plus DATABASE_URL).
+
+Where the service runs (database, data directory, secret, issuer) sits at the top;
+each domain's knobs are a nested, frozen section (`settings.geo.poll_seconds`), so a
+domain reads only its own. Every variable is listed in docs/operations.md."""
 
 from __future__ import annotations
 
@@ -23,6 +27,11 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw is not None else default
 
 
+def _float(name: str, default: float) -> float:
+    raw = _env(name)
+    return float(raw) if raw is not None else default
+
+
 @dataclass(frozen=True, slots=True)
 class OidcSettings:
     """An external identity provider for admin login (Authlib client)."""
@@ -39,6 +48,91 @@ class OidcSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """The HTTP surface every domain shares: body limit, idempotency, page sizes."""
+
+    request_max_body_bytes: int = 1_048_576
+    idempotency_ttl_hours: int = 24
+    page_size_default: int = 20
+    page_size_max: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    """The app role's connection pool (per process)."""
+
+    size: int = 10
+    max_overflow: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """Token lifetimes, one-time codes, and the identity provider for staff."""
+
+    access_ttl_admin: int = 3600
+    access_ttl_partner: int = 3600
+    access_ttl_worker: int = 12 * 3600
+    leeway_seconds: int = 30
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    otp_sends_per_hour: int = 5
+    otp_resend_after_seconds: int = 60
+    sms_backend: str = "log"
+    oidc: OidcSettings = field(default_factory=OidcSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipSettings:
+    """电子会籍: card lifetime (capped at 30 days), and how long an online verification may
+    reuse a holder's status read (0: read it on every verification)."""
+
+    card_ttl_seconds: int = 30 * 86400
+    card_verify_cache_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TransferSettings:
+    """异地接转: an origin that does not answer within this many working days releases."""
+
+    release_working_days: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class GeoSettings:
+    """服务区域, check-ins and the census.
+
+    poll_seconds: how often an instance re-checks the geo version if LISTEN/NOTIFY is down.
+    checkin_retention_days: opt-in check-ins are kept this long (the census contact
+    window), then purged. A transfer is offered when on at least `suggest_min_days` of
+    the last `suggest_window_days` days most check-ins lay in another region; after a
+    dismissal, wait `suggest_cooldown_days`. census_contact_days: members "in contact"
+    were seen within this many days. dask_scheduler: the Dask scheduler for big census
+    runs (None: a local cluster when the dask engine is asked for)."""
+
+    poll_seconds: float = 10.0
+    checkin_retention_days: int = 90
+    suggest_window_days: int = 14
+    suggest_min_days: int = 8
+    suggest_cooldown_days: int = 30
+    census_contact_days: int = 90
+    dask_scheduler: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BargainingSettings:
+    """协商清单: supports that move a collected item to review (an item may set its own);
+    evidence attachments of at most this many bytes (under data_dir/attachments);
+    ratification ballots: default quorum (share of the roll), threshold (share of yes
+    among yes+no), and how long a ballot stays open."""
+
+    support_threshold: int = 20
+    attachment_max_bytes: int = 10 * 1_048_576
+    ballot_quorum: float = 0.5
+    ballot_threshold: float = 0.5
+    ballot_days: int = 7
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     # Owner connection (migrations, operator CLI). None → embedded PostgreSQL.
     database_url: str | None = None
@@ -49,53 +143,16 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir("flexunion")))
     secret_key: str | None = None
     issuer: str = "http://127.0.0.1:8000"
-    access_ttl_admin: int = 3600
-    access_ttl_partner: int = 3600
-    access_ttl_worker: int = 12 * 3600
-    leeway_seconds: int = 30
-    otp_ttl_seconds: int = 300
-    otp_max_attempts: int = 5
-    otp_sends_per_hour: int = 5
-    otp_resend_after_seconds: int = 60
-    request_max_body_bytes: int = 1_048_576
-    db_pool_size: int = 10
-    db_max_overflow: int = 20
-    idempotency_ttl_hours: int = 24
-    # Membership cards (电子会籍): lifetime (capped at 30 days), and how long an online
-    # verification may reuse a holder's status read (0: read it on every verification).
-    card_ttl_seconds: int = 30 * 86400
-    card_verify_cache_seconds: float = 0.0
-    page_size_default: int = 20
-    page_size_max: int = 100
-    # 异地接转: an origin that does not answer within this many working days releases.
-    transfer_release_working_days: int = 5
-    # 服务区域: how often an instance re-checks the geo version if LISTEN/NOTIFY is down.
-    geo_poll_seconds: float = 10.0
-    # Opt-in location check-ins: kept this many days (the census contact window), then purged.
-    checkin_retention_days: int = 90
-    # Offer a transfer when on at least `suggest_min_days` of the last `suggest_window_days`
-    # days most check-ins lay in another region; after a dismissal, wait `suggest_cooldown_days`.
-    suggest_window_days: int = 14
-    suggest_min_days: int = 8
-    suggest_cooldown_days: int = 30
-    # 摸清人员底数: members "in contact" were seen within this many days; Dask scheduler address
-    # for big census runs (None: a local cluster when the dask engine is asked for).
-    census_contact_days: int = 90
-    dask_scheduler: str | None = None
-    # 协商清单: supports that move a collected item to review (an item may set its own);
-    # evidence attachments (stored under data_dir/attachments) of at most this many bytes;
-    # ratification ballots: default quorum (share of the roll) and threshold (share of
-    # yes among yes+no), and how long a ballot stays open.
-    agenda_support_threshold: int = 20
-    attachment_max_bytes: int = 10 * 1_048_576
-    ballot_quorum: float = 0.5
-    ballot_threshold: float = 0.5
-    ballot_days: int = 7
     demo_dir: Path | None = None
     load_demo: bool = True
-    sms_backend: str = "log"
     log_level: str = "INFO"
-    oidc: OidcSettings = field(default_factory=OidcSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    pool: PoolSettings = field(default_factory=PoolSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    membership: MembershipSettings = field(default_factory=MembershipSettings)
+    transfers: TransferSettings = field(default_factory=TransferSettings)
+    geo: GeoSettings = field(default_factory=GeoSettings)
+    bargaining: BargainingSettings = field(default_factory=BargainingSettings)
 
     @property
     def embedded(self) -> bool:
@@ -122,35 +179,49 @@ def load_settings() -> Settings:
         data_dir=Path(data_dir) if data_dir else Path(platformdirs.user_data_dir("flexunion")),
         secret_key=_env("FLEXUNION_SECRET_KEY"),
         issuer=(_env("FLEXUNION_ISSUER", "http://127.0.0.1:8000") or "").rstrip("/"),
-        access_ttl_admin=_int("FLEXUNION_ACCESS_TTL_ADMIN", 3600),
-        access_ttl_partner=_int("FLEXUNION_ACCESS_TTL_PARTNER", 3600),
-        access_ttl_worker=_int("FLEXUNION_ACCESS_TTL_WORKER", 12 * 3600),
-        request_max_body_bytes=_int("FLEXUNION_MAX_BODY_BYTES", 1_048_576),
-        db_pool_size=_int("FLEXUNION_DB_POOL_SIZE", 10),
-        db_max_overflow=_int("FLEXUNION_DB_MAX_OVERFLOW", 20),
-        card_ttl_seconds=_int("FLEXUNION_CARD_TTL_SECONDS", 30 * 86400),
-        card_verify_cache_seconds=float(_env("FLEXUNION_CARD_VERIFY_CACHE_SECONDS", "0") or 0),
-        transfer_release_working_days=_int("FLEXUNION_TRANSFER_RELEASE_WORKING_DAYS", 5),
-        geo_poll_seconds=float(_env("FLEXUNION_GEO_POLL_SECONDS", "10") or 10),
-        checkin_retention_days=_int("FLEXUNION_CHECKIN_RETENTION_DAYS", 90),
-        suggest_window_days=_int("FLEXUNION_SUGGEST_WINDOW_DAYS", 14),
-        suggest_min_days=_int("FLEXUNION_SUGGEST_MIN_DAYS", 8),
-        suggest_cooldown_days=_int("FLEXUNION_SUGGEST_COOLDOWN_DAYS", 30),
-        census_contact_days=_int("FLEXUNION_CENSUS_CONTACT_DAYS", 90),
-        dask_scheduler=_env("FLEXUNION_DASK_SCHEDULER"),
-        agenda_support_threshold=_int("FLEXUNION_AGENDA_SUPPORT_THRESHOLD", 20),
-        attachment_max_bytes=_int("FLEXUNION_ATTACHMENT_MAX_BYTES", 10 * 1_048_576),
-        ballot_quorum=float(_env("FLEXUNION_BALLOT_QUORUM", "0.5") or 0.5),
-        ballot_threshold=float(_env("FLEXUNION_BALLOT_THRESHOLD", "0.5") or 0.5),
-        ballot_days=_int("FLEXUNION_BALLOT_DAYS", 7),
         demo_dir=Path(demo_dir) if demo_dir else _default_demo_dir(),
         load_demo=(_env("FLEXUNION_LOAD_DEMO", "1") == "1"),
-        sms_backend=_env("FLEXUNION_SMS_BACKEND", "log") or "log",
         log_level=_env("FLEXUNION_LOG_LEVEL", "INFO") or "INFO",
-        oidc=OidcSettings(
-            issuer=_env("FLEXUNION_OIDC_ISSUER"),
-            client_id=_env("FLEXUNION_OIDC_CLIENT_ID"),
-            client_secret=_env("FLEXUNION_OIDC_CLIENT_SECRET"),
-            redirect_uri=_env("FLEXUNION_OIDC_REDIRECT_URI"),
+        api=ApiSettings(
+            request_max_body_bytes=_int("FLEXUNION_MAX_BODY_BYTES", 1_048_576),
+        ),
+        pool=PoolSettings(
+            size=_int("FLEXUNION_DB_POOL_SIZE", 10),
+            max_overflow=_int("FLEXUNION_DB_MAX_OVERFLOW", 20),
+        ),
+        auth=AuthSettings(
+            access_ttl_admin=_int("FLEXUNION_ACCESS_TTL_ADMIN", 3600),
+            access_ttl_partner=_int("FLEXUNION_ACCESS_TTL_PARTNER", 3600),
+            access_ttl_worker=_int("FLEXUNION_ACCESS_TTL_WORKER", 12 * 3600),
+            sms_backend=_env("FLEXUNION_SMS_BACKEND", "log") or "log",
+            oidc=OidcSettings(
+                issuer=_env("FLEXUNION_OIDC_ISSUER"),
+                client_id=_env("FLEXUNION_OIDC_CLIENT_ID"),
+                client_secret=_env("FLEXUNION_OIDC_CLIENT_SECRET"),
+                redirect_uri=_env("FLEXUNION_OIDC_REDIRECT_URI"),
+            ),
+        ),
+        membership=MembershipSettings(
+            card_ttl_seconds=_int("FLEXUNION_CARD_TTL_SECONDS", 30 * 86400),
+            card_verify_cache_seconds=_float("FLEXUNION_CARD_VERIFY_CACHE_SECONDS", 0.0),
+        ),
+        transfers=TransferSettings(
+            release_working_days=_int("FLEXUNION_TRANSFER_RELEASE_WORKING_DAYS", 5),
+        ),
+        geo=GeoSettings(
+            poll_seconds=_float("FLEXUNION_GEO_POLL_SECONDS", 10.0),
+            checkin_retention_days=_int("FLEXUNION_CHECKIN_RETENTION_DAYS", 90),
+            suggest_window_days=_int("FLEXUNION_SUGGEST_WINDOW_DAYS", 14),
+            suggest_min_days=_int("FLEXUNION_SUGGEST_MIN_DAYS", 8),
+            suggest_cooldown_days=_int("FLEXUNION_SUGGEST_COOLDOWN_DAYS", 30),
+            census_contact_days=_int("FLEXUNION_CENSUS_CONTACT_DAYS", 90),
+            dask_scheduler=_env("FLEXUNION_DASK_SCHEDULER"),
+        ),
+        bargaining=BargainingSettings(
+            support_threshold=_int("FLEXUNION_AGENDA_SUPPORT_THRESHOLD", 20),
+            attachment_max_bytes=_int("FLEXUNION_ATTACHMENT_MAX_BYTES", 10 * 1_048_576),
+            ballot_quorum=_float("FLEXUNION_BALLOT_QUORUM", 0.5),
+            ballot_threshold=_float("FLEXUNION_BALLOT_THRESHOLD", 0.5),
+            ballot_days=_int("FLEXUNION_BALLOT_DAYS", 7),
         ),
     )

@@ -138,9 +138,9 @@ def _reset_idp(idp: FakeIdp) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def oidc_live(settings: Settings, sms, clock, idp: FakeIdp) -> Iterator[LiveServer]:
-    oidc_settings = dataclasses.replace(settings, oidc=OidcSettings(
+    oidc_settings = dataclasses.replace(settings, auth=dataclasses.replace(settings.auth, oidc=OidcSettings(
         issuer=ISSUER, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI,
-    ))
+    )))
     http = httpx.AsyncClient(transport=httpx.MockTransport(idp.handle))
     server = LiveServer(create_app(oidc_settings, sms=sms, clock=clock, oidc_http=http)).start()
     yield server

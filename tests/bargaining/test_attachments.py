@@ -89,7 +89,7 @@ async def test_refused_files_leave_no_row_and_no_bytes(
     item = await seed_item(owner, federation, status="on_agenda")
     url = f"/v1/admin/bargaining/items/{item}/attachments"
     before = stored_files(settings)
-    too_big = PDF + b"\x00" * (settings.attachment_max_bytes + 1 - len(PDF))
+    too_big = PDF + b"\x00" * (settings.bargaining.attachment_max_bytes + 1 - len(PDF))
     r = await upload(client, url, admin, too_big)
     assert r.status_code == 413 and r.json()["code"] == "attachment_too_large", r.text
     for data, name in [(EXE, "合同.pdf"), (ZIP, "合同.pdf"), (b"\xff\xfe\x00bad", "notes.txt"),

@@ -23,7 +23,7 @@ async def test_a_thousand_attempts_from_two_devices_make_one_vote(
     hq = await staff_token(fed, "hq_admin", fed.hq)
     phone = random_phone()
     # The first device logged in a while ago (past the OTP resend pause), the second now.
-    clock.advance(seconds=-settings.otp_resend_after_seconds - 1)
+    clock.advance(seconds=-settings.auth.otp_resend_after_seconds - 1)
     phone_token, _ = await worker_login(client, sms, fed.hq, phone=phone)
     clock.offset = type(clock.offset)()
     member = await enrol(client, sms, fed, fed.regions[0], hq, phone=phone)

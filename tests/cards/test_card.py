@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 from joserfc import jwt as jose_jwt
 
-from flexunion.config import Settings
+from flexunion.config import MembershipSettings, Settings
 from flexunion.membership import status_list
 from flexunion.membership.cards import card_ttl
 from tests.cards.conftest import JOSERFC_EDDSA, card, joserfc_decode, member, parts, status_idx
@@ -112,8 +112,8 @@ async def test_card_lifetime_is_at_most_thirty_days(
     expires = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
     assert timedelta(days=30) - timedelta(seconds=5) <= expires - before <= timedelta(days=30)
     # The setting is capped: a longer configured lifetime still gives 30 days.
-    assert card_ttl(Settings(card_ttl_seconds=90 * 86400)) == timedelta(days=30)
-    assert card_ttl(Settings(card_ttl_seconds=7 * 86400)) == timedelta(days=7)
+    assert card_ttl(Settings(membership=MembershipSettings(card_ttl_seconds=90 * 86400))) == timedelta(days=30)
+    assert card_ttl(Settings(membership=MembershipSettings(card_ttl_seconds=7 * 86400))) == timedelta(days=7)
 
 
 async def test_card_jwks_is_per_federation_and_apart_from_access_keys(

@@ -92,13 +92,13 @@ async def test_sending_is_rate_limited(client, sms, federation: Federation, cloc
     soon = await ask(client, federation.hq, phone)
     assert soon.status_code == 429 and soon.json()["code"] == "otp_resend_too_soon"
     assert 1 <= int(soon.headers["retry-after"]) <= 60
-    for _ in range(settings.otp_sends_per_hour - 1):
+    for _ in range(settings.auth.otp_sends_per_hour - 1):
         clock.advance(seconds=61)
         assert (await ask(client, federation.hq, phone)).status_code == 202
     clock.advance(seconds=61)
     r = await ask(client, federation.hq, phone)
     assert r.status_code == 429 and r.json()["code"] == "otp_rate_limited"
-    assert len([p for p, _ in sms.sent if p == "+86" + phone]) == settings.otp_sends_per_hour
+    assert len([p for p, _ in sms.sent if p == "+86" + phone]) == settings.auth.otp_sends_per_hour
 
 
 async def test_bad_phone_and_unknown_federation(client, sms, federation: Federation) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from flexunion.config import Settings
+from flexunion.config import Settings, TransferSettings
 from flexunion.db.runtime import owner_session
 from flexunion.transfers.jobs import PRINCIPAL, auto_release
 from flexunion.transfers.workdays import CHINA
@@ -74,7 +74,7 @@ async def test_the_deadline_is_configurable(
     from flexunion.app import create_app
     from tests.support.server import LiveServer
 
-    server = LiveServer(create_app(replace(settings, transfer_release_working_days=1),
+    server = LiveServer(create_app(replace(settings, transfers=TransferSettings(release_working_days=1)),
                                    sms=sms, clock=clock)).start()
     try:
         import httpx

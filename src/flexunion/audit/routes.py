@@ -25,7 +25,7 @@ async def list_audit(
     cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
     limit: Annotated[int | None, QueryParameter()] = None,
 ) -> Page[AuditEventRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     after = decode_cursor(cursor, 1)
     try:
         before = int(after[0]) if after else None

@@ -93,7 +93,7 @@ class ProviderMetadata:
 
 
 def redirect_uri(settings: Settings) -> str:
-    return settings.oidc.redirect_uri or f"{settings.issuer}{CALLBACK_PATH}"
+    return settings.auth.oidc.redirect_uri or f"{settings.issuer}{CALLBACK_PATH}"
 
 
 class OidcProvider:
@@ -164,11 +164,11 @@ class OidcProvider:
 
 def provider_for(app_state: Any, settings: Settings) -> OidcProvider:
     """The app's provider (one per app, so discovery is cached), or 404 when not configured."""
-    if not settings.oidc.enabled:
+    if not settings.auth.oidc.enabled:
         raise OidcNotConfigured("Admin login through an identity provider is not set up.")
     provider = app_state.get("oidc_provider")
     if provider is None:
-        provider = app_state["oidc_provider"] = OidcProvider(settings.oidc, app_state.oidc_http)
+        provider = app_state["oidc_provider"] = OidcProvider(settings.auth.oidc, app_state.oidc_http)
     return provider
 
 
@@ -268,7 +268,7 @@ async def _verify_id_token(
             {"nonce": nonce, "client_id": provider.client_id,
              "access_token": access_token if isinstance(access_token, str) else None},
         )
-        claims.validate(now=int(clock.now().timestamp()), leeway=settings.leeway_seconds)
+        claims.validate(now=int(clock.now().timestamp()), leeway=settings.auth.leeway_seconds)
     except (JoseError, ValueError, TypeError, KeyError) as exc:
         raise Unauthenticated("The identity provider's ID token is not valid for this login.",
                               code="oidc_token_invalid") from exc

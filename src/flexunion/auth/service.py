@@ -108,11 +108,11 @@ async def request_otp(
         )
     ).one()
     count, last = recent
-    if last is not None and (now - last).total_seconds() < settings.otp_resend_after_seconds:
-        wait = settings.otp_resend_after_seconds - int((now - last).total_seconds())
+    if last is not None and (now - last).total_seconds() < settings.auth.otp_resend_after_seconds:
+        wait = settings.auth.otp_resend_after_seconds - int((now - last).total_seconds())
         raise TooManyRequests("A code was sent moments ago.", code="otp_resend_too_soon",
                               headers={"Retry-After": str(max(wait, 1))})
-    if count >= settings.otp_sends_per_hour:
+    if count >= settings.auth.otp_sends_per_hour:
         raise TooManyRequests("Too many codes for this number this hour.", code="otp_rate_limited",
                               headers={"Retry-After": "3600"})
     challenge_id = uuid.uuid4()
@@ -121,7 +121,7 @@ async def request_otp(
         OtpChallenge(
             id=challenge_id, tenant_id=fed_id, phone_hash=phone_hash,
             code_hash=keyring.keyed_hash(OTP_HASH, f"{challenge_id}:{code}"),
-            expires_at=now + timedelta(seconds=settings.otp_ttl_seconds), created_at=now,
+            expires_at=now + timedelta(seconds=settings.auth.otp_ttl_seconds), created_at=now,
         )
     )
     await session.flush()
@@ -130,7 +130,7 @@ async def request_otp(
         await sms.send_code(e164, code)
 
     uow.after_commit(deliver)  # the SMS goes out only once the challenge has landed
-    return OtpSent(expires_in=settings.otp_ttl_seconds, resend_after=settings.otp_resend_after_seconds)
+    return OtpSent(expires_in=settings.auth.otp_ttl_seconds, resend_after=settings.auth.otp_resend_after_seconds)
 
 
 async def verify_otp(
@@ -151,7 +151,7 @@ async def verify_otp(
     if challenge is None:
         raise Unauthenticated("No valid code for this number; request a new one.",
                               code="otp_invalid")
-    if challenge.attempts >= settings.otp_max_attempts:
+    if challenge.attempts >= settings.auth.otp_max_attempts:
         raise TooManyRequests("Too many wrong codes; request a new one.", code="otp_locked")
     expected = keyring.keyed_hash(OTP_HASH, f"{challenge.id}:{code}")
     if not hmac.compare_digest(expected, challenge.code_hash):

@@ -42,10 +42,10 @@ def audience_for(role: Role) -> str:
 
 def ttl_for(settings: Settings, role: Role) -> int:
     if role is Role.WORKER:
-        return settings.access_ttl_worker
+        return settings.auth.access_ttl_worker
     if role is Role.PARTNER:
-        return settings.access_ttl_partner
-    return settings.access_ttl_admin
+        return settings.auth.access_ttl_partner
+    return settings.auth.access_ttl_admin
 
 
 class TokenService:
@@ -53,7 +53,7 @@ class TokenService:
         self.settings = settings
         self.keys = keys
         self.clock = clock
-        self.leeway = min(settings.leeway_seconds, MAX_LEEWAY)
+        self.leeway = min(settings.auth.leeway_seconds, MAX_LEEWAY)
         self._verified: OrderedDict[str, tuple[Caller, float, int]] = OrderedDict()
 
     async def issue(

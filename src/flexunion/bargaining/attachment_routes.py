@@ -31,7 +31,7 @@ PARTNER = {"audiences": (AUDIENCE_PARTNER,), "roles": {Role.PARTNER}}
 WORKER = {"audiences": (AUDIENCE_MOBILE,), "roles": {Role.WORKER}}
 SECURITY = [{"bearer": []}]
 TAGS = ["agenda 协商清单"]
-# The route's hard ceiling on a request body; `settings.attachment_max_bytes` (10 MiB by
+# The route's hard ceiling on a request body; `settings.bargaining.attachment_max_bytes` (10 MiB by
 # default) is the real limit, checked on the file itself. Raise this if that is set higher.
 BODY_CEILING = 64 * 1_048_576
 # The `attachments` dependency is an AttachmentStore; a Protocol that is not
@@ -103,7 +103,7 @@ async def staff_upload(
 ) -> AttachmentRead:
     row = await evidence.add_to_item_as_staff(
         session, attachments, item_id, await _upload(data), shared=shared_with_partner,
-        max_bytes=settings.attachment_max_bytes, now=clock.now())
+        max_bytes=settings.bargaining.attachment_max_bytes, now=clock.now())
     return attachment_read(row)
 
 
@@ -135,7 +135,7 @@ async def partner_upload(
 ) -> AttachmentRead:
     row = await evidence.add_to_item_as_partner(
         session, attachments, item_id, await _upload(data),
-        max_bytes=settings.attachment_max_bytes, now=clock.now())
+        max_bytes=settings.bargaining.attachment_max_bytes, now=clock.now())
     return attachment_read(row)
 
 
@@ -173,7 +173,7 @@ async def worker_upload(
 ) -> AttachmentRead:
     row = await evidence.add_to_report(
         session, attachments, report_id, caller.subject, await _upload(data),
-        max_bytes=settings.attachment_max_bytes, now=clock.now())
+        max_bytes=settings.bargaining.attachment_max_bytes, now=clock.now())
     return attachment_read(row)
 
 

@@ -113,7 +113,7 @@ async def open_ballot(session: AsyncSession, item_id: uuid.UUID, *, question: st
         raise BallotConflict(f"An item that is '{item.status}' cannot be put to a ballot.",
                              code="item_not_ballotable",
                              extra={"status": item.status, "ballotable": sorted(BALLOTABLE)})
-    closes_at = closes_at or now + timedelta(days=settings.ballot_days)
+    closes_at = closes_at or now + timedelta(days=settings.bargaining.ballot_days)
     if closes_at.tzinfo is None:
         raise InvalidInput("closes_at needs a UTC offset.", code="invalid_closes_at")
     if not now < closes_at <= now + timedelta(days=90):
@@ -134,8 +134,8 @@ async def open_ballot(session: AsyncSession, item_id: uuid.UUID, *, question: st
     ballot = Ballot(
         id=uuid.uuid4(), federation_id=item.federation_id, tenant_id=item.tenant_id,
         item_id=item.id, question=question or default_question(item.title), status="open",
-        quorum=_rate(quorum if quorum is not None else settings.ballot_quorum),
-        threshold=_rate(threshold if threshold is not None else settings.ballot_threshold),
+        quorum=_rate(quorum if quorum is not None else settings.bargaining.ballot_quorum),
+        threshold=_rate(threshold if threshold is not None else settings.bargaining.ballot_threshold),
         electorate=len(roll), opened_at=now, closes_at=closes_at, opened_by=actor,
     )
     try:

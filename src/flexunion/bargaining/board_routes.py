@@ -57,7 +57,7 @@ async def my_board(
     cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
     limit: Annotated[int | None, QueryParameter()] = None,
 ) -> Page[WorkerItemRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     filters = items.Filters(topic=topic, status=status, partner_id=partner_id)
     rows = await items.page(session, filters, after=decode_time_cursor(cursor), limit=size + 1)
     shown = rows[:size]

@@ -134,7 +134,7 @@ async def create_item(
     data: JSONBody[ItemCreate],
 ) -> ItemDetail:
     item = await items.create(session, caller, data, now=clock.now(),
-                              default_threshold=settings.agenda_support_threshold)
+                              default_threshold=settings.bargaining.support_threshold)
     return await detail_read(session, item, await _names(session, caller))
 
 
@@ -149,7 +149,7 @@ async def list_items(
 ) -> Page[ItemAdminRead]:
     filters = await _filters(session, caller, topic=topic, status=status, partner=partner,
                              region=region, q=q)
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = await items.page(session, filters, after=decode_time_cursor(cursor), limit=size + 1)
     names = await _names(session, caller)
     last = rows[size - 1] if len(rows) > size else None

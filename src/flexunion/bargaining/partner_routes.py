@@ -83,7 +83,7 @@ async def partner_items(
     cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
     limit: Annotated[int | None, QueryParameter()] = None,
 ) -> Page[PartnerItemRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = await rounds.partner_items(session, visible=PARTNER_VISIBLE, status=status,
                                       topic=topic, after=decode_time_cursor(cursor),
                                       limit=size + 1)
@@ -160,7 +160,7 @@ async def partner_promises(
     mine = await rounds.caller_partner(session)
     if mine is None:
         return Page(items=[])
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     offset = offset_cursor(cursor)
     today = rounds.beijing_today(clock.now())
     rows = await rounds.list_promises(session, today=today, overdue=overdue, partner_id=mine,

@@ -85,7 +85,7 @@ async def my_reports(
     settings: NamedDependency[Settings],
     cursor: Cursor = None, limit: Limit = None,
 ) -> Page[ReportRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = list(await reports.mine(session, caller, after=decode_time_cursor(cursor),
                                    limit=size + 1))
     if not rows:
@@ -130,7 +130,7 @@ async def remit_reports(
     topic: TopicFilter = None, partner: PartnerFilter = None,
     cursor: Cursor = None, limit: Limit = None,
 ) -> Page[RemitReportRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = await reports.remit_reports(session, geo, caller, topic=topic, partner=partner,
                                        after=decode_time_cursor(cursor), limit=size + 1)
     return _page(rows, rows, size, _by_created)
@@ -157,7 +157,7 @@ async def my_proposals(
     settings: NamedDependency[Settings], geo: NamedDependency[Any],
     cursor: Cursor = None, limit: Limit = None,
 ) -> Page[ProposalRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = list(await reps.my_proposals(session, caller, after=decode_time_cursor(cursor),
                                         limit=size + 1))
     if not rows:
@@ -199,7 +199,7 @@ async def list_representatives(
     include_ended: Annotated[bool, QueryParameter()] = False,
     cursor: Cursor = None, limit: Limit = None,
 ) -> Page[RepresentativeAdminRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = await reps.staff_list(session, kind=kind, include_ended=include_ended,
                                  after=decode_time_cursor(cursor), limit=size + 1)
     if not rows:
@@ -232,7 +232,7 @@ async def staff_reports(
         description="ungrouped 未归集, grouped 已归入代表提案, on_item 已列入协商事项")] = None,
     cursor: Cursor = None, limit: Limit = None,
 ) -> Page[ReportAdminRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = await reports.staff_reports(session, topic=topic, partner=partner, grouping=status,
                                        after=decode_time_cursor(cursor), limit=size + 1)
     return _page(rows, rows, size, _by_created)
@@ -245,7 +245,7 @@ async def staff_proposals(
     status: Annotated[ProposalStatus | None, QueryParameter()] = None,
     cursor: Cursor = None, limit: Limit = None,
 ) -> Page[ProposalAdminRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = await reps.staff_proposals(session, status=status, after=decode_time_cursor(cursor),
                                       limit=size + 1)
     if not rows:

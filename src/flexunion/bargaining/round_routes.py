@@ -98,7 +98,7 @@ async def list_rounds(
     item_id: Annotated[uuid.UUID | None, QueryParameter()] = None,
     cursor: Cursor = None, limit: Limit = None,
 ) -> Page[RoundSummary]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = await rounds.list_rounds(session, partner=partner, item_id=item_id,
                                     after=decode_time_cursor(cursor), limit=size + 1)
     if not rows:
@@ -132,7 +132,7 @@ async def list_promises(
     item_id: Annotated[uuid.UUID | None, QueryParameter()] = None,
     cursor: Cursor = None, limit: Limit = None,
 ) -> Page[PromiseRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     offset = offset_cursor(cursor)
     today = rounds.beijing_today(clock.now())
     partner_id = (await rounds.partner_by_code(session, partner)).id if partner else None

@@ -77,8 +77,8 @@ class UnitOfWorkMiddleware:
                 settings = app_state.settings
                 await run_idempotent(
                     self.app, scope, receive, send, uow,
-                    max_body=settings.request_max_body_bytes,
-                    ttl_hours=settings.idempotency_ttl_hours,
+                    max_body=settings.api.request_max_body_bytes,
+                    ttl_hours=settings.api.idempotency_ttl_hours,
                 )
             else:
                 status, messages = await run_buffered(self.app, scope, receive, uow)

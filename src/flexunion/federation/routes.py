@@ -27,7 +27,7 @@ async def list_tenants(
     cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
     limit: Annotated[int | None, QueryParameter()] = None,
 ) -> Page[TenantRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     return await service.list_tenants(session, kind=kind, cursor=cursor, limit=size)
 
 

@@ -107,7 +107,7 @@ async def list_areas(
         tenant_id = next((i for i, c in codes.items() if c == tenant), None)
         if tenant_id is None:
             return Page(items=[])
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     after = decode_cursor(cursor, 2)
     rows = await areas.page(session, fed, kind=kind, tenant_id=tenant_id,
                             after=(str(after[0]), str(after[1])) if after else None,

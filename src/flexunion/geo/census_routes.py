@@ -162,7 +162,7 @@ async def list_rosters(
     limit: Annotated[int | None, QueryParameter()] = None,
 ) -> Page[RosterUploadRead]:
     partner_id, code = await rosters.partner_of_client(session, caller.subject)
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = await rosters.list_uploads(session, partner_id, code, after=decode_time_cursor(cursor),
                                       limit=size + 1)
     last = rows[size - 1] if len(rows) > size else None
@@ -237,8 +237,8 @@ async def run_census(
     run = await census.run(
         session, federation_id=fed, tenant_id=caller.tenant_id, tenant_code=caller.tenant_code,
         requested_by=caller.principal, rosters=latest, zone_kind=ask.zone_kind,
-        engine=ask.engine, scheduler=settings.dask_scheduler,
-        contact_days=settings.census_contact_days, min_active_days=ask.min_active_days,
+        engine=ask.engine, scheduler=settings.geo.dask_scheduler,
+        contact_days=settings.geo.census_contact_days, min_active_days=ask.min_active_days,
         now=clock.now())
     return run_read(run)
 
@@ -250,7 +250,7 @@ async def list_census_runs(
     cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
     limit: Annotated[int | None, QueryParameter()] = None,
 ) -> Page[CensusRunSummary]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = await census.list_runs(session, after=decode_time_cursor(cursor), limit=size + 1)
     last = rows[size - 1] if len(rows) > size else None
     return Page(items=[CensusRunSummary(**_summary_fields(r)) for r in rows[:size]],

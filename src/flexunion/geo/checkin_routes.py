@@ -148,7 +148,7 @@ async def my_checkins(
     cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
     limit: Annotated[int | None, QueryParameter()] = None,
 ) -> Page[CheckinRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = await service.page(session, caller, after=decode_time_cursor(cursor), limit=size + 1)
     if not rows:
         return Page(items=[])
@@ -197,7 +197,7 @@ async def accept_suggestion(
 ) -> SuggestionRead:
     suggestion, _ = await service.accept(
         session, caller, suggestion_id, reason=data.reason if data else None, now=clock.now(),
-        release_days=settings.transfer_release_working_days)
+        release_days=settings.transfers.release_working_days)
     return _suggestion(suggestion, await service.unions_by_id(session, caller.tenant_id))
 
 

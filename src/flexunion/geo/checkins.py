@@ -321,7 +321,7 @@ async def evaluate(session: AsyncSession, home: Home, snap: GeoSnapshot, *, now:
         select(LocationCheckin.local_day, LocationCheckin.jurisdiction_tenant_id,
                LocationCheckin.lon, LocationCheckin.lat, LocationCheckin.accuracy_m)
         .where(LocationCheckin.member_id == member.id,
-               LocationCheckin.local_day > today - timedelta(days=settings.suggest_window_days),
+               LocationCheckin.local_day > today - timedelta(days=settings.geo.suggest_window_days),
                LocationCheckin.local_day <= today,
                (LocationCheckin.accuracy_m.is_(None))
                | (LocationCheckin.accuracy_m <= MAX_VOTING_ACCURACY_M)))).all()
@@ -329,16 +329,16 @@ async def evaluate(session: AsyncSession, home: Home, snap: GeoSnapshot, *, now:
         select(TransferSuggestion.to_tenant_id).where(
             TransferSuggestion.member_id == member.id,
             TransferSuggestion.status.in_(("dismissed", "accepted")),
-            TransferSuggestion.decided_at > now - timedelta(days=settings.suggest_cooldown_days))
+            TransferSuggestion.decided_at > now - timedelta(days=settings.geo.suggest_cooldown_days))
     )).all())
     offer = decide(daily_votes(_voting_regions(rows, home, snap)), home=home.region,
-                   min_days=settings.suggest_min_days, city_of=home.city_of, cooling=cooling)
+                   min_days=settings.geo.suggest_min_days, city_of=home.city_of, cooling=cooling)
     if offer is None:
         return None
     suggestion = TransferSuggestion(
         id=uuid.uuid4(), federation_id=member.federation_id, tenant_id=member.tenant_id,
         member_id=member.id, worker_id=member.worker_id, to_tenant_id=offer.region,
-        days_away=offer.days, window_days=settings.suggest_window_days, status="offered",
+        days_away=offer.days, window_days=settings.geo.suggest_window_days, status="offered",
         offered_at=now)
     try:
         async with session.begin_nested():

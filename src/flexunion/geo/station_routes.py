@@ -79,7 +79,7 @@ async def list_stations(
     crs: CrsParam = Crs.WGS84,
     cursor: Annotated[str | None, QueryParameter(max_length=512)] = None, limit: Limit = None,
 ) -> Page[StationRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     after = decode_cursor(cursor, 1)
     rows = await service.page(session, tenant=tenant, active=active,
                               after=str(after[0]) if after else None, limit=size + 1)
@@ -198,7 +198,7 @@ async def missing_checks(
     cursor: Annotated[str | None, QueryParameter(max_length=512)] = None, limit: Limit = None,
 ) -> Page[MissingCheck]:
     wk = service.week_for(week, clock.now())
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     after = decode_cursor(cursor, 1)
     rows = await service.missing_checks(session, week=wk, tenant=tenant,
                                         after=str(after[0]) if after else None, limit=size + 1)

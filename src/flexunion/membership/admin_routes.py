@@ -48,7 +48,7 @@ async def list_members(
     cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
     limit: Annotated[int | None, QueryParameter()] = None,
 ) -> Page[MemberRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = await service.page(session, status=status, after=decode_time_cursor(cursor),
                               limit=size + 1)
     codes = await _codes(session, caller)

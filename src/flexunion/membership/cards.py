@@ -89,7 +89,7 @@ def status_list_uri(settings: Settings, hq_code: str) -> str:
 
 
 def card_ttl(settings: Settings) -> timedelta:
-    return min(timedelta(seconds=max(settings.card_ttl_seconds, 60)), MAX_TTL)
+    return min(timedelta(seconds=max(settings.membership.card_ttl_seconds, 60)), MAX_TTL)
 
 
 def _missing_key() -> ServiceUnavailable:
@@ -224,8 +224,8 @@ class CardVerifier:
         self.settings = settings
         self.keys = keys
         self.clock = clock
-        self.leeway = min(settings.leeway_seconds, MAX_LEEWAY)
-        self.holder_cache_seconds = (settings.card_verify_cache_seconds
+        self.leeway = min(settings.auth.leeway_seconds, MAX_LEEWAY)
+        self.holder_cache_seconds = (settings.membership.card_verify_cache_seconds
                                      if holder_cache_seconds is None else holder_cache_seconds)
         self._federations: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
         self._holders: dict[tuple[uuid.UUID, uuid.UUID], tuple[datetime, Holder | None]] = {}

@@ -40,7 +40,7 @@ async def list_transfers(
     cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
     limit: Annotated[int | None, QueryParameter()] = None,
 ) -> Page[TransferAdminRead]:
-    size = clamp(limit, settings.page_size_default, settings.page_size_max)
+    size = clamp(limit, settings.api.page_size_default, settings.api.page_size_max)
     rows = await service.queue(session, direction=direction, status=status,
                                after=decode_time_cursor(cursor), limit=size + 1)
     if not rows:

@@ -41,7 +41,7 @@ async def request_transfer(
 ) -> TransferRead:
     transfer = await service.request(session, caller, to=data.to, reason=data.reason,
                                      now=clock.now(),
-                                     release_days=settings.transfer_release_working_days)
+                                     release_days=settings.transfers.release_working_days)
     return await _read(session, caller, transfer)
 
 
