@@ -12,7 +12,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from flexunion.config import load_settings
-from flexunion.db.metadata import metadata
+from flexunion.db.registry import metadata
 from flexunion.db.urls import to_sqlalchemy
 
 config = context.config

@@ -8,8 +8,8 @@ from alembic.migration import MigrationContext
 
 from flexunion.config import Settings
 from flexunion.db.engine import make_engine
-from flexunion.db.metadata import metadata
 from flexunion.db.migrate import head_revision
+from flexunion.db.registry import metadata
 
 
 async def test_models_match_migrations(settings: Settings) -> None:

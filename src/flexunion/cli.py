@@ -281,7 +281,7 @@ def transfers() -> None:
 def transfers_auto_release() -> None:
     """Release every transfer whose origin did not answer within the working-day deadline
     (run it every 15 minutes from a CronJob)."""
-    import flexunion.db.metadata  # noqa: F401  (every model: foreign keys name other domains' tables)
+    import flexunion.db.registry  # noqa: F401  (every model: foreign keys name other domains' tables)
     from flexunion.core.clock import Clock
     from flexunion.transfers.jobs import PRINCIPAL, auto_release
 
@@ -355,7 +355,7 @@ def census_run(federation_code: str, tenant_code: str | None, zone_kind: str, en
     """Run a census as the operator, store it, and write its CSV, GeoJSON and map."""
     import json
 
-    import flexunion.db.metadata  # noqa: F401  (all models: foreign keys name other tables)
+    import flexunion.db.registry  # noqa: F401  (all models: foreign keys name other tables)
     from flexunion.core.clock import Clock
     from flexunion.core.errors import DomainError
     from flexunion.geo import census_render

@@ -6,17 +6,16 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from flexunion.core.clock import BEIJING
 from tests.support.bargaining import seed_item
 from tests.support.factories import Federation, bearer
 
 Owner = async_sessionmaker[AsyncSession]
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def round_body(items: list[Any], *, partner: str = "alpha", promises: list[dict] | None = None,

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from flexunion.core.clock import BEIJING
 from flexunion.geo.hours import (
-    TZ,
     HoursError,
     hours_on,
     is_open,
@@ -24,7 +24,7 @@ SAT = date(2026, 3, 7)
 
 
 def at(day: date, hhmm: str) -> datetime:
-    return datetime.combine(day, datetime.strptime(hhmm, "%H:%M").time(), TZ)
+    return datetime.combine(day, datetime.strptime(hhmm, "%H:%M").time(), BEIJING)
 
 
 def test_normal_form_has_every_day_sorted_and_merged() -> None:

@@ -11,8 +11,9 @@ from typing import Any
 
 from pyproj import Geod
 
+from flexunion.core.clock import BEIJING
 from flexunion.geo.crs import Crs, from_wgs84, to_wgs84
-from flexunion.geo.hours import DAYS, TZ
+from flexunion.geo.hours import DAYS
 from tests.support.factories import Federation, bearer, worker_login
 from tests.support.geo import offset, seed_point
 
@@ -126,7 +127,7 @@ async def test_open_now_follows_beijing_time(client, sms, federation: Federation
     token, _ = await worker_login(client, sms, federation.hq)  # before the clock moves
     here = {"lat": RIDER[1], "lon": RIDER[0], "radius_m": 5000}
     # Wednesday 11 March 2026, 23:30 in Beijing (15:30 UTC): n-2500 (07:00–22:00) is closed.
-    clock.offset = datetime(2026, 3, 11, 23, 30, tzinfo=TZ) - datetime.now(UTC)
+    clock.offset = datetime(2026, 3, 11, 23, 30, tzinfo=BEIJING) - datetime.now(UTC)
     late = await client.get(NEARBY, params=here, headers=bearer(token))
     flags = {s["code"]: s["open_now"] for s in late.json()["items"]}
     assert flags == {"n-300": True, "n-1200": True, "n-2500": False, "n-4000": True}
@@ -135,7 +136,7 @@ async def test_open_now_follows_beijing_time(client, sms, federation: Federation
     assert len(codes(await client.get(NEARBY, params=here | {"open_now": "false"},
                                       headers=bearer(token)))) == 4  # false: no filter
     # 08:00 the next morning it is open again.
-    clock.offset = datetime(2026, 3, 12, 8, 0, tzinfo=TZ) - datetime.now(UTC)
+    clock.offset = datetime(2026, 3, 12, 8, 0, tzinfo=BEIJING) - datetime.now(UTC)
     morning = await client.get(NEARBY, params=here | {"open_now": "true"}, headers=bearer(token))
     assert codes(morning) == ["n-300", "n-1200", "n-2500", "n-4000"]
     assert morning.json()["items"][2]["hours_today"] == [["07:00", "22:00"]]

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from flexunion.geo.hours import DAYS, TZ, iso_week
+from flexunion.core.clock import BEIJING
+from flexunion.geo.hours import DAYS, iso_week
 from tests.support.factories import Federation, bearer, worker_login
 from tests.support.geo import seed_point
 
@@ -27,7 +28,7 @@ def station(code: str, **over: Any) -> dict[str, Any]:
 
 
 def beijing(*args: int) -> datetime:
-    return datetime(*args, tzinfo=TZ)
+    return datetime(*args, tzinfo=BEIJING)
 
 
 def set_clock(clock, moment: datetime) -> None:  # noqa: ANN001
@@ -198,8 +199,8 @@ async def test_stations_missing_this_weeks_check(client, federation: Federation,
     region1 = await staff_token(federation, "regional_admin", r1)
     officer1 = await staff_token(federation, "station_officer", s1)
     officer2 = await staff_token(federation, "station_officer", s2)
-    this_week = iso_week(datetime.now(TZ).date())
-    last_week = iso_week(datetime.now(TZ).date() - timedelta(days=7))
+    this_week = iso_week(datetime.now(BEIJING).date())
+    last_week = iso_week(datetime.now(BEIJING).date() - timedelta(days=7))
     check = {"restocked": True, "cleaned": True, "equipment": "ok"}
     assert (await client.post(f"{BASE}/m-r1/checks", json=check,
                               headers=bearer(region1))).status_code == 201
@@ -225,7 +226,7 @@ async def test_stations_missing_this_weeks_check(client, federation: Federation,
     assert [m["code"] for m in rest["items"]] == ["m-s1"] and rest["next_cursor"] is None
     # Last week: m-r1 missed it; m-r2 did not exist yet, so it owed nothing.
     assert await missing(hq, week=last_week) == [("m-r1", this_week)]
-    future = iso_week(datetime.now(TZ).date() + timedelta(days=7))
+    future = iso_week(datetime.now(BEIJING).date() + timedelta(days=7))
     bad = await client.get(url, params={"week": future}, headers=bearer(hq))
     assert bad.status_code == 422 and bad.json()["code"] == "check_week_future"
 

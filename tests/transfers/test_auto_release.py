@@ -13,9 +13,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from flexunion.config import Settings, TransferSettings
+from flexunion.core.clock import BEIJING
 from flexunion.db.runtime import owner_session
 from flexunion.transfers.jobs import PRINCIPAL, auto_release
-from flexunion.transfers.workdays import CHINA
 from tests.conftest import TEST_ISSUER, TEST_SECRET
 from tests.support.factories import Federation, bearer, join
 
@@ -31,7 +31,7 @@ async def test_released_after_five_working_days_across_national_day(
     worker = await join(client, sms, fed3, r1, approver_token=origin_admin)
     # The service's clock goes back to Wednesday 30 September 2026, 10:00 in Beijing: the next
     # day starts the 国庆 holiday. (Tokens were issued first: their expiry is checked in real time.)
-    clock.offset = datetime(2026, 9, 30, 10, 0, tzinfo=CHINA) - datetime.now(UTC)
+    clock.offset = datetime(2026, 9, 30, 10, 0, tzinfo=BEIJING) - datetime.now(UTC)
     asked = await client.post("/v1/me/transfers", json={"to": r2},
                               headers=bearer(worker.token) | {"Idempotency-Key": "holiday"})
     assert asked.status_code == 201, asked.text
@@ -39,14 +39,14 @@ async def test_released_after_five_working_days_across_national_day(
     # Oct 1–7 off; Oct 8, 9, 10 (a Saturday worked in exchange), 12 and 13: due at the end of
     # Tuesday 13 October, Beijing time — not "five days later" and not 7 October.
     due = datetime.fromisoformat(asked.json()["release_due_at"])
-    assert due == datetime(2026, 10, 14, 0, 0, tzinfo=CHINA)
+    assert due == datetime(2026, 10, 14, 0, 0, tzinfo=BEIJING)
 
     async def run(now: datetime) -> list[str]:
         async with owner_session(settings, principal=PRINCIPAL) as session:
             return [str(t.id) for t in await auto_release(session, now,
                                                           federation_id=fed3.ids[fed3.hq])]
 
-    assert await run(datetime(2026, 10, 8, 12, 0, tzinfo=CHINA)) == []   # a naive 5 days
+    assert await run(datetime(2026, 10, 8, 12, 0, tzinfo=BEIJING)) == []   # a naive 5 days
     assert await run(due - timedelta(seconds=1)) == []
     assert await run(due) == [tid]
     assert await run(due + timedelta(days=1)) == []   # once only
@@ -83,13 +83,13 @@ async def test_the_deadline_is_configurable(
             r1, r2, _ = fed3.regions
             worker = await join(other, sms, fed3, r1,
                                 approver_token=await staff_token(fed3, "regional_admin", r1))
-            clock.offset = datetime(2026, 9, 30, 10, 0, tzinfo=CHINA) - datetime.now(UTC)
+            clock.offset = datetime(2026, 9, 30, 10, 0, tzinfo=BEIJING) - datetime.now(UTC)
             asked = await other.post("/v1/me/transfers", json={"to": r2},
                                      headers=bearer(worker.token) | {"Idempotency-Key": "one-day"})
     finally:
         server.stop()
     assert datetime.fromisoformat(asked.json()["release_due_at"]) == \
-        datetime(2026, 10, 9, 0, 0, tzinfo=CHINA)   # the end of Thursday 8 October
+        datetime(2026, 10, 9, 0, 0, tzinfo=BEIJING)   # the end of Thursday 8 October
 
 
 async def test_the_cli_command(settings: Settings, tmp_path: Path) -> None:

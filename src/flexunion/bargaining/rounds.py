@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import and_, func, or_, select, text, tuple_
@@ -28,10 +27,10 @@ from flexunion.bargaining.models import (
     PartnerResponse,
 )
 from flexunion.bargaining.round_schemas import RoundCreate
+from flexunion.core.clock import BEIJING
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from flexunion.federation.models import PlatformPartner
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 NEGOTIABLE = frozenset({"on_agenda", "in_negotiation"})
 DATA_MAX_BYTES = 64 * 1024
 

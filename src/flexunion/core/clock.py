@@ -1,8 +1,14 @@
-"""The service's clock: one seam for tests to move time (the outside world)."""
+"""The service's clock: one seam for tests to move time (the outside world), and the one
+time zone every user-facing day and deadline is counted in."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+# Beijing time (China Standard Time, UTC+8 all year, no daylight saving since 1991): the
+# union's days, shifts, opening hours and working-day deadlines.
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 class Clock:
@@ -20,6 +26,4 @@ class FixedClock(Clock):
         return self.at
 
     def advance(self, **delta: float) -> None:
-        from datetime import timedelta
-
         self.at = self.at + timedelta(**delta)

@@ -1,8 +1,10 @@
 """Domain errors and their one mapping to RFC 9457 problem+json.
 
 Services raise `DomainError` subclasses; nothing below routes.py knows HTTP.
-Every problem carries a stable machine-readable `code`, a Chinese `title`
-(the users' language first) and `title_en`.
+Every problem carries a stable machine-readable `code`, a Chinese `title` and
+`detail` (the users' language first) with `title_en` and `detail_en` beside them:
+
+    raise NotFound("没有这位会员。", "No such member.", code="member_not_found")
 """
 
 from __future__ import annotations
@@ -19,17 +21,20 @@ class DomainError(Exception):
     def __init__(
         self,
         detail: str | None = None,
+        detail_en: str | None = None,
         *,
         code: str | None = None,
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         commit_writes: bool = False,
     ) -> None:
-        """commit_writes: the failure itself must be kept (a failed-attempt counter),
+        """detail: what went wrong, in Chinese; detail_en: the same in English.
+        commit_writes: the failure itself must be kept (a failed-attempt counter),
         so the request's transaction commits although the answer is an error."""
-        super().__init__(detail or self.title_en)
+        super().__init__(detail_en or detail or self.title_en)
         self.commit_writes = commit_writes
         self.detail = detail
+        self.detail_en = detail_en
         if code:
             self.code = code
         self.extra = extra or {}
@@ -48,10 +53,12 @@ class Unauthenticated(DomainError):
     status, code, title, title_en = 401, "unauthenticated", "未登录或凭证无效", "Not authenticated"
 
     def __init__(
-        self, detail: str | None = None, *, code: str | None = None, commit_writes: bool = False
+        self, detail: str | None = None, detail_en: str | None = None, *,
+        code: str | None = None, commit_writes: bool = False,
     ) -> None:
         super().__init__(
             detail,
+            detail_en,
             code=code,
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             commit_writes=commit_writes,

@@ -110,34 +110,39 @@ async def run_idempotent(
     key = _valid_key(raw) if raw is not None else None
 
     async def fail(status: int, code: str, title: str, title_en: str, detail: str,
-                   headers: dict[str, str] | None = None) -> None:
+                   detail_en: str, headers: dict[str, str] | None = None) -> None:
         await uow.rollback()
-        for message in problem_messages(status, code, title, title_en, detail=detail, path=path,
-                                         request_id=request_id, headers=headers):
+        for message in problem_messages(status, code, title, title_en, detail=detail,
+                                         detail_en=detail_en, path=path, request_id=request_id,
+                                         headers=headers):
             await send(message)
 
     if raw is None:
         return await fail(400, "idempotency_key_required", "缺少幂等键", "Idempotency-Key required",
+                          "移动端的每个写请求都需要 Idempotency-Key 请求头。",
                           "Every mobile write needs an Idempotency-Key header.")
     if key is None:
         return await fail(400, "idempotency_key_invalid", "幂等键格式无效", "Invalid Idempotency-Key",
+                          f"幂等键应为 1–{MAX_KEY_LENGTH} 个可打印的 ASCII 字符。",
                           f"Use 1–{MAX_KEY_LENGTH} printable ASCII characters.")
     body = await read_body(receive, max_body)
     if body is None:
         return await fail(413, "payload_too_large", "请求体过大", "Payload too large",
-                          f"The body exceeds {max_body} bytes.")
+                          f"请求体超过 {max_body} 字节。", f"The body exceeds {max_body} bytes.")
     principal = uow.scope.principal
     fp = fingerprint(scope["method"], path, scope.get("query_string", b""), body)
     session = uow.session
     if not await session.scalar(_LOCK, {"lock_key": f"{principal}\x1f{key}"}):
         return await fail(409, "idempotency_in_flight", "相同请求正在处理", "Request in flight",
+                          "使用同一幂等键的请求仍在处理中，请稍后重试。",
                           "A request with this Idempotency-Key is still being processed.",
                           {"Retry-After": "1"})
     stored = (await session.execute(_FIND, {"principal": principal, "key": key})).first()
     if stored is not None:
         if stored.fingerprint != fp:
             return await fail(422, "idempotency_key_reused", "幂等键已用于其他请求",
-                              "Idempotency-Key reused", "This key was used for a different request.")
+                              "Idempotency-Key reused", "该幂等键已用于另一个不同的请求。",
+                              "This key was used for a different request.")
         await uow.rollback()
         headers = [(k.encode(), v.encode()) for k, v in (stored.headers or {}).items()]
         headers += [(b"idempotent-replayed", b"true"), (b"x-request-id", request_id.encode()),

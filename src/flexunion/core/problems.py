@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DBAPIError
@@ -16,18 +17,36 @@ log = logging.getLogger("flexunion.errors")
 
 PROBLEM_JSON = "application/problem+json"
 
-# Litestar's own HTTP errors, by status, in the same vocabulary as DomainError.
-_HTTP_CODES: dict[int, tuple[str, str, str]] = {
-    400: ("malformed_request", "请求格式错误", "Malformed request"),
-    401: ("unauthenticated", "未登录或凭证无效", "Not authenticated"),
-    403: ("forbidden", "无权执行此操作", "Forbidden"),
-    404: ("not_found", "未找到", "Not found"),
-    405: ("method_not_allowed", "不支持该请求方法", "Method not allowed"),
-    406: ("not_acceptable", "无法提供所需格式", "Not acceptable"),
-    413: ("payload_too_large", "请求体过大", "Payload too large"),
-    415: ("unsupported_media_type", "不支持的内容类型", "Unsupported media type"),
-    429: ("rate_limited", "请求过于频繁", "Too many requests"),
-    503: ("unavailable", "服务暂不可用", "Service unavailable"),
+
+class Problem(msgspec.Struct):
+    """RFC 9457 problem details, as every flexunion error is answered: `status` is the HTTP
+    status, `code` the stable machine-readable reason, `title` and `detail` in Chinese with
+    their English beside them. Some problems carry more members (`errors`, `extra`)."""
+
+    type: str
+    title: str
+    title_en: str
+    status: int
+    code: str
+    detail: str | None = None
+    detail_en: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+
+# Litestar's own HTTP errors, by status, in the same vocabulary as DomainError: code, title
+# (zh, en) and the Chinese detail (Litestar's English message becomes `detail_en`).
+_HTTP_CODES: dict[int, tuple[str, str, str, str]] = {
+    400: ("malformed_request", "请求格式错误", "Malformed request", "请求格式错误，无法解析。"),
+    401: ("unauthenticated", "未登录或凭证无效", "Not authenticated", "需要有效的登录凭证。"),
+    403: ("forbidden", "无权执行此操作", "Forbidden", "当前身份无权执行此操作。"),
+    404: ("not_found", "未找到", "Not found", ""),
+    405: ("method_not_allowed", "不支持该请求方法", "Method not allowed", "该地址不支持此请求方法。"),
+    406: ("not_acceptable", "无法提供所需格式", "Not acceptable", "无法按所要求的格式答复。"),
+    413: ("payload_too_large", "请求体过大", "Payload too large", "请求体超过允许的大小。"),
+    415: ("unsupported_media_type", "不支持的内容类型", "Unsupported media type",
+          "不支持该内容类型。"),
+    429: ("rate_limited", "请求过于频繁", "Too many requests", "请求过于频繁，请稍后再试。"),
+    503: ("unavailable", "服务暂不可用", "Service unavailable", "服务暂不可用，请稍后再试。"),
 }
 
 
@@ -41,6 +60,7 @@ def problem_body(
     instance: str | None,
     request_id: str | None,
     extra: dict[str, Any] | None = None,
+    detail_en: str | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": f"urn:flexunion:problem:{code}",
@@ -51,6 +71,8 @@ def problem_body(
     }
     if detail:
         body["detail"] = detail
+    if detail_en:
+        body["detail_en"] = detail_en
     if instance:
         body["instance"] = instance
     if request_id:
@@ -70,6 +92,7 @@ def problem_response(
     detail: str | None = None,
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    detail_en: str | None = None,
 ) -> Response:
     request_id = ensure_request_id(request.scope) if request else None
     body = problem_body(
@@ -78,6 +101,7 @@ def problem_response(
         title=title,
         title_en=title_en,
         detail=detail,
+        detail_en=detail_en,
         instance=request.url.path if request else None,
         request_id=request_id,
         extra=extra,
@@ -96,6 +120,7 @@ def domain_error_handler(request: Request, exc: DomainError) -> Response:
         title=exc.title,
         title_en=exc.title_en,
         detail=exc.detail,
+        detail_en=exc.detail_en,
         extra=exc.extra,
         headers=exc.headers,
     )
@@ -118,7 +143,8 @@ def validation_handler(request: Request, exc: ValidationException) -> Response:
             code="malformed_request",
             title="请求格式错误",
             title_en="Malformed request",
-            detail="The request body is not valid JSON.",
+            detail="请求体不是有效的 JSON。",
+            detail_en="The request body is not valid JSON.",
         )
     return problem_response(
         request,
@@ -126,7 +152,8 @@ def validation_handler(request: Request, exc: ValidationException) -> Response:
         code="validation_failed",
         title="参数校验未通过",
         title_en="Validation failed",
-        detail=detail or None,
+        detail="请求中有参数不符合要求，见 errors。",
+        detail_en=detail or None,
         extra={"errors": _validation_errors(exc)},
     )
 
@@ -135,14 +162,16 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if status >= 500:
         return internal_error_handler(request, exc)
-    code, title, title_en = _HTTP_CODES.get(status, ("http_error", "请求无法处理", "Request failed"))
+    code, title, title_en, detail = _HTTP_CODES.get(
+        status, ("http_error", "请求无法处理", "Request failed", "请求无法处理。"))
     return problem_response(
         request,
         status=status,
         code=code,
         title=title,
         title_en=title_en,
-        detail=exc.detail if status != 404 else None,
+        detail=detail or None,
+        detail_en=exc.detail if status != 404 else None,
         headers=dict(exc.headers or {}),
     )
 
@@ -188,4 +217,5 @@ EXCEPTION_HANDLERS = {
     Exception: internal_error_handler,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem_body", "problem_response"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "Problem", "problem_body",
+           "problem_response"]

@@ -82,6 +82,7 @@ def problem_messages(
     title_en: str,
     *,
     detail: str | None = None,
+    detail_en: str | None = None,
     path: str | None = None,
     request_id: str | None = None,
     headers: dict[str, str] | None = None,
@@ -93,6 +94,7 @@ def problem_messages(
             title=title,
             title_en=title_en,
             detail=detail,
+            detail_en=detail_en,
             instance=path,
             request_id=request_id,
         )

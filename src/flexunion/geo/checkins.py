@@ -23,7 +23,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
@@ -33,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
 from flexunion.config import Settings
+from flexunion.core.clock import BEIJING
 from flexunion.core.context import Caller
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from flexunion.geo.checkin_schemas import CheckinPoint
@@ -47,7 +47,6 @@ from flexunion.transfers import service as transfers
 from flexunion.transfers.models import OPEN as OPEN_TRANSFERS
 from flexunion.transfers.models import Transfer
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PURPOSE = "location_checkin"
 MAX_VOTING_ACCURACY_M = 200.0
 BORDER_BAND_M = 100.0
@@ -67,7 +66,7 @@ class SuggestionNotOpen(Conflict):
 
 
 def local_day(at: datetime) -> date:
-    return at.astimezone(LOCAL_TZ).date()
+    return at.astimezone(BEIJING).date()
 
 
 def votes(accuracy_m: float | None) -> bool:

@@ -27,9 +27,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-TZ = ZoneInfo("Asia/Shanghai")
+from flexunion.core.clock import BEIJING
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_LABELS = {"mon": "周一", "tue": "周二", "wed": "周三", "thu": "周四", "fri": "周五",
               "sat": "周六", "sun": "周日"}
@@ -110,7 +110,7 @@ def parse_opening_hours(obj: Any) -> dict[str, list[Interval]]:
 def _local(at: datetime) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("a timezone-aware datetime is needed")
-    return at.astimezone(TZ)
+    return at.astimezone(BEIJING)
 
 
 def hours_on(hours: dict[str, Any], day: date) -> list[Interval]:
@@ -201,12 +201,12 @@ def slot_bounds(shift_changes: list[str], day: date, shift_no: int) -> tuple[dat
     if not 0 <= shift_no < len(changes):
         raise HoursError(f"shift_no {shift_no} does not exist: this station has "
                          f"{len(changes)} slot(s), numbered 0 to {len(changes) - 1}")
-    start = datetime.combine(day, time.fromisoformat(changes[shift_no]), TZ)
+    start = datetime.combine(day, time.fromisoformat(changes[shift_no]), BEIJING)
     if shift_no + 1 < len(changes):
         end_day, end_time = day, changes[shift_no + 1]
     else:  # the last slot runs to the first change of the next day
         end_day, end_time = day + timedelta(days=1), changes[0]
-    end = datetime.combine(end_day, time.fromisoformat(end_time), TZ)
+    end = datetime.combine(end_day, time.fromisoformat(end_time), BEIJING)
     return start, end
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
+from flexunion.core.clock import BEIJING
 from flexunion.core.context import Caller
 from flexunion.core.errors import Conflict, InvalidInput, NotFound
 from flexunion.federation.models import Tenant
@@ -386,7 +387,7 @@ async def missing_checks(session: AsyncSession, *, week: str, tenant: str | None
                          after: str | None, limit: int) -> list[Any]:
     """Active stations of my subtree (that existed by the end of `week`) with no check for it."""
     monday = h.parse_iso_week(week)
-    week_end = datetime.combine(monday + timedelta(days=7), datetime.min.time(), h.TZ)
+    week_end = datetime.combine(monday + timedelta(days=7), datetime.min.time(), BEIJING)
     params: dict[str, Any] = {"week": week, "week_end": week_end, "after": after, "limit": limit}
     sql = _MISSING.format(tenant="")
     if tenant is not None:
@@ -436,7 +437,7 @@ async def board(geo: GeoRegistry, federation_id: uuid.UUID, point_id: uuid.UUID,
     read federation-wide, public columns only (no notes, no officers' accounts)."""
     today = h.local_today(now)
     monday, _ = h.week_of(today)
-    week_start = datetime.combine(monday, datetime.min.time(), h.TZ)
+    week_start = datetime.combine(monday, datetime.min.time(), BEIJING)
     week_end = week_start + timedelta(days=7)
     async with geo.federation_reader(federation_id) as conn:
         duties = await conn.fetch(_BOARD_DUTIES, point_id, min(week_start, now),

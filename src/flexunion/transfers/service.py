@@ -28,11 +28,11 @@ from flexunion.audit import service as audit
 from flexunion.core.context import Caller
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from flexunion.core.events import emit
+from flexunion.core.workdays import deadline_after
 from flexunion.membership import service as membership
 from flexunion.membership.models import EMPLOYMENT_FORMS, Member, MemberHome
 from flexunion.transfers import repository as repo
 from flexunion.transfers.models import OPEN, Transfer
-from flexunion.transfers.workdays import deadline_after
 
 TRANSFERABLE = ("active", "parked")
 EVENT_TRANSFERRED = "member.transferred"

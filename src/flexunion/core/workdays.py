@@ -8,14 +8,13 @@ deadline may then fall a few days early or late around a holiday, never fail."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import chinese_calendar
 
-log = logging.getLogger(__name__)
+from flexunion.core.clock import BEIJING
 
-# China Standard Time: UTC+8 all year (no daylight saving since 1991).
-CHINA = timezone(timedelta(hours=8), "CST")
+log = logging.getLogger(__name__)
 
 _warned_years: set[int] = set()
 
@@ -47,6 +46,6 @@ def add_working_days(start: date, days: int) -> date:
 def deadline_after(moment: datetime, days: int) -> datetime:
     """The end (24:00 Beijing time) of the `days`-th working day after `moment`'s date
     in Beijing, as an aware datetime in UTC. With days=0: the end of that same day."""
-    local_day = moment.astimezone(CHINA).date()
+    local_day = moment.astimezone(BEIJING).date()
     last = add_working_days(local_day, days)
-    return datetime.combine(last + timedelta(days=1), time(0), CHINA).astimezone(UTC)
+    return datetime.combine(last + timedelta(days=1), time(0), BEIJING).astimezone(UTC)

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from flexunion.transfers import workdays
-from flexunion.transfers.workdays import CHINA, add_working_days, deadline_after, is_working_day
+from flexunion.core import workdays
+from flexunion.core.clock import BEIJING
+from flexunion.core.workdays import add_working_days, deadline_after, is_working_day
 
 
 @pytest.mark.parametrize(("day", "working"), [
@@ -37,22 +38,22 @@ def test_counting_across_national_day() -> None:
 
 
 def test_deadline_is_the_end_of_the_last_working_day_in_beijing() -> None:
-    due = deadline_after(datetime(2026, 9, 30, 10, 0, tzinfo=CHINA), 5)
-    assert due == datetime(2026, 10, 14, 0, 0, tzinfo=CHINA)
+    due = deadline_after(datetime(2026, 9, 30, 10, 0, tzinfo=BEIJING), 5)
+    assert due == datetime(2026, 10, 14, 0, 0, tzinfo=BEIJING)
     assert due.tzinfo is UTC and due == datetime(2026, 10, 13, 16, 0, tzinfo=UTC)
     # 17:00 UTC on Friday Oct 9 is already Saturday Oct 10 (a make-up working day) in Beijing:
     # the count starts from the Beijing date, so the next working day is Monday Oct 12.
     assert deadline_after(datetime(2026, 10, 9, 17, 0, tzinfo=UTC), 1) == \
-        datetime(2026, 10, 13, 0, 0, tzinfo=CHINA)
+        datetime(2026, 10, 13, 0, 0, tzinfo=BEIJING)
     assert deadline_after(datetime(2026, 10, 9, 15, 0, tzinfo=UTC), 1) == \
-        datetime(2026, 10, 11, 0, 0, tzinfo=CHINA)
+        datetime(2026, 10, 11, 0, 0, tzinfo=BEIJING)
 
 
 def test_years_the_library_does_not_know_fall_back_to_weekdays(
     caplog: pytest.LogCaptureFixture
 ) -> None:
     workdays._warned_years.discard(2099)
-    with caplog.at_level(logging.WARNING, logger="flexunion.transfers.workdays"):
+    with caplog.at_level(logging.WARNING, logger="flexunion.core.workdays"):
         assert is_working_day(date(2099, 1, 1)) is True    # a Thursday: no holiday data
         assert is_working_day(date(2099, 1, 3)) is False   # a Saturday
         assert add_working_days(date(2099, 1, 2), 1) == date(2099, 1, 5)
