@@ -102,7 +102,7 @@ def serve(port: int) -> None:
     flex = create_app(settings)
     flex_cached = create_app(replace(settings, membership=MembershipSettings(card_verify_cache_seconds=5.0)))
 
-    async def both(scope, receive, send):  # noqa: ANN001, ANN202
+    async def both(scope, receive, send):
         if scope["type"] == "lifespan":
             await receive()  # startup
             async with flex.lifespan(), flex_cached.lifespan():
@@ -211,7 +211,7 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
 # ---- arranging data ----------------------------------------------------------------
 
 
-async def arrange(db, tmp: Path):  # noqa: ANN001, ANN201
+async def arrange(db, tmp: Path):
     """A federation, one active member (through the real services), its card, and a
     station officer's token from another region."""
     import yaml
@@ -221,16 +221,19 @@ async def arrange(db, tmp: Path):  # noqa: ANN001, ANN201
     from flexunion.auth.models import WorkerAccount
     from flexunion.auth.tokens import TokenService
     from flexunion.config import Settings
+    from flexunion.consent import service as consent
+    from flexunion.consent.schemas import ConsentCreate
     from flexunion.core.clock import Clock
     from flexunion.core.context import Caller, Role
     from flexunion.core.secrets import Keyring
     from flexunion.core.uow import UnitOfWork
     from flexunion.db.engine import bind_scope, make_engine, make_sessionmaker
     from flexunion.db.scope import DbScope
-    from flexunion.federation.files import apply_directory
     from flexunion.federation.models import Tenant
-    from flexunion.membership import cards, service
+    from flexunion.membership import service
+    from flexunion.membership.cards import service as cards
     from flexunion.membership.schemas import JoinApplication
+    from flexunion.provisioning.service import apply_directory
     from tests.support.factories import federation_spec, random_id_number
 
     settings = Settings(database_url=db.owner_url, app_database_url=db.app_url, data_dir=tmp,
@@ -259,7 +262,10 @@ async def arrange(db, tmp: Path):  # noqa: ANN001, ANN201
         caller = Caller(role=Role.WORKER, subject=str(worker.id), tenant_id=ids["bench-hq"],
                         tenant_code="bench-hq", audience="flexunion-mobile")
         uow = UnitOfWork(app, caller.db_scope("bench"))
-        member = await service.apply(uow, keyring, clock, caller, JoinApplication(
+        for required in consent.required_for_join(settings):
+            await consent.record(uow.session, caller, ConsentCreate(
+                purpose=required.purpose, version=required.version, granted=True))
+        member = await service.apply(uow, keyring, clock, settings, caller, JoinApplication(
             real_name="张三丰", id_number=random_id_number(), employment_form="crowdsourced",
             city="上海市", join="bench-r1-s1"))
         await uow.commit()
@@ -286,7 +292,7 @@ async def arrange(db, tmp: Path):  # noqa: ANN001, ANN201
 # ---- (b) in process ----------------------------------------------------------------
 
 
-async def in_process(settings, card: str, officer_tenant: uuid.UUID, rounds: int,  # noqa: ANN001
+async def in_process(settings, card: str, officer_tenant: uuid.UUID, rounds: int,
                      seconds: float) -> dict[str, float]:
     import jwt
 
@@ -296,7 +302,7 @@ async def in_process(settings, card: str, officer_tenant: uuid.UUID, rounds: int
     from flexunion.core.uow import UnitOfWork
     from flexunion.db.engine import make_engine, make_sessionmaker
     from flexunion.db.scope import DbScope
-    from flexunion.membership.cards import CardVerifier
+    from flexunion.membership.cards.service import CardVerifier
 
     engine = make_engine(settings.app_database_url, pool_size=2, max_overflow=0)
     sessions = make_sessionmaker(engine)
@@ -322,7 +328,7 @@ async def in_process(settings, card: str, officer_tenant: uuid.UUID, rounds: int
             verdict = await verifier.verify(uow, officer_tenant, card)
         assert verdict.valid, verdict
 
-    async def timed(body, n: int) -> float:  # noqa: ANN001
+    async def timed(body, n: int) -> float:
         started = time.perf_counter()
         result = body(n)
         if asyncio.iscoroutine(result):

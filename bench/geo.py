@@ -554,7 +554,7 @@ def main() -> None:
         control = Path("/usr/share/postgresql/15/extension/postgis.control")
         try:
             setup = run(postgis_setup(args.dsn, args.db, zones, stations_xy))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             shown = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", args.dsn)
             pg_skip = f"PostGIS not usable at {shown}: {type(exc).__name__}: {exc}"
             if not control.exists():

@@ -23,7 +23,7 @@ if not url:
     raise SystemExit("No database: set DATABASE_URL, or run `flexunion migrate` (embedded).")
 
 
-def run(connection) -> None:  # noqa: ANN001
+def run(connection) -> None:
     # target_metadata gives migrations the same constraint naming convention as the models
     context.configure(connection=connection, target_metadata=metadata, transaction_per_migration=False)
     with context.begin_transaction():

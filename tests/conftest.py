@@ -40,7 +40,7 @@ def run_in_thread(coro_fn: Callable[[], Awaitable[Any]]) -> Any:
     def target() -> None:
         try:
             result["value"] = asyncio.run(coro_fn())  # type: ignore[arg-type]
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             result["error"] = exc
 
     thread = threading.Thread(target=target)

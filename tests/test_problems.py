@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from flexunion.membership.models import WorkerConsent
+from flexunion.consent.models import WorkerConsent
 from tests.support.factories import Federation, bearer, worker_login
 
 

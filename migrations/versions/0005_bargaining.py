@@ -113,7 +113,7 @@ def _function(sql: str, signature: str, qa: str) -> None:
     op.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO {qa}")
 
 
-def upgrade() -> None:  # noqa: PLR0915 - one schema, read top to bottom
+def upgrade() -> None:
     app = op.get_context().config.attributes["app_role"]
     qa = _q(app)
 

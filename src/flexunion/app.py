@@ -12,43 +12,37 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from flexunion import __version__
-from flexunion.audit.routes import ROUTES as AUDIT_ROUTES
+from flexunion.audit.routes import router as audit_router
 from flexunion.auth.keys import KeyStore
-from flexunion.auth.oauth_routes import ROUTES as OAUTH_ROUTES
-from flexunion.auth.routes import ROUTES as AUTH_ROUTES
+from flexunion.auth.routes import router as auth_router
 from flexunion.auth.sms import SmsGateway, gateway_for
 from flexunion.auth.tokens import TokenService
-from flexunion.bargaining.attachment_routes import ROUTES as ATTACHMENT_ROUTES
-from flexunion.bargaining.ballot_routes import ROUTES as BALLOT_ROUTES
-from flexunion.bargaining.board_routes import ROUTES as BOARD_ROUTES
-from flexunion.bargaining.item_routes import ROUTES as AGENDA_ADMIN_ROUTES
-from flexunion.bargaining.partner_routes import ROUTES as AGENDA_PARTNER_ROUTES
-from flexunion.bargaining.report_routes import ROUTES as REPORT_ROUTES
-from flexunion.bargaining.round_routes import ROUTES as ROUND_ROUTES
+from flexunion.bargaining.routes import router as bargaining_router
 from flexunion.bargaining.storage import FilesystemStore
 from flexunion.config import Settings
+from flexunion.consent import service as consent
+from flexunion.consent.routes import router as consent_router
 from flexunion.core.clock import Clock
 from flexunion.core.deps import DEPENDENCIES
 from flexunion.core.middleware import AuthMiddleware, UnitOfWorkMiddleware
 from flexunion.core.problems import EXCEPTION_HANDLERS
 from flexunion.core.request_id import stamp_response
 from flexunion.core.secrets import Keyring, load_master_secret
-from flexunion.core.system_routes import ROUTES as SYSTEM_ROUTES
+from flexunion.core.system_routes import router as system_router
 from flexunion.db.engine import make_engine, make_sessionmaker
 from flexunion.db.migrate import check_app_role
 from flexunion.db.urls import to_asyncpg
-from flexunion.federation.routes import ROUTES as FEDERATION_ROUTES
-from flexunion.geo.area_routes import ROUTES as AREA_ROUTES
-from flexunion.geo.census_routes import ROUTES as CENSUS_ROUTES
-from flexunion.geo.checkin_routes import ROUTES as CHECKIN_ROUTES
+from flexunion.federation.routes import router as federation_router
+from flexunion.geo.checkins import consent_withdrawn as erase_checkins
 from flexunion.geo.registry import GeoRegistry
-from flexunion.geo.routes import ROUTES as GEO_ROUTES
-from flexunion.geo.station_routes import ROUTES as STATION_ROUTES
-from flexunion.membership.admin_routes import ROUTES as MEMBER_ADMIN_ROUTES
-from flexunion.membership.card_routes import ROUTES as CARD_ROUTES
-from flexunion.membership.routes import ROUTES as MEMBERSHIP_ROUTES
-from flexunion.transfers.admin_routes import ROUTES as TRANSFER_ADMIN_ROUTES
-from flexunion.transfers.routes import ROUTES as TRANSFER_ROUTES
+from flexunion.geo.routes import router as geo_router
+from flexunion.me.routes import router as me_router
+from flexunion.membership.routes import router as membership_router
+from flexunion.transfers.routes import router as transfers_router
+
+# One router per domain, each carrying its own paths, tags, security and access presets.
+ROUTERS = [system_router, auth_router, federation_router, consent_router, me_router,
+           membership_router, transfers_router, geo_router, bargaining_router, audit_router]
 
 
 def app_database_url(settings: Settings) -> str:
@@ -111,6 +105,8 @@ def create_app(
 ) -> Litestar:
     clock = clock or Clock()
     keyring = Keyring(load_master_secret(settings))
+    # Withdrawing the location consent erases the worker's check-ins in that same transaction.
+    consent.on_withdrawal("location_checkin", "geo:erase-checkins", erase_checkins)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -140,13 +136,7 @@ def create_app(
             await engine.dispose()
 
     app = Litestar(
-        route_handlers=[
-            *SYSTEM_ROUTES, *AUTH_ROUTES, *OAUTH_ROUTES, *FEDERATION_ROUTES, *MEMBERSHIP_ROUTES,
-            *MEMBER_ADMIN_ROUTES, *TRANSFER_ROUTES, *TRANSFER_ADMIN_ROUTES, *AUDIT_ROUTES,
-            *CARD_ROUTES, *GEO_ROUTES, *AREA_ROUTES, *STATION_ROUTES, *CHECKIN_ROUTES,
-            *CENSUS_ROUTES, *REPORT_ROUTES, *AGENDA_ADMIN_ROUTES, *BOARD_ROUTES, *BALLOT_ROUTES,
-            *ROUND_ROUTES, *AGENDA_PARTNER_ROUTES, *ATTACHMENT_ROUTES,
-        ],
+        route_handlers=ROUTERS,
         middleware=[AuthMiddleware, UnitOfWorkMiddleware],
         before_send=[stamp_response],
         dependencies=DEPENDENCIES,

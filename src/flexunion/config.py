@@ -82,6 +82,15 @@ class AuthSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentSettings:
+    """The versions of the texts a worker must have agreed to before joining: the privacy
+    policy, and the separate consent to processing the resident ID number (单独同意)."""
+
+    privacy_policy_version: str = "2026-11"
+    id_number_version: str = "2026-11"
+
+
+@dataclass(frozen=True, slots=True)
 class MembershipSettings:
     """电子会籍: card lifetime (capped at 30 days), and how long an online verification may
     reuse a holder's status read (0: read it on every verification)."""
@@ -149,6 +158,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     pool: PoolSettings = field(default_factory=PoolSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    consent: ConsentSettings = field(default_factory=ConsentSettings)
     membership: MembershipSettings = field(default_factory=MembershipSettings)
     transfers: TransferSettings = field(default_factory=TransferSettings)
     geo: GeoSettings = field(default_factory=GeoSettings)
@@ -200,6 +210,10 @@ def load_settings() -> Settings:
                 client_secret=_env("FLEXUNION_OIDC_CLIENT_SECRET"),
                 redirect_uri=_env("FLEXUNION_OIDC_REDIRECT_URI"),
             ),
+        ),
+        consent=ConsentSettings(
+            privacy_policy_version=_env("FLEXUNION_PRIVACY_POLICY_VERSION", "2026-11") or "2026-11",
+            id_number_version=_env("FLEXUNION_ID_CONSENT_VERSION", "2026-11") or "2026-11",
         ),
         membership=MembershipSettings(
             card_ttl_seconds=_int("FLEXUNION_CARD_TTL_SECONDS", 30 * 86400),

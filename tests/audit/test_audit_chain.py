@@ -82,19 +82,19 @@ async def test_check_chain_needs_a_transaction(owner_conn: asyncpg.Connection) -
         await check_chain(owner_conn)
 
 
-async def test_an_edited_entry_is_named(chain: list[int], tampered) -> None:  # noqa: ANN001
+async def test_an_edited_entry_is_named(chain: list[int], tampered) -> None:
     report = await tampered(
         "UPDATE audit_events SET payload = payload || '{\"n\": 99}' WHERE seq = $1", chain[1])
     assert report.problems == [f"seq {chain[1]}: content edited (hash mismatch)"]
 
 
-async def test_an_edited_actor_is_named(chain: list[int], tampered) -> None:  # noqa: ANN001
+async def test_an_edited_actor_is_named(chain: list[int], tampered) -> None:
     report = await tampered("UPDATE audit_events SET actor = 'someone-else' WHERE seq = $1",
                             chain[0])
     assert report.problems == [f"seq {chain[0]}: content edited (hash mismatch)"]
 
 
-async def test_a_deleted_middle_entry_is_named(chain: list[int], tampered) -> None:  # noqa: ANN001
+async def test_a_deleted_middle_entry_is_named(chain: list[int], tampered) -> None:
     report = await tampered("DELETE FROM audit_events WHERE seq = $1", chain[1])
     assert report.problems == [
         f"seq {chain[1]}..{chain[1]}: missing (deleted entries)",
@@ -102,7 +102,7 @@ async def test_a_deleted_middle_entry_is_named(chain: list[int], tampered) -> No
     ]
 
 
-async def test_a_deleted_last_entry_moves_the_head(chain: list[int], tampered) -> None:  # noqa: ANN001
+async def test_a_deleted_last_entry_moves_the_head(chain: list[int], tampered) -> None:
     report = await tampered(
         "DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)")
     assert len(report.problems) == 1
@@ -110,14 +110,14 @@ async def test_a_deleted_last_entry_moves_the_head(chain: list[int], tampered) -
         HEAD_MOVED.format(head=report.head_seq, last=report.head_seq - 1)), report.problems
 
 
-async def test_an_edited_head_is_named(chain: list[int], tampered) -> None:  # noqa: ANN001
+async def test_an_edited_head_is_named(chain: list[int], tampered) -> None:
     report = await tampered("UPDATE audit_chain_head SET hash = md5(hash) WHERE id = 1")
     assert len(report.problems) == 1
     assert report.problems[0].startswith(
         HEAD_MOVED.format(head=report.head_seq, last=report.head_seq)), report.problems
 
 
-async def test_a_rehashed_edit_breaks_the_next_link(chain: list[int], tampered) -> None:  # noqa: ANN001
+async def test_a_rehashed_edit_breaks_the_next_link(chain: list[int], tampered) -> None:
     """Editing an entry and recomputing its own hash hides the edit in that entry,
     but the next entry still points at the old hash."""
     report = await tampered(

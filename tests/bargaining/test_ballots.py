@@ -15,6 +15,7 @@ from tests.support.factories import (
     Federation,
     application,
     bearer,
+    consent_to_join,
     random_phone,
     worker_login,
 )
@@ -33,6 +34,7 @@ async def enrol(client: httpx.AsyncClient, sms, fed: Federation, join_code: str,
     """A worker who logs in (phone kept, for a second device), applies and is approved."""
     phone = phone or random_phone()
     token, worker_id = await worker_login(client, sms, fed.hq, phone=phone)
+    await consent_to_join(client, token)
     r = await client.post("/v1/me/membership/application", json=application(join_code),
                           headers=bearer(token) | key())
     assert r.status_code == 201, r.text

@@ -57,7 +57,7 @@ class Holder:
 
 
 async def member(
-    client: httpx.AsyncClient, sms, fed: Federation, staff_token, home: str | None = None,  # noqa: ANN001
+    client: httpx.AsyncClient, sms, fed: Federation, staff_token, home: str | None = None,
     status: str = "active",
 ) -> Joined:
     """A worker admitted (and then moved to `status`) by the home region's admin."""
@@ -72,7 +72,7 @@ async def member(
     return joined
 
 
-async def set_status(client: httpx.AsyncClient, fed: Federation, staff_token, joined: Joined,  # noqa: ANN001
+async def set_status(client: httpx.AsyncClient, fed: Federation, staff_token, joined: Joined,
                      to: str, admin: str | None = None) -> None:
     """`admin`: a token issued before a test moved the clock (tokens are checked in real time)."""
     admin = admin or await staff_token(fed, "regional_admin", fed.regions[0])
@@ -99,7 +99,7 @@ async def jwks(client: httpx.AsyncClient, fed: Federation) -> KeySet:
     return KeySet.import_key_set(r.json())
 
 
-async def joserfc_decode(client: httpx.AsyncClient, fed: Federation, token: str | bytes):  # noqa: ANN201
+async def joserfc_decode(client: httpx.AsyncClient, fed: Federation, token: str | bytes):
     """Verified with joserfc (not PyJWT, which signs) against the federation's published JWKS."""
     return jose_jwt.decode(token, await jwks(client, fed), algorithms=["EdDSA"])
 
@@ -125,10 +125,10 @@ async def private_key(owner: Owner, *, purpose: str, federation_id: uuid.UUID | 
     return row.kid, key
 
 
-def app_of(live) -> Any:  # noqa: ANN001
+def app_of(live) -> Any:
     return live.server.config.app
 
 
-def forget_keys(live) -> None:  # noqa: ANN001
+def forget_keys(live) -> None:
     """Make the live app reload its keys on next use (as it would within 60 s)."""
     app_of(live).state.key_store._loaded_at = float("-inf")

@@ -9,8 +9,8 @@ import httpx
 from joserfc import jwt as jose_jwt
 
 from flexunion.config import MembershipSettings, Settings
-from flexunion.membership import status_list
-from flexunion.membership.cards import card_ttl
+from flexunion.membership.cards import status_list
+from flexunion.membership.cards.service import card_ttl
 from tests.cards.conftest import JOSERFC_EDDSA, card, joserfc_decode, member, parts, status_idx
 from tests.conftest import TEST_ISSUER
 from tests.support.factories import Federation, bearer, join, worker_login

@@ -22,7 +22,7 @@ from flexunion.auth.models import SigningKey
 from flexunion.config import Settings
 from flexunion.core.secrets import Keyring
 from flexunion.db.engine import make_engine, make_sessionmaker
-from flexunion.federation.files import apply_directory
+from flexunion.provisioning.service import apply_directory
 from tests.cards.conftest import (
     JOSERFC_EDDSA,
     card,
@@ -40,14 +40,14 @@ KEYRING = Keyring(TEST_SECRET.encode())
 SCRIPT = Path(sys.executable).with_name("flexunion")
 
 
-async def card_keys(owner, fed_id) -> list[SigningKey]:  # noqa: ANN001
+async def card_keys(owner, fed_id) -> list[SigningKey]:
     async with owner() as s:
         return list((await s.scalars(select(SigningKey).where(
             SigningKey.purpose == CARD, SigningKey.federation_id == fed_id)
             .order_by(SigningKey.created_at))).all())
 
 
-async def test_applying_a_federation_gives_it_one_card_key(owner, federation: Federation, tmp_path) -> None:  # noqa: ANN001
+async def test_applying_a_federation_gives_it_one_card_key(owner, federation: Federation, tmp_path) -> None:
     fed_id = federation.ids[federation.hq]
     [key] = await card_keys(owner, fed_id)
     assert key.status == "active" and key.kid.startswith("card-") and key.alg == "EdDSA"
@@ -58,7 +58,7 @@ async def test_applying_a_federation_gives_it_one_card_key(owner, federation: Fe
     assert len(await card_keys(owner, fed_id)) == 1
 
 
-async def test_rotating_one_purpose_leaves_the_others(owner, federation: Federation,  # noqa: ANN001
+async def test_rotating_one_purpose_leaves_the_others(owner, federation: Federation,
                                                       other_federation: Federation) -> None:
     ours, theirs = federation.ids[federation.hq], other_federation.ids[other_federation.hq]
     async with owner() as s, s.begin():
@@ -101,7 +101,7 @@ async def test_the_key_store_keeps_purposes_apart(settings: Settings, federation
 
 
 async def test_rotation_keeps_issued_cards_valid_and_revocation_ends_them(
-    client: httpx.AsyncClient, sms, federation: Federation, staff_token, owner, live,  # noqa: ANN001
+    client: httpx.AsyncClient, sms, federation: Federation, staff_token, owner, live,
 ) -> None:
     fed_id = federation.ids[federation.hq]
     joined = await member(client, sms, federation, staff_token)
@@ -133,7 +133,7 @@ async def test_rotation_keeps_issued_cards_valid_and_revocation_ends_them(
     assert (await verify(client, officer, new_card))["reason"] == "ok"
 
 
-async def test_without_a_keyring_nothing_is_sealed(owner, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+async def test_without_a_keyring_nothing_is_sealed(owner, tmp_path: Path, monkeypatch) -> None:
     """A process that never touched the keys has no keyring: apply skips card keys (and
     logs), and the next `flexunion migrate` creates them."""
     from flexunion.federation.models import Tenant
@@ -157,7 +157,7 @@ async def test_without_a_keyring_nothing_is_sealed(owner, tmp_path: Path, monkey
 
 
 @pytest.fixture
-def flexunion(settings: Settings, tmp_path: Path):  # noqa: ANN201
+def flexunion(settings: Settings, tmp_path: Path):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("FLEXUNION_") and k != "DATABASE_URL"}
     env.update({
@@ -175,7 +175,7 @@ def flexunion(settings: Settings, tmp_path: Path):  # noqa: ANN201
     return run
 
 
-async def test_cli_rotates_a_federations_card_key(flexunion, owner, federation: Federation) -> None:  # noqa: ANN001
+async def test_cli_rotates_a_federations_card_key(flexunion, owner, federation: Federation) -> None:
     fed_id = federation.ids[federation.hq]
     [before] = await card_keys(owner, fed_id)
     done = await flexunion("keys", "rotate", "--federation", federation.hq)
@@ -190,7 +190,7 @@ async def test_cli_rotates_a_federations_card_key(flexunion, owner, federation: 
 
 
 async def test_cli_apply_and_migrate_create_missing_card_keys(
-    flexunion, owner, tmp_path: Path,  # noqa: ANN001
+    flexunion, owner, tmp_path: Path,
 ) -> None:
     from flexunion.federation.models import Tenant
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from flexunion.core.clock import FixedClock
-from flexunion.membership import status_list
+from flexunion.membership.cards import status_list
 from tests.cards.conftest import (
     JOSERFC_EDDSA,
     card,

@@ -35,7 +35,7 @@ from tests.support.factories import Federation, bearer
 CARD_TYP = "vnd.flexunion.member-card+jwt"
 
 
-async def officer(staff_token, fed: Federation, region: int = 1) -> str:  # noqa: ANN001
+async def officer(staff_token, fed: Federation, region: int = 1) -> str:
     """A station officer of the *second* region: members in these tests live in the first."""
     return await staff_token(fed, "station_officer", fed.stations[fed.regions[region]][0])
 
@@ -301,7 +301,7 @@ async def test_many_verifications_write_no_audit_rows(
 
 
 async def test_the_optional_holder_cache_follows_the_service_clock(
-    client: httpx.AsyncClient, sms, federation: Federation, staff_token, settings,  # noqa: ANN001
+    client: httpx.AsyncClient, sms, federation: Federation, staff_token, settings,
 ) -> None:
     """FLEXUNION_CARD_VERIFY_CACHE_SECONDS > 0 trades freshness for load: a status change
     shows once the window has passed (by the service clock), never later."""
@@ -313,7 +313,7 @@ async def test_the_optional_holder_cache_follows_the_service_clock(
     from flexunion.core.uow import UnitOfWork
     from flexunion.db.engine import make_engine, make_sessionmaker
     from flexunion.db.scope import DbScope
-    from flexunion.membership.cards import CardVerifier
+    from flexunion.membership.cards.service import CardVerifier
     from tests.conftest import TEST_SECRET
 
     joined = await member(client, sms, federation, staff_token)

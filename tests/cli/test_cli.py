@@ -21,7 +21,7 @@ SCRIPT = Path(sys.executable).with_name("flexunion")
 
 
 @pytest.fixture
-def flexunion(settings: Settings, tmp_path: Path):  # noqa: ANN201
+def flexunion(settings: Settings, tmp_path: Path):
     """Run `flexunion ARGS...` as its own process; returns the CompletedProcess."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("FLEXUNION_") and k != "DATABASE_URL"}
@@ -48,12 +48,12 @@ def ok(done: subprocess.CompletedProcess[str]) -> str:
     return done.stdout
 
 
-async def test_migrate_is_repeatable(flexunion) -> None:  # noqa: ANN001
+async def test_migrate_is_repeatable(flexunion) -> None:
     for _ in range(2):
         assert ok(await flexunion("migrate")).strip() == "database at the latest migration"
 
 
-async def test_tenants_plan_then_apply_then_nothing_to_do(flexunion, tmp_path: Path) -> None:  # noqa: ANN001
+async def test_tenants_plan_then_apply_then_nothing_to_do(flexunion, tmp_path: Path) -> None:
     prefix = "t" + secrets.token_hex(4)
     folder = tmp_path / "tenants" / prefix
     folder.mkdir(parents=True)
@@ -71,7 +71,7 @@ async def test_tenants_plan_then_apply_then_nothing_to_do(flexunion, tmp_path: P
     assert again.strip().endswith("applied: 0 to create, 0 to update, 6 unchanged, 0 extra (kept)")
 
 
-async def test_a_bad_file_exits_non_zero_naming_file_and_field(flexunion, tmp_path: Path) -> None:  # noqa: ANN001
+async def test_a_bad_file_exits_non_zero_naming_file_and_field(flexunion, tmp_path: Path) -> None:
     prefix = "t" + secrets.token_hex(4)
     spec = federation_spec(prefix)
     spec["regions"][1]["adcode"] = "31010"
@@ -84,7 +84,7 @@ async def test_a_bad_file_exits_non_zero_naming_file_and_field(flexunion, tmp_pa
 
 
 async def test_admin_create_prints_a_password_that_logs_in(flexunion, client: httpx.AsyncClient,
-                                                           federation: Federation) -> None:  # noqa: ANN001
+                                                           federation: Federation) -> None:
     region = federation.regions[0]
     username = "admin-" + secrets.token_hex(4)
     out = ok(await flexunion("admin", "create", "--tenant", region, "--username", username,
@@ -104,7 +104,7 @@ async def test_admin_create_prints_a_password_that_logs_in(flexunion, client: ht
     assert wrong.status_code == 401
 
 
-async def test_token_issue(flexunion, client: httpx.AsyncClient,  # noqa: ANN001
+async def test_token_issue(flexunion, client: httpx.AsyncClient,
                            federation: Federation) -> None:
     token = ok(await flexunion("token", "issue", "--role", "hq_admin", "--tenant", federation.hq,
                                "--subject", "ops")).strip()
@@ -119,7 +119,7 @@ async def test_token_issue(flexunion, client: httpx.AsyncClient,  # noqa: ANN001
             " is hq") in misfit.stderr
 
 
-async def test_audit_verify_passes_on_the_intact_chain(flexunion) -> None:  # noqa: ANN001
+async def test_audit_verify_passes_on_the_intact_chain(flexunion) -> None:
     out = ok(await flexunion("audit", "verify"))
     assert "BROKEN" not in out
     assert out.strip().endswith("audit chain intact")

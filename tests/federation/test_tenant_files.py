@@ -11,8 +11,8 @@ import yaml
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flexunion.federation.files import FederationFileError, apply_directory, plan_directory
 from flexunion.federation.models import PlatformPartner, Tenant
+from flexunion.provisioning.service import FederationFileError, apply_directory, plan_directory
 from tests.support.factories import Federation, federation_spec
 
 Owner = async_sessionmaker[AsyncSession]
@@ -30,12 +30,12 @@ def write(folder: Path, spec: dict[str, Any] | str) -> Path:
     return folder
 
 
-async def plan(owner: Owner, folder: Path):  # noqa: ANN201
+async def plan(owner: Owner, folder: Path):
     async with owner() as session, session.begin():
         return await plan_directory(session, folder)
 
 
-async def apply(owner: Owner, folder: Path):  # noqa: ANN201
+async def apply(owner: Owner, folder: Path):
     async with owner() as session, session.begin():
         return await apply_directory(session, folder)
 
@@ -173,13 +173,13 @@ async def test_tenants_missing_from_the_files_are_extra_and_kept(owner: Owner,
     assert (await snapshot(owner, prefix))["applied"] == 1
 
 
-def _bad(mutate) -> dict[str, Any]:  # noqa: ANN001
+def _bad(mutate) -> dict[str, Any]:
     spec = federation_spec(new_prefix(), regions=2, stations=2)
     mutate(spec)
     return spec
 
 
-def _set(path: tuple[Any, ...], value: Any):  # noqa: ANN202
+def _set(path: tuple[Any, ...], value: Any):
     def mutate(spec: dict[str, Any]) -> None:
         node = spec
         for key in path[:-1]:

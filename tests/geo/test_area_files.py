@@ -12,8 +12,8 @@ import pytest
 import yaml
 from shapely.geometry import mapping
 
-from flexunion.federation.files import FederationFileError, apply_directory, plan_directory
 from flexunion.geo.crs import Crs
+from flexunion.provisioning.service import FederationFileError, apply_directory, plan_directory
 from tests.support.factories import bearer, federation_spec, worker_login
 from tests.support.geo import collection, feature, square
 

@@ -12,7 +12,7 @@ from tests.support.factories import Federation
 from tests.support.geo import seed_area, square
 
 
-async def wait_for(predicate, seconds: float = 5.0) -> bool:  # noqa: ANN001
+async def wait_for(predicate, seconds: float = 5.0) -> bool:
     deadline = asyncio.get_running_loop().time() + seconds
     while asyncio.get_running_loop().time() < deadline:
         if await predicate():

@@ -231,7 +231,7 @@ async def test_bad_csv(client: httpx.AsyncClient, owner: Owner, federation: Fede
 
 async def test_bad_bodies_and_encodings(client: httpx.AsyncClient, owner: Owner,
                                         federation: Federation, alpha: str) -> None:
-    def send(content: bytes, media: str, **params: str):  # noqa: ANN202
+    def send(content: bytes, media: str, **params: str):
         return client.post("/v1/partner/rosters", content=content, params=params,
                            headers=bearer(alpha) | {"Content-Type": media})
 

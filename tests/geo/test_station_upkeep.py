@@ -31,11 +31,11 @@ def beijing(*args: int) -> datetime:
     return datetime(*args, tzinfo=BEIJING)
 
 
-def set_clock(clock, moment: datetime) -> None:  # noqa: ANN001
+def set_clock(clock, moment: datetime) -> None:
     clock.offset = moment - datetime.now(UTC)
 
 
-async def put_roster(client, token: str, code: str, day: str, *duties: tuple[int, str]):  # noqa: ANN001, ANN201
+async def put_roster(client, token: str, code: str, day: str, *duties: tuple[int, str]):
     return await client.put(f"{BASE}/{code}/roster", headers=bearer(token), json={
         "date": day, "duties": [{"shift_no": n, "officer_name": o} for n, o in duties]})
 

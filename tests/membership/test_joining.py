@@ -13,6 +13,7 @@ from tests.support.factories import (
     Federation,
     application,
     bearer,
+    consent_to_join,
     join,
     random_id_number,
     worker_login,
@@ -51,6 +52,7 @@ async def test_one_person_one_membership_without_saying_where(
     first = await join(client, sms, federation, federation.regions[0], id_number=number)
     assert first.body["status"] == "applicant"
     token, _ = await worker_login(client, sms, federation.hq)
+    await consent_to_join(client, token)
     r = await client.post("/v1/me/membership/application",
                           json=application(federation.regions[1], id_number=number.lower()),
                           headers=bearer(token) | {"Idempotency-Key": "dup"})
@@ -105,13 +107,14 @@ async def test_auto_approve_rule_is_inherited_by_stations(client, sms, federatio
 
 async def test_bad_applications(client, sms, federation: Federation, owner) -> None:
     token, worker = await worker_login(client, sms, federation.hq)
+    await consent_to_join(client, token)
     h = bearer(token)
     cases = [
         (application(federation.regions[0], id_number="110105194912310021"), "id_number_invalid"),
         (application(federation.regions[0], id_number="110105203012310020"), "id_number_invalid"),
         (application(federation.hq), "join_target_invalid"),
         (application("no-such-union"), "join_target_invalid"),
-        (application(federation.regions[0], platforms=[{"partner": "gamma"}]), "platform_unknown"),
+        (application(federation.regions[0], platforms=[{"partner": "gamma"}]), "unknown_partner"),
         (application(federation.regions[0], employment_form="freelance"), "validation_failed"),
     ]
     for i, (body, code) in enumerate(cases):
@@ -126,6 +129,7 @@ async def test_bad_applications(client, sms, federation: Federation, owner) -> N
 
 async def test_retries_make_one_application(client, sms, federation: Federation, owner) -> None:
     token, worker = await worker_login(client, sms, federation.hq)
+    await consent_to_join(client, token)
     body = application(federation.regions[0])
     headers = bearer(token) | {"Idempotency-Key": "join-once"}
     answers = await asyncio.gather(*(client.post("/v1/me/membership/application", json=body,

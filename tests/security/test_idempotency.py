@@ -8,7 +8,7 @@ import uuid
 import httpx
 from sqlalchemy import func, select
 
-from flexunion.membership.models import WorkerConsent
+from flexunion.consent.models import WorkerConsent
 from tests.support.factories import Federation, bearer, worker_login
 
 CONSENT = {"purpose": "location_checkin", "version": "2026-11", "granted": True}

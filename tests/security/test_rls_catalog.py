@@ -132,7 +132,7 @@ async def test_app_role_is_refused_at_startup_when_unsafe(settings: Settings) ->
         await check_app_role(settings.database_url)  # the owner owns tables: refused
 
 
-async def seed_geo(conn: asyncpg.Connection, fed: Federation, member) -> None:  # noqa: ANN001
+async def seed_geo(conn: asyncpg.Connection, fed: Federation, member) -> None:
     """One row in every geo table (geo_versions follows by trigger)."""
     import shapely
     from shapely.geometry import box
@@ -187,7 +187,7 @@ async def seed_geo(conn: asyncpg.Connection, fed: Federation, member) -> None:  
         " 'pandas', '{}', '[]', '{}', now(), now())", hq, region)
 
 
-async def seed_bargaining(conn: asyncpg.Connection, fed: Federation, member) -> None:  # noqa: ANN001
+async def seed_bargaining(conn: asyncpg.Connection, fed: Federation, member) -> None:
     """One row in every bargaining table, ballot papers included."""
     hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
     m, w = uuid.UUID(member.member_id), uuid.UUID(member.worker_id)

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flexunion.auth.sms import RecordingSmsGateway
-from flexunion.federation.files import apply_directory
 from flexunion.federation.models import Tenant
+from flexunion.provisioning.service import apply_directory
 
 
 @dataclass
@@ -110,6 +110,19 @@ def random_id_number() -> str:
     return body + ric.calc_check_digit(body + "0")  # the argument includes a check-digit slot
 
 
+# The consents joining needs (GET /v1/consents/required), in their current versions.
+JOIN_CONSENTS = ({"purpose": "privacy_policy", "version": "2026-11", "granted": True},
+                 {"purpose": "id_number", "version": "2026-11", "granted": True})
+
+
+async def consent_to_join(client: httpx.AsyncClient, token: str) -> None:
+    """The worker agrees to the privacy policy and to processing the ID number (单独同意)."""
+    for body in JOIN_CONSENTS:
+        r = await client.post("/v1/me/consents", json=body,
+                              headers=bearer(token) | {"Idempotency-Key": secrets.token_hex(8)})
+        assert r.status_code == 201, r.text
+
+
 def application(join: str, **over: Any) -> dict[str, Any]:
     return {"real_name": "张三丰", "id_number": random_id_number(), "employment_form": "crowdsourced",
             "city": "上海市", "join": join,
@@ -130,6 +143,7 @@ async def join(
 ) -> Joined:
     """A worker logs in and applies through the API; approved when a staff token is given."""
     token, worker_id = await worker_login(client, sms, fed.hq)
+    await consent_to_join(client, token)
     r = await client.post("/v1/me/membership/application", json=application(join_code, **over),
                           headers=bearer(token) | {"Idempotency-Key": secrets.token_hex(8)})
     assert r.status_code == 201, r.text

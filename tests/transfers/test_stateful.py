@@ -41,7 +41,7 @@ from flexunion.db.scope import DbScope
 from flexunion.db.urls import to_asyncpg
 from flexunion.membership.service import TRANSITIONS
 from tests.conftest import TEST_SECRET
-from tests.support.factories import Federation, application, bearer, make_federation
+from tests.support.factories import JOIN_CONSENTS, Federation, application, bearer, make_federation
 from tests.support.server import LiveServer
 
 T = TypeVar("T")
@@ -167,6 +167,8 @@ class TransferMachine(RuleBasedStateMachine):
                                json={"federation": w.fed.hq, "phone": phone, "code": code})
         self.expect(verified, 200)
         token = verified.json()["access_token"]
+        for consent in JOIN_CONSENTS:
+            self.expect(self.call("POST", "/v1/me/consents", token, consent, idempotent=True), 201)
         r = self.call("POST", "/v1/me/membership/application", token, application(target, id_number=fresh_id_number()),
                       idempotent=True)
         self.expect(r, 201)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import get
+from litestar import Router, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,4 +43,4 @@ async def list_audit(
     return Page(items=items, next_cursor=encode_cursor(items[-1].seq) if len(rows) > size else None)
 
 
-ROUTES = [list_audit]
+router = Router("/", route_handlers=[list_audit])

@@ -14,10 +14,11 @@ from flexunion.auth.models import AdminAccount, PartnerClient
 from flexunion.auth.service import hash_password
 from flexunion.config import Settings
 from flexunion.core.context import ROLE_TENANT_KIND, Role
+from flexunion.core.errors import OperatorError
 from flexunion.federation.models import PlatformPartner, Tenant
 
 
-class AccountError(Exception):
+class AccountError(OperatorError):
     pass
 
 
@@ -116,3 +117,18 @@ async def issue_operator_token(
     finally:
         await engine.dispose()
     return token
+
+
+async def rotate_key(session: AsyncSession, settings: Settings, federation_code: str | None) -> str:
+    """A new active key (the access-token key, or one federation's card key); the old one
+    stays published, retired, until what it signed expires."""
+    from flexunion.auth.keys import CARD, create_key
+    from flexunion.core.secrets import Keyring, load_master_secret
+
+    keyring = Keyring(load_master_secret(settings))
+    if federation_code is None:
+        return await create_key(session, keyring, activate=True)
+    hq = await tenant_by_code(session, federation_code)
+    if hq.kind != "hq":
+        raise AccountError(f"'{federation_code}' is a {hq.kind}, not a federation (hq)")
+    return await create_key(session, keyring, activate=True, purpose=CARD, federation_id=hq.id)

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flexunion.auth.models import SigningKey
 from flexunion.core.secrets import Keyring
+from flexunion.federation import repository as federation_repository
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class LoadedKey:
     federation_id: uuid.UUID | None = None
 
 
-def _same_slot(purpose: str, federation_id: uuid.UUID | None):  # noqa: ANN202
+def _same_slot(purpose: str, federation_id: uuid.UUID | None):
     fed = (SigningKey.federation_id.is_(None) if federation_id is None
            else SigningKey.federation_id == federation_id)
     return (SigningKey.purpose == purpose) & fed
@@ -128,17 +129,12 @@ async def ensure_card_keys(
         log.warning("no keyring for card keys; `flexunion migrate` will create them")
         return []
     _remember(keyring)
-    from flexunion.federation.models import Tenant  # the HQ rows are the federations
-
-    wanted = select(Tenant.id).where(Tenant.kind == "hq")
-    if federation_ids is not None:
-        wanted = wanted.where(Tenant.id.in_(list(federation_ids)))
-    have = select(SigningKey.federation_id).where(
-        SigningKey.purpose == CARD, SigningKey.status == "active")
-    missing = (await session.scalars(
-        wanted.where(Tenant.id.not_in(have)).order_by(Tenant.code))).all()
+    federations = await federation_repository.federation_ids(
+        session, ids=list(federation_ids) if federation_ids is not None else None)
+    keyed = set((await session.scalars(select(SigningKey.federation_id).where(
+        SigningKey.purpose == CARD, SigningKey.status == "active"))).all())
     return [await create_key(session, keyring, activate=True, purpose=CARD, federation_id=fed)
-            for fed in missing]
+            for fed in federations if fed not in keyed]
 
 
 class KeyStore:
@@ -183,7 +179,7 @@ class KeyStore:
     def _open(self, row: SigningKey) -> Ed25519PrivateKey | None:
         try:
             pem = self._keyring.open(SEAL_PURPOSE, row.private_key_sealed)
-        except Exception:  # noqa: BLE001 - sealed under another secret: verify only, never sign
+        except Exception:
             if row.purpose == ACCESS:
                 raise
             log.error("card key %s cannot be unsealed with this service secret", row.kid)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, post
+from litestar import Request, Router, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,4 +71,6 @@ async def admin_login(
                        tenant=tenant.code, role=account.role)
 
 
-ROUTES = [request_otp, verify_otp, admin_login]
+from flexunion.auth.oauth_routes import ROUTES as OAUTH_ROUTES
+
+router = Router("/", route_handlers=[request_otp, verify_otp, admin_login, *OAUTH_ROUTES])

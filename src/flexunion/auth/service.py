@@ -20,15 +20,16 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
-from flexunion.auth.models import AdminAccount, OtpChallenge, WorkerAccount
+from flexunion.auth.models import AdminAccount, OtpChallenge, PartnerClient, WorkerAccount
 from flexunion.config import Settings
 from flexunion.core.clock import Clock
-from flexunion.core.context import Role
-from flexunion.core.errors import InvalidInput, TooManyRequests, Unauthenticated
+from flexunion.core.context import Caller, Role
+from flexunion.core.errors import InvalidInput, NotFound, TooManyRequests, Unauthenticated
 from flexunion.core.logs import mask_phone
 from flexunion.core.secrets import Keyring
 from flexunion.core.uow import UnitOfWork
 from flexunion.db.scope import DbScope
+from flexunion.federation.models import PlatformPartner
 
 PHONE_HASH = "phone-hash"
 PHONE_SEAL = "phone"
@@ -176,6 +177,30 @@ async def verify_otp(
     await session.flush()
     await uow.rescope(DbScope(None, f"{Role.WORKER.value}:{worker.id}", uow.scope.request_id))
     return worker, fed_id
+
+
+async def worker_account(session: AsyncSession, caller: Caller) -> WorkerAccount:
+    """The calling worker's own account (row-level security shows it no other)."""
+    worker = await session.get(WorkerAccount, uuid.UUID(caller.subject))
+    if worker is None:
+        raise NotFound("没有这个账号。", "No such worker account.", code="worker_not_found")
+    return worker
+
+
+async def client_partner(session: AsyncSession, client_id: str) -> tuple[uuid.UUID, str]:
+    """(partner id, partner code) of a partner client: 404 `partner_client_not_found`, or
+    401 `client_disabled` for a disabled client."""
+    row = (await session.execute(
+        select(PartnerClient.partner_id, PartnerClient.disabled, PlatformPartner.code)
+        .join(PlatformPartner, PlatformPartner.id == PartnerClient.partner_id)
+        .where(PartnerClient.client_id == client_id))).first()
+    if row is None:
+        raise NotFound("没有这个平台客户端。", "This partner client is not known.",
+                       code="partner_client_not_found")
+    if row.disabled:
+        raise Unauthenticated("该平台客户端已停用。", "This partner client is disabled.",
+                              code="client_disabled")
+    return row.partner_id, row.code
 
 
 async def check_password_off_loop(stored: str | None, password: str) -> bool:

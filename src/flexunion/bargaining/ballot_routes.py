@@ -28,7 +28,7 @@ from flexunion.bargaining.models import BALLOT_RESULTS, Ballot, BallotElector
 from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import ADMIN_ROLES, Caller, Role
-from flexunion.membership.service import directory
+from flexunion.federation.directory import directory
 
 STAFF = {"audiences": (AUDIENCE_ADMIN,), "roles": ADMIN_ROLES}
 WORKER = {"audiences": (AUDIENCE_MOBILE,), "roles": {Role.WORKER}}

@@ -33,7 +33,8 @@ from flexunion.bargaining.models import AgendaItem, Ballot, BallotElector
 from flexunion.config import Settings
 from flexunion.core.context import Caller
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from flexunion.membership.service import directory, own_member
+from flexunion.federation.directory import directory
+from flexunion.membership.service import own_member
 
 RECEIPT = re.compile(r"[A-Za-z0-9_-]{26,64}")
 MIN_DISTINCT = 8  # a code an app really drew at random has ~20; "aaaa…" is not a secret
@@ -112,7 +113,7 @@ async def open_ballot(session: AsyncSession, item_id: uuid.UUID, *, question: st
     if item.status not in BALLOTABLE:
         raise BallotConflict(f"An item that is '{item.status}' cannot be put to a ballot.",
                              code="item_not_ballotable",
-                             extra={"status": item.status, "ballotable": sorted(BALLOTABLE)})
+                             extra={"item_status": item.status, "ballotable": sorted(BALLOTABLE)})
     closes_at = closes_at or now + timedelta(days=settings.bargaining.ballot_days)
     if closes_at.tzinfo is None:
         raise InvalidInput("closes_at needs a UTC offset.", code="invalid_closes_at")

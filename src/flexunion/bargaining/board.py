@@ -83,12 +83,12 @@ def check_transition(item: AgendaItem, target: str, *, by_ballot: bool = False) 
     if target in BALLOT_ONLY and not by_ballot:
         raise InvalidTransition(
             f"Only a passed ratification ballot makes an item '{target}'.",
-            code="ballot_required", extra={"item_id": str(item.id), "status": item.status,
+            code="ballot_required", extra={"item_id": str(item.id), "item_status": item.status,
                                            "to": target})
     if not may_move(item.status, target):
         raise InvalidTransition(
             f"An item that is '{item.status}' cannot become '{target}'.",
-            extra={"item_id": str(item.id), "status": item.status, "to": target,
+            extra={"item_id": str(item.id), "item_status": item.status, "to": target,
                    "allowed": sorted(ALLOWED.get(item.status, ()))})
 
 
@@ -102,7 +102,7 @@ async def transition(
     if not by_ballot and await session.scalar(_OPEN_BALLOT, {"item": item.id}):
         raise InvalidTransition("The members are voting on this item; close the ballot first.",
                                 code="ballot_open", extra={"item_id": str(item.id),
-                                                           "status": item.status, "to": target})
+                                                           "item_status": item.status, "to": target})
     before = item.status
     item.status = target
     item.updated_at = now

@@ -40,7 +40,7 @@ from flexunion.config import AUDIENCE_ADMIN, Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import ADMIN_ROLES, Caller
 from flexunion.core.pagination import Page, clamp, decode_time_cursor, encode_cursor
-from flexunion.membership import service as membership
+from flexunion.federation import directory as fed_directory
 
 STAFF = {"audiences": (AUDIENCE_ADMIN,), "roles": ADMIN_ROLES}
 TAGS = ["bargaining 集体协商"]
@@ -60,7 +60,7 @@ class Names:
 
     @classmethod
     async def load(cls, session: AsyncSession, federation_id: uuid.UUID) -> Names:
-        entries = await membership.directory(session, federation_id)
+        entries = await fed_directory.directory(session, federation_id)
         return cls({e.id: e.code for e in entries.values()},
                    await items.partner_codes(session, federation_id))
 

@@ -34,7 +34,8 @@ from flexunion.bargaining.models import (
 from flexunion.bargaining.topics import check_details
 from flexunion.core.context import Caller
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput
-from flexunion.membership import service as membership
+from flexunion.federation import directory as fed_directory
+from flexunion.federation.directory import DirectoryEntry
 
 
 class Filters:
@@ -67,8 +68,8 @@ partner_by_code = board.partner_by_code
 
 
 async def tenant_by_code(session: AsyncSession, federation_id: uuid.UUID,
-                         code: str) -> membership.DirectoryEntry:
-    entry = (await membership.directory(session, federation_id)).get(code)
+                         code: str) -> DirectoryEntry:
+    entry = (await fed_directory.directory(session, federation_id)).get(code)
     if entry is None or entry.kind not in ("regional", "hq"):
         raise InvalidInput(f"'{code}' is not a regional union or the federation.",
                            code="unknown_region")
@@ -92,7 +93,7 @@ def labels(item: AgendaItem) -> dict[str, Any]:
 async def create(session: AsyncSession, caller: Caller, data: Any, *, now: datetime,
                  default_threshold: int) -> AgendaItem:
     """新建事项 from (optionally) reports and proposals: status collected."""
-    tenants = await membership.directory(session, await federation_of(session, caller))
+    tenants = await fed_directory.directory(session, await federation_of(session, caller))
     by_id = {e.id: e for e in tenants.values()}
     own = by_id.get(caller.tenant_id)
     scope = tenants.get(data.scope) if data.scope else own
@@ -206,7 +207,7 @@ async def patch(session: AsyncSession, item_id: uuid.UUID, data: Any, *,
     item = await board.access_item(session, item_id, lock=True)
     if item.status in TERMINAL:
         raise Conflict(f"An item that is '{item.status}' can no longer be edited.",
-                       code="item_closed", extra={"status": item.status})
+                       code="item_closed", extra={"item_status": item.status})
     changed: dict[str, Any] = {}
     if data.details is not None:
         changed["details"] = check_details(item.topic, data.details, complete=True)

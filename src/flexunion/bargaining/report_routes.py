@@ -32,7 +32,7 @@ from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import ADMIN_ROLES, Caller, Role
 from flexunion.core.pagination import Page, clamp, decode_time_cursor, encode_cursor
-from flexunion.membership import service as membership
+from flexunion.federation import directory as fed_directory
 
 WORKER = {"audiences": (AUDIENCE_MOBILE,), "roles": {Role.WORKER}}
 WRITE = {**WORKER, "idempotent": True}
@@ -60,7 +60,7 @@ def _by_created(x: Any) -> tuple[str, uuid.UUID]:
 
 
 async def _tenants(session: AsyncSession, federation_id: uuid.UUID) -> dict[uuid.UUID, Any]:
-    return {e.id: e for e in (await membership.directory(session, federation_id)).values()}
+    return {e.id: e for e in (await fed_directory.directory(session, federation_id)).values()}
 
 
 # ---- the worker: reports ------------------------------------------------------------------

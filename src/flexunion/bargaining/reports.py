@@ -32,6 +32,7 @@ from flexunion.bargaining.report_schemas import (
 from flexunion.bargaining.topics import check_details
 from flexunion.core.context import Caller
 from flexunion.core.errors import Forbidden, InvalidInput, NotFound
+from flexunion.federation import directory as fed_directory
 from flexunion.geo.rosters import delivery_zone_codes
 from flexunion.membership import service as membership
 from flexunion.membership.models import Member
@@ -111,7 +112,7 @@ async def file_report(session: AsyncSession, geo: Any, caller: Caller, data: Rep
     details = check_details(data.topic, data.details, complete=False)
     fed = member.federation_id
     pid = await partner_id(session, fed, data.partner)
-    tenants = await membership.directory(session, fed)
+    tenants = await fed_directory.directory(session, fed)
     if data.station_code is not None:
         station = tenants.get(data.station_code)
         if station is None or station.kind != "station":
@@ -276,7 +277,7 @@ async def staff_reports(
     if grouping:
         stmt = stmt.where(text(_GROUPING_FILTER[grouping]))
     rows = (await session.execute(_page(stmt, after, limit))).all()
-    by_id = {e.id: e.code for e in (await membership.directory(session, fed)).values()}
+    by_id = {e.id: e.code for e in (await fed_directory.directory(session, fed)).values()}
     return [ReportAdminRead(
         id=r.id, tenant=by_id.get(r.tenant_id, ""), region=by_id.get(r.region_id, ""),
         member_no=member_no, topic=topic_label(r.topic), partner=codes.get(r.partner_id, ""),

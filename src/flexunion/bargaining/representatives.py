@@ -38,7 +38,8 @@ from flexunion.bargaining.report_schemas import (
 from flexunion.bargaining.topics import check_details
 from flexunion.core.context import Caller, Role
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from flexunion.membership import service as membership
+from flexunion.federation import directory as fed_directory
+from flexunion.federation.directory import DirectoryEntry
 from flexunion.membership.models import Member
 
 DESIGNATING_ROLES = (Role.HQ_ADMIN, Role.REGIONAL_ADMIN)
@@ -87,7 +88,7 @@ async def designate(session: AsyncSession, geo: Any, caller: Caller, data: Repre
                        extra={"member_status": member.status})
     partner_id: uuid.UUID | None = None
     if data.kind == "station":
-        station = (await membership.directory(session, fed)).get(data.ref_code)
+        station = (await fed_directory.directory(session, fed)).get(data.ref_code)
         if station is None or station.kind != "station" or not (
                 await session.execute(_IN_SCOPE, {"t": station.id})).scalar_one():
             raise InvalidInput(f"'{data.ref_code}' is not a station of your unions.",
@@ -161,7 +162,7 @@ async def member_no(session: AsyncSession, member_id: uuid.UUID) -> str | None:
     return await session.scalar(select(Member.member_no).where(Member.id == member_id))
 
 
-def rep_read(rep: WorkerRepresentative, tenants: dict[uuid.UUID, membership.DirectoryEntry],
+def rep_read(rep: WorkerRepresentative, tenants: dict[uuid.UUID, DirectoryEntry],
              codes: dict[uuid.UUID, str]) -> RepresentativeRead:
     tenant = tenants[rep.tenant_id]
     return RepresentativeRead(
@@ -172,7 +173,7 @@ def rep_read(rep: WorkerRepresentative, tenants: dict[uuid.UUID, membership.Dire
 
 
 def rep_admin_read(rep: WorkerRepresentative, number: str | None,
-                   tenants: dict[uuid.UUID, membership.DirectoryEntry],
+                   tenants: dict[uuid.UUID, DirectoryEntry],
                    codes: dict[uuid.UUID, str]) -> RepresentativeAdminRead:
     base = rep_read(rep, tenants, codes)
     return RepresentativeAdminRead(
@@ -318,7 +319,7 @@ async def decline(session: AsyncSession, proposal_id: uuid.UUID, *, reason: str,
         raise ProposalNotFound("No such proposal.")
     if proposal.status != "submitted":
         raise Conflict(f"A proposal that is '{proposal.status}' cannot be declined.",
-                       code="proposal_not_submitted", extra={"status": proposal.status})
+                       code="proposal_not_submitted", extra={"proposal_status": proposal.status})
     proposal.status = "declined"
     proposal.decided_by = await board.principal(session)
     proposal.decision_reason = reason

@@ -55,7 +55,7 @@ async def _open_item(session: AsyncSession, item_id: uuid.UUID) -> AgendaItem:
                                   .execution_options(populate_existing=True))).one()
     if item.status not in SUPPORTABLE:
         raise Conflict(f"Support is closed for an item that is '{item.status}'.",
-                       code="support_closed", extra={"status": item.status})
+                       code="support_closed", extra={"item_status": item.status})
     return item
 
 

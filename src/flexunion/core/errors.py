@@ -89,3 +89,8 @@ class PayloadTooLarge(DomainError):
 
 class ServiceUnavailable(DomainError):
     status, code, title, title_en = 503, "unavailable", "服务暂不可用", "Service unavailable"
+
+
+class OperatorError(Exception):
+    """A refusal met by an operator command (a bad federation file, an account that cannot
+    be made): the CLI prints the message and exits 1; it is never an HTTP answer."""

@@ -32,7 +32,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure(level: str = "INFO") -> None:
+# What starting up says (migrations, the embedded server, the Dask cluster): useful when
+# something is wrong, noise on every operator command.
+SETUP_LOGGERS = ("alembic", "pgserver", "flexunion.db.embedded", "distributed")
+
+
+def configure(level: str = "INFO", *, quiet_setup: bool = False) -> None:
+    """JSON lines on stderr at `level`; `quiet_setup` keeps SETUP_LOGGERS to warnings."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
@@ -43,6 +49,8 @@ def configure(level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    for name in SETUP_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING if quiet_setup else logging.NOTSET)
 
 
 def mask_phone(e164: str) -> str:

@@ -78,6 +78,9 @@ def problem_body(
     if request_id:
         body["request_id"] = request_id
     if extra:
+        clash = set(extra) & set(body)
+        if clash:  # `status` is the HTTP status, `title` the problem's: say member_status etc.
+            raise ValueError(f"problem extra members clash with RFC 9457 members: {sorted(clash)}")
         body.update(extra)
     return body
 

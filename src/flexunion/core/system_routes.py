@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request, Router, get
 from litestar.di import NamedDependency
 from sqlalchemy import text
 
@@ -23,7 +23,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(uow: NamedDependency[UnitOfWork]) -> dict[str, str]:
     try:
         current = await uow.session.scalar(text("SELECT version_num FROM alembic_version"))
-    except Exception as exc:  # noqa: BLE001 - any database failure means not ready
+    except Exception as exc:
         raise ServiceUnavailable("The database is not reachable.", code="database_unavailable") from exc
     state = schema_state(current)
     if state == "behind":
@@ -59,4 +59,4 @@ async def oauth_metadata(request: Request[Any, Any, Any]) -> dict[str, Any]:
     }
 
 
-ROUTES = [healthz, readyz, jwks, oauth_metadata]
+router = Router("/", route_handlers=[healthz, readyz, jwks, oauth_metadata])

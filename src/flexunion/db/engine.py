@@ -31,11 +31,11 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
-def bind_scope(session: AsyncSession, get_scope) -> None:  # noqa: ANN001
+def bind_scope(session: AsyncSession, get_scope) -> None:
     """Every transaction this session begins first sets the caller's scope."""
 
     @event.listens_for(session.sync_session, "after_begin")
-    def _set_scope(_session, _transaction, connection) -> None:  # noqa: ANN001
+    def _set_scope(_session, _transaction, connection) -> None:
         scope: DbScope = get_scope()
         connection.execute(text(SET_SCOPE_SQLA), scope.params())
 

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+
+# `\Z`, not `$`: Python's `$` also matches before a trailing newline, so a YAML block
+# scalar like "abc\n" would pass here and then fail PostgreSQL's CHECK (a crash, not an
+# error naming the field).
+Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}\Z")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Adcode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}\Z")]
 
 
 class TenantRead(msgspec.Struct):
@@ -25,3 +32,55 @@ class PartnerRead(msgspec.Struct):
     code: str
     name_zh: str
     name_en: str
+
+
+class DirectoryItem(msgspec.Struct):
+    """A union or station of the federation, as a worker choosing where to join sees it."""
+
+    code: str
+    kind: str
+    name_zh: str
+    name_en: str
+    city: str | None
+    parent_code: str | None
+    partner_code: str | None
+
+
+# ---- the tree as a file declares it (tenants/<fed>/federation.yaml) ----------------------
+
+
+class PartnerSpec(msgspec.Struct, forbid_unknown_fields=True):
+    code: Code
+    name_zh: Name
+    name_en: Name
+
+
+class StationSpec(msgspec.Struct, forbid_unknown_fields=True):
+    code: Code
+    name_zh: Name
+    name_en: Name
+    partner: Code
+    address: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+
+
+class RegionSpec(msgspec.Struct, forbid_unknown_fields=True):
+    code: Code
+    name_zh: Name
+    name_en: Name
+    adcode: Adcode
+    city: Name
+    stations: list[StationSpec] = []
+
+
+class HqSpec(msgspec.Struct, forbid_unknown_fields=True):
+    code: Code
+    name_zh: Name
+    name_en: Name
+
+
+class TreeSpec(msgspec.Struct, forbid_unknown_fields=True):
+    """HQ, its partners, its regional unions and their stations."""
+
+    federation: HqSpec
+    partners: list[PartnerSpec] = []
+    regions: list[RegionSpec] = []

@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.audit import service as audit
 from flexunion.core.context import Caller
 from flexunion.core.errors import InvalidInput, NotFound
+from flexunion.federation import directory as fed_directory
 from flexunion.federation.models import PlatformPartner, Tenant
 from flexunion.geo.models import ServiceArea
 from flexunion.geo.shapes import AreaFeature, Problem
-from flexunion.membership import service as membership
 
 OWNER_KINDS = {"jurisdiction": ("regional",), "delivery_zone": ("hq", "regional", "station"),
                "station_coverage": ("station",)}
@@ -169,7 +169,7 @@ async def remove(session: AsyncSession, caller: Caller, federation_id: uuid.UUID
 
 async def codes_by_id(session: AsyncSession, federation_id: uuid.UUID) -> dict[uuid.UUID, str]:
     """Tenant and platform codes of the federation, by id (areas name both)."""
-    tenants = await membership.directory(session, federation_id)
+    tenants = await fed_directory.directory(session, federation_id)
     partners = await session.execute(select(PlatformPartner.id, PlatformPartner.code)
                                      .where(PlatformPartner.tenant_id == federation_id))
     return {e.id: code for code, e in tenants.items()} | {pid: code for pid, code in partners}

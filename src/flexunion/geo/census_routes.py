@@ -26,7 +26,7 @@ from flexunion.core.clock import Clock
 from flexunion.core.context import Caller, Role
 from flexunion.core.errors import DomainError, InvalidInput
 from flexunion.core.pagination import Page, clamp, decode_time_cursor, encode_cursor
-from flexunion.core.problems import PROBLEM_JSON
+from flexunion.core.problems import PROBLEM_JSON, Problem
 from flexunion.geo import census, census_render, rosters
 from flexunion.geo.census_schemas import (
     CensusLinks,
@@ -42,7 +42,6 @@ from flexunion.geo.crs import Crs
 from flexunion.geo.models import CensusRun
 from flexunion.geo.registry import GeoRegistry
 from flexunion.geo.service import federation_of
-from flexunion.membership.card_schemas import Problem
 
 PARTNER = {"audiences": (AUDIENCE_PARTNER,), "roles": {Role.PARTNER}}
 ADMINS = {"audiences": (AUDIENCE_ADMIN,), "roles": {Role.REGIONAL_ADMIN, Role.HQ_ADMIN}}

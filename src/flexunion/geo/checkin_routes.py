@@ -15,7 +15,8 @@ from flexunion.config import AUDIENCE_MOBILE, Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller, Role
 from flexunion.core.pagination import Page, clamp, decode_time_cursor, encode_cursor
-from flexunion.core.problems import PROBLEM_JSON
+from flexunion.core.problems import PROBLEM_JSON, Problem
+from flexunion.federation.directory import DirectoryEntry
 from flexunion.geo import checkins as service
 from flexunion.geo.area_schemas import ResolvedArea, UnionRef
 from flexunion.geo.checkin_schemas import (
@@ -31,7 +32,6 @@ from flexunion.geo.crs import Crs, from_wgs84
 from flexunion.geo.index import AreaHit
 from flexunion.geo.models import SUGGESTION_STATUSES, LocationCheckin, TransferSuggestion
 from flexunion.geo.registry import GeoRegistry, GeoSnapshot
-from flexunion.membership.card_schemas import Problem
 
 WORKER = {"audiences": (AUDIENCE_MOBILE,), "roles": {Role.WORKER}}
 WRITE = {**WORKER, "idempotent": True}
@@ -67,7 +67,7 @@ SUGGESTION_PROBLEMS = _problems(_KEY | {
 # ---- views -------------------------------------------------------------------------------
 
 
-def _union(entry: service.membership.DirectoryEntry) -> UnionRef:
+def _union(entry: DirectoryEntry) -> UnionRef:
     return UnionRef(code=entry.code, name_zh=entry.name_zh, name_en=entry.name_en,
                     city=entry.city)
 
@@ -98,7 +98,7 @@ def _checkin(row: LocationCheckin, crs: Crs, unions: service.Unions, snap: GeoSn
 
 
 def _message(suggestion: TransferSuggestion,
-             to: service.membership.DirectoryEntry) -> tuple[str, str]:
+             to: DirectoryEntry) -> tuple[str, str]:
     """The suggestion in words, Chinese first."""
     days, window = suggestion.days_away, suggestion.window_days
     place = to.city or to.name_zh

@@ -32,9 +32,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
 from flexunion.config import Settings
+from flexunion.consent import service as consent
 from flexunion.core.clock import BEIJING
 from flexunion.core.context import Caller
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from flexunion.federation import directory as fed_directory
+from flexunion.federation.directory import DirectoryEntry
 from flexunion.geo.checkin_schemas import CheckinPoint
 from flexunion.geo.crs import AbsurdCoordinate, Crs, to_wgs84
 from flexunion.geo.index import GEOD, AreaHit
@@ -54,7 +57,7 @@ MAX_FUTURE = timedelta(minutes=2)
 MAX_AGE = timedelta(hours=24)
 ACCEPT_REASON = "会员根据系统接转提示申请 (applied after a transfer suggestion)"
 
-Unions = Mapping[uuid.UUID, membership.DirectoryEntry]
+Unions = Mapping[uuid.UUID, DirectoryEntry]
 
 
 class SuggestionNotFound(NotFound):
@@ -130,7 +133,7 @@ def near_home(snap: GeoSnapshot, home_jurisdictions: Sequence[int],
 class Home:
     member: Member
     region: uuid.UUID  # the regional union of the member's home (a station's parent)
-    unions: dict[uuid.UUID, membership.DirectoryEntry]  # the federation's tenants by id
+    unions: dict[uuid.UUID, DirectoryEntry]  # the federation's tenants by id
     regions: dict[uuid.UUID, uuid.UUID | None]  # tenant id → its regional union
 
     def city_of(self, region: uuid.UUID) -> str | None:
@@ -139,7 +142,7 @@ class Home:
 
 
 async def unions_by_id(session: AsyncSession, federation_id: uuid.UUID) -> dict:
-    return {e.id: e for e in (await membership.directory(session, federation_id)).values()}
+    return {e.id: e for e in (await fed_directory.directory(session, federation_id)).values()}
 
 
 def _regions(unions: Unions) -> dict[uuid.UUID, uuid.UUID | None]:
@@ -168,10 +171,7 @@ async def active_home(session: AsyncSession, caller: Caller) -> Home:
 
 async def consented(session: AsyncSession, caller: Caller) -> bool:
     """The latest `location_checkin` consent decides."""
-    for consent in await membership.consents(session, caller):
-        if consent.purpose == PURPOSE:
-            return consent.granted
-    return False
+    return await consent.granted(session, caller, PURPOSE)
 
 
 # ---- check-ins ---------------------------------------------------------------------------
@@ -375,7 +375,7 @@ async def own_suggestion(session: AsyncSession, caller: Caller, suggestion_id: u
 def _still_open(suggestion: TransferSuggestion) -> None:
     if suggestion.status != "offered":
         raise SuggestionNotOpen(f"This suggestion was already {suggestion.status}.",
-                                extra={"status": suggestion.status})
+                                extra={"suggestion_status": suggestion.status})
 
 
 async def accept(

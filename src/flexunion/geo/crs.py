@@ -78,7 +78,7 @@ def from_wgs84(lon: float, lat: float, crs: Crs) -> tuple[float, float]:
     return float(c.lon), float(c.lat)
 
 
-def _each(coords: np.ndarray, convert, crs: Crs) -> np.ndarray:  # noqa: ANN001
+def _each(coords: np.ndarray, convert, crs: Crs) -> np.ndarray:
     out = np.empty_like(coords)
     for i, (x, y) in enumerate(coords):
         out[i] = convert(float(x), float(y), crs)

@@ -33,6 +33,7 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flexunion.core.errors import OperatorError
 from flexunion.geo import hours
 from flexunion.geo.areas import OWNER_KINDS
 from flexunion.geo.crs import AbsurdCoordinate, Crs, to_wgs84
@@ -45,9 +46,19 @@ Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}\Z")]
 class AreaFileSpec(msgspec.Struct, forbid_unknown_fields=True):
     file: str
     kind: Literal["jurisdiction", "delivery_zone", "station_coverage"]
-    crs: Crs = Crs.WGS84
+    # The lon/lat system of the file: wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu). Omitted
+    # means WGS84, and `tenants plan` warns, since GCJ-02 data read as WGS84 is ~500 m off.
+    crs: Crs | None = None
     layer: str | None = None
     repair: bool = False
+
+
+def warnings(path: Path, areas: list[AreaFileSpec]) -> list[str]:
+    """What a plan should point out without refusing: area files whose system is assumed."""
+    return [f"{path}: $.areas[{i}] ({spec.file}): no `crs:`, read as WGS84. Amap or Tencent "
+            "data is GCJ-02 and Baidu BD-09 (about 500 m apart): write `crs: gcj02`, `bd09`, "
+            "or `crs: wgs84` to say so"
+            for i, spec in enumerate(areas) if spec.crs is None]
 
 
 class LocationSpec(msgspec.Struct, forbid_unknown_fields=True):
@@ -69,7 +80,7 @@ class PointSpec(msgspec.Struct, forbid_unknown_fields=True):
     phone: str | None = None
 
 
-class GeoFileError(Exception):
+class GeoFileError(OperatorError):
     pass
 
 
@@ -80,12 +91,13 @@ def _area_values(path: Path, i: int, spec: AreaFileSpec, tenants: dict[str, tupl
     if not source.is_file():
         raise GeoFileError(f"{where}.file: {source} does not exist")
     try:
-        features = features_from_file(str(source), spec.crs, layer=spec.layer, repair=spec.repair)
+        features = features_from_file(str(source), spec.crs or Crs.WGS84, layer=spec.layer,
+                                      repair=spec.repair)
     except FeatureProblems as exc:
         listed = "; ".join(f"feature #{p.feature} ({p.code}): {p.problem}: {p.detail}"
                            for p in exc.problems[:10])
         raise GeoFileError(f"{where}: {source.name}: {listed}") from exc
-    except Exception as exc:  # noqa: BLE001 - pyogrio/GDAL errors: name the file
+    except Exception as exc:
         raise GeoFileError(f"{where}: {source.name}: cannot read: {exc}") from exc
     rows = []
     for f in features:
@@ -149,7 +161,7 @@ def _differs(row: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
 async def plan(session: AsyncSession, path: Path, areas: list[AreaFileSpec],
                points: list[PointSpec], fed_id: uuid.UUID,
                tenants: dict[str, tuple[uuid.UUID, str]], partners: dict[str, uuid.UUID | None],
-               apply: bool, change) -> None:  # noqa: ANN001 - files.Change factory
+               apply: bool, change) -> None:
     """Check every file first, then create/update what differs (when applying)."""
     wanted_areas = [row for i, spec in enumerate(areas)
                     for row in _area_values(path, i, spec, tenants, partners)]

@@ -208,7 +208,7 @@ class GeoRegistry:
                     # Notifications may have been missed while it was down.
                     await self._listen()
                 await self._poll()
-            except Exception:  # noqa: BLE001 - keep watching whatever happened
+            except Exception:
                 log.exception("geo version poll failed")
 
     async def _poll(self) -> None:

@@ -98,7 +98,7 @@ def _text(props: dict[str, Any], key: str) -> str | None:
     return str(value).strip() or None
 
 
-def _check_rings(coords: Any, depth: int, repair: bool, fail) -> Any:  # noqa: ANN001
+def _check_rings(coords: Any, depth: int, repair: bool, fail) -> Any:
     """Walk polygon (depth 1) or multipolygon (depth 2) coordinates; close rings if repairing."""
     if not isinstance(coords, list):
         return fail("malformed_coordinates", "coordinates must be nested arrays")

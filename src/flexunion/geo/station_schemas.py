@@ -101,7 +101,7 @@ class StationUpdate(msgspec.Struct, forbid_unknown_fields=True):
     opening_hours: OpeningHours | UnsetType = UNSET
     shift_changes: ShiftChanges | UnsetType = UNSET
     amenities: AmenityCodes | UnsetType = UNSET
-    phone: Phone | None | UnsetType = UNSET
+    phone: Phone | UnsetType | None = UNSET
 
 
 class StationRead(msgspec.Struct):

@@ -1,111 +1,105 @@
+"""Staff: the application queue, decisions, status changes, the join rule; and the card
+(电子会籍), mounted from membership/cards/."""
+
 from __future__ import annotations
 
-from typing import Annotated, Any
+import uuid
+from typing import Annotated, Literal
 
-import msgspec
-from litestar import Request, get, post
+from litestar import Router, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.config import AUDIENCE_MOBILE
 from flexunion.core.clock import Clock
-from flexunion.core.context import Caller, Role
-from flexunion.core.errors import NotFound
-from flexunion.core.uow import UnitOfWork
+from flexunion.core.context import Caller
+from flexunion.core.errors import InvalidInput
+from flexunion.core.http import BEARER, PAGING, STAFF, UNION_ADMINS, Paging
+from flexunion.core.pagination import Page, decode_time_cursor, page_of, time_key
+from flexunion.federation import directory
+from flexunion.federation import service as federation
 from flexunion.membership import service
-from flexunion.membership.models import WorkerConsent
-from flexunion.membership.schemas import (
-    ConsentCreate,
-    ConsentRead,
-    JoinApplication,
-    MembershipRead,
-    MeRead,
-)
-from flexunion.membership.views import membership_read
+from flexunion.membership.cards.routes import router as cards_router
+from flexunion.membership.schemas import Decision, JoinRule, MemberRead, StatusChange, member_read
 
-WORKER = {"audiences": (AUDIENCE_MOBILE,), "roles": {Role.WORKER}}
-WRITE = {**WORKER, "idempotent": True}
-TAGS = ["me 我的"]
-SECURITY = [{"bearer": []}]
-IdempotencyKey = Annotated[str, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255)]
+MemberId = Annotated[uuid.UUID, PathParameter()]
+APPLICATION = frozenset({"applicant"})  # approve and reject decide applications only
 
 
-def _read(c: WorkerConsent) -> ConsentRead:
-    return ConsentRead(id=c.id, purpose=c.purpose, version=c.version,  # type: ignore[arg-type]
-                       granted=c.granted, created_at=c.created_at)
+async def _codes(session: AsyncSession, caller: Caller) -> dict[uuid.UUID, str]:
+    """Tenant codes of the caller's federation."""
+    return {e.id: e.code for e in (await directory.my_directory(session, caller)).values()}
 
 
-@get("/v1/me", opt=WORKER, tags=TAGS, security=SECURITY, summary="我的账号 My account")
-async def get_me(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller]) -> MeRead:
-    worker = await service.me(session, caller)
-    return MeRead(worker_id=worker.id, phone_masked=worker.phone_masked,
-                  federation=caller.tenant_code, registered_at=worker.created_at)
-
-
-@post("/v1/me/consents", opt=WRITE, tags=TAGS, security=SECURITY,
-      summary="记录授权同意 Record a consent (needs Idempotency-Key)")
-async def post_consent(
+@get("/", summary="会员与入会申请 Members and applications of my subtree (oldest first)",
+     dependencies=PAGING)
+async def list_members(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
-    data: JSONBody[ConsentCreate], idempotency_key: IdempotencyKey,
-) -> ConsentRead:
-    return _read(await service.record_consent(session, caller, data))
+    paging: NamedDependency[Paging],
+    status: Annotated[Literal["applicant", "active", "suspended", "parked", "left", "rejected"]
+                      | None, QueryParameter()] = None,
+) -> Page[MemberRead]:
+    rows = await service.page(session, status=status, after=decode_time_cursor(paging.cursor),
+                              limit=paging.size + 1)
+    codes = await _codes(session, caller)
+    return page_of(rows, paging.size, lambda m: member_read(m, codes),
+                   lambda m: time_key(m.created_at, m.id))
 
 
-@get("/v1/me/consents", opt=WORKER, tags=TAGS, security=SECURITY,
-     summary="我的授权记录 My consents, newest first")
-async def list_consents(
-    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller]
-) -> list[ConsentRead]:
-    return [_read(c) for c in await service.consents(session, caller)]
+@get("/{member_id:uuid}", summary="会员详情 One member (404 when not in my subtree)")
+async def get_member(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                     member_id: MemberId) -> MemberRead:
+    return member_read(await service.access_member(session, member_id), await _codes(session, caller))
 
 
-@post("/v1/me/membership/application", opt=WRITE, tags=TAGS, security=SECURITY,
-      summary="线上入会申请 Apply to join (needs Idempotency-Key)")
-async def apply_to_join(
-    request: Request[Any, Any, Any], uow: NamedDependency[UnitOfWork],
-    caller: NamedDependency[Caller], clock: NamedDependency[Clock],
-    data: JSONBody[JoinApplication], idempotency_key: IdempotencyKey,
-) -> MembershipRead:
-    member = await service.apply(uow, request.app.state.keyring, clock, caller, data)
-    return await membership_read(uow.session, member, clock.now().date())
+@post("/{member_id:uuid}/approve", status_code=200, summary="批准入会 Approve an application")
+async def approve(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                  clock: NamedDependency[Clock], member_id: MemberId,
+                  data: JSONBody[Decision | None] = None) -> MemberRead:
+    member = await service.change_status(session, clock, member_id, "active",
+                                         data.reason if data else None, only_from=APPLICATION)
+    return member_read(member, await _codes(session, caller))
 
 
-@get("/v1/me/membership", opt=WORKER, tags=TAGS, security=SECURITY,
-     summary="我的会籍 My membership: status, home, seniority, history")
-async def my_membership(
-    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
-    clock: NamedDependency[Clock],
-) -> MembershipRead:
-    member = await service.own_member(session, caller)
-    if member is None:
-        raise NotFound("You have no membership yet; apply first.", code="not_a_member")
-    return await membership_read(session, member, clock.now().date())
+@post("/{member_id:uuid}/reject", status_code=200,
+      summary="驳回入会申请 Reject an application (reason required)")
+async def reject(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                 clock: NamedDependency[Clock], member_id: MemberId,
+                 data: JSONBody[Decision]) -> MemberRead:
+    member = await service.change_status(session, clock, member_id, "rejected", data.reason,
+                                         only_from=APPLICATION)
+    return member_read(member, await _codes(session, caller))
 
 
-class DirectoryItem(msgspec.Struct):
-    code: str
-    kind: str
-    name_zh: str
-    name_en: str
-    city: str | None
-    parent_code: str | None
-    partner_code: str | None
+@post("/{member_id:uuid}/status", status_code=200,
+      summary="变更会籍状态 Suspend, park (保留会籍), reinstate or end a membership")
+async def change_status(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                        clock: NamedDependency[Clock], member_id: MemberId,
+                        data: JSONBody[StatusChange]) -> MemberRead:
+    member = await service.access_member(session, member_id, home_only=True)
+    if member.status == "applicant":
+        raise InvalidInput("入会申请请用批准或驳回来处理。", "Decide an application with approve or reject.",
+                           code="use_decision")
+    member = await service.change_status(session, clock, member_id, data.to, data.reason)
+    return member_read(member, await _codes(session, caller))
 
 
-@get("/v1/me/federation/tenants", opt=WORKER, tags=TAGS, security=SECURITY,
-     summary="可加入的工会与站点 Regional unions and stations of my federation")
-async def federation_directory(
-    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
-    city: Annotated[str | None, QueryParameter(max_length=40)] = None,
-) -> list[DirectoryItem]:
-    entries = (await service.directory(session, caller.tenant_id)).values()
-    return [
-        DirectoryItem(code=e.code, kind=e.kind, name_zh=e.name_zh, name_en=e.name_en,
-                      city=e.city, parent_code=e.parent_code, partner_code=e.partner_code)
-        for e in sorted(entries, key=lambda e: (e.city or "", e.code))
-        if e.kind != "hq" and (city is None or e.city == city)
-    ]
+@put("/{code:str}/join-rule", opt=UNION_ADMINS,
+     summary="入会审批规则 Auto-approve joins to this union (stations inherit it)")
+async def set_join_rule(
+    session: NamedDependency[AsyncSession],
+    code: Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")],
+    data: JSONBody[JoinRule],
+) -> JoinRule:
+    await federation.set_join_rule(session, code, auto_approve=data.auto_approve)
+    return data
 
 
-ROUTES = [get_me, post_consent, list_consents, apply_to_join, my_membership, federation_directory]
+_TAGS = ["members 会员"]
+router = Router("/", route_handlers=[
+    Router("/v1/admin/members", opt=STAFF, tags=_TAGS, security=BEARER,
+           route_handlers=[list_members, get_member, approve, reject, change_status]),
+    Router("/v1/admin/tenants", opt=STAFF, tags=_TAGS, security=BEARER,
+           route_handlers=[set_join_rule]),
+    cards_router,
+])

@@ -1,36 +1,16 @@
+"""What callers send and see of memberships (the worker's own view, with its transfers,
+is composed in me/)."""
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from flexunion.transfers.schemas import TransferRead
-
-Purpose = Literal["privacy_policy", "location_checkin", "sms_notice", "data_sharing"]
-
-
-class MeRead(msgspec.Struct):
-    worker_id: uuid.UUID
-    phone_masked: str
-    federation: str
-    registered_at: datetime
-
-
-class ConsentCreate(msgspec.Struct, forbid_unknown_fields=True):
-    purpose: Purpose
-    version: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,32}$")]
-    granted: bool
-
-
-class ConsentRead(msgspec.Struct):
-    id: uuid.UUID
-    purpose: Purpose
-    version: str
-    granted: bool
-    created_at: datetime
-
+from flexunion.membership.models import STATUSES, Member
 
 EmploymentForm = Literal["dedicated", "crowdsourced", "franchise", "direct", "outsourced"]
 MemberStatus = Literal["applicant", "active", "suspended", "parked", "left", "rejected"]
@@ -63,27 +43,6 @@ class HomeRead(msgspec.Struct):
     until: datetime | None = None
 
 
-class MembershipRead(msgspec.Struct):
-    """我的会籍 — what the member sees of their own membership."""
-
-    member_id: uuid.UUID
-    status: MemberStatus
-    status_zh: str
-    name_masked: str
-    id_masked: str
-    employment_form: EmploymentForm
-    employment_form_zh: str
-    city: str
-    home: HomeRead
-    member_no: str | None
-    member_since: date | None
-    seniority_days: int
-    platforms: list[PlatformLink]
-    homes: list[HomeRead]
-    decision_reason: str | None = None
-    transfers: list[TransferRead] = []  # 异地接转 history, newest first
-
-
 class MemberRead(msgspec.Struct):
     """A member as staff see it: personal data masked."""
 
@@ -111,3 +70,26 @@ class StatusChange(msgspec.Struct, forbid_unknown_fields=True):
 
     to: Literal["active", "suspended", "parked", "left"]
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class JoinRule(msgspec.Struct, forbid_unknown_fields=True):
+    """入会审批规则: joins to this union (and its stations) are approved at once."""
+
+    auto_approve: bool
+
+
+def platform_links(raw: list[dict[str, Any]]) -> list[PlatformLink]:
+    return [PlatformLink(partner=p["partner"], platform_worker_id=p.get("platform_worker_id"))
+            for p in raw]
+
+
+def member_read(member: Member, codes_by_id: Mapping[uuid.UUID, str]) -> MemberRead:
+    """A member as staff see it (masked)."""
+    return MemberRead(
+        id=member.id, status=member.status, status_zh=STATUSES[member.status],  # type: ignore[arg-type]
+        name_masked=member.name_masked, id_masked=member.id_masked,
+        employment_form=member.employment_form, city=member.city,  # type: ignore[arg-type]
+        home_code=codes_by_id.get(member.tenant_id, ""), member_no=member.member_no,
+        member_since=member.member_since, platforms=platform_links(member.platforms),
+        applied_at=member.created_at, decision_reason=member.decision_reason,
+    )

@@ -2,30 +2,37 @@
 
 applicant → active (approved) | rejected; active → suspended | parked (保留会籍) | left;
 suspended / parked → active | left. Every change is audited in the same transaction.
-A member's card status follows `status` through the federation's status list."""
+A member's card status follows `status` through the federation's status list.
+
+Other domains reach members only through here: `own_member` / `require_active` for the
+calling worker, `access_member` for staff, `member_by_number`, `active_roll` (who may vote),
+and `move_home` (the one way a member's home changes, used by transfers)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
-from flexunion.auth.models import WorkerAccount
+from flexunion.config import Settings
+from flexunion.consent import service as consent
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
-from flexunion.core.errors import Conflict, InvalidInput, NotFound
+from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from flexunion.core.secrets import Keyring
 from flexunion.core.uow import UnitOfWork
 from flexunion.db.scope import DbScope
+from flexunion.federation import directory
+from flexunion.federation.directory import Directory, DirectoryEntry
+from flexunion.membership import repository
 from flexunion.membership.identity import normalise_id, seal_identity
-from flexunion.membership.models import Member, MemberHome, WorkerConsent
-from flexunion.membership.schemas import ConsentCreate, JoinApplication
+from flexunion.membership.models import STATUSES as STATUS_LABELS
+from flexunion.membership.models import Member, MemberHome
+from flexunion.membership.schemas import JoinApplication
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "applicant": frozenset({"active", "rejected"}),
@@ -41,60 +48,60 @@ ACTIONS = {"active": "membership.approved", "rejected": "membership.rejected",
 LIVE = ("applicant", "active", "suspended", "parked")
 
 
-@dataclass(frozen=True, slots=True)
-class DirectoryEntry:
-    id: uuid.UUID
-    code: str
-    kind: str
-    name_zh: str
-    name_en: str
-    city: str | None
-    parent_code: str | None
-    partner_code: str | None
-    auto_approve_joins: bool
+class MemberNotFound(NotFound):
+    code, title, title_en = "member_not_found", "未找到该会员", "Member not found"
 
 
-async def directory(session: AsyncSession, federation_id: uuid.UUID) -> dict[str, DirectoryEntry]:
-    """The federation's public directory (names, kinds, cities), for anyone in it."""
-    rows = (await session.execute(text("SELECT * FROM flexunion_directory(:f)"),
-                                  {"f": federation_id})).mappings().all()
-    return {r["code"]: DirectoryEntry(**r) for r in rows}
+class NotAMember(NotFound):
+    code, title, title_en = "not_a_member", "尚未入会", "Not a member"
 
 
-async def me(session: AsyncSession, caller: Caller) -> WorkerAccount:
-    worker = await session.get(WorkerAccount, uuid.UUID(caller.subject))
-    if worker is None:
-        raise NotFound("No such worker account.", code="worker_not_found")
-    return worker
+def not_a_member() -> NotAMember:
+    return NotAMember("你还没有会籍，请先申请入会。", "You have no membership yet; apply first.")
+
+
+# ---- the calling worker -------------------------------------------------------------------
 
 
 async def own_member(session: AsyncSession, caller: Caller, *, lock: bool = False) -> Member | None:
-    stmt = select(Member).where(Member.worker_id == uuid.UUID(caller.subject),
-                                Member.federation_id == caller.tenant_id,
-                                Member.status != "rejected")
-    if lock:
-        stmt = stmt.with_for_update()
-    return await session.scalar(stmt)
+    """The calling worker's live membership in its federation, if any."""
+    return await repository.own(session, uuid.UUID(caller.subject), caller.tenant_id, lock=lock)
+
+
+async def require_active(session: AsyncSession, caller: Caller) -> Member:
+    """The calling worker's membership, which must be active: 403 `membership_required` for a
+    worker who is not a member, 403 `member_not_active` (with `member_status`) otherwise."""
+    member = await own_member(session, caller)
+    if member is None:
+        raise Forbidden("只有工会会员可以这样做，请先入会。", "Only a union member can do this; join first.",
+                        code="membership_required")
+    if member.status != "active":
+        raise Forbidden(f"你的会籍状态为「{STATUS_LABELS[member.status]}」，只有正常会员可以这样做。",
+                        f"Your membership is '{member.status}'; only an active member can do this.",
+                        code="member_not_active", extra={"member_status": member.status})
+    return member
 
 
 async def apply(
-    uow: UnitOfWork, keyring: Keyring, clock: Clock, caller: Caller, data: JoinApplication
+    uow: UnitOfWork, keyring: Keyring, clock: Clock, settings: Settings, caller: Caller,
+    data: JoinApplication,
 ) -> Member:
+    """线上入会申请: needs the current join consents, a valid resident ID of a person not yet
+    a member in this federation, and a regional union or station to join."""
     session = uow.session
+    await consent.require_for_join(session, caller, settings)
     today = clock.now().date()
     number = normalise_id(data.id_number, today)
     fed_id = caller.tenant_id
-    tenants = await directory(session, fed_id)
+    tenants = await directory.directory(session, fed_id)
     target = tenants.get(data.join)
     if target is None or target.kind not in ("regional", "station"):
-        raise InvalidInput(f"'{data.join}' is not a regional union or station of this federation.",
+        raise InvalidInput(f"{data.join} 不是本联合会的区域工会或站点。",
+                           f"'{data.join}' is not a regional union or station of this federation.",
                            code="join_target_invalid")
-    unknown = sorted({p.partner for p in data.platforms} - _partner_codes(tenants))
-    if unknown:
-        raise InvalidInput(f"Unknown platform partner(s): {', '.join(unknown)}.",
-                           code="platform_unknown")
+    await directory.check_partners(session, fed_id, (p.partner for p in data.platforms))
     if await own_member(session, caller) is not None:
-        raise Conflict("You already have a membership or an application here.",
+        raise Conflict("你已有会籍或入会申请。", "You already have a membership or an application here.",
                        code="already_applied")
     member = Member(
         id=uuid.uuid4(), federation_id=fed_id, tenant_id=target.id,
@@ -102,21 +109,22 @@ async def apply(
         platforms=[{"partner": p.partner, "platform_worker_id": p.platform_worker_id}
                    for p in data.platforms],
         city=data.city.strip(), status="applicant",
-        status_idx=await session.scalar(text("SELECT flexunion_next_status_idx(:f)"), {"f": fed_id}),
+        status_idx=await repository.next_status_idx(session, fed_id),
         **seal_identity(keyring, number, data.real_name),
     )
     try:
         async with session.begin_nested():
-            session.add(member)
-            await session.flush()
+            repository.add(session, member)
+            await repository.flush(session)
     except IntegrityError as exc:
         # The same person holds a membership elsewhere in the federation. Say no more than
         # that: which tenant holds them is not the applicant's (or anyone's) business here.
-        raise Conflict("This application cannot be accepted online; please contact your union.",
+        raise Conflict("此申请无法在线受理，请联系你所在的工会。",
+                       "This application cannot be accepted online; please contact your union.",
                        code="application_not_possible") from exc
-    session.add(MemberHome(id=uuid.uuid4(), member_id=member.id, federation_id=fed_id,
-                           tenant_id=target.id))
-    await session.flush()
+    repository.add(session, MemberHome(id=uuid.uuid4(), member_id=member.id,
+                                       federation_id=fed_id, tenant_id=target.id))
+    await repository.flush(session)
     await audit.record(session, "membership.applied", tenant_id=target.id, object_type="member",
                        object_id=member.id, payload={"join": target.code,
                                                      "employment_form": data.employment_form})
@@ -128,15 +136,14 @@ async def apply(
     return member
 
 
-def _partner_codes(tenants: dict[str, DirectoryEntry]) -> set[str]:
-    return {t.partner_code for t in tenants.values() if t.partner_code}
-
-
-def _auto_approves(tenants: dict[str, DirectoryEntry], target: DirectoryEntry) -> bool:
+def _auto_approves(tenants: Directory, target: DirectoryEntry) -> bool:
     if target.auto_approve_joins:
         return True
-    parent = tenants.get(target.parent_code or "")
+    parent = tenants.get(target.parent_code)
     return bool(target.kind == "station" and parent and parent.auto_approve_joins)
+
+
+# ---- staff ----------------------------------------------------------------------------------
 
 
 async def access_member(
@@ -145,15 +152,16 @@ async def access_member(
     """Not there and not in my subtree are the same 404. `home_only`: the member's home must
     be in the caller's subtree (a destination sees a member released to it, but may not
     change it before the transfer completes)."""
-    stmt = select(Member).where(Member.id == member_id)
-    if home_only:
-        stmt = stmt.where(Member.tenant_id == func.any(func.flexunion_tenant_scope()))
-    if lock:
-        stmt = stmt.with_for_update()
-    member = await session.scalar(stmt)
+    member = await repository.get(session, member_id, lock=lock, home_in_scope=home_only)
     if member is None:
-        raise NotFound("No such member.", code="member_not_found")
+        raise MemberNotFound("没有这位会员，或不在你的管辖范围内。", "No such member.")
     return member
+
+
+async def member_by_number(session: AsyncSession, federation_id: uuid.UUID,
+                           member_no: str) -> Member | None:
+    """A member of the federation by 会员号, as far as the caller may see."""
+    return await repository.by_number(session, federation_id, member_no)
 
 
 async def change_status(
@@ -162,22 +170,23 @@ async def change_status(
 ) -> Member:
     member = await access_member(session, member_id, lock=True, home_only=True)
     if to not in TRANSITIONS[member.status] or (only_from and member.status not in only_from):
-        raise Conflict(f"A member who is '{member.status}' cannot become '{to}'.",
+        raise Conflict(f"会籍状态「{STATUS_LABELS[member.status]}」不能变为「{STATUS_LABELS[to]}」。",
+                       f"A member who is '{member.status}' cannot become '{to}'.",
                        code="invalid_transition", extra={"from": member.status, "to": to})
     if to == "rejected" and not reason:
-        raise InvalidInput("A rejection needs a reason.", code="reason_required")
+        raise InvalidInput("驳回入会申请须写明理由。", "A rejection needs a reason.",
+                           code="reason_required")
     before = member.status
     now = clock.now()
     if before == "applicant" and to == "active":
-        seq = await session.scalar(text("SELECT flexunion_next_member_no(:f)"),
-                                   {"f": member.federation_id})
+        seq = await repository.next_member_no(session, member.federation_id)
         member.member_no = f"{now.year}{seq:08d}"
         member.member_since = now.date()
     if before == "applicant":
         member.decided_at = now
     member.status = to
     member.decision_reason = reason
-    await session.flush()
+    await repository.flush(session)
     await audit.record(session, ACTIONS[to], tenant_id=member.tenant_id, object_type="member",
                        object_id=member.id,
                        payload={"from": before, "to": to, "reason": reason,
@@ -186,47 +195,39 @@ async def change_status(
 
 
 async def homes(session: AsyncSession, member_id: uuid.UUID) -> Sequence[MemberHome]:
-    return (await session.scalars(select(MemberHome).where(MemberHome.member_id == member_id)
-                                  .order_by(MemberHome.started_at, MemberHome.id))).all()
+    return await repository.homes(session, member_id)
 
 
 async def page(
     session: AsyncSession, *, status: str | None, after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Member]:
-    stmt = select(Member).order_by(Member.created_at, Member.id).limit(limit)
-    if status:
-        stmt = stmt.where(Member.status == status)
-    if after:
-        stmt = stmt.where(tuple_(Member.created_at, Member.id) > tuple_(*after))
-    return (await session.scalars(stmt)).all()
+    return await repository.page(session, status=status, after=after, limit=limit)
 
 
-async def record_consent(session: AsyncSession, caller: Caller, data: ConsentCreate) -> WorkerConsent:
-    worker = await me(session, caller)
-    consent = WorkerConsent(
-        id=uuid.uuid4(), tenant_id=worker.tenant_id, worker_id=worker.id,
-        purpose=data.purpose, version=data.version, granted=data.granted,
-    )
-    session.add(consent)
-    await session.flush()
-    await audit.record(
-        session, "worker.consent_recorded", tenant_id=worker.tenant_id,
-        object_type="worker_consent", object_id=consent.id,
-        payload={"purpose": data.purpose, "version": data.version, "granted": data.granted},
-    )
-    if data.purpose == "location_checkin" and not data.granted:
-        from flexunion.geo import checkins  # geo depends on membership, not the reverse
-
-        await checkins.consent_withdrawn(session, caller)  # erases check-ins at once
-    await session.refresh(consent)
-    return consent
+# ---- for other domains ----------------------------------------------------------------------
 
 
-async def consents(session: AsyncSession, caller: Caller) -> Sequence[WorkerConsent]:
-    stmt = (
-        select(WorkerConsent)
-        .where(WorkerConsent.worker_id == uuid.UUID(caller.subject))
-        .order_by(WorkerConsent.created_at.desc(), WorkerConsent.id)
-    )
-    return (await session.scalars(stmt)).all()
+async def active_roll(session: AsyncSession, federation_id: uuid.UUID,
+                      tenant_ids: Iterable[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(member id, worker id) of everyone active now whose home is one of `tenant_ids`:
+    the roll of a ballot, frozen by the caller."""
+    return [(row.id, row.worker_id)
+            for row in await repository.active_in(session, federation_id, tenant_ids)]
+
+
+async def move_home(session: AsyncSession, member: Member, to_tenant_id: uuid.UUID, *,
+                    transfer_id: uuid.UUID, at: datetime) -> None:
+    """The member's home becomes `to_tenant_id` (locked member, inside the caller's
+    transaction): the open home closes and a new one opens; PostgreSQL checks at commit that
+    exactly one is open and that it is the member's tenant. Seniority is untouched."""
+    member.tenant_id = to_tenant_id
+    await repository.flush(session)
+    await repository.close_open_home(session, member.id, at)
+    repository.add(session, MemberHome(id=uuid.uuid4(), member_id=member.id,
+                                       federation_id=member.federation_id, tenant_id=to_tenant_id,
+                                       transfer_id=transfer_id, started_at=at))
+    await repository.flush(session)
+
+
+

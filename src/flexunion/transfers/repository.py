@@ -7,10 +7,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, text, tuple_, update
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.membership.models import MemberHome
 from flexunion.transfers.models import Transfer
 
 _SIDES = text(
@@ -83,10 +82,9 @@ async def due_for_release(
     return (await session.scalars(stmt)).all()
 
 
-async def close_open_home(session: AsyncSession, member_id: uuid.UUID, at: datetime) -> int:
-    """End the member's open home. Its own statement, flushed before the next home opens:
-    the one-open-home index is not deferrable."""
-    result = await session.execute(
-        update(MemberHome).where(MemberHome.member_id == member_id, MemberHome.ended_at.is_(None))
-        .values(ended_at=at).execution_options(synchronize_session=False))
-    return result.rowcount  # type: ignore[attr-defined]
+def add(session: AsyncSession, transfer: Transfer) -> None:
+    session.add(transfer)
+
+
+async def flush(session: AsyncSession) -> None:
+    await session.flush()

@@ -1,37 +1,45 @@
-"""The worker's side of 异地关系接转: ask, follow, withdraw."""
+"""异地关系接转 over HTTP: the worker asks, follows and withdraws; staff of either side see
+their incoming and outgoing queues and release, reject or accept."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from litestar import get, post
+from litestar import Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.config import AUDIENCE_MOBILE, Settings
+from flexunion.config import Settings
 from flexunion.core.clock import Clock
-from flexunion.core.context import Caller, Role
+from flexunion.core.context import Caller
+from flexunion.core.http import BEARER, IDEMPOTENT, PAGING, STAFF, WORKER, IdempotencyKey, Paging
+from flexunion.core.pagination import Page, decode_time_cursor, page_of, time_key
 from flexunion.transfers import service
 from flexunion.transfers.models import Transfer
-from flexunion.transfers.schemas import TransferCancel, TransferCreate, TransferRead
-from flexunion.transfers.views import transfer_read
+from flexunion.transfers.schemas import (
+    TransferAdminRead,
+    TransferCancel,
+    TransferCreate,
+    TransferRead,
+    TransferRejection,
+    TransferStatus,
+    admin_read,
+    transfer_read,
+)
 
-WORKER = {"audiences": (AUDIENCE_MOBILE,), "roles": {Role.WORKER}}
-WRITE = {**WORKER, "idempotent": True}
-TAGS = ["me 我的", "transfers 接转"]
-SECURITY = [{"bearer": []}]
-IdempotencyKey = Annotated[str, HeaderParameter(name="Idempotency-Key", min_length=1,
-                                                max_length=255)]
 TransferId = Annotated[uuid.UUID, PathParameter()]
 
 
-async def _read(session: AsyncSession, caller: Caller, transfer: Transfer) -> TransferRead:
+# ---- the worker ------------------------------------------------------------------------------
+
+
+async def _mine(session: AsyncSession, caller: Caller, transfer: Transfer) -> TransferRead:
     return transfer_read(transfer, await service.tenants_by_id(session, caller.tenant_id))
 
 
-@post("/v1/me/transfers", opt=WRITE, tags=TAGS, security=SECURITY,
+@post("/", opt=IDEMPOTENT,
       summary="申请异地关系接转 Ask to move my membership to a union or station in another "
               "region (needs Idempotency-Key)")
 async def request_transfer(
@@ -42,11 +50,10 @@ async def request_transfer(
     transfer = await service.request(session, caller, to=data.to, reason=data.reason,
                                      now=clock.now(),
                                      release_days=settings.transfers.release_working_days)
-    return await _read(session, caller, transfer)
+    return await _mine(session, caller, transfer)
 
 
-@get("/v1/me/transfers", opt=WORKER, tags=TAGS, security=SECURITY,
-     summary="我的接转记录 My transfers, newest first")
+@get("/", summary="我的接转记录 My transfers, newest first")
 async def my_transfers(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller]
 ) -> list[TransferRead]:
@@ -57,17 +64,15 @@ async def my_transfers(
     return [transfer_read(t, by_id) for t in rows]
 
 
-@get("/v1/me/transfers/{transfer_id:uuid}", opt=WORKER, tags=TAGS, security=SECURITY,
-     summary="接转详情 One of my transfers")
+@get("/{transfer_id:uuid}", summary="接转详情 One of my transfers")
 async def my_transfer(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     transfer_id: TransferId,
 ) -> TransferRead:
-    return await _read(session, caller, await service.own_transfer(session, caller, transfer_id))
+    return await _mine(session, caller, await service.own_transfer(session, caller, transfer_id))
 
 
-@post("/v1/me/transfers/{transfer_id:uuid}/cancel", opt=WRITE, tags=TAGS, security=SECURITY,
-      status_code=200,
+@post("/{transfer_id:uuid}/cancel", opt=IDEMPOTENT, status_code=200,
       summary="撤回接转申请 Withdraw my transfer before it completes (needs Idempotency-Key)")
 async def cancel_transfer(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
@@ -76,7 +81,66 @@ async def cancel_transfer(
 ) -> TransferRead:
     transfer = await service.cancel(session, caller, transfer_id,
                                     reason=data.reason if data else None, now=clock.now())
-    return await _read(session, caller, transfer)
+    return await _mine(session, caller, transfer)
 
 
-ROUTES = [request_transfer, my_transfers, my_transfer, cancel_transfer]
+# ---- staff of either side --------------------------------------------------------------------
+
+
+async def _staff(session: AsyncSession, transfer: Transfer) -> TransferAdminRead:
+    return admin_read(transfer, await service.tenants_by_id(session, transfer.federation_id))
+
+
+@get("/", dependencies=PAGING,
+     summary="接转队列 Incoming and outgoing transfers of my subtree (oldest first)")
+async def list_transfers(
+    session: NamedDependency[AsyncSession], paging: NamedDependency[Paging],
+    direction: Annotated[Literal["incoming", "outgoing"] | None, QueryParameter(
+        description="incoming 转入 (destination in my subtree), outgoing 转出 (origin in my "
+                    "subtree); both when omitted")] = None,
+    status: Annotated[TransferStatus | None, QueryParameter()] = None,
+) -> Page[TransferAdminRead]:
+    rows = await service.queue(session, direction=direction, status=status,
+                               after=decode_time_cursor(paging.cursor), limit=paging.size + 1)
+    if not rows:
+        return Page(items=[])
+    by_id = await service.tenants_by_id(session, rows[0].federation_id)
+    return page_of(rows, paging.size, lambda t: admin_read(t, by_id),
+                   lambda t: time_key(t.requested_at, t.id))
+
+
+@get("/{transfer_id:uuid}",
+     summary="接转详情 One transfer (404 unless my subtree is its origin or destination)")
+async def get_transfer(session: NamedDependency[AsyncSession],
+                       transfer_id: TransferId) -> TransferAdminRead:
+    return await _staff(session, await service.access_transfer(session, transfer_id))
+
+
+@post("/{transfer_id:uuid}/release", status_code=200,
+      summary="转出方同意 Release the member (origin side)")
+async def release(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                  transfer_id: TransferId) -> TransferAdminRead:
+    return await _staff(session, await service.release(session, transfer_id, now=clock.now()))
+
+
+@post("/{transfer_id:uuid}/reject", status_code=200,
+      summary="驳回接转 Reject a transfer, with a reason (either side)")
+async def reject(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                 transfer_id: TransferId, data: JSONBody[TransferRejection]) -> TransferAdminRead:
+    return await _staff(session, await service.reject(session, transfer_id, reason=data.reason,
+                                                      now=clock.now()))
+
+
+@post("/{transfer_id:uuid}/accept", status_code=200,
+      summary="转入方接收 Accept a released transfer: the home moves now (destination side)")
+async def accept(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                 transfer_id: TransferId) -> TransferAdminRead:
+    return await _staff(session, await service.accept(session, transfer_id, now=clock.now()))
+
+
+router = Router("/", tags=["transfers 接转"], security=BEARER, route_handlers=[
+    Router("/v1/me/transfers", opt=WORKER, tags=["me 我的"],
+           route_handlers=[request_transfer, my_transfers, my_transfer, cancel_transfer]),
+    Router("/v1/admin/transfers", opt=STAFF,
+           route_handlers=[list_transfers, get_transfer, release, reject, accept]),
+])

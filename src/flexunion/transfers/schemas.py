@@ -1,13 +1,18 @@
-"""异地关系接转 — what callers send and see. Imports nothing from other domains' schemas
-(membership's schemas import `TransferRead` from here)."""
+"""异地关系接转 — what callers send and see, and how a transfer row becomes what its reader
+sees: the member (their own) and staff of either side (the member only as the masked
+snapshot taken at the request)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+
+from flexunion.federation.directory import DirectoryEntry
+from flexunion.transfers.models import STATUSES, Transfer
 
 TransferStatus = Literal["requested", "released", "accepted", "completed", "rejected", "cancelled"]
 Side = Literal["origin", "destination"]
@@ -83,3 +88,37 @@ class TransferAdminRead(TransferRead, kw_only=True):
 
     member_id: uuid.UUID
     member: MemberSnapshot
+
+
+def tenant_ref(entry: DirectoryEntry) -> TenantRef:
+    return TenantRef(code=entry.code, kind=entry.kind, name_zh=entry.name_zh,
+                     name_en=entry.name_en, city=entry.city)
+
+
+def _fields(t: Transfer, by_id: Mapping[uuid.UUID, DirectoryEntry]) -> dict[str, Any]:
+    return {
+        "id": t.id, "status": t.status, "status_zh": STATUSES[t.status],
+        "from_": tenant_ref(by_id[t.origin_tenant_id]), "to": tenant_ref(by_id[t.dest_tenant_id]),
+        "requested_at": t.requested_at, "release_due_at": t.release_due_at, "reason": t.reason,
+        "reject_reason": t.reject_reason, "rejected_by": t.rejected_by,
+        "auto_released": t.auto_released, "released_at": t.released_at,
+        "accepted_at": t.accepted_at, "completed_at": t.completed_at, "closed_at": t.closed_at,
+    }
+
+
+def transfer_read(t: Transfer, by_id: Mapping[uuid.UUID, DirectoryEntry]) -> TransferRead:
+    return TransferRead(**_fields(t, by_id))
+
+
+def admin_read(t: Transfer, by_id: Mapping[uuid.UUID, DirectoryEntry]) -> TransferAdminRead:
+    s = t.snapshot
+    snapshot = MemberSnapshot(
+        name_masked=s.get("name_masked", ""), id_masked=s.get("id_masked", ""),
+        member_no=s.get("member_no"),
+        member_since=date.fromisoformat(s["member_since"]) if s.get("member_since") else None,
+        employment_form=s.get("employment_form", ""),
+        employment_form_zh=s.get("employment_form_zh", ""), status=s.get("status", ""),
+        platforms=[PlatformRef(partner=p["partner"], platform_worker_id=p.get("platform_worker_id"))
+                   for p in s.get("platforms", [])],
+    )
+    return TransferAdminRead(**_fields(t, by_id), member_id=t.member_id, member=snapshot)

@@ -29,10 +29,13 @@ from flexunion.core.context import Caller
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from flexunion.core.events import emit
 from flexunion.core.workdays import deadline_after
+from flexunion.federation import directory
+from flexunion.federation.directory import DirectoryEntry
 from flexunion.membership import service as membership
-from flexunion.membership.models import EMPLOYMENT_FORMS, Member, MemberHome
+from flexunion.membership.models import EMPLOYMENT_FORMS, STATUSES, Member
 from flexunion.transfers import repository as repo
 from flexunion.transfers.models import OPEN, Transfer
+from flexunion.transfers.models import STATUSES as TRANSFER_STATUSES
 
 TRANSFERABLE = ("active", "parked")
 EVENT_TRANSFERRED = "member.transferred"
@@ -49,14 +52,21 @@ class InvalidTransferState(Conflict):
 
 async def tenants_by_id(
     session: AsyncSession, federation_id: uuid.UUID
-) -> dict[uuid.UUID, membership.DirectoryEntry]:
+) -> dict[uuid.UUID, DirectoryEntry]:
     """The federation's directory by tenant id (names of both sides, for any reader)."""
-    return {e.id: e for e in (await membership.directory(session, federation_id)).values()}
+    return (await directory.directory(session, federation_id)).by_id
+
+
+_STEPS = {"released": ("转出", "released"), "rejected": ("驳回", "rejected"),
+          "accepted": ("接收", "accepted"), "cancelled": ("撤回", "cancelled")}
 
 
 def _invalid(transfer: Transfer, step: str) -> InvalidTransferState:
-    return InvalidTransferState(f"A transfer that is '{transfer.status}' cannot be {step}.",
-                                extra={"status": transfer.status})
+    zh, en = _STEPS[step]
+    return InvalidTransferState(
+        f"状态为「{TRANSFER_STATUSES[transfer.status]}」的接转申请不能{zh}。",
+        f"A transfer that is '{transfer.status}' cannot be {en}.",
+        extra={"transfer_status": transfer.status})
 
 
 # ---- the worker ------------------------------------------------------------------------
@@ -69,20 +79,20 @@ async def request(
     """申请异地接转: the member asks to move home to a union or station in another region."""
     member = await membership.own_member(session, caller)
     if member is None:
-        raise NotFound("You have no membership yet; apply first.", code="not_a_member")
-    tenants = await membership.directory(session, member.federation_id)
+        raise membership.not_a_member()
+    tenants = await directory.directory(session, member.federation_id)
     target = tenants.get(to)
     if target is None or target.kind not in ("regional", "station"):
-        raise InvalidInput(f"'{to}' is not a regional union or station of this federation.",
+        raise InvalidInput(f"{to} 不是本联合会的区域工会或站点。",
+                           f"'{to}' is not a regional union or station of this federation.",
                            code="transfer_target_invalid")
-    by_id = {e.id: e for e in tenants.values()}
-    home = by_id[member.tenant_id]
-    if _region(home, tenants) == _region(target, tenants):
-        raise InvalidInput("A move within one regional union is not a cross-city transfer;"
+    home = tenants.by_id[member.tenant_id]
+    if tenants.region_of(home) == tenants.region_of(target):
+        raise InvalidInput("同一区域工会内的调动不是异地接转，请联系工会调整站点。",
+                           "A move within one regional union is not a cross-city transfer;"
                            " ask your union to change your station.", code="transfer_same_region")
     if member.status not in TRANSFERABLE:
-        raise Conflict(f"A membership that is '{member.status}' cannot be transferred.",
-                       code="member_not_transferable", extra={"member_status": member.status})
+        raise _not_transferable(member)
     if any(t.status in OPEN for t in await repo.for_member(session, member.id)):
         raise _already_open()
     transfer = Transfer(
@@ -93,8 +103,8 @@ async def request(
     )
     try:
         async with session.begin_nested():
-            session.add(transfer)
-            await session.flush()
+            repo.add(session, transfer)
+            await repo.flush(session)
     except IntegrityError as exc:  # a concurrent request of the same member won the race
         raise _already_open() from exc
     await audit.record(session, "transfer.requested", tenant_id=transfer.origin_tenant_id,
@@ -106,15 +116,15 @@ async def request(
 
 
 def _already_open() -> Conflict:
-    return Conflict("You already have a transfer in progress; cancel it first.",
+    return Conflict("你已有一个进行中的接转申请，请先撤回。",
+                    "You already have a transfer in progress; cancel it first.",
                     code="transfer_already_open")
 
 
-def _region(entry: membership.DirectoryEntry, tenants: dict[str, membership.DirectoryEntry]) -> str:
-    """The regional union a tenant belongs to (a station's parent)."""
-    if entry.kind == "station" and entry.parent_code in tenants:
-        return entry.parent_code  # type: ignore[return-value]
-    return entry.code
+def _not_transferable(member: Member) -> Conflict:
+    return Conflict(f"会籍状态为「{STATUSES[member.status]}」，不能办理接转。",
+                    f"A membership that is '{member.status}' cannot be transferred.",
+                    code="member_not_transferable", extra={"member_status": member.status})
 
 
 def _snapshot(member: Member) -> dict[str, Any]:
@@ -141,7 +151,7 @@ async def own_transfer(
     transfer = await repo.get(session, transfer_id, lock=lock)
     if (transfer is None or str(transfer.worker_id) != caller.subject
             or transfer.federation_id != caller.tenant_id):
-        raise TransferNotFound("No such transfer.")
+        raise TransferNotFound("没有这条接转申请。", "No such transfer.")
     return transfer
 
 
@@ -156,7 +166,7 @@ async def cancel(
     before = transfer.status
     transfer.status = "cancelled"
     transfer.closed_at = now
-    await session.flush()
+    await repo.flush(session)
     await audit.record(session, "transfer.cancelled", tenant_id=transfer.origin_tenant_id,
                        object_type="transfer", object_id=transfer.id,
                        payload={"member_id": str(transfer.member_id), "from": before,
@@ -178,7 +188,7 @@ async def access_transfer(
     """Not there and not one of my sides are the same 404."""
     transfer = await repo.get(session, transfer_id, lock=lock)
     if transfer is None:
-        raise TransferNotFound("No such transfer.")
+        raise TransferNotFound("没有这条接转申请，或不在你的管辖范围内。", "No such transfer.")
     return transfer
 
 
@@ -194,7 +204,7 @@ async def release(session: AsyncSession, transfer_id: uuid.UUID, *, now: datetim
     transfer = await access_transfer(session, transfer_id, lock=True)
     origin, _ = await repo.sides(session, transfer)
     if not origin:
-        raise _wrong_side("Only the origin (转出方) releases a transfer.")
+        raise _wrong_side("只有转出方可以同意转出。", "Only the origin (转出方) releases a transfer.")
     if transfer.status != "requested":
         raise _invalid(transfer, "released")
     await mark_released(session, transfer, now=now, auto=False)
@@ -207,7 +217,7 @@ async def mark_released(session: AsyncSession, transfer: Transfer, *, now: datet
     transfer.status = "released"
     transfer.released_at = now
     transfer.auto_released = auto
-    await session.flush()
+    await repo.flush(session)
     await audit.record(session, "transfer.released", tenant_id=transfer.origin_tenant_id,
                        object_type="transfer", object_id=transfer.id,
                        payload={"member_id": str(transfer.member_id), "auto": auto,
@@ -233,7 +243,7 @@ async def reject(
     transfer.reject_reason = reason
     transfer.rejected_by = side
     transfer.closed_at = now
-    await session.flush()
+    await repo.flush(session)
     tenant = transfer.origin_tenant_id if side == "origin" else transfer.dest_tenant_id
     await audit.record(session, "transfer.rejected", tenant_id=tenant, object_type="transfer",
                        object_id=transfer.id,
@@ -249,27 +259,23 @@ async def accept(session: AsyncSession, transfer_id: uuid.UUID, *, now: datetime
     transfer = await access_transfer(session, transfer_id, lock=True)
     _, destination = await repo.sides(session, transfer)
     if not destination:
-        raise _wrong_side("Only the destination (转入方) accepts a transfer.")
+        raise _wrong_side("只有转入方可以接收。", "Only the destination (转入方) accepts a transfer.")
     if transfer.status != "released":
         raise _invalid(transfer, "accepted")
     # Visible to the destination now only because the transfer to it is 'released': move the
     # member before the transfer leaves that state (the members UPDATE policy reads it).
     member = await membership.access_member(session, transfer.member_id, lock=True)
     if member.status not in TRANSFERABLE:
-        raise Conflict(f"A membership that is '{member.status}' cannot be transferred.",
-                       code="member_not_transferable", extra={"member_status": member.status})
+        raise _not_transferable(member)
     if member.tenant_id != transfer.origin_tenant_id:
-        raise InvalidTransferState("The member's home is no longer the transfer's origin.",
-                                   extra={"status": transfer.status})
-    member.tenant_id = transfer.dest_tenant_id
-    await session.flush()
-    await repo.close_open_home(session, member.id, now)
-    session.add(MemberHome(id=uuid.uuid4(), member_id=member.id, federation_id=member.federation_id,
-                           tenant_id=transfer.dest_tenant_id, transfer_id=transfer.id,
-                           started_at=now))
+        raise InvalidTransferState("会员的所属组织已不是本次接转的转出方。",
+                                   "The member's home is no longer the transfer's origin.",
+                                   extra={"transfer_status": transfer.status})
+    await membership.move_home(session, member, transfer.dest_tenant_id, transfer_id=transfer.id,
+                               at=now)
     transfer.status = "completed"
     transfer.accepted_at = transfer.completed_at = transfer.closed_at = now
-    await session.flush()
+    await repo.flush(session)
     tenants = await tenants_by_id(session, member.federation_id)
     origin_code = tenants[transfer.origin_tenant_id].code
     dest_code = tenants[transfer.dest_tenant_id].code
@@ -289,5 +295,5 @@ async def accept(session: AsyncSession, transfer_id: uuid.UUID, *, now: datetime
     return transfer
 
 
-def _wrong_side(detail: str) -> Forbidden:
-    return Forbidden(detail, code="transfer_wrong_side")
+def _wrong_side(detail: str, detail_en: str) -> Forbidden:
+    return Forbidden(detail, detail_en, code="transfer_wrong_side")

@@ -5,43 +5,33 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER, Settings
+from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_PARTNER, Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import ADMIN_ROLES, Caller, Role
-from flexunion.core.problems import PROBLEM_JSON
-from flexunion.membership import cards, status_list
-from flexunion.membership.card_schemas import (
+from flexunion.core.http import BEARER, TOKEN_PROBLEMS, WORKER, access, problems
+from flexunion.membership.cards import service as cards
+from flexunion.membership.cards import status_list
+from flexunion.membership.cards.schemas import (
     CardHolderRead,
     CardRead,
     CardVerification,
     CardVerifyRequest,
     Jwk,
     Jwks,
-    Problem,
 )
 from flexunion.membership.models import STATUSES
 
-WORKER = {"audiences": (AUDIENCE_MOBILE,), "roles": {Role.WORKER}}
-VERIFIERS = {"audiences": (AUDIENCE_PARTNER, AUDIENCE_ADMIN), "roles": {Role.PARTNER, *ADMIN_ROLES}}
+VERIFIERS = access(AUDIENCE_PARTNER, AUDIENCE_ADMIN, roles={Role.PARTNER, *ADMIN_ROLES})
 TAGS = ["cards 会员卡"]
-SECURITY = [{"bearer": []}]
 FederationCode = Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", max_length=63)]
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _problems(codes: dict[int, str]) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problem+json answers a route gives, by status."""
-    return {status: ResponseSpec(Problem, description=text, media_type=PROBLEM_JSON)
-            for status, text in codes.items()}
-
-
-_AUTH = {401: "token_missing, token_wrong_audience, token_expired … (the bearer token)"}
+_AUTH = {401: TOKEN_PROBLEMS[401]}
 
 
 def desk(request: Request[Any, Any, Any]) -> cards.CardDesk:
@@ -53,9 +43,9 @@ def desk(request: Request[Any, Any, Any]) -> cards.CardDesk:
     return found
 
 
-@get("/v1/me/card", opt=WORKER, tags=["me 我的", *TAGS], security=SECURITY,
+@get("/v1/me/card", opt=WORKER, tags=["me 我的"], security=BEARER,
      summary="我的电子会员卡 My membership card (signed JWT + QR code)",
-     responses=_problems(_AUTH | {
+     responses=problems(_AUTH | {
          404: "not_a_member: no membership yet",
          409: "card_unavailable: the membership is not active, suspended or parked",
          503: "card_key_missing: the federation has no card key yet"}),
@@ -79,14 +69,14 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/") == etag for t in tags)
 
 
-@get("/v1/federations/{code:str}/status-list", tags=TAGS, media_type=status_list.MEDIA_TYPE,
+@get("/v1/federations/{code:str}/status-list", media_type=status_list.MEDIA_TYPE,
      summary="会员卡状态列表 The federation's card status list (Status List Token, public)",
      description="A JWT (`typ` statuslist+jwt, EdDSA, the federation's card key) per "
                  "draft-ietf-oauth-status-list: `status_list.bits` = 2, `lst` = base64url(zlib("
                  "packed statuses)). 0 valid, 1 invalid (left), 2 suspended, 3 parked (保留会籍). "
                  "Strong ETag, `Cache-Control: public, max-age=30`; a change shows within 60 s.",
      responses={304: ResponseSpec(None, description="Not modified (If-None-Match)"),
-                **_problems({404: "federation_not_found", 503: "card_key_missing"})})
+                **problems({404: "federation_not_found", 503: "card_key_missing"})})
 async def get_status_list(
     request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], code: FederationCode,
 ) -> Response[bytes]:
@@ -97,12 +87,12 @@ async def get_status_list(
     return Response(signed.token, media_type=status_list.MEDIA_TYPE, headers=headers)
 
 
-@get("/v1/federations/{code:str}/jwks.json", tags=TAGS,
+@get("/v1/federations/{code:str}/jwks.json",
      summary="会员卡公钥 The federation's card keys (JWKS, public)",
      description="Ed25519 keys (`alg` EdDSA) that sign this federation's cards and status "
                  "lists: the active one and retired ones whose cards may still be valid. "
                  "Access-token keys are at /.well-known/jwks.json and never sign cards.",
-     responses=_problems({404: "federation_not_found"}))
+     responses=problems({404: "federation_not_found"}))
 async def get_card_jwks(
     request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], code: FederationCode,
 ) -> Response[Jwks]:
@@ -111,9 +101,9 @@ async def get_card_jwks(
                     headers={"Cache-Control": "public, max-age=300"})
 
 
-@post("/v1/cards/verify", opt=VERIFIERS, tags=TAGS, security=SECURITY, status_code=200,
+@post("/v1/cards/verify", opt=VERIFIERS, security=BEARER, status_code=200,
       request_max_body_size=8192,
-      responses=_problems(_AUTH | {
+      responses=problems(_AUTH | {
           400: "malformed_request: the body is not JSON",
           403: "forbidden: a role that may not verify cards",
           413: "payload_too_large: a body over 8 KiB",
@@ -146,4 +136,5 @@ async def verify_card(
     )
 
 
-ROUTES = [my_card, get_status_list, get_card_jwks, verify_card]
+router = Router("/", tags=TAGS, route_handlers=[my_card, get_status_list, get_card_jwks,
+                                                verify_card])

@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.auth.keys import ALG, LoadedKey
 from flexunion.core.clock import Clock
@@ -94,16 +92,6 @@ def decode(lst: str) -> bytes:
 def list_size(highest_idx: int | None) -> int:
     used = (highest_idx + 1) if highest_idx is not None else 0
     return max(CHUNK, -(-used // CHUNK) * CHUNK)
-
-
-async def federation_statuses(
-    session: AsyncSession, federation_id: uuid.UUID
-) -> list[tuple[int, str]]:
-    """Every member's (slot, status); through a SECURITY DEFINER function, since an
-    anonymous reader of the public list sees no member rows."""
-    rows = await session.execute(
-        text("SELECT status_idx, status FROM flexunion_status_entries(:f)"), {"f": federation_id})
-    return [(int(i), s) for i, s in rows.all()]
 
 
 def sign_list(

@@ -51,20 +51,6 @@ class CardVerification(msgspec.Struct):
     checked_at: datetime
 
 
-class Problem(msgspec.Struct):
-    """RFC 9457 problem details, as every flexunion error is answered (for the OpenAPI
-    document; core/problems.py builds them)."""
-
-    type: str
-    title: str
-    title_en: str
-    status: int
-    code: str
-    detail: str | None = None
-    instance: str | None = None
-    request_id: str | None = None
-
-
 class Jwk(msgspec.Struct):
     kty: Literal["OKP"]
     crv: Literal["Ed25519"]

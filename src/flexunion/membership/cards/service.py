@@ -41,7 +41,6 @@ import jwt
 import msgspec
 import segno
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.auth.keys import ALG, KeyStore
@@ -50,7 +49,10 @@ from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
 from flexunion.core.errors import Conflict, NotFound, ServiceUnavailable
 from flexunion.core.uow import UnitOfWork
-from flexunion.membership import service, status_list
+from flexunion.federation import directory
+from flexunion.membership import repository
+from flexunion.membership import service as membership
+from flexunion.membership.cards import status_list
 
 CARD_TYPE = "vnd.flexunion.member-card+jwt"
 MAX_TTL = timedelta(days=30)
@@ -93,7 +95,8 @@ def card_ttl(settings: Settings) -> timedelta:
 
 
 def _missing_key() -> ServiceUnavailable:
-    return ServiceUnavailable("This federation has no card signing key yet; an operator "
+    return ServiceUnavailable("本联合会尚无会员卡签名密钥，请运维人员运行 `flexunion migrate`。",
+                              "This federation has no card signing key yet; an operator "
                               "runs `flexunion migrate`.", code="card_key_missing")
 
 
@@ -119,13 +122,14 @@ async def issue(
     session: AsyncSession, keys: KeyStore, settings: Settings, clock: Clock, caller: Caller
 ) -> IssuedCard:
     """The worker's own card, read with the worker's own scope."""
-    member = await service.own_member(session, caller)
+    member = await membership.own_member(session, caller)
     if member is None:
-        raise NotFound("You have no membership yet; apply first.", code="not_a_member")
+        raise membership.not_a_member()
     if member.status not in CARD_STATUSES:
-        raise Conflict(f"A membership that is '{member.status}' has no card.",
-                       code="card_unavailable", extra={"status": member.status})
-    tenants = {e.id: e for e in (await service.directory(session, member.federation_id)).values()}
+        raise Conflict(f"会籍状态为「{membership.STATUS_LABELS[member.status]}」，没有会员卡。",
+                       f"A membership that is '{member.status}' has no card.",
+                       code="card_unavailable", extra={"member_status": member.status})
+    tenants = (await directory.directory(session, member.federation_id)).by_id
     hq_code, home_code = tenants[member.federation_id].code, tenants[member.tenant_id].code
     key = await keys.card_signing_key(member.federation_id)
     if key is None:
@@ -237,14 +241,12 @@ class CardVerifier:
         """(federation id, HQ code) of the caller's tenant, read under the caller's scope."""
         known = self._federations.get(tenant_id)
         if known is None:
-            row = (await uow.session.execute(text(
-                "SELECT d.id, d.code FROM flexunion_directory((SELECT flexunion_federation())) d"
-                " WHERE d.kind = 'hq'"))).first()
-            if row is None:
+            found = await repository.caller_hq(uow.session)
+            if found is None:
                 return None
             if len(self._federations) > 10_000:
                 self._federations.clear()
-            known = self._federations[tenant_id] = (row[0], row[1])
+            known = self._federations[tenant_id] = found
         return known
 
     async def holder(self, uow: UnitOfWork, federation_id: uuid.UUID,
@@ -256,19 +258,10 @@ class CardVerifier:
                 if 0 <= age < self.holder_cache_seconds:
                     return cached[1]
         if self.reader is not None:
-            # One statement in its own implicit transaction: the caller's tenant is set
-            # first (the function checks the card's federation is the caller's), then read;
-            # the LATERAL dependency orders the two, and the setting ends with the statement.
-            row = await self.reader.fetchrow(
-                "SELECT h.status, h.name_masked, h.member_no, h.member_since, h.home_code,"
-                " h.home_name_zh FROM (SELECT set_config('flexunion.tenant_id', $3, true) AS t) s"
-                " CROSS JOIN LATERAL flexunion_card_holder(CASE WHEN s.t IS NOT NULL THEN $1::uuid"
-                " END, $2) h", federation_id, member_id, str(uow.scope.tenant_id or ""))
+            row = await self.reader.fetchrow(repository.CARD_HOLDER_ONE_STATEMENT, federation_id,
+                                             member_id, str(uow.scope.tenant_id or ""))
         else:
-            row = (await uow.session.execute(
-                text("SELECT status, name_masked, member_no, member_since, home_code, home_name_zh"
-                     " FROM flexunion_card_holder(:f, :m)"),
-                {"f": federation_id, "m": member_id})).first()
+            row = await repository.card_holder(uow.session, federation_id, member_id)
         found = Holder(*row) if row is not None else None
         if self.holder_cache_seconds > 0:
             if len(self._holders) > 100_000:
@@ -371,9 +364,10 @@ class CardDesk:
     async def federation(self, session: AsyncSession, code: str) -> uuid.UUID:
         fed = self._federations.get(code)
         if fed is None:
-            fed = await session.scalar(text("SELECT flexunion_federation_by_code(:c)"), {"c": code})
+            fed = await directory.find_federation(session, code)
             if fed is None:
-                raise NotFound(f"No federation '{code}'.", code="federation_not_found")
+                raise NotFound(f"没有联合会 {code}。", f"No federation '{code}'.",
+                               code="federation_not_found")
             if len(self._federations) > 10_000:
                 self._federations.clear()
             self._federations[code] = fed
@@ -386,7 +380,7 @@ class CardDesk:
             key = await self.keys.card_signing_key(fed)
             if key is None:
                 raise _missing_key()
-            statuses = await status_list.federation_statuses(session, fed)
+            statuses = await repository.status_entries(session, fed)
             return status_list.sign_list(
                 statuses, key=key, uri=status_list_uri(self.settings, code),
                 issuer=federation_issuer(self.settings, code), now=now)

@@ -1,22 +1,18 @@
-"""Members as their readers see them: the member in full (masked), staff masked."""
+"""The member's own view: membership, its homes over time and its transfers."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.membership import service
+from flexunion.federation import directory
+from flexunion.me.schemas import MembershipRead
+from flexunion.membership import service as membership
 from flexunion.membership.models import EMPLOYMENT_FORMS, STATUSES, Member
-from flexunion.membership.schemas import HomeRead, MemberRead, MembershipRead, PlatformLink
+from flexunion.membership.schemas import HomeRead, platform_links
 from flexunion.transfers import service as transfers
-from flexunion.transfers.views import transfer_read
-
-
-def _platforms(raw: list[dict[str, Any]]) -> list[PlatformLink]:
-    return [PlatformLink(partner=p["partner"], platform_worker_id=p.get("platform_worker_id"))
-            for p in raw]
+from flexunion.transfers.schemas import transfer_read
 
 
 def seniority_days(member: Member, today: date) -> int:
@@ -25,12 +21,12 @@ def seniority_days(member: Member, today: date) -> int:
 
 
 async def membership_read(session: AsyncSession, member: Member, today: date) -> MembershipRead:
-    by_id = {e.id: e for e in (await service.directory(session, member.federation_id)).values()}
+    by_id = (await directory.directory(session, member.federation_id)).by_id
     history = [
         HomeRead(code=by_id[h.tenant_id].code, kind=by_id[h.tenant_id].kind,
                  name_zh=by_id[h.tenant_id].name_zh, name_en=by_id[h.tenant_id].name_en,
                  city=by_id[h.tenant_id].city, since=h.started_at, until=h.ended_at)
-        for h in await service.homes(session, member.id)
+        for h in await membership.homes(session, member.id)
     ]
     current = next(h for h in history if h.until is None)
     return MembershipRead(
@@ -39,18 +35,7 @@ async def membership_read(session: AsyncSession, member: Member, today: date) ->
         id_masked=member.id_masked, employment_form=member.employment_form,  # type: ignore[arg-type]
         employment_form_zh=EMPLOYMENT_FORMS[member.employment_form], city=member.city,
         home=current, member_no=member.member_no, member_since=member.member_since,
-        seniority_days=seniority_days(member, today), platforms=_platforms(member.platforms),
+        seniority_days=seniority_days(member, today), platforms=platform_links(member.platforms),
         homes=history, decision_reason=member.decision_reason,
         transfers=[transfer_read(t, by_id) for t in await transfers.history(session, member.id)],
-    )
-
-
-def member_read(member: Member, codes_by_id: dict) -> MemberRead:
-    return MemberRead(
-        id=member.id, status=member.status, status_zh=STATUSES[member.status],  # type: ignore[arg-type]
-        name_masked=member.name_masked, id_masked=member.id_masked,
-        employment_form=member.employment_form, city=member.city,  # type: ignore[arg-type]
-        home_code=codes_by_id.get(member.tenant_id, ""), member_no=member.member_no,
-        member_since=member.member_since, platforms=_platforms(member.platforms),
-        applied_at=member.created_at, decision_reason=member.decision_reason,
     )

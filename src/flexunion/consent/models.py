@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from flexunion.db.base import Base, created_at, uuid_pk, uuid_ref
+
+# purpose → (Chinese label, English label). `id_number` is the separate consent (单独同意,
+# PIPL art. 29) to processing the resident ID number, sensitive personal information.
+PURPOSES: dict[str, tuple[str, str]] = {
+    "privacy_policy": ("隐私政策", "Privacy policy"),
+    "id_number": ("身份证号处理单独同意", "Separate consent to processing the ID number"),
+    "location_checkin": ("位置签到", "Location check-ins"),
+    "sms_notice": ("短信通知", "SMS notices"),
+    "data_sharing": ("数据共享", "Data sharing"),
+}
+
+
+class WorkerConsent(Base):
+    """A consent a worker gave or withdrew (recorded, never overwritten): the latest row of a
+    purpose decides."""
+
+    __tablename__ = "worker_consents"
+    __table_args__ = (Index("ix_worker_consents_worker", "worker_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("tenants.id"))
+    worker_id: Mapped[uuid.UUID] = uuid_ref("worker_accounts")
+    purpose: Mapped[str] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(Text)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = created_at()

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+Purpose = Literal["privacy_policy", "id_number", "location_checkin", "sms_notice",
+                  "data_sharing"]
+Version = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,32}$")]
+
+
+class ConsentCreate(msgspec.Struct, forbid_unknown_fields=True):
+    purpose: Purpose
+    version: Version
+    granted: bool
+
+
+class ConsentRead(msgspec.Struct):
+    id: uuid.UUID
+    purpose: Purpose
+    version: str
+    granted: bool
+    created_at: datetime
+
+
+class RequiredConsent(msgspec.Struct):
+    """A consent that an action needs, in the version the service asks for now."""
+
+    purpose: Purpose
+    version: str
+    label_zh: str
+    label_en: str
+
+
+class ConsentsRequired(msgspec.Struct):
+    """What the app must ask for before a worker may join (线上入会)."""
+
+    join: list[RequiredConsent]

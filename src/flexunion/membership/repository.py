@@ -1,0 +1,128 @@
+"""Queries for memberships. Row-level security decides which members exist for the caller:
+staff see their subtree's (and a member released to them by a transfer), a worker sees only
+its own; card checks and the status list read through SECURITY DEFINER functions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, func, select, text, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.membership.models import Member, MemberHome
+
+_NEXT_MEMBER_NO = text("SELECT flexunion_next_member_no(:f)")
+_NEXT_STATUS_IDX = text("SELECT flexunion_next_status_idx(:f)")
+_STATUS_ENTRIES = text("SELECT status_idx, status FROM flexunion_status_entries(:f)")
+_CARD_HOLDER = text("SELECT status, name_masked, member_no, member_since, home_code, home_name_zh"
+                    " FROM flexunion_card_holder(:f, :m)")
+_CALLER_HQ = text("SELECT d.id, d.code FROM flexunion_directory((SELECT flexunion_federation())) d"
+                  " WHERE d.kind = 'hq'")
+# One statement in its own implicit transaction, for a bare asyncpg pool: the caller's
+# tenant is set first (the function checks the card's federation is the caller's), then
+# read; the LATERAL dependency orders the two, and the setting ends with the statement.
+CARD_HOLDER_ONE_STATEMENT = (
+    "SELECT h.status, h.name_masked, h.member_no, h.member_since, h.home_code,"
+    " h.home_name_zh FROM (SELECT set_config('flexunion.tenant_id', $3, true) AS t) s"
+    " CROSS JOIN LATERAL flexunion_card_holder(CASE WHEN s.t IS NOT NULL THEN $1::uuid"
+    " END, $2) h")
+
+
+async def own(session: AsyncSession, worker_id: uuid.UUID, federation_id: uuid.UUID, *,
+              lock: bool = False) -> Member | None:
+    """The worker's live membership (a rejected application does not count)."""
+    stmt = select(Member).where(Member.worker_id == worker_id,
+                                Member.federation_id == federation_id,
+                                Member.status != "rejected")
+    if lock:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def get(session: AsyncSession, member_id: uuid.UUID, *, lock: bool = False,
+              home_in_scope: bool = False) -> Member | None:
+    stmt = select(Member).where(Member.id == member_id)
+    if home_in_scope:
+        stmt = stmt.where(Member.tenant_id == func.any(func.flexunion_tenant_scope()))
+    if lock:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def by_number(session: AsyncSession, federation_id: uuid.UUID,
+                    member_no: str) -> Member | None:
+    return await session.scalar(select(Member).where(Member.federation_id == federation_id,
+                                                     Member.member_no == member_no))
+
+
+async def page(
+    session: AsyncSession, *, status: str | None, after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Member]:
+    stmt = select(Member).order_by(Member.created_at, Member.id).limit(limit)
+    if status:
+        stmt = stmt.where(Member.status == status)
+    if after:
+        stmt = stmt.where(tuple_(Member.created_at, Member.id) > tuple_(*after))
+    return (await session.scalars(stmt)).all()
+
+
+async def active_in(session: AsyncSession, federation_id: uuid.UUID,
+                    tenant_ids: Iterable[uuid.UUID]) -> Sequence[Row[Any]]:
+    """(id, worker_id) of the active members whose home is one of `tenant_ids`, by id."""
+    stmt = (select(Member.id, Member.worker_id)
+            .where(Member.federation_id == federation_id, Member.status == "active",
+                   Member.tenant_id.in_(list(tenant_ids)))
+            .order_by(Member.id))
+    return (await session.execute(stmt)).all()
+
+
+async def next_member_no(session: AsyncSession, federation_id: uuid.UUID) -> int:
+    return int((await session.execute(_NEXT_MEMBER_NO, {"f": federation_id})).scalar_one())
+
+
+async def next_status_idx(session: AsyncSession, federation_id: uuid.UUID) -> int:
+    return int((await session.execute(_NEXT_STATUS_IDX, {"f": federation_id})).scalar_one())
+
+
+def add(session: AsyncSession, row: Any) -> None:
+    session.add(row)
+
+
+async def flush(session: AsyncSession) -> None:
+    await session.flush()
+
+
+async def homes(session: AsyncSession, member_id: uuid.UUID) -> Sequence[MemberHome]:
+    return (await session.scalars(select(MemberHome).where(MemberHome.member_id == member_id)
+                                  .order_by(MemberHome.started_at, MemberHome.id))).all()
+
+
+async def close_open_home(session: AsyncSession, member_id: uuid.UUID, at: datetime) -> int:
+    """End the member's open home. Its own statement, flushed before the next home opens:
+    the one-open-home index is not deferrable."""
+    result = await session.execute(
+        update(MemberHome).where(MemberHome.member_id == member_id, MemberHome.ended_at.is_(None))
+        .values(ended_at=at).execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def status_entries(session: AsyncSession, federation_id: uuid.UUID) -> list[tuple[int, str]]:
+    """Every member's (status-list slot, status) in the federation, for anyone."""
+    rows = await session.execute(_STATUS_ENTRIES, {"f": federation_id})
+    return [(int(i), s) for i, s in rows.all()]
+
+
+async def card_holder(session: AsyncSession, federation_id: uuid.UUID,
+                      member_id: uuid.UUID) -> tuple[str, str, str | None, date | None, str, str] | None:
+    row = (await session.execute(_CARD_HOLDER, {"f": federation_id, "m": member_id})).first()
+    return tuple(row) if row is not None else None  # type: ignore[return-value]
+
+
+async def caller_hq(session: AsyncSession) -> tuple[uuid.UUID, str] | None:
+    """(federation id, HQ code) of the caller's tenant, under the caller's scope."""
+    row = (await session.execute(_CALLER_HQ)).first()
+    return (row[0], row[1]) if row is not None else None

@@ -1,0 +1,107 @@
+"""Federations as files, applied like `kubectl apply`: plan first, then apply.
+
+A federation is a folder with `federation.yaml`; a folder of such folders (`tenants/`)
+holds several. Every file is read and checked before the database is touched; apply runs
+in the caller's single transaction, creates and updates only what differs (a second apply
+changes nothing) and never deletes. Each file that changed something is audited, and every
+federation in the files gets its card key (auth) if it has none."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.audit import service as audit
+from flexunion.auth.keys import ensure_card_keys
+from flexunion.core.errors import OperatorError
+from flexunion.core.secrets import Keyring
+from flexunion.federation import tree
+from flexunion.geo import files as geo_files
+from flexunion.provisioning.schemas import FederationSpec, Plan
+
+FILE_NAME = "federation.yaml"
+
+
+class FederationFileError(OperatorError):
+    """A federation file that cannot be applied; the message names the file and field."""
+
+
+def load_file(path: Path) -> FederationSpec:
+    try:
+        spec = msgspec.yaml.decode(path.read_bytes(), type=FederationSpec)
+    except msgspec.ValidationError as exc:
+        raise FederationFileError(f"{path}: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise FederationFileError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        tree.check(path, spec)
+    except OperatorError as exc:
+        raise FederationFileError(str(exc)) from exc
+    return spec
+
+
+def federation_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        raise FederationFileError(f"{directory}: not a folder")
+    own = directory / FILE_NAME
+    if own.is_file():
+        return [own]
+    found = sorted(p / FILE_NAME for p in directory.iterdir() if (p / FILE_NAME).is_file())
+    if not found:
+        raise FederationFileError(f"{directory}: no {FILE_NAME} here or in its sub-folders")
+    return found
+
+
+def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
+    """Read and check every file before touching the database; a tenant code may appear in
+    only one file (else plan would promise creates that apply cannot do)."""
+    loaded = [(path, load_file(path)) for path in federation_files(directory)]
+    owner: dict[str, tuple[Path, str]] = {}
+    for path, spec in loaded:
+        for code, where in tree.tenant_codes(spec).items():
+            if code in owner:
+                first, first_where = owner[code]
+                raise FederationFileError(
+                    f"{path}: {where}: code '{code}' is also declared in {first} at {first_where}")
+            owner[code] = (path, where)
+    return loaded
+
+
+async def _run(session: AsyncSession, directory: Path, apply: bool) -> Plan:
+    plan = Plan()
+    for path, spec in load_all(directory):
+        try:
+            result = await tree.plan(session, path, spec, apply=apply)
+            plan.warnings += geo_files.warnings(path, spec.areas)
+            await geo_files.plan(
+                session, path, spec.areas, spec.service_points, result.federation_id,
+                result.tenants, result.partner_ids, apply,
+                lambda *args: result.changes.append(tree.Change(*args)))
+        except OperatorError as exc:
+            raise FederationFileError(str(exc)) from exc
+        plan.changes += result.changes
+        plan.federation_ids.append(result.federation_id)
+        if apply and any(c.action in ("create", "update") for c in result.changes):
+            await audit.record(session, "federation.applied", tenant_id=result.federation_id,
+                               object_type="federation", object_id=spec.federation.code,
+                               payload={"file": path.name,
+                                        "created": sum(c.action == "create" for c in result.changes),
+                                        "updated": sum(c.action == "update" for c in result.changes)})
+    return plan
+
+
+async def plan_directory(session: AsyncSession, directory: Path) -> Plan:
+    """What `apply_directory` would change; changes nothing."""
+    return await _run(session, directory, apply=False)
+
+
+async def apply_directory(
+    session: AsyncSession, directory: Path, keyring: Keyring | None = None
+) -> Plan:
+    """Apply, then give every federation in the files a card key if it has none (sealed with
+    `keyring`, or the one this owner process used for its keys; see auth/keys.py)."""
+    plan = await _run(session, directory, apply=True)
+    await ensure_card_keys(session, keyring, plan.federation_ids)
+    return plan
