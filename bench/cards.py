@@ -100,7 +100,8 @@ def serve(port: int) -> None:
     settings = load_settings()
     logs.configure(settings.log_level)
     flex = create_app(settings)
-    flex_cached = create_app(replace(settings, membership=MembershipSettings(card_verify_cache_seconds=5.0)))
+    flex_cached = create_app(replace(settings,
+                                     membership=MembershipSettings(card_verify_cache_seconds=5.0)))
 
     async def both(scope, receive, send):
         if scope["type"] == "lifespan":

@@ -31,7 +31,7 @@ Rows, measured side by side in one run:
     `SELECT id FROM stations ORDER BY geom <-> ST_SetSRID(ST_MakePoint($1,$2),4326) LIMIT 5`
     (GiST KNN). `<->` on geometry is planar distance in degrees, ours is geodesic metres,
     so the k sets are compared and the share that differs is reported. Target ≥ 10×.
- 4. Census: flexunion.geo.spatial_join.zone_of_points, points × zones (workers drawn
+ 4. Census: flexunion.geo.census.spatial_join.zone_of_points, points × zones (workers drawn
     like the query points): engine="pandas" (one process), then engine="dask" with
     `--workers` single-threaded workers, (a) as called: a LocalCluster of processes
     started and closed by the call, (b) on a process cluster started beforehand,
@@ -133,7 +133,7 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
-from flexunion.geo.index import AreaIndex, AreaRef, PointIndex, PointRef
+from flexunion.geo.index import AreaIndex, AreaRef, PointIndex, PointRef  # noqa: E402 (src on the path)
 
 EXTENT = (120.85, 30.7, 122.0, 31.9)
 # (lon, lat, sigma in degrees, share of the seeds): Puxi, Pudong, Minhang, Baoshan,
@@ -447,7 +447,7 @@ def census(zones: np.ndarray, workers_xy: np.ndarray, rounds: int, workers: int)
     import geopandas
     from distributed import LocalCluster
 
-    from flexunion.geo.spatial_join import zone_of_points
+    from flexunion.geo.census.spatial_join import zone_of_points
 
     zdf = geopandas.GeoDataFrame(geometry=geopandas.GeoSeries(zones, crs=4326))
     pdf = geopandas.GeoDataFrame(geometry=geopandas.GeoSeries(shapely.points(workers_xy),
@@ -574,9 +574,12 @@ def main() -> None:
                 _log(f"  PostGIS knn p50/p99 per round: {k_stats}; plan: {k_plan}")
                 pg = {"setup": setup, "zones": z_stats, "knn": k_stats, "zone_plan": z_plan,
                       "knn_plan": k_plan,
-                      "zone_mismatch": sum(sorted(a) != sorted(b) for a, b in zip(ours, z_ids)),
-                      "knn_set_diff": sum(set(a) != set(b) for a, b in zip(ours_near, k_ids)),
-                      "knn_order_diff": sum(a != b for a, b in zip(ours_near, k_ids))}
+                      "zone_mismatch": sum(sorted(a) != sorted(b)
+                                           for a, b in zip(ours, z_ids, strict=True)),
+                      "knn_set_diff": sum(set(a) != set(b)
+                                          for a, b in zip(ours_near, k_ids, strict=True)),
+                      "knn_order_diff": sum(a != b
+                                            for a, b in zip(ours_near, k_ids, strict=True))}
             finally:
                 run(postgis_drop(args.dsn, args.db))
 

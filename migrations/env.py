@@ -25,7 +25,8 @@ if not url:
 
 def run(connection) -> None:
     # target_metadata gives migrations the same constraint naming convention as the models
-    context.configure(connection=connection, target_metadata=metadata, transaction_per_migration=False)
+    context.configure(connection=connection, target_metadata=metadata,
+                      transaction_per_migration=False)
     with context.begin_transaction():
         context.run_migrations()
 

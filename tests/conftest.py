@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flexunion.app import create_app
 from flexunion.auth.keys import KeyStore, ensure_active_key
-from flexunion.auth.sms import RecordingSmsGateway
 from flexunion.auth.tokens import TokenService
+from flexunion.auth.workers.sms import RecordingSmsGateway
 from flexunion.config import Settings
 from flexunion.core.context import Role
 from flexunion.core.secrets import Keyring
@@ -94,7 +94,8 @@ def _reset_clock(clock: ShiftableClock) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def live(settings: Settings, sms: RecordingSmsGateway, clock: ShiftableClock) -> Iterator[LiveServer]:
+def live(settings: Settings, sms: RecordingSmsGateway,
+         clock: ShiftableClock) -> Iterator[LiveServer]:
     server = LiveServer(create_app(settings, sms=sms, clock=clock)).start()
     yield server
     server.stop()

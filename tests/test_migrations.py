@@ -19,8 +19,10 @@ async def test_models_match_migrations(settings: Settings) -> None:
         async with engine.connect() as conn:
             diff = await conn.run_sync(
                 lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
-            version = (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).scalar()
+            version = (await conn.exec_driver_sql(
+                "SELECT version_num FROM alembic_version")).scalar()
     finally:
         await engine.dispose()
-    assert diff == [], "models and migrations differ; write a migration:\n" + "\n".join(map(str, diff))
+    assert diff == [], ("models and migrations differ; write a migration:\n"
+                        + "\n".join(map(str, diff)))
     assert version == head_revision()

@@ -74,7 +74,8 @@ async def test_body_size_limit(client, worker, owner, settings) -> None:
     r = await client.post("/v1/me/consents", content=huge, headers=bearer(token) | {
         "Idempotency-Key": "big", "content-type": "application/json"})
     assert_problem(r, 413, "payload_too_large")
-    r = await client.post("/v1/auth/otp", content=huge, headers={"content-type": "application/json"})
+    r = await client.post("/v1/auth/otp", content=huge,
+                          headers={"content-type": "application/json"})
     assert_problem(r, 413, "payload_too_large")
     assert await count_consents(owner, worker_id) == 0
 
@@ -131,4 +132,5 @@ async def test_openapi_document_is_served_and_covers_every_route(client) -> None
                  "/.well-known/jwks.json"):
         assert path in paths
     consent = doc["paths"]["/v1/me/consents"]["post"]
-    assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in consent["parameters"])
+    assert any(p["name"] == "Idempotency-Key" and p["in"] == "header"
+               for p in consent["parameters"])

@@ -7,7 +7,8 @@ from flexunion.db.retention import purge
 from tests.support.factories import Federation, bearer, worker_login
 
 
-async def test_purge_removes_only_what_has_expired(client, sms, federation: Federation, owner) -> None:
+async def test_purge_removes_only_what_has_expired(client, sms, federation: Federation,
+                                                   owner) -> None:
     token, worker = await worker_login(client, sms, federation.hq)
     for key in ("old", "fresh"):
         r = await client.post("/v1/me/consents", headers=bearer(token) | {"Idempotency-Key": key},

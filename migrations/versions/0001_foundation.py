@@ -189,7 +189,8 @@ def upgrade() -> None:
         _ts("last_login_at", nullable=True, default=False),
         _ts("created_at"),
         sa.UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_admin_accounts_oidc"),
-        sa.CheckConstraint("role IN ('hq_admin', 'regional_admin', 'station_officer')", name="role"),
+        sa.CheckConstraint("role IN ('hq_admin', 'regional_admin', 'station_officer')",
+                           name="role"),
         sa.CheckConstraint("username ~ '^[A-Za-z0-9._@-]{3,64}$'", name="username_format"),
     )
     op.create_index("ix_admin_accounts_tenant_id", "admin_accounts", ["tenant_id"])
@@ -242,7 +243,8 @@ def upgrade() -> None:
     protect("worker_accounts", app, {
         "tenant_self_or_login_read": ("SELECT:" + worker_self, None),
         "tenant_self_or_login_update": ("UPDATE:" + worker_self, worker_self),
-        "login_self_insert": ("INSERT:", f"{PRINCIPAL} = 'login:otp:' || tenant_id::text || ':' || phone_hash"),
+        "login_self_insert": ("INSERT:", f"{PRINCIPAL} = 'login:otp:' || tenant_id::text"
+                                         " || ':' || phone_hash"),
     },
             "SELECT, INSERT, UPDATE (last_login_at)")
 

@@ -106,8 +106,10 @@ def upgrade() -> None:
     # No tenant rows: the app role gets no grant at all, the functions write it.
     op.execute("ALTER TABLE member_counters ENABLE ROW LEVEL SECURITY")
     op.execute("ALTER TABLE member_counters FORCE ROW LEVEL SECURITY")
-    op.execute("CREATE POLICY owner_all ON member_counters TO CURRENT_USER USING (true) WITH CHECK (true)")
-    op.execute(f"CREATE POLICY no_app_rows ON member_counters TO {qa} USING (false) WITH CHECK (false)")
+    op.execute("CREATE POLICY owner_all ON member_counters TO CURRENT_USER"
+               " USING (true) WITH CHECK (true)")
+    op.execute(f"CREATE POLICY no_app_rows ON member_counters TO {qa}"
+               " USING (false) WITH CHECK (false)")
 
     op.create_table(
         "members",
@@ -132,7 +134,8 @@ def upgrade() -> None:
         _ts("decided_at", nullable=True, default=False),
         _ts("created_at"),
         _ts("updated_at"),
-        sa.ForeignKeyConstraint(["tenant_id", "federation_id"], ["tenants.id", "tenants.federation_id"],
+        sa.ForeignKeyConstraint(["tenant_id", "federation_id"],
+                                ["tenants.id", "tenants.federation_id"],
                                 name="fk_members_home_in_federation"),
         sa.UniqueConstraint("federation_id", "status_idx", name="uq_members_status_idx"),
         sa.UniqueConstraint("federation_id", "member_no", name="uq_members_member_no"),
@@ -161,7 +164,8 @@ def upgrade() -> None:
         sa.Column("transfer_id", UUID(as_uuid=True), nullable=True),
         _ts("started_at"),
         _ts("ended_at", nullable=True, default=False),
-        sa.ForeignKeyConstraint(["tenant_id", "federation_id"], ["tenants.id", "tenants.federation_id"],
+        sa.ForeignKeyConstraint(["tenant_id", "federation_id"],
+                                ["tenants.id", "tenants.federation_id"],
                                 name="fk_member_homes_home_in_federation"),
     )
     op.execute("CREATE UNIQUE INDEX uq_member_homes_one_open ON member_homes (member_id)"
@@ -176,7 +180,8 @@ def upgrade() -> None:
           SELECT count(*), min(tenant_id::text)::uuid INTO open_homes, home
             FROM member_homes WHERE member_id = m AND ended_at IS NULL;
           IF open_homes <> 1 OR home IS DISTINCT FROM current_home THEN
-            RAISE EXCEPTION 'member % must have exactly one active home (open homes: %)', m, open_homes
+            RAISE EXCEPTION 'member % must have exactly one active home (open homes: %)',"""
+        """ m, open_homes
               USING ERRCODE = '23514', CONSTRAINT = 'one_active_home';
           END IF;
           RETURN NULL;
@@ -185,7 +190,8 @@ def upgrade() -> None:
     for table in ("members", "member_homes"):
         op.execute(
             f"CREATE CONSTRAINT TRIGGER one_active_home AFTER INSERT OR UPDATE ON {table}"
-            " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION flexunion_check_one_home()"
+            " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+            " EXECUTE FUNCTION flexunion_check_one_home()"
         )
 
     # ---- transfers (异地关系接转) --------------------------------------------------
@@ -257,7 +263,8 @@ def upgrade() -> None:
     # applied inside this subquery) sees and keeps its homes.
     member_visible = "EXISTS (SELECT 1 FROM members m WHERE m.id = member_homes.member_id)"
     own_application = (f"EXISTS (SELECT 1 FROM members m WHERE m.id = member_homes.member_id"
-                       f" AND m.status = 'applicant' AND {PRINCIPAL} = 'worker:' || m.worker_id::text)")
+                       " AND m.status = 'applicant'"
+                       f" AND {PRINCIPAL} = 'worker:' || m.worker_id::text)")
     protect("member_homes", app, {
         "member_visible_read": ("SELECT:" + member_visible, None),
         "home_open": ("INSERT:", f"(tenant_id = ANY {SCOPE} AND {member_visible})"

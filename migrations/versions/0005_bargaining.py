@@ -202,7 +202,8 @@ def upgrade() -> None:
     )
     own_active_member = (
         "EXISTS (SELECT 1 FROM members m WHERE m.id = member_id AND m.status = 'active'"
-        f" AND m.tenant_id = problem_reports.tenant_id AND {PRINCIPAL} = 'worker:' || m.worker_id::text)"
+        " AND m.tenant_id = problem_reports.tenant_id"
+        f" AND {PRINCIPAL} = 'worker:' || m.worker_id::text)"
     )
     protect("problem_reports", app, {
         "staff_self_or_remit_read": (f"SELECT:{STAFF_SUBTREE} OR {WORKER_SELF} OR {remit}", None),
@@ -272,7 +273,8 @@ def upgrade() -> None:
         sa.CheckConstraint(f"topic IN {_in(TOPICS)}", name="topic"),
         sa.CheckConstraint(f"status IN {_in(ITEM_STATUSES)}", name="status"),
         sa.CheckConstraint("support_count >= 0 AND support_threshold >= 1", name="support"),
-        sa.CheckConstraint("(status = 'merged') = (merged_into_id IS NOT NULL)", name="merged_into"),
+        sa.CheckConstraint("(status = 'merged') = (merged_into_id IS NOT NULL)",
+                           name="merged_into"),
     )
     op.create_index("ix_agenda_items_tenant_status", "agenda_items", ["tenant_id", "status"])
     op.create_index("ix_agenda_items_partner_status", "agenda_items", ["partner_id", "status"])

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import asyncpg
 import httpx
 from litestar import Litestar
+from litestar.datastructures import CacheControlHeader
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import (
+    JsonRenderPlugin,
+    RedocRenderPlugin,
+    SwaggerRenderPlugin,
+    YamlRenderPlugin,
+)
 from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.static_files import create_static_files_router
 
 from flexunion import __version__
 from flexunion.audit.routes import router as audit_router
 from flexunion.auth.keys import KeyStore
 from flexunion.auth.routes import router as auth_router
-from flexunion.auth.sms import SmsGateway, gateway_for
 from flexunion.auth.tokens import TokenService
+from flexunion.auth.workers.sms import SmsGateway, gateway_for
+from flexunion.bargaining.ballots.service import refuse_while_voting
+from flexunion.bargaining.board import service as board
+from flexunion.bargaining.evidence.store import FilesystemStore
 from flexunion.bargaining.routes import router as bargaining_router
-from flexunion.bargaining.storage import FilesystemStore
 from flexunion.config import Settings
 from flexunion.consent import service as consent
 from flexunion.consent.routes import router as consent_router
@@ -33,16 +44,24 @@ from flexunion.db.engine import make_engine, make_sessionmaker
 from flexunion.db.migrate import check_app_role
 from flexunion.db.urls import to_asyncpg
 from flexunion.federation.routes import router as federation_router
-from flexunion.geo.checkins import consent_withdrawn as erase_checkins
+from flexunion.geo.checkins.service import erase_on_withdrawal as erase_checkins
 from flexunion.geo.registry import GeoRegistry
 from flexunion.geo.routes import router as geo_router
 from flexunion.me.routes import router as me_router
 from flexunion.membership.routes import router as membership_router
 from flexunion.transfers.routes import router as transfers_router
 
+# The API docs UIs' JavaScript and CSS ship in the package (static/, with their licences):
+# /schema works offline and where the public CDNs are blocked.
+DOCS_ASSETS = "/schema-assets"
+docs_assets_router = create_static_files_router(
+    DOCS_ASSETS, directories=[Path(__file__).with_name("static")], name="schema-assets",
+    cache_control=CacheControlHeader(max_age=86400), include_in_schema=False)
+
 # One router per domain, each carrying its own paths, tags, security and access presets.
 ROUTERS = [system_router, auth_router, federation_router, consent_router, me_router,
-           membership_router, transfers_router, geo_router, bargaining_router, audit_router]
+           membership_router, transfers_router, geo_router, bargaining_router, audit_router,
+           docs_assets_router]
 
 
 def app_database_url(settings: Settings) -> str:
@@ -55,7 +74,23 @@ def app_database_url(settings: Settings) -> str:
     return with_user(settings.database_url, settings.app_role, settings.app_db_password)
 
 
+# Put in each docs page's <head> before its scripts: the browser loads nothing from another
+# host (Redoc's sidebar logo would come from its CDN), and asks for no /favicon.ico.
+_DOCS_HEAD = (
+    '<meta http-equiv="Content-Security-Policy" content="default-src \'self\'; '
+    "script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'\">"
+    '<link rel="icon" href="data:,">'
+)
+
+
 def openapi_config() -> OpenAPIConfig:
+    """/schema is Redoc (as before), /schema/swagger Swagger UI (try requests with a token),
+    both from the package's own copies; /schema/openapi.json and .yaml the document. No
+    other UI is mounted (Litestar's defaults load RapiDoc and Elements from CDNs)."""
+    redoc = f"{DOCS_ASSETS}/redoc"
+    swagger = f"{DOCS_ASSETS}/swagger-ui"
     return OpenAPIConfig(
         title="flexunion 工会联合会服务 API",
         version=__version__,
@@ -93,6 +128,16 @@ def openapi_config() -> OpenAPIConfig:
             }
         ),
         path="/schema",
+        render_plugins=[
+            RedocRenderPlugin(js_url=f"{redoc}/redoc.standalone.js", google_fonts=False,
+                              favicon=_DOCS_HEAD),
+            SwaggerRenderPlugin(
+                js_url=f"{swagger}/swagger-ui-bundle.js", css_url=f"{swagger}/swagger-ui.css",
+                standalone_preset_js_url=f"{swagger}/swagger-ui-standalone-preset.js",
+                favicon=_DOCS_HEAD),
+            JsonRenderPlugin(),
+            YamlRenderPlugin(),
+        ],
     )
 
 
@@ -105,8 +150,11 @@ def create_app(
 ) -> Litestar:
     clock = clock or Clock()
     keyring = Keyring(load_master_secret(settings))
-    # Withdrawing the location consent erases the worker's check-ins in that same transaction.
+    # Upward hooks, which a lower domain cannot import: withdrawing the location consent
+    # erases the worker's check-ins in that same transaction; no staff step moves an agenda
+    # item while its members vote.
     consent.on_withdrawal("location_checkin", "geo:erase-checkins", erase_checkins)
+    board.guard_steps("ballots:voting", refuse_while_voting)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -140,6 +188,7 @@ def create_app(
         middleware=[AuthMiddleware, UnitOfWorkMiddleware],
         before_send=[stamp_response],
         dependencies=DEPENDENCIES,
+        # Litestar types the mapping's handlers loosely; each takes (Request, its exception).
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=openapi_config(),
         lifespan=[lifespan],
@@ -150,6 +199,6 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     app.state.keyring = keyring
-    app.state.sms = sms or gateway_for(settings.auth.sms_backend)
+    app.state.sms = sms or gateway_for(settings.auth.sms_backend, settings.data_dir)
     app.state.attachments = FilesystemStore(settings.data_dir / "attachments")
     return app

@@ -192,6 +192,7 @@ async def test_an_event_must_name_its_actor(settings) -> None:
     try:
         async with conn.transaction():
             with pytest.raises(_asyncpg.CheckViolationError):
-                await conn.execute("INSERT INTO audit_events (actor, action) VALUES (flexunion_principal(), 'x')")
+                await conn.execute("INSERT INTO audit_events (actor, action)"
+                                   " VALUES (flexunion_principal(), 'x')")
     finally:
         await conn.close()

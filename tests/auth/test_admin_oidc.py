@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flexunion.app import create_app
 from flexunion.audit.models import AuditEvent
-from flexunion.auth.accounts import create_admin
 from flexunion.auth.models import AdminAccount
+from flexunion.auth.staff.service import create_admin
 from flexunion.config import OidcSettings, Settings
 from tests.support.factories import Federation, bearer
 from tests.support.server import LiveServer
@@ -138,9 +138,10 @@ def _reset_idp(idp: FakeIdp) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def oidc_live(settings: Settings, sms, clock, idp: FakeIdp) -> Iterator[LiveServer]:
-    oidc_settings = dataclasses.replace(settings, auth=dataclasses.replace(settings.auth, oidc=OidcSettings(
-        issuer=ISSUER, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT_URI,
-    )))
+    oidc = OidcSettings(issuer=ISSUER, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                        redirect_uri=REDIRECT_URI)
+    oidc_settings = dataclasses.replace(settings,
+                                        auth=dataclasses.replace(settings.auth, oidc=oidc))
     http = httpx.AsyncClient(transport=httpx.MockTransport(idp.handle))
     server = LiveServer(create_app(oidc_settings, sms=sms, clock=clock, oidc_http=http)).start()
     yield server

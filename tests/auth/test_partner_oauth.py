@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flexunion.audit.models import AuditEvent
-from flexunion.auth.accounts import create_partner_client
 from flexunion.auth.models import PartnerClient
+from flexunion.auth.partners.service import create_partner_client
 from tests.support.factories import Federation, bearer
 
 Owner = async_sessionmaker[AsyncSession]

@@ -98,7 +98,8 @@ async def test_bulk_answer_all_or_nothing(client, owner, federation, staff_token
                                  headers=bearer(admin))).json()
     assert [(e["kind"], e["to_status"]) for e in timeline] == [("answer", None),
                                                                 ("transition", "deferred")]
-    assert timeline[0]["payload"] == {"template": "defer", "text": "关于「事项1」: 暂缓处理。本轮不谈"}
+    assert timeline[0]["payload"] == {"template": "defer",
+                                      "text": "关于「事项1」: 暂缓处理。本轮不谈"}
     assert timeline[0]["audience"] == "all" and timeline[0]["actor"] == "regional_admin:ops"
     async with owner() as s:
         n = (await s.execute(text("SELECT count(*) FROM audit_events WHERE action ="

@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flexunion.bargaining.models import ProblemReport
+from flexunion.bargaining.reports.models import ProblemReport
 from flexunion.config import Settings
 from tests.support.bargaining import DETAILS, partner_client, partner_id, seed_item
 from tests.support.factories import Federation, bearer, join

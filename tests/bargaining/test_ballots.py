@@ -176,7 +176,8 @@ async def test_opening_is_refused_when_it_must_be(
         r = await call(f"/v1/admin/bargaining/ballots/{bid}{path}", headers=bearer(other))
         assert r.status_code == 404 and r.json()["code"] == "ballot_not_found", (path, r.text)
     async with owner() as s:
-        assert await s.scalar(text("SELECT status FROM ballots WHERE id = :b"), {"b": bid}) == "open"
+        status = await s.scalar(text("SELECT status FROM ballots WHERE id = :b"), {"b": bid})
+        assert status == "open"
 
     # A federation-wide item is on r1's board but not r1's to put to a vote.
     wide = await seed_item(owner, fed, scope=fed.hq, status="agreed")

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from flexunion.bargaining.lifecycle import STATUSES
-from flexunion.bargaining.models import ProblemReport
+from flexunion.bargaining.board.lifecycle import STATUSES
+from flexunion.bargaining.reports.models import ProblemReport
 from tests.support.bargaining import DETAILS, partner_client, partner_id, seed_item
 from tests.support.factories import bearer, join
 

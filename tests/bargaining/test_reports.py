@@ -143,7 +143,7 @@ async def test_non_member_and_lapsed_member_are_refused(client, sms, owner, fede
     assert (await file(client, joined.token)).status_code == 201
     await set_member_status(owner, joined.member_id, "suspended")
     r = await file(client, joined.token)
-    assert r.status_code == 403 and r.json()["code"] == "membership_required", r.text
+    assert r.status_code == 403 and r.json()["code"] == "member_not_active", r.text
     assert r.json()["member_status"] == "suspended"
     assert await count(owner, "SELECT count(*) FROM problem_reports WHERE worker_id IN"
                        " (:a, :b)", a=worker_id, b=joined.worker_id) == 1

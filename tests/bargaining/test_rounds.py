@@ -75,7 +75,8 @@ async def test_round_moves_agenda_items_into_negotiation(
     assert [(e.item_id, e.from_status, e.to_status) for e in moved] == [
         (str(fresh), "on_agenda", "in_negotiation")]
     assert moved[0].reason.startswith("第 1 轮协商 Round 1 held on 2026-11-20")
-    assert sorted(e.item_id for e in events if e.kind == "round") == sorted([str(fresh), str(going)])
+    assert sorted(e.item_id for e in events if e.kind == "round") == sorted(
+        [str(fresh), str(going)])
     assert {e.actor for e in events} == {"regional_admin:ops"}
     assert sorted(a.action for a in audits) == ["agenda.transition", "negotiation.round_recorded"]
 

@@ -100,7 +100,8 @@ async def test_who_may_support(client, sms, owner, federation, staff_token) -> N
     assert await _rows(owner, item) == (0, 0, "collected", 0)
     closed = await seed_item(owner, federation, status="rejected")
     ok = await _member(client, sms, federation, staff_token)
-    r = await client.put(f"/v1/bargaining/items/{closed}/support", headers=bearer(ok.token) | _key())
+    r = await client.put(f"/v1/bargaining/items/{closed}/support",
+                         headers=bearer(ok.token) | _key())
     assert r.status_code == 409 and r.json()["code"] == "support_closed"
     r = await client.put(url, headers=bearer(ok.token))  # no Idempotency-Key
     assert r.status_code in (400, 422, 428)

@@ -4,11 +4,14 @@ only through a ballot; allowed steps land on the timeline and in the audit trail
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from flexunion.bargaining.lifecycle import ALLOWED, STATUSES
+from flexunion.bargaining.board.lifecycle import ALLOWED, REGROUPABLE, STATUSES
 from tests.support.bargaining import partner_client, seed_item
 from tests.support.factories import bearer
 
@@ -39,6 +42,18 @@ async def _state(owner, item_id) -> tuple[str, int]:
 def test_the_invalid_set_is_what_we_think() -> None:
     assert len(INVALID) == len(STATUSES) ** 2 - sum(len(v) for v in ALLOWED.values())
     assert ("agreed", "ratified") not in INVALID and ("collected", "on_agenda") in INVALID
+
+
+def test_the_trigger_holds_the_same_table() -> None:
+    """Migration 0005's frozen copy (PAIRS) is ALLOWED plus the merge steps (never a
+    transition: only a merge ends an item `merged`)."""
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0005_bargaining.py"
+    spec = importlib.util.spec_from_file_location("migration_0005", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    allowed = {(a, b) for a, nxt in ALLOWED.items() for b in nxt}
+    assert set(migration.PAIRS) == allowed | {(s, "merged") for s in REGROUPABLE}
 
 
 async def test_every_invalid_transition_is_refused(client, owner, federation, staff_token) -> None:
@@ -87,7 +102,8 @@ async def test_allowed_steps_are_recorded(client, owner, federation, staff_token
             "deferred", "on_agenda"]
     for target in path:
         r = await client.post(f"/v1/admin/bargaining/items/{item}/transitions",
-                              json={"to": target, "reason": f"理由 {target}"}, headers=bearer(admin))
+                              json={"to": target, "reason": f"理由 {target}"},
+                              headers=bearer(admin))
         assert r.status_code == 200, r.text
         assert r.json()["status"] == target and r.json()["status_zh"] == STATUSES[target][0]
     timeline = (await client.get(f"/v1/admin/bargaining/items/{item}/timeline",

@@ -115,7 +115,8 @@ async def private_key(owner: Owner, *, purpose: str, federation_id: uuid.UUID | 
                       ) -> tuple[str, Ed25519PrivateKey]:
     """The active key of a purpose, unsealed with the test secret (an insider's view)."""
     async with owner() as s:
-        stmt = select(SigningKey).where(SigningKey.status == "active", SigningKey.purpose == purpose)
+        stmt = select(SigningKey).where(SigningKey.status == "active",
+                                        SigningKey.purpose == purpose)
         if federation_id is not None:
             stmt = stmt.where(SigningKey.federation_id == federation_id)
         row = (await s.scalars(stmt)).one()

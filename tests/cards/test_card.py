@@ -44,7 +44,8 @@ async def test_an_active_member_gets_a_signed_card(
     claims = token.claims
     assert claims["name"] == "张**" and claims["home"] == home
     assert claims["member_no"] == joined.body["member_no"]
-    assert date.fromisoformat(claims["member_since"]) == date.fromisoformat(joined.body["member_since"])
+    assert (date.fromisoformat(claims["member_since"])
+            == date.fromisoformat(joined.body["member_since"]))
     assert 0 < claims["exp"] - claims["iat"] <= 30 * 86400
     assert claims["nbf"] == claims["iat"]
     expires = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
@@ -79,7 +80,8 @@ async def test_the_status_list_at_the_cards_uri_verifies_and_reads_valid(
     assert status_list.status_at(raw, claims["status"]["status_list"]["idx"]) == 0x00
 
 
-async def test_who_has_no_card(client: httpx.AsyncClient, sms, federation: Federation, staff_token) -> None:
+async def test_who_has_no_card(client: httpx.AsyncClient, sms, federation: Federation,
+                               staff_token) -> None:
     region = federation.regions[0]
     # An applicant (not yet approved): 409, whatever the transfers or other work does.
     applicant = await join(client, sms, federation, region)
@@ -112,8 +114,10 @@ async def test_card_lifetime_is_at_most_thirty_days(
     expires = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
     assert timedelta(days=30) - timedelta(seconds=5) <= expires - before <= timedelta(days=30)
     # The setting is capped: a longer configured lifetime still gives 30 days.
-    assert card_ttl(Settings(membership=MembershipSettings(card_ttl_seconds=90 * 86400))) == timedelta(days=30)
-    assert card_ttl(Settings(membership=MembershipSettings(card_ttl_seconds=7 * 86400))) == timedelta(days=7)
+    assert (card_ttl(Settings(membership=MembershipSettings(card_ttl_seconds=90 * 86400)))
+            == timedelta(days=30))
+    assert (card_ttl(Settings(membership=MembershipSettings(card_ttl_seconds=7 * 86400)))
+            == timedelta(days=7))
 
 
 async def test_card_jwks_is_per_federation_and_apart_from_access_keys(

@@ -47,7 +47,8 @@ async def card_keys(owner, fed_id) -> list[SigningKey]:
             .order_by(SigningKey.created_at))).all())
 
 
-async def test_applying_a_federation_gives_it_one_card_key(owner, federation: Federation, tmp_path) -> None:
+async def test_applying_a_federation_gives_it_one_card_key(owner, federation: Federation,
+                                                           tmp_path) -> None:
     fed_id = federation.ids[federation.hq]
     [key] = await card_keys(owner, fed_id)
     assert key.status == "active" and key.kid.startswith("card-") and key.alg == "EdDSA"
@@ -81,7 +82,8 @@ async def test_rotating_one_purpose_leaves_the_others(owner, federation: Federat
             await create_key(s, KEYRING, activate=True, purpose=CARD)
 
 
-async def test_the_key_store_keeps_purposes_apart(settings: Settings, federation: Federation) -> None:
+async def test_the_key_store_keeps_purposes_apart(settings: Settings,
+                                                  federation: Federation) -> None:
     assert settings.database_url
     engine = make_engine(settings.database_url, pool_size=1, max_overflow=0)
     try:
@@ -89,7 +91,8 @@ async def test_the_key_store_keeps_purposes_apart(settings: Settings, federation
         fed_id = federation.ids[federation.hq]
         card_key = await store.card_signing_key(fed_id)
         access_key = await store.signing_key()
-        assert card_key is not None and card_key.purpose == CARD and card_key.federation_id == fed_id
+        assert (card_key is not None and card_key.purpose == CARD
+                and card_key.federation_id == fed_id)
         assert access_key.purpose == ACCESS and access_key.kid != card_key.kid
         assert await store.verification_key(card_key.kid) is None
         assert await store.card_key(access_key.kid) is None
@@ -116,7 +119,8 @@ async def test_rotation_keeps_issued_cards_valid_and_revocation_ends_them(
         f"/v1/federations/{federation.hq}/jwks.json")).json()["keys"]}
     assert published == {old_kid, new_kid}
     await joserfc_decode(client, federation, old_card)  # offline, too
-    officer = await staff_token(federation, "station_officer", federation.stations[federation.regions[1]][0])
+    officer = await staff_token(federation, "station_officer",
+                                federation.stations[federation.regions[1]][0])
     for token in (old_card, new_card):
         assert (await verify(client, officer, token))["reason"] == "ok"
     # The status list is signed with the new key.
@@ -124,7 +128,8 @@ async def test_rotation_keeps_issued_cards_valid_and_revocation_ends_them(
     assert r.status_code == 200
     # A revoked key (compromised) is gone from the JWKS and its cards are refused.
     async with owner() as s, s.begin():
-        await s.execute(update(SigningKey).where(SigningKey.kid == old_kid).values(status="revoked"))
+        await s.execute(update(SigningKey).where(SigningKey.kid == old_kid)
+                        .values(status="revoked"))
     forget_keys(live)
     published = {k["kid"] for k in (await client.get(
         f"/v1/federations/{federation.hq}/jwks.json")).json()["keys"]}
@@ -207,7 +212,8 @@ async def test_cli_apply_and_migrate_create_missing_card_keys(
     assert key.status == "active"
     # Lose it (revoked), then `migrate` makes a new one.
     async with owner() as s, s.begin():
-        await s.execute(update(SigningKey).where(SigningKey.kid == key.kid).values(status="revoked"))
+        await s.execute(update(SigningKey).where(SigningKey.kid == key.kid)
+                        .values(status="revoked"))
     assert (await flexunion("migrate")).returncode == 0
     statuses = sorted(k.status for k in await card_keys(owner, fed_id))
     assert statuses == ["active", "revoked"]

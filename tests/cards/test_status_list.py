@@ -95,7 +95,8 @@ async def test_each_status_at_its_slot_verified_with_joserfc(
     client: httpx.AsyncClient, sms, federation: Federation, staff_token, owner, clock,
 ) -> None:
     region = federation.regions[0]
-    members = {status: await member(client, sms, federation, staff_token, home=region, status=status)
+    members = {status: await member(client, sms, federation, staff_token, home=region,
+                                    status=status)
                for status in ("active", "suspended", "parked", "left")}
     applicant = await join(client, sms, federation, region)
     clock.advance(seconds=31)  # past any list built before these members existed
@@ -105,7 +106,8 @@ async def test_each_status_at_its_slot_verified_with_joserfc(
     raw = status_list.decode(token.claims["status_list"]["lst"])
     expected = {"active": 0, "suspended": 2, "parked": 3, "left": 1}
     for status, joined in members.items():
-        assert status_list.status_at(raw, await status_idx(owner, joined.member_id)) == expected[status]
+        assert (status_list.status_at(raw, await status_idx(owner, joined.member_id))
+                == expected[status])
     assert status_list.status_at(raw, await status_idx(owner, applicant.member_id)) == 1
     assert len(raw) * 4 % 1024 == 0 and status_list.status_at(raw, len(raw) * 4 - 1) == 0
 
@@ -125,7 +127,8 @@ async def test_etag_304_and_a_suspension_within_the_window(
     again = await read_list(client, federation, **{"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
     assert again.headers["etag"] == etag and again.headers["cache-control"] == "public, max-age=30"
-    assert (await read_list(client, federation, **{"If-None-Match": '"other", ' + etag})).status_code == 304
+    assert (await read_list(client, federation,
+                            **{"If-None-Match": '"other", ' + etag})).status_code == 304
     assert (await read_list(client, federation, **{"If-None-Match": '"other"'})).status_code == 200
 
     def slot(response: httpx.Response) -> int:

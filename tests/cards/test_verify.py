@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from flexunion.auth.accounts import create_partner_client
+from flexunion.auth.partners.service import create_partner_client
 from flexunion.config import AUDIENCE_ADMIN
 from tests.cards.conftest import (
     VERIFY,
@@ -41,7 +41,8 @@ async def officer(staff_token, fed: Federation, region: int = 1) -> str:
 
 
 def reassemble(header: dict[str, Any], claims: dict[str, Any], signature: bytes) -> str:
-    return ".".join([b64(json.dumps(header).encode()), b64(json.dumps(claims).encode()), b64(signature)])
+    return ".".join([b64(json.dumps(header).encode()), b64(json.dumps(claims).encode()),
+                     b64(signature)])
 
 
 def sign(header: dict[str, Any], claims: dict[str, Any], key: Ed25519PrivateKey) -> str:
@@ -76,7 +77,8 @@ async def test_a_station_officer_of_another_region_verifies_a_valid_card(
     assert r.status_code == 404
     # Every staff role of the federation may verify.
     for role, code in (("regional_admin", federation.regions[1]), ("hq_admin", federation.hq)):
-        expect(await verify(client, await staff_token(federation, role, code), token), "ok", "active")
+        expect(await verify(client, await staff_token(federation, role, code), token),
+               "ok", "active")
 
 
 async def test_a_partner_client_verifies(
@@ -94,7 +96,8 @@ async def test_a_partner_client_verifies(
         expect(await verify(client, r.json()["access_token"], token), "ok", "active")
 
 
-async def test_who_may_not_verify(client: httpx.AsyncClient, sms, federation: Federation, staff_token) -> None:
+async def test_who_may_not_verify(client: httpx.AsyncClient, sms, federation: Federation,
+                                  staff_token) -> None:
     joined = await member(client, sms, federation, staff_token)
     token = (await card(client, joined))["token"]
     r = await client.post(VERIFY, json={"card": token}, headers=bearer(joined.token))  # a worker
@@ -112,7 +115,8 @@ async def test_forged_with_an_unknown_key(
     forged = sign({"kid": "card-20260101-deadbeef", "typ": CARD_TYP}, claims, rogue)
     expect(await verify(client, await officer(staff_token, federation), forged), "unknown_key")
     # Embedded keys and remote key sets are never followed.
-    raw = rogue.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raw = rogue.public_key().public_bytes(serialization.Encoding.Raw,
+                                          serialization.PublicFormat.Raw)
     for extra in ({"jwk": {"kty": "OKP", "crv": "Ed25519", "x": b64(raw)}},
                   {"jku": "https://attacker.example/jwks.json"}, {"x5u": "https://a.example/c"}):
         forged = sign({"kid": header["kid"], "typ": CARD_TYP, **extra}, claims, rogue)
@@ -209,7 +213,8 @@ async def test_a_card_of_another_federation(
     result = await verify(client, await officer(staff_token, federation), token)
     expect(result, "other_federation")
     assert result["holder"] is None  # nothing about another federation's member
-    expect(await verify(client, await officer(staff_token, other_federation), token), "ok", "active")
+    expect(await verify(client, await officer(staff_token, other_federation), token),
+           "ok", "active")
 
 
 async def test_a_genuinely_signed_card_for_nobody(
@@ -275,7 +280,8 @@ async def test_bad_bodies(client: httpx.AsyncClient, federation: Federation, sta
         r = await client.post(VERIFY, json=body, headers=verifier)
         assert r.status_code == status and r.json()["code"] == code, (body, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
-    r = await client.post(VERIFY, content=b"{not json", headers=verifier | {"content-type": "application/json"})
+    r = await client.post(VERIFY, content=b"{not json",
+                          headers=verifier | {"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["code"] == "malformed_request", r.text
     r = await client.post(VERIFY, json={"card": "x" * 9000}, headers=verifier)
     assert r.status_code == 413 and r.json()["code"] == "payload_too_large", r.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import subprocess
@@ -22,7 +23,8 @@ SCRIPT = Path(sys.executable).with_name("flexunion")
 
 @pytest.fixture
 def flexunion(settings: Settings, tmp_path: Path):
-    """Run `flexunion ARGS...` as its own process; returns the CompletedProcess."""
+    """Run `flexunion ARGS...` as its own process; returns the CompletedProcess. Keyword
+    arguments add to its environment."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("FLEXUNION_") and k != "DATABASE_URL"}
     env.update({
@@ -35,10 +37,10 @@ def flexunion(settings: Settings, tmp_path: Path):
         "FLEXUNION_LOG_LEVEL": "WARNING",
     })
 
-    async def run(*args: str) -> subprocess.CompletedProcess[str]:
+    async def run(*args: str, **more_env: str) -> subprocess.CompletedProcess[str]:
         return await asyncio.to_thread(
-            subprocess.run, [str(SCRIPT), *args], env=env, cwd=tmp_path, capture_output=True,
-            text=True, timeout=120)
+            subprocess.run, [str(SCRIPT), *args], env=env | more_env, cwd=tmp_path,
+            capture_output=True, text=True, timeout=120)
 
     return run
 
@@ -123,3 +125,38 @@ async def test_audit_verify_passes_on_the_intact_chain(flexunion) -> None:
     out = ok(await flexunion("audit", "verify"))
     assert "BROKEN" not in out
     assert out.strip().endswith("audit chain intact")
+
+
+def json_log_lines(stream: str) -> list[dict[str, object]]:
+    found = []
+    for line in stream.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and {"level", "logger", "msg"} <= entry.keys():
+            found.append(entry)
+    return found
+
+
+async def test_operator_commands_are_quiet_unless_verbose(flexunion,
+                                                          federation: Federation) -> None:
+    """Even at FLEXUNION_LOG_LEVEL=INFO: `token issue` prints the token and nothing else;
+    `-v` shows the logs (here the migrations')."""
+    issued = await flexunion("token", "issue", "--role", "hq_admin", "--tenant", federation.hq,
+                             "--subject", "s", FLEXUNION_LOG_LEVEL="INFO")
+    assert issued.returncode == 0, issued.stderr
+    assert issued.stderr == ""
+    token = issued.stdout.removesuffix("\n")
+    assert token and "\n" not in token and token.count(".") == 2  # one line: a JWT
+
+    quiet = await flexunion("migrate", FLEXUNION_LOG_LEVEL="INFO")
+    assert quiet.returncode == 0, quiet.stderr
+    assert json_log_lines(quiet.stderr) == []
+
+    verbose = await flexunion("-v", "migrate", FLEXUNION_LOG_LEVEL="INFO")
+    assert verbose.returncode == 0, verbose.stderr
+    assert verbose.stdout.strip() == "database at the latest migration"
+    logged = json_log_lines(verbose.stderr)
+    assert logged, verbose.stderr
+    assert any(str(entry["logger"]).startswith("alembic") for entry in logged), logged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -263,7 +264,7 @@ async def test_unreadable_files(owner: Owner, tmp_path: Path, body: str, expecte
 
 async def test_empty_or_missing_folder(owner: Owner, tmp_path: Path) -> None:
     (tmp_path / "empty" / "sub").mkdir(parents=True)
-    with pytest.raises(FederationFileError, match="no federation.yaml here or in its sub-folders"):
+    with pytest.raises(FederationFileError, match=r"no federation.yaml here or in its sub-folders"):
         await plan(owner, tmp_path / "empty")
     with pytest.raises(FederationFileError, match="not a folder"):
         await plan(owner, tmp_path / "nowhere")
@@ -384,3 +385,26 @@ async def test_the_demo_federation_applies_cleanly(owner: Owner) -> None:
                 "unchanged"}
         finally:
             await session.rollback()
+
+
+async def test_an_area_file_without_crs_is_pointed_out(owner: Owner, tmp_path: Path) -> None:
+    """Amap data read as WGS84 is about 500 m off: a plan says when the system is assumed."""
+    prefix = new_prefix()
+    spec = federation_spec(prefix, regions=1, stations=0)
+    region = spec["regions"][0]["code"]
+    outline = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"code": f"{prefix}-j", "name_zh": "辖区",
+                                          "name_en": "Area", "tenant": region},
+        "geometry": {"type": "Polygon", "coordinates": [[[121.40, 31.18], [121.47, 31.18],
+                                                         [121.47, 31.22], [121.40, 31.18]]]}}]}
+    folder = tmp_path / prefix
+    (folder / "areas").mkdir(parents=True)
+    (folder / "areas" / "j.geojson").write_text(json.dumps(outline))
+    spec["areas"] = [{"file": "areas/j.geojson", "kind": "jurisdiction"}]
+    write(folder, spec)
+    planned = await plan(owner, folder)
+    assert len(planned.warnings) == 1 and "$.areas[0]" in planned.warnings[0]
+    assert "gcj02" in planned.warnings[0] and "! " in planned.render()
+    spec["areas"][0]["crs"] = "wgs84"  # said explicitly: nothing to point out
+    write(folder, spec)
+    assert (await plan(owner, folder)).warnings == []

@@ -48,7 +48,8 @@ async def test_jurisdictions_resolve_inside_outside_on_the_border_and_in_a_hole(
     client: httpx.AsyncClient, federation: Federation, hq: str, worker: str,
 ) -> None:
     r1, r2 = federation.regions
-    with_hole = square(121.40, 31.15, 121.45, 31.25).difference(square(121.41, 31.16, 121.42, 31.17))
+    with_hole = square(121.40, 31.15, 121.45, 31.25).difference(
+        square(121.41, 31.16, 121.42, 31.17))
     r = await upload(client, hq, "jurisdiction", feature("west", with_hole, tenant=r1),
                      feature("east", EAST, tenant=r2))
     assert r.status_code == 200, r.text
@@ -74,6 +75,29 @@ async def test_jurisdictions_resolve_inside_outside_on_the_border_and_in_a_hole(
     assert hole_edge["jurisdictions"][0]["on_border"] is True
     nowhere = await resolve(client, worker, 100.0, 40.0)
     assert nowhere["jurisdiction"] is None and nowhere["delivery_zones"] == []
+
+
+async def test_resolve_names_the_jurisdictions_adcode(
+    client: httpx.AsyncClient, federation: Federation, hq: str, worker: str,
+) -> None:
+    """行政区划代码: the 6-digit adcode of the union whose jurisdiction holds the point, for a
+    worker and for staff alike, and documented in the OpenAPI document."""
+    r1, r2 = federation.regions
+    r = await upload(client, hq, "jurisdiction", feature("west", WEST, tenant=r1),
+                     feature("east", EAST, tenant=r2))
+    assert r.status_code == 200, r.text
+
+    west = await resolve(client, worker, 121.43, 31.20)
+    assert west["jurisdiction"]["adcode"] == "330106"  # r1 of the test spec (杭州市西湖区)
+    east = await resolve(client, hq, 121.47, 31.20)
+    assert (east["jurisdiction"]["union"]["code"], east["jurisdiction"]["adcode"]) == (
+        r2, "440305")
+    assert (await resolve(client, worker, 100.0, 40.0))["jurisdiction"] is None
+
+    doc = (await client.get("/schema/openapi.json")).json()
+    jurisdiction = doc["components"]["schemas"]["Jurisdiction"]
+    assert "adcode" in jurisdiction["properties"] and "adcode" in jurisdiction["required"]
+    assert "adcode" in doc["paths"]["/v1/geo/resolve"]["get"]["description"]
 
 
 async def test_multipolygon_zones_per_platform_and_station_coverage(
@@ -175,7 +199,7 @@ async def test_gcj02_in_and_out(client: httpx.AsyncClient, federation: Federatio
     back = (await client.get("/v1/admin/geo/areas/jurisdiction/drawn", params={"crs": "gcj02"},
                              headers=bearer(hq))).json()
     corners = back["geometry"]["coordinates"][0]
-    for got, want in zip(sorted(map(tuple, corners)), sorted(drawn.exterior.coords)):
+    for got, want in zip(sorted(map(tuple, corners)), sorted(drawn.exterior.coords), strict=True):
         assert got == pytest.approx(want, abs=2e-7)  # ~2 cm
     stored = (await client.get("/v1/admin/geo/areas/jurisdiction/drawn",
                                headers=bearer(hq))).json()["geometry"]["coordinates"][0]
@@ -247,7 +271,8 @@ async def test_owners_and_scopes(
     assert (await client.get("/v1/admin/geo/areas", headers=bearer(hq))).json()["items"] == []
 
 
-async def test_replace_and_export(client: httpx.AsyncClient, federation: Federation, hq: str) -> None:
+async def test_replace_and_export(client: httpx.AsyncClient, federation: Federation,
+                                  hq: str) -> None:
     r1 = federation.regions[0]
     zones = [feature(f"z{i}", square(121.40 + i * 0.01, 31.15, 121.41 + i * 0.01, 31.16),
                      tenant=r1, partner="alpha") for i in range(3)]

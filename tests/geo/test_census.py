@@ -24,9 +24,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flexunion.core.errors import ServiceUnavailable
-from flexunion.geo import census
+from flexunion.geo.census import counting
+from flexunion.geo.checkins.models import LocationCheckin
 from flexunion.geo.crs import Crs, from_wgs84
-from flexunion.geo.models import LocationCheckin
 from tests.cli.test_cli import flexunion, ok  # noqa: F401  (the CLI fixture)
 from tests.geo.test_rosters import (
     IN_HANGZHOU,
@@ -251,17 +251,17 @@ def test_an_unreachable_dask_scheduler_is_a_503_not_a_crash() -> None:
     import numpy as np
     import shapely
 
-    inputs = census.Inputs(
+    inputs = counting.Inputs(
         zones=[{"zone_code": "z", "name_zh": "z", "name_en": "z", "kind": "jurisdiction",
                 "tenant": "t", "platform": None, "area_km2": 1.0}],
         zone_geoms=np.array([shapely.box(0, 0, 1, 1)], dtype=object),
         workers_partner=["alpha"], workers_xy=np.array([[0.5, 0.5]]), workers_zone=[None],
         workers_days=np.array([3]))
-    zones, _ = census.place(inputs, engine="pandas", scheduler=None, min_active_days=1)
+    zones, _ = counting.place(inputs, engine="pandas", scheduler=None, min_active_days=1)
     assert zones[0]["workers"] == 1
-    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
-        with pytest.raises(ServiceUnavailable) as refused:
-            census.place(inputs, engine="dask", scheduler="tcp://127.0.0.1:1", min_active_days=1)
+    with (dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+          pytest.raises(ServiceUnavailable) as refused):
+        counting.place(inputs, engine="dask", scheduler="tcp://127.0.0.1:1", min_active_days=1)
     assert refused.value.code == "dask_unavailable"
 
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from flexunion.db.retention import purge
+from flexunion.geo.checkins.models import LocationCheckin
 from flexunion.geo.crs import Crs, from_wgs84
-from flexunion.geo.models import LocationCheckin
 from tests.support.factories import Federation, Joined, bearer, join, worker_login
 from tests.support.geo import SHANGHAI, seed_area, square
 
@@ -112,7 +112,7 @@ async def test_only_active_members_with_consent_check_in(
     applicant = await join(client, sms, federation, federation.regions[0])  # not approved
     await consent(client, applicant.token)
     r = await check_in(client, applicant.token, pt(IN_R1))
-    assert r.status_code == 409 and r.json()["code"] == "member_not_active"
+    assert r.status_code == 403 and r.json()["code"] == "member_not_active"
     assert r.json()["member_status"] == "applicant"
 
 

@@ -1,10 +1,12 @@
 """Coordinate conversions against published reference pairs, and round trips.
 
 Reference pairs (each provider's own documentation example):
-- Amap (高德) coordinate-convert API: GPS 116.481499,39.990475 → GCJ-02 116.487585177952,39.991754014757
-- Baidu (百度) geoconv API: WGS84 114.21892734521,29.575429778924 → BD-09 114.23074871003,29.579084787993
-- Alibaba Cloud address service TransferCoord: GCJ-02 120.026268,30.279164 ↔ WGS84 120.021519,30.281543
-  ↔ BD-09 120.032768,30.285238 (six decimals)
+- Amap (高德) coordinate-convert API: GPS 116.481499,39.990475
+  → GCJ-02 116.487585177952,39.991754014757
+- Baidu (百度) geoconv API: WGS84 114.21892734521,29.575429778924
+  → BD-09 114.23074871003,29.579084787993
+- Alibaba Cloud address service TransferCoord: GCJ-02 120.026268,30.279164
+  ↔ WGS84 120.021519,30.281543 ↔ BD-09 120.032768,30.285238 (six decimals)
 Providers add their own rounding (and Baidu a little noise), so tolerances are in metres.
 """
 

@@ -48,7 +48,8 @@ async def test_without_notifications_the_version_poll_still_catches_changes(
         await registry.close()
 
 
-async def test_concurrent_requests_share_one_load(settings: Settings, federation: Federation) -> None:
+async def test_concurrent_requests_share_one_load(settings: Settings,
+                                                  federation: Federation) -> None:
     registry = GeoRegistry(to_asyncpg(app_database_url(settings)), poll_seconds=60)
     await registry.start()
     try:

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flexunion.audit.models import AuditEvent
-from flexunion.auth.accounts import create_partner_client
+from flexunion.auth.partners.service import create_partner_client
+from flexunion.geo.census.models import RosterEntry, RosterUpload
 from flexunion.geo.crs import Crs, from_wgs84
-from flexunion.geo.models import RosterEntry, RosterUpload
 from tests.support.factories import Federation, bearer, random_id_number
 from tests.support.geo import HANGZHOU, SHANGHAI, seed_area, square
 
@@ -328,7 +328,7 @@ async def test_an_admin_uploads_a_csv_for_a_partner_and_it_is_audited(
     assert [(i["id"], i["current"]) for i in mine.json()["items"]] == [(body["id"], True)]
 
     unknown = await post_roster(client, admin, csv=csv, path=path, partner="gamma")
-    assert (unknown.status_code, unknown.json()["code"]) == (422, "platform_unknown")
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown_partner")
     officer = await staff_token(federation, "station_officer", federation.stations[r1][0])
     denied = await post_roster(client, officer, csv=csv, path=path, partner="alpha")
     assert denied.status_code == 403
@@ -337,7 +337,7 @@ async def test_an_admin_uploads_a_csv_for_a_partner_and_it_is_audited(
 async def test_a_regional_client_files_places_outside_its_subtree_under_itself(
     client: httpx.AsyncClient, owner: Owner, staff_token, federation: Federation, alpha: str,
 ) -> None:
-    r1, r2 = federation.regions
+    r1, _ = federation.regions
     regional = await partner_token(owner, staff_token, federation, "alpha", tenant=r1)
     r = await post_roster(client, regional, [w("r-1", *IN_ZA), w("r-2", *IN_HANGZHOU)])
     assert r.status_code == 201, r.text

@@ -9,7 +9,7 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from flexunion.geo.spatial_join import zone_of_points
+from flexunion.geo.census.spatial_join import zone_of_points
 
 
 def frame(geoms: object, index: object = None, crs: int = 4326) -> geopandas.GeoDataFrame:

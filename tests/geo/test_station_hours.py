@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from flexunion.core.clock import BEIJING
-from flexunion.geo.hours import (
+from flexunion.geo.stations.hours import (
     HoursError,
     hours_on,
     is_open,

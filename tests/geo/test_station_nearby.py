@@ -13,7 +13,7 @@ from pyproj import Geod
 
 from flexunion.core.clock import BEIJING
 from flexunion.geo.crs import Crs, from_wgs84, to_wgs84
-from flexunion.geo.hours import DAYS
+from flexunion.geo.stations.hours import DAYS
 from tests.support.factories import Federation, bearer, worker_login
 from tests.support.geo import offset, seed_point
 
@@ -131,14 +131,18 @@ async def test_open_now_follows_beijing_time(client, sms, federation: Federation
     late = await client.get(NEARBY, params=here, headers=bearer(token))
     flags = {s["code"]: s["open_now"] for s in late.json()["items"]}
     assert flags == {"n-300": True, "n-1200": True, "n-2500": False, "n-4000": True}
-    assert codes(await client.get(NEARBY, params=here | {"open_now": "true"},
-                                  headers=bearer(token))) == ["n-300", "n-1200", "n-4000"]
+    only_open = await client.get(NEARBY, params=here | {"open_now": "true"},
+                                 headers=bearer(token))
+    assert codes(only_open) == ["n-300", "n-1200", "n-4000"]
+    assert only_open.json()["closed_now"] == 1  # n-2500 is near but closed: said, not hidden
+    assert late.json()["closed_now"] == 0  # without open_now nothing is left out
     assert len(codes(await client.get(NEARBY, params=here | {"open_now": "false"},
                                       headers=bearer(token)))) == 4  # false: no filter
     # 08:00 the next morning it is open again.
     clock.offset = datetime(2026, 3, 12, 8, 0, tzinfo=BEIJING) - datetime.now(UTC)
     morning = await client.get(NEARBY, params=here | {"open_now": "true"}, headers=bearer(token))
     assert codes(morning) == ["n-300", "n-1200", "n-2500", "n-4000"]
+    assert morning.json()["closed_now"] == 0
     assert morning.json()["items"][2]["hours_today"] == [["07:00", "22:00"]]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 
 from flexunion.core.clock import BEIJING
-from flexunion.geo.hours import DAYS, iso_week
+from flexunion.geo.stations.hours import DAYS, iso_week
 from tests.support.factories import Federation, bearer, worker_login
 from tests.support.geo import seed_point
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from flexunion.geo.hours import DAYS
+from flexunion.geo.stations.hours import DAYS
 from tests.support.factories import Federation, bearer, worker_login
 from tests.support.geo import seed_point
 

@@ -12,9 +12,9 @@ import httpx
 import numpy as np
 from sqlalchemy import func, select
 
-from flexunion.geo.checkins import daily_votes, decide, near_home
+from flexunion.geo.checkins.models import TransferSuggestion
+from flexunion.geo.checkins.suggestions import daily_votes, decide, near_home
 from flexunion.geo.index import AreaIndex, AreaRef, PointIndex
-from flexunion.geo.models import TransferSuggestion
 from flexunion.geo.registry import GeoSnapshot
 from tests.geo.test_checkins import (
     BORDER_LON,

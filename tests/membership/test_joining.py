@@ -20,7 +20,8 @@ from tests.support.factories import (
 )
 
 
-async def test_apply_then_approve_then_card_ready(client, sms, federation: Federation, staff_token, owner) -> None:
+async def test_apply_then_approve_then_card_ready(client, sms, federation: Federation, staff_token,
+                                                  owner) -> None:
     region = federation.regions[0]
     station = federation.stations[region][0]
     joined = await join(client, sms, federation, station)
@@ -29,15 +30,18 @@ async def test_apply_then_approve_then_card_ready(client, sms, federation: Feder
     assert joined.body["id_masked"][4:14] == "*" * 10
     assert joined.body["name_masked"] == "张**"
     officer = await staff_token(federation, "station_officer", station)
-    queue = await client.get("/v1/admin/members", params={"status": "applicant"}, headers=bearer(officer))
+    queue = await client.get("/v1/admin/members", params={"status": "applicant"},
+                             headers=bearer(officer))
     assert [m["id"] for m in queue.json()["items"]] == [joined.member_id]
-    approved = await client.post(f"/v1/admin/members/{joined.member_id}/approve", headers=bearer(officer))
+    approved = await client.post(f"/v1/admin/members/{joined.member_id}/approve",
+                                 headers=bearer(officer))
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "active" and approved.json()["member_no"]
     mine = (await client.get("/v1/me/membership", headers=bearer(joined.token))).json()
     assert mine["status"] == "active" and mine["status_zh"] == "正常"
     assert mine["seniority_days"] == 0 and mine["member_since"]
-    again = await client.post(f"/v1/admin/members/{joined.member_id}/approve", headers=bearer(officer))
+    again = await client.post(f"/v1/admin/members/{joined.member_id}/approve",
+                              headers=bearer(officer))
     assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
     # The raw ID never leaves the database unsealed.
     async with owner() as s:
@@ -70,7 +74,8 @@ async def test_rejection_needs_a_reason_and_allows_a_new_application(
     region = federation.regions[0]
     admin = await staff_token(federation, "regional_admin", region)
     joined = await join(client, sms, federation, region)
-    r = await client.post(f"/v1/admin/members/{joined.member_id}/reject", json={}, headers=bearer(admin))
+    r = await client.post(f"/v1/admin/members/{joined.member_id}/reject", json={},
+                          headers=bearer(admin))
     assert r.status_code == 422
     r = await client.post(f"/v1/admin/members/{joined.member_id}/reject",
                           json={"reason": "材料不全 documents missing"}, headers=bearer(admin))
@@ -93,7 +98,8 @@ async def test_status_lifecycle(client, sms, federation: Federation, staff_token
             assert r.json()["code"] == "invalid_transition"
 
 
-async def test_auto_approve_rule_is_inherited_by_stations(client, sms, federation: Federation, staff_token) -> None:
+async def test_auto_approve_rule_is_inherited_by_stations(client, sms, federation: Federation,
+                                                          staff_token) -> None:
     region = federation.regions[1]
     admin = await staff_token(federation, "regional_admin", region)
     r = await client.put(f"/v1/admin/tenants/{region}/join-rule", json={"auto_approve": True},
@@ -103,6 +109,54 @@ async def test_auto_approve_rule_is_inherited_by_stations(client, sms, federatio
     assert joined.body["status"] == "active" and joined.body["member_no"]
     other = await join(client, sms, federation, federation.regions[0])
     assert other.body["status"] == "applicant"
+
+
+async def test_joining_needs_both_consents_in_their_current_versions(
+    client, sms, federation: Federation, owner
+) -> None:
+    """个人信息保护法: the privacy policy, and a separate consent to processing the resident ID
+    number (sensitive data), each granted in the version asked for now; nothing is stored
+    before they are."""
+    required = (await client.get("/v1/consents/required")).json()["join"]
+    assert {(c["purpose"], c["version"]) for c in required} == {
+        ("privacy_policy", "2026-11"), ("id_number", "2026-11")}
+    assert all(c["label_zh"] and c["label_en"] for c in required)
+
+    token, worker = await worker_login(client, sms, federation.hq)
+    h = bearer(token)
+
+    async def apply(key: str) -> httpx.Response:
+        return await client.post("/v1/me/membership/application",
+                                 json=application(federation.regions[0]),
+                                 headers=h | {"Idempotency-Key": key})
+
+    async def consent(purpose: str, version: str, granted: bool = True) -> None:
+        r = await client.post("/v1/me/consents", headers=h | {"Idempotency-Key": uuid.uuid4().hex},
+                              json={"purpose": purpose, "version": version, "granted": granted})
+        assert r.status_code == 201, r.text
+
+    r = await apply("none")
+    assert r.status_code == 403 and r.json()["code"] == "consent_required", r.text
+    assert {c["purpose"] for c in r.json()["required"]} == {"privacy_policy", "id_number"}
+    assert r.json()["detail"] and r.json()["detail_en"]
+    await consent("privacy_policy", "2026-11")
+    r = await apply("policy-only")
+    assert r.status_code == 403 and r.json()["required"] == [
+        {"purpose": "id_number", "version": "2026-11"}]
+    await consent("id_number", "2025-01")  # an older text
+    r = await apply("old-version")
+    assert r.status_code == 403 and r.json()["required"] == [
+        {"purpose": "id_number", "version": "2026-11"}]
+    await consent("id_number", "2026-11")
+    await consent("privacy_policy", "2026-11", granted=False)  # withdrawn: the latest decides
+    r = await apply("withdrawn")
+    assert r.status_code == 403 and r.json()["required"] == [
+        {"purpose": "privacy_policy", "version": "2026-11"}]
+    async with owner() as s:
+        assert await s.scalar(select(func.count()).select_from(Member)
+                              .where(Member.worker_id == uuid.UUID(worker))) == 0
+    await consent("privacy_policy", "2026-11")
+    assert (await apply("granted")).status_code == 201
 
 
 async def test_bad_applications(client, sms, federation: Federation, owner) -> None:
@@ -155,7 +209,8 @@ async def test_members_are_visible_along_the_tree_only(
         assert (r.status_code == 200) is sees, (role, code, r.status_code)
         if not sees:
             assert r.status_code == 404 and r.json()["code"] == "member_not_found"
-            a = await client.post(f"/v1/admin/members/{joined.member_id}/approve", headers=bearer(token))
+            a = await client.post(f"/v1/admin/members/{joined.member_id}/approve",
+                                  headers=bearer(token))
             assert a.status_code == 404
 
 
@@ -185,14 +240,16 @@ async def test_queue_pages_and_decisions_only_decide_applications(
     seen, cursor = [], None
     while True:
         r = await client.get("/v1/admin/members", headers=bearer(admin),
-                             params={"status": "applicant", "limit": 2} | ({"cursor": cursor} if cursor else {}))
+                             params={"status": "applicant", "limit": 2}
+                             | ({"cursor": cursor} if cursor else {}))
         assert r.status_code == 200, r.text
         seen += [m["id"] for m in r.json()["items"]]
         cursor = r.json()["next_cursor"]
         if not cursor:
             break
     assert seen == [j.member_id for j in joined]
-    bad = await client.get("/v1/admin/members", headers=bearer(admin), params={"cursor": "WyJ4IiwieSJd"})
+    bad = await client.get("/v1/admin/members", headers=bearer(admin),
+                           params={"cursor": "WyJ4IiwieSJd"})
     assert bad.status_code == 422 and bad.json()["code"] == "cursor_invalid"
     member = joined[0].member_id
     await client.post(f"/v1/admin/members/{member}/approve", headers=bearer(admin))
@@ -200,5 +257,6 @@ async def test_queue_pages_and_decisions_only_decide_applications(
                       headers=bearer(admin))
     r = await client.post(f"/v1/admin/members/{member}/approve", headers=bearer(admin))
     assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
-    r = await client.post(f"/v1/admin/members/{member}/reject", json={"reason": "x"}, headers=bearer(admin))
+    r = await client.post(f"/v1/admin/members/{member}/reject", json={"reason": "x"},
+                          headers=bearer(admin))
     assert r.status_code == 409

@@ -86,7 +86,9 @@ async def test_code_is_single_use_and_expires(client, sms, federation: Federatio
     assert expired.status_code == 401 and expired.json()["code"] == "otp_invalid"
 
 
-async def test_sending_is_rate_limited(client, sms, federation: Federation, clock, settings) -> None:
+async def test_sending_is_rate_limited(
+    client, sms, federation: Federation, clock, settings
+) -> None:
     phone = random_phone()
     assert (await ask(client, federation.hq, phone)).status_code == 202
     soon = await ask(client, federation.hq, phone)
@@ -104,7 +106,8 @@ async def test_sending_is_rate_limited(client, sms, federation: Federation, cloc
 async def test_bad_phone_and_unknown_federation(client, sms, federation: Federation) -> None:
     for phone in ("12345", "+1 202 555 0100", "010-12345678", "not a phone"):
         r = await ask(client, federation.hq, phone)
-        assert r.status_code == 422 and r.json()["code"] in ("phone_invalid", "validation_failed"), phone
+        assert r.status_code == 422 and r.json()["code"] in (
+            "phone_invalid", "validation_failed"), phone
     r = await ask(client, "no-such-federation", random_phone())
     assert r.status_code == 422 and r.json()["code"] == "federation_unknown"
     # A regional union's code is not a federation to log in to.
@@ -112,7 +115,9 @@ async def test_bad_phone_and_unknown_federation(client, sms, federation: Federat
     assert r.status_code == 422 and r.json()["code"] == "federation_unknown"
 
 
-async def test_phone_and_code_never_reach_logs_whole(client, sms, federation: Federation, caplog) -> None:
+async def test_phone_and_code_never_reach_logs_whole(
+    client, sms, federation: Federation, caplog
+) -> None:
     phone = random_phone()
     with caplog.at_level(logging.DEBUG):
         token, _ = await worker_login(client, sms, federation.hq, phone)

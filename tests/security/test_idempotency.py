@@ -57,8 +57,10 @@ async def test_same_key_other_body_is_422_and_writes_nothing(
     assert other.status_code == 422
     assert other.json()["code"] == "idempotency_key_reused"
     # Same JSON, other whitespace and key order: the same request.
-    same = await client.post("/v1/me/consents", headers=headers | {"content-type": "application/json"},
-                             content=b'{ "version":"2026-11", "granted":true,  "purpose":"location_checkin"}')
+    same = await client.post("/v1/me/consents",
+                             headers=headers | {"content-type": "application/json"},
+                             content=b'{ "version":"2026-11", "granted":true,'
+                                     b'  "purpose":"location_checkin"}')
     assert same.status_code == 201 and same.headers.get("idempotent-replayed") == "true"
     assert await consent_rows(owner, worker) == 1
 
@@ -86,7 +88,8 @@ async def test_missing_or_bad_key_is_refused_before_any_write(
     assert missing.status_code == 400 and missing.json()["code"] == "idempotency_key_required"
     for bad in ("x" * 256, "with space", "中文键"):
         r = await client.post("/v1/me/consents",
-                              headers=[("Authorization", f"Bearer {token}".encode()), ("Idempotency-Key", bad.encode())],
+                              headers=[("Authorization", f"Bearer {token}".encode()),
+                                       ("Idempotency-Key", bad.encode())],
                               json=CONSENT)
         assert r.status_code == 400, bad
         assert r.json()["code"] == "idempotency_key_invalid"
@@ -98,7 +101,8 @@ async def test_a_failed_request_leaves_the_key_free(
 ) -> None:
     token, worker = await worker_login(client, sms, federation.hq)
     headers = bearer(token) | {"Idempotency-Key": "fix-and-retry"}
-    bad = await client.post("/v1/me/consents", headers=headers, json=CONSENT | {"purpose": "selling_data"})
+    bad = await client.post("/v1/me/consents", headers=headers,
+                            json=CONSENT | {"purpose": "selling_data"})
     assert bad.status_code == 422
     assert await consent_rows(owner, worker) == 0
     good = await client.post("/v1/me/consents", headers=headers, json=CONSENT)

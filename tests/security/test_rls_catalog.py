@@ -9,7 +9,8 @@ import asyncpg
 import httpx
 import pytest
 
-from flexunion.auth.accounts import create_admin, create_partner_client
+from flexunion.auth.partners.service import create_partner_client
+from flexunion.auth.staff.service import create_admin
 from flexunion.config import Settings
 from flexunion.db.urls import to_asyncpg
 from tests.support.factories import Federation, bearer, join, worker_login
@@ -25,11 +26,12 @@ GLOBAL_TABLES = {
 APP_MAY_DELETE = {
     "service_areas": "an admin withdraws an area its subtree owns (subtree_delete)",
     "station_duties": "a day's roster is replaced by the station's officers (subtree_delete)",
-    "location_checkins": "a worker erases their own check-ins, e.g. withdrawing consent (self_delete)",
+    "location_checkins": "a worker erases their own check-ins, e.g. withdrawing consent"
+                         " (self_delete)",
     "agenda_supports": "a member withdraws their own support for an agenda item (self_delete)",
 }
 
-CATALOG_PROBLEMS = """
+CATALOG_PROBLEMS = ("""
 WITH t AS (
   SELECT c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity
     FROM pg_class c
@@ -42,7 +44,8 @@ SELECT relname, 'rls not forced' FROM t WHERE NOT relforcerowsecurity
 UNION ALL
 SELECT relname, 'no policy for the app role' FROM t
  WHERE NOT EXISTS (SELECT 1 FROM pg_policy p, app
-                    WHERE p.polrelid = t.oid AND (app.oid = ANY (p.polroles) OR 0 = ANY (p.polroles)))
+                    WHERE p.polrelid = t.oid AND (app.oid = ANY (p.polroles)"""
+""" OR 0 = ANY (p.polroles)))
 UNION ALL
 SELECT t.relname, 'app policy ' || p.polname || ' lets every row through' FROM t
   JOIN pg_policy p ON p.polrelid = t.oid, app
@@ -50,7 +53,7 @@ SELECT t.relname, 'app policy ' || p.polname || ' lets every row through' FROM t
    AND (pg_get_expr(p.polqual, p.polrelid) = 'true'
         OR pg_get_expr(p.polwithcheck, p.polrelid) = 'true')
 ORDER BY 1
-"""
+""")
 
 
 @pytest.fixture
@@ -102,14 +105,17 @@ async def test_global_tables_give_the_app_role_nothing_to_write(
             ), (table, privilege)
 
 
-async def test_app_role_cannot_bypass_rls(owner_conn: asyncpg.Connection, settings: Settings) -> None:
+async def test_app_role_cannot_bypass_rls(owner_conn: asyncpg.Connection,
+                                          settings: Settings) -> None:
     role = await owner_conn.fetchrow(
-        "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = $1",
+        "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles"
+        " WHERE rolname = $1",
         settings.app_role)
     assert role is not None
     assert not any(role.values())
     owned = await owner_conn.fetchval(
-        "SELECT count(*) FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = $1)",
+        "SELECT count(*) FROM pg_class"
+        " WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = $1)",
         settings.app_role)
     assert owned == 0
     owner = await owner_conn.fetchval("SELECT current_user")
@@ -198,9 +204,10 @@ async def seed_bargaining(conn: asyncpg.Connection, fed: Federation, member) -> 
         " kind, ref_code, designated_by, started_at) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
         " 'station', 'seed', 'test', now()) RETURNING id", hq, region, m, w)
     report = await conn.fetchval(
-        "INSERT INTO problem_reports (id, federation_id, tenant_id, region_id, member_id, worker_id,"
-        " topic, partner_id, title, body, details, created_at) VALUES (gen_random_uuid(), $1, $2,"
-        " $2, $3, $4, 'rest', $5, '题', '述', '{}', now()) RETURNING id", hq, region, m, w, partner)
+        "INSERT INTO problem_reports (id, federation_id, tenant_id, region_id, member_id,"
+        " worker_id, topic, partner_id, title, body, details, created_at)"
+        " VALUES (gen_random_uuid(), $1, $2, $2, $3, $4, 'rest', $5, '题', '述', '{}', now())"
+        " RETURNING id", hq, region, m, w, partner)
     proposal = await conn.fetchval(
         "INSERT INTO rep_proposals (id, federation_id, tenant_id, representative_id, worker_id,"
         " topic, partner_id, title, body, details, status, created_at) VALUES (gen_random_uuid(),"
@@ -229,9 +236,9 @@ async def seed_bargaining(conn: asyncpg.Connection, fed: Federation, member) -> 
         " body, created_by, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, 'seed',"
         " '模板', 'Template', '{title}', 'test', now(), now())", hq, region)
     round_id = await conn.fetchval(
-        "INSERT INTO negotiation_rounds (id, federation_id, tenant_id, partner_id, held_on, parties,"
-        " minutes, created_by, created_at) VALUES (gen_random_uuid(), $1, $2, $3, current_date,"
-        " '[]', '纪要', 'test', now()) RETURNING id", hq, region, partner)
+        "INSERT INTO negotiation_rounds (id, federation_id, tenant_id, partner_id, held_on,"
+        " parties, minutes, created_by, created_at) VALUES (gen_random_uuid(), $1, $2, $3,"
+        " current_date, '[]', '纪要', 'test', now()) RETURNING id", hq, region, partner)
     await conn.execute(
         "INSERT INTO negotiation_round_items (round_id, item_id, federation_id, tenant_id,"
         " partner_id, union_position) VALUES ($1, $2, $3, $4, $5, '立场')",
@@ -255,8 +262,8 @@ async def seed_bargaining(conn: asyncpg.Connection, fed: Federation, member) -> 
         " threshold, electorate, opened_at, closes_at, opened_by) VALUES (gen_random_uuid(), $1,"
         " $2, $3, '是否通过', 'open', 0.5, 0.5, 1, now(), now() + interval '1 day', 'test')"
         " RETURNING id", hq, region, item)
-    await conn.execute("INSERT INTO ballot_electors (ballot_id, member_id, worker_id, federation_id,"
-                       " tenant_id, voted_at) VALUES ($1, $2, $3, $4, $5, now())",
+    await conn.execute("INSERT INTO ballot_electors (ballot_id, member_id, worker_id,"
+                       " federation_id, tenant_id, voted_at) VALUES ($1, $2, $3, $4, $5, now())",
                        ballot, m, w, hq, region)
     await conn.execute("INSERT INTO ballot_papers (id, ballot_id, choice, receipt_hash) VALUES"
                        " (gen_random_uuid(), $1, 'yes', 'seed')", ballot)
@@ -283,7 +290,8 @@ async def test_no_tenant_table_leaks_to_another_federation(
                               headers=bearer(member.token) | {"Idempotency-Key": "seed-move"})
     assert moved.status_code == 201, moved.text
     for step in ("release", "accept"):
-        r = await client.post(f"/v1/admin/transfers/{moved.json()['id']}/{step}", headers=bearer(hq))
+        r = await client.post(f"/v1/admin/transfers/{moved.json()['id']}/{step}",
+                              headers=bearer(hq))
         assert r.status_code == 200, r.text
     token, worker_id = await worker_login(client, sms, federation.hq)
     r = await client.post("/v1/me/consents", headers=bearer(token) | {"Idempotency-Key": "seed-1"},

@@ -63,7 +63,8 @@ async def test_another_federation_sees_nothing_and_foreign_equals_missing(
     foreign = await client.get(f"/v1/admin/tenants/{federation.regions[0]}", headers=bearer(token))
     missing = await client.get("/v1/admin/tenants/no-such-tenant-here", headers=bearer(token))
     assert foreign.status_code == missing.status_code == 404
-    strip = lambda b: {k: v for k, v in b.items() if k not in ("detail", "detail_en", "instance", "request_id")}  # noqa: E731
+    strip = lambda b: {k: v for k, v in b.items()  # noqa: E731
+                       if k not in ("detail", "detail_en", "instance", "request_id")}
     assert strip(foreign.json()) == strip(missing.json())
 
 
@@ -92,7 +93,8 @@ async def app_conn(settings: Settings):
 
 async def scoped(conn: asyncpg.Connection, tenant_id: object, principal: str = "test") -> None:
     await conn.execute(
-        "SELECT set_config('flexunion.tenant_id', $1, true), set_config('flexunion.principal', $2, true)",
+        "SELECT set_config('flexunion.tenant_id', $1, true),"
+        " set_config('flexunion.principal', $2, true)",
         str(tenant_id) if tenant_id else "", principal,
     )
 
@@ -115,9 +117,11 @@ async def test_postgres_itself_limits_the_app_role(app_conn, federation: Federat
 async def test_scope_does_not_leak_across_transactions(app_conn, federation: Federation) -> None:
     async with app_conn.transaction():
         await scoped(app_conn, federation.ids[federation.hq])
-        assert await app_conn.fetchval("SELECT count(*) FROM tenants") == len(federation.all_codes())
+        assert (await app_conn.fetchval("SELECT count(*) FROM tenants")
+                == len(federation.all_codes()))
     # Same pooled connection, next transaction: the scope is gone (set_config(..., true)).
-    assert await app_conn.fetchval("SELECT current_setting('flexunion.tenant_id', true)") in ("", None)
+    assert (await app_conn.fetchval("SELECT current_setting('flexunion.tenant_id', true)")
+            in ("", None))
     assert await app_conn.fetchval("SELECT count(*) FROM tenants") == 0
 
 

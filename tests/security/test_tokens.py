@@ -57,7 +57,8 @@ async def expect_401(client: httpx.AsyncClient, token: str, code: str, path: str
 
 
 async def test_a_genuine_token_works(client, federation: Federation, staff_token) -> None:
-    r = await client.get(PATH, headers=bearer(await staff_token(federation, "hq_admin", federation.hq)))
+    token = await staff_token(federation, "hq_admin", federation.hq)
+    r = await client.get(PATH, headers=bearer(token))
     assert r.status_code == 200
 
 
@@ -99,7 +100,8 @@ async def test_signed_by_another_key_under_a_real_kid(client, federation: Federa
 
 
 async def test_tampered_payload(client, federation: Federation, staff_token) -> None:
-    token = await staff_token(federation, "station_officer", federation.stations[federation.regions[0]][0])
+    station = federation.stations[federation.regions[0]][0]
+    token = await staff_token(federation, "station_officer", station)
     header, payload, sig = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     claims["role"] = "hq_admin"
@@ -113,7 +115,9 @@ async def test_tampered_payload(client, federation: Federation, staff_token) -> 
     ("' OR '1'='1", "token_unknown_key"), ("x" * 65, "token_unknown_key"),
     (None, "token_unknown_key"), (42, "token_malformed"),
 ])
-async def test_unknown_or_injected_kid(client, federation: Federation, kid: object, code: str) -> None:
+async def test_unknown_or_injected_kid(
+    client, federation: Federation, kid: object, code: str
+) -> None:
     header = {"alg": "EdDSA", "typ": "at+jwt"} | ({"kid": kid} if kid is not None else {})
     token = unsigned(header, claims_for(federation), b"\x00" * 64)
     await expect_401(client, token, code)
@@ -122,20 +126,26 @@ async def test_unknown_or_injected_kid(client, federation: Federation, kid: obje
 async def test_embedded_key_headers_refused(client, federation: Federation) -> None:
     kid, _ = await active_kid(client)
     rogue = Ed25519PrivateKey.generate()
-    raw = rogue.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raw = rogue.public_key().public_bytes(serialization.Encoding.Raw,
+                                          serialization.PublicFormat.Raw)
     token = jwt.encode(claims_for(federation), rogue, algorithm="EdDSA", headers={
         "kid": kid, "typ": "at+jwt", "jwk": {"kty": "OKP", "crv": "Ed25519", "x": b64(raw)}})
     await expect_401(client, token, "token_alg_rejected")
 
 
-async def test_wrong_issuer_audience_type(client, federation: Federation, tokens: TokenService) -> None:
-    genuine, _ = await tokens.issue(role=Role.HQ_ADMIN, subject="s", tenant_id=federation.ids[federation.hq],
+async def test_wrong_issuer_audience_type(
+    client, federation: Federation, tokens: TokenService
+) -> None:
+    genuine, _ = await tokens.issue(role=Role.HQ_ADMIN, subject="s",
+                                    tenant_id=federation.ids[federation.hq],
                                     tenant_code=federation.hq)
     key = await tokens.keys.signing_key()
     sign = lambda claims, typ="at+jwt": jwt.encode(  # noqa: E731
         claims, key.private, algorithm="EdDSA", headers={"kid": key.kid, "typ": typ})
-    await expect_401(client, sign(claims_for(federation, iss="https://evil.example")), "token_wrong_issuer")
-    await expect_401(client, sign(claims_for(federation, aud="someone-else")), "token_wrong_audience")
+    await expect_401(client, sign(claims_for(federation, iss="https://evil.example")),
+                     "token_wrong_issuer")
+    await expect_401(client, sign(claims_for(federation, aud="someone-else")),
+                     "token_wrong_audience")
     await expect_401(client, sign(claims_for(federation), typ="JWT"), "token_wrong_type")
     # An admin token on the mobile API, and a worker-role token minted for the admin audience.
     await expect_401(client, genuine, "token_wrong_audience", path="/v1/me")
@@ -149,11 +159,13 @@ async def test_wrong_issuer_audience_type(client, federation: Federation, tokens
     await expect_401(client, mobile, "token_wrong_audience")
 
 
-async def test_expired_and_not_yet_valid(client, federation: Federation, tokens: TokenService, clock) -> None:
+async def test_expired_and_not_yet_valid(
+    client, federation: Federation, tokens: TokenService, clock
+) -> None:
     tid, code = federation.ids[federation.hq], federation.hq
     clock.advance(hours=-2)
-    expired, _ = await tokens.issue(role=Role.HQ_ADMIN, subject="s", tenant_id=tid, tenant_code=code,
-                                    ttl_seconds=3600)
+    expired, _ = await tokens.issue(role=Role.HQ_ADMIN, subject="s", tenant_id=tid,
+                                    tenant_code=code, ttl_seconds=3600)
     clock.advance(hours=2, seconds=-90)  # expired 90 s ago: beyond the ≤ 60 s leeway
     late, _ = await tokens.issue(role=Role.HQ_ADMIN, subject="s", tenant_id=tid, tenant_code=code,
                                  ttl_seconds=0)
@@ -199,7 +211,8 @@ async def test_a_revoked_key_stops_cached_tokens_at_the_next_key_reload(
     async with owner() as s, s.begin():
         await create_key(s, Keyring(TEST_SECRET.encode()), activate=True)
     await tokens.keys.reload()
-    token, _ = await tokens.issue(role=Role.HQ_ADMIN, subject="s", tenant_id=federation.ids[federation.hq],
+    token, _ = await tokens.issue(role=Role.HQ_ADMIN, subject="s",
+                                  tenant_id=federation.ids[federation.hq],
                                   tenant_code=federation.hq)
     kid = jwt.get_unverified_header(token)["kid"]
     for _ in range(30):

@@ -13,8 +13,8 @@ import httpx
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flexunion.auth.accounts import create_partner_client
-from flexunion.bargaining.models import AgendaItem
+from flexunion.auth.partners.service import create_partner_client
+from flexunion.bargaining.board.models import AgendaItem
 from flexunion.federation.models import PlatformPartner
 from tests.support.factories import Federation
 
@@ -23,7 +23,8 @@ DETAILS: dict[str, dict[str, Any]] = {
     "dispatch_rules": {"rule": "顺路单强制叠加", "observed_effect": "超时率上升"},
     "overtime": {"current_rule": "超过预计送达时间即超时", "proposed_rule": "恶劣天气顺延 15 分钟"},
     "appeals": {"current_process": "App 内提交, 人工复核", "current_deadline_hours": 168},
-    "rest": {"current_arrangement": "无强制休息", "proposed_arrangement": "连续 4 小时后休息 20 分钟"},
+    "rest": {"current_arrangement": "无强制休息",
+             "proposed_arrangement": "连续 4 小时后休息 20 分钟"},
     "rewards_penalties": {"current_rule": "差评罚款 50 元", "proposed_rule": "差评先申诉后处罚"},
     "other": {"description": "其他问题"},
 }

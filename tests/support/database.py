@@ -36,7 +36,8 @@ async def _bootstrap_on_server(superuser_url: str, database: str) -> None:
             f"IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{embedded.OWNER_ROLE}') THEN "
             f"CREATE ROLE {embedded.OWNER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS CREATEROLE; END IF; "
             f"IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
-            f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; END IF; "
+            f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
+            "END IF; "
             "END $$"
         )
         await conn.execute(f'CREATE DATABASE "{database}" OWNER {embedded.OWNER_ROLE}')

@@ -15,7 +15,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flexunion.auth.sms import RecordingSmsGateway
+from flexunion.auth.workers.sms import RecordingSmsGateway
 from flexunion.federation.models import Tenant
 from flexunion.provisioning.service import apply_directory
 
@@ -32,7 +32,8 @@ class Federation:
 
 
 def federation_spec(prefix: str, regions: int = 2, stations: int = 2) -> dict[str, Any]:
-    cities = [("310104", "上海市"), ("330106", "杭州市"), ("440305", "深圳市"), ("510107", "成都市")]
+    cities = [("310104", "上海市"), ("330106", "杭州市"),
+              ("440305", "深圳市"), ("510107", "成都市")]
     return {
         "federation": {"code": f"{prefix}-hq", "name_zh": f"测试联合会{prefix}",
                        "name_en": f"Test federation {prefix}"},
@@ -42,7 +43,8 @@ def federation_spec(prefix: str, regions: int = 2, stations: int = 2) -> dict[st
         ],
         "regions": [
             {
-                "code": f"{prefix}-r{i}", "name_zh": f"区域工会{i}", "name_en": f"Regional union {i}",
+                "code": f"{prefix}-r{i}", "name_zh": f"区域工会{i}",
+                "name_en": f"Regional union {i}",
                 "adcode": cities[i % len(cities)][0], "city": cities[i % len(cities)][1],
                 "stations": [
                     {"code": f"{prefix}-r{i}-s{j}", "name_zh": f"站点{i}-{j}",
@@ -106,7 +108,8 @@ def random_id_number() -> str:
     from stdnum.cn import ric
 
     year = random.randrange(1975, 2001)
-    body = f"310104{year}{random.randrange(1, 13):02d}{random.randrange(1, 29):02d}{random.randrange(1000):03d}"
+    body = (f"310104{year}{random.randrange(1, 13):02d}{random.randrange(1, 29):02d}"
+            f"{random.randrange(1000):03d}")
     return body + ric.calc_check_digit(body + "0")  # the argument includes a check-digit slot
 
 
@@ -124,8 +127,8 @@ async def consent_to_join(client: httpx.AsyncClient, token: str) -> None:
 
 
 def application(join: str, **over: Any) -> dict[str, Any]:
-    return {"real_name": "张三丰", "id_number": random_id_number(), "employment_form": "crowdsourced",
-            "city": "上海市", "join": join,
+    return {"real_name": "张三丰", "id_number": random_id_number(),
+            "employment_form": "crowdsourced", "city": "上海市", "join": join,
             "platforms": [{"partner": "alpha", "platform_worker_id": "A-1001"}]} | over
 
 

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flexunion.federation.models import PlatformPartner
-from flexunion.geo.models import ServiceArea, ServicePoint
+from flexunion.geo.areas.models import ServiceArea
+from flexunion.geo.stations.models import ServicePoint
 from tests.support.factories import Federation
 
 # Two test regions far apart, in WGS84: r1 ≈ 上海徐汇, r2 ≈ 杭州西湖 (boxes, 0.1° a side).

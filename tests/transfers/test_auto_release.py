@@ -74,7 +74,8 @@ async def test_the_deadline_is_configurable(
     from flexunion.app import create_app
     from tests.support.server import LiveServer
 
-    server = LiveServer(create_app(replace(settings, transfers=TransferSettings(release_working_days=1)),
+    server = LiveServer(create_app(replace(settings,
+                                           transfers=TransferSettings(release_working_days=1)),
                                    sms=sms, clock=clock)).start()
     try:
         import httpx
@@ -101,6 +102,7 @@ async def test_the_cli_command(settings: Settings, tmp_path: Path) -> None:
                 "FLEXUNION_DATA_DIR": str(tmp_path / "data"), "FLEXUNION_LOAD_DEMO": "0",
                 "FLEXUNION_LOG_LEVEL": "WARNING"})
     done = await asyncio.to_thread(subprocess.run, [str(SCRIPT), "transfers", "auto-release"],
-                                   env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+                                   env=env, cwd=tmp_path, capture_output=True, text=True,
+                                   timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("released ") and done.stdout.strip().endswith("transfer(s)")

@@ -13,7 +13,8 @@ from tests.support.factories import bearer, join
 from tests.transfers.conftest import Staff
 
 
-async def test_two_concurrent_accepts_one_wins(client, sms, staff: Staff, staff_token, owner) -> None:
+async def test_two_concurrent_accepts_one_wins(client, sms, staff: Staff, staff_token,
+                                               owner) -> None:
     fed = staff.fed
     r1, r2, _ = fed.regions
     dest = fed.stations[r2][0]
@@ -49,14 +50,16 @@ async def test_retries_with_one_key_make_one_transfer(client, sms, staff: Staff,
     r1, r2, _ = fed.regions
     worker = await join(client, sms, fed, r1, approver_token=staff.region[r1])
     headers = bearer(worker.token) | {"Idempotency-Key": "move-to-r2"}
-    answers = await asyncio.gather(*(client.post("/v1/me/transfers", json={"to": r2, "reason": "换城市"},
+    answers = await asyncio.gather(*(client.post("/v1/me/transfers",
+                                                 json={"to": r2, "reason": "换城市"},
                                                  headers=headers) for _ in range(20)))
     assert {a.status_code for a in answers} <= {201, 409}, {a.text for a in answers}
     created = {a.json()["id"] for a in answers if a.status_code == 201}
     assert len(created) == 1
     conflicts = {a.json()["code"] for a in answers if a.status_code == 409}
     assert conflicts <= {"idempotency_in_flight"}
-    replay = await client.post("/v1/me/transfers", json={"to": r2, "reason": "换城市"}, headers=headers)
+    replay = await client.post("/v1/me/transfers", json={"to": r2, "reason": "换城市"},
+                               headers=headers)
     assert replay.status_code == 201 and replay.json()["id"] in created
     assert replay.headers["idempotent-replayed"] == "true"
     async with owner() as s:

@@ -31,8 +31,8 @@ from hypothesis.stateful import (
 )
 
 from flexunion.auth.keys import KeyStore
-from flexunion.auth.sms import RecordingSmsGateway
 from flexunion.auth.tokens import TokenService
+from flexunion.auth.workers.sms import RecordingSmsGateway
 from flexunion.config import Settings
 from flexunion.core.context import Role
 from flexunion.core.secrets import Keyring
@@ -169,8 +169,8 @@ class TransferMachine(RuleBasedStateMachine):
         token = verified.json()["access_token"]
         for consent in JOIN_CONSENTS:
             self.expect(self.call("POST", "/v1/me/consents", token, consent, idempotent=True), 201)
-        r = self.call("POST", "/v1/me/membership/application", token, application(target, id_number=fresh_id_number()),
-                      idempotent=True)
+        r = self.call("POST", "/v1/me/membership/application", token,
+                      application(target, id_number=fresh_id_number()), idempotent=True)
         self.expect(r, 201)
         worker = Worker(token, r.json()["member_id"], target, "applicant")
         self.workers.append(worker)
@@ -221,7 +221,8 @@ class TransferMachine(RuleBasedStateMachine):
         assert mine["home"]["code"] == worker.home and mine["status"] == worker.status
         assert sum(h["until"] is None for h in mine["homes"]) == 1
         moves = [m for m in reversed(self.moves) if m.worker is worker]
-        assert [(t["id"], t["status"]) for t in mine["transfers"]] == [(m.id, m.status) for m in moves]
+        assert ([(t["id"], t["status"]) for t in mine["transfers"]]
+                == [(m.id, m.status) for m in moves])
 
     # ---- transfers -------------------------------------------------------------------------
 
@@ -412,7 +413,8 @@ async def _arrange(settings_: Settings, clock: Any, tmp: Path) -> tuple[Federati
         fed = await make_federation(owner, tmp, regions=3)  # type: ignore[arg-type]
         tokens = TokenService(settings_, KeyStore(factory, Keyring(TEST_SECRET.encode())), clock)
         admin = {}
-        for code, role in [(fed.hq, Role.HQ_ADMIN)] + [(r, Role.REGIONAL_ADMIN) for r in fed.regions]:
+        for code, role in ([(fed.hq, Role.HQ_ADMIN)]
+                           + [(r, Role.REGIONAL_ADMIN) for r in fed.regions]):
             admin[code], _ = await tokens.issue(role=role, subject="state-machine",
                                                 tenant_id=fed.ids[code], tenant_code=code)
         return fed, admin

@@ -78,7 +78,8 @@ async def test_request_release_accept_moves_the_home(client, sms, staff: Staff, 
     released = await act(client, staff.station[origin], tid, "release")
     assert released.status_code == 200, released.text
     assert released.json()["status"] == "released" and not released.json()["auto_released"]
-    seen = await client.get(f"/v1/admin/members/{worker.member_id}", headers=bearer(staff.region[r2]))
+    seen = await client.get(f"/v1/admin/members/{worker.member_id}",
+                            headers=bearer(staff.region[r2]))
     assert seen.status_code == 200 and seen.json()["home_code"] == origin
     again = await act(client, staff.region[r1], tid, "release")
     assert again.status_code == 409 and again.json()["code"] == "invalid_transfer_state"
@@ -90,7 +91,8 @@ async def test_request_release_accept_moves_the_home(client, sms, staff: Staff, 
 
     mine = (await client.get("/v1/me/membership", headers=bearer(worker.token))).json()
     assert mine["home"]["code"] == dest and mine["member_since"] == since
-    assert [(h["code"], h["until"] is None) for h in mine["homes"]] == [(origin, False), (dest, True)]
+    assert ([(h["code"], h["until"] is None) for h in mine["homes"]]
+            == [(origin, False), (dest, True)])
     assert [(x["id"], x["status"]) for x in mine["transfers"]] == [(tid, "completed")]
     assert mine["transfers"][0]["reason"] == "搬到杭州跑单 moved city"
 
@@ -122,7 +124,8 @@ async def test_request_release_accept_moves_the_home(client, sms, staff: Staff, 
         assert actions[2].tenant_id == fed.ids[dest]
         events = (await s.execute(text(
             "SELECT tenant_id, federation_id, payload FROM domain_events"
-            " WHERE kind = 'member.transferred' AND payload->>'transfer_id' = :t"), {"t": tid})).all()
+            " WHERE kind = 'member.transferred' AND payload->>'transfer_id' = :t"),
+            {"t": tid})).all()
         assert len(events) == 1
         assert events[0].tenant_id == fed.ids[dest] and events[0].federation_id == fed.ids[fed.hq]
         assert events[0].payload | {"completed_at": None} == {
@@ -135,7 +138,8 @@ async def test_request_release_accept_moves_the_home(client, sms, staff: Staff, 
                         (staff.region[r2], "reject")):
         r = await act(client, token, tid, step, reason="x" if step == "reject" else None)
         assert r.status_code == 409 and r.json()["code"] == "invalid_transfer_state", (step, r.text)
-    cancel = await client.post(f"/v1/me/transfers/{tid}/cancel", headers=bearer(worker.token) | key())
+    cancel = await client.post(f"/v1/me/transfers/{tid}/cancel",
+                               headers=bearer(worker.token) | key())
     assert cancel.status_code == 409 and cancel.json()["code"] == "invalid_transfer_state"
     # The third region never saw any of it.
     assert (await client.get("/v1/admin/transfers", headers=bearer(staff.region[r3]))).json() == {
@@ -164,9 +168,11 @@ async def test_a_third_region_cannot_see_touch_or_detect_a_transfer(
         for token in third:
             for direction in (None, "incoming", "outgoing"):
                 params = {"direction": direction} if direction else {}
-                listed = await client.get("/v1/admin/transfers", params=params, headers=bearer(token))
+                listed = await client.get("/v1/admin/transfers", params=params,
+                                          headers=bearer(token))
                 assert listed.json()["items"] == []
-            member = await client.get(f"/v1/admin/members/{worker.member_id}", headers=bearer(token))
+            member = await client.get(f"/v1/admin/members/{worker.member_id}",
+                                      headers=bearer(token))
             assert member.status_code == 404
             ghost = str(uuid.uuid4())
             for method, suffix, body in (("GET", "", None), ("POST", "/release", None),
@@ -246,7 +252,8 @@ async def test_the_worker_cancels_before_completion_only(client, sms, staff: Sta
     foreign = await client.post(f"/v1/me/transfers/{tid}/cancel",
                                 headers=bearer(other.token) | key())
     assert foreign.status_code == 404 and foreign.json()["code"] == "transfer_not_found"
-    assert (await client.get(f"/v1/me/transfers/{tid}", headers=bearer(other.token))).status_code == 404
+    assert (await client.get(f"/v1/me/transfers/{tid}",
+                             headers=bearer(other.token))).status_code == 404
 
     assert (await act(client, staff.region[r1], tid, "release")).status_code == 200
     cancelled = await client.post(f"/v1/me/transfers/{tid}/cancel", json={"reason": "不搬了"},
@@ -255,7 +262,8 @@ async def test_the_worker_cancels_before_completion_only(client, sms, staff: Sta
     assert cancelled.json()["status"] == "cancelled" and cancelled.json()["status_zh"] == "已撤回"
     late = await act(client, staff.region[r2], tid, "accept")
     assert late.status_code == 409 and late.json()["code"] == "invalid_transfer_state"
-    again = await client.post(f"/v1/me/transfers/{tid}/cancel", headers=bearer(worker.token) | key())
+    again = await client.post(f"/v1/me/transfers/{tid}/cancel",
+                              headers=bearer(worker.token) | key())
     assert again.status_code == 409 and again.json()["code"] == "invalid_transfer_state"
     assert (await client.get(f"/v1/admin/members/{worker.member_id}",
                              headers=bearer(staff.region[r2]))).status_code == 404
@@ -264,14 +272,16 @@ async def test_the_worker_cancels_before_completion_only(client, sms, staff: Sta
     tid2 = (await ask(client, worker, r2)).json()["id"]
     assert (await act(client, staff.hq, tid2, "release")).status_code == 200
     assert (await act(client, staff.hq, tid2, "accept")).status_code == 200
-    done = await client.post(f"/v1/me/transfers/{tid2}/cancel", headers=bearer(worker.token) | key())
+    done = await client.post(f"/v1/me/transfers/{tid2}/cancel",
+                             headers=bearer(worker.token) | key())
     assert done.status_code == 409 and done.json()["code"] == "invalid_transfer_state"
     async with owner() as s:
         assert (await s.scalar(text(
             "SELECT payload->>'reason' FROM audit_events WHERE action = 'transfer.cancelled'"
             " AND object_id = :t"), {"t": tid})) == "不搬了"
-        statuses = dict((await s.execute(select(Transfer.id, Transfer.status)
-                                         .where(Transfer.member_id == uuid.UUID(worker.member_id)))).all())
+        statuses = dict((await s.execute(
+            select(Transfer.id, Transfer.status)
+            .where(Transfer.member_id == uuid.UUID(worker.member_id)))).all())
     assert statuses == {uuid.UUID(tid): "cancelled", uuid.UUID(tid2): "completed"}
 
 
@@ -281,7 +291,8 @@ async def test_who_may_ask_and_where_to(client, sms, staff: Staff) -> None:
     station = fed.stations[r1][0]
     worker = await member_at(client, sms, staff, station)
     for to, code in ((fed.stations[r1][1], "transfer_same_region"), (r1, "transfer_same_region"),
-                     (fed.hq, "transfer_target_invalid"), ("no-such-union", "transfer_target_invalid"),
+                     (fed.hq, "transfer_target_invalid"),
+                     ("no-such-union", "transfer_target_invalid"),
                      ("alpha", "transfer_target_invalid")):
         r = await ask(client, worker, to)
         assert r.status_code == 422 and r.json()["code"] == code, (to, r.text)
@@ -312,7 +323,8 @@ async def test_who_may_ask_and_where_to(client, sms, staff: Staff) -> None:
     # Staff tokens are not mobile tokens, and workers cannot use the staff queue.
     assert (await client.post("/v1/me/transfers", json={"to": r2},
                               headers=bearer(staff.hq) | key())).status_code == 401
-    assert (await client.get("/v1/admin/transfers", headers=bearer(worker.token))).status_code == 401
+    assert (await client.get("/v1/admin/transfers",
+                             headers=bearer(worker.token))).status_code == 401
 
 
 async def test_a_member_who_left_meanwhile_is_not_moved(client, sms, staff: Staff) -> None:
@@ -322,7 +334,8 @@ async def test_a_member_who_left_meanwhile_is_not_moved(client, sms, staff: Staf
     tid = (await ask(client, worker, r2)).json()["id"]
     assert (await act(client, staff.region[r1], tid, "release")).status_code == 200
     left = await client.post(f"/v1/admin/members/{worker.member_id}/status",
-                             json={"to": "left", "reason": "退会"}, headers=bearer(staff.region[r1]))
+                             json={"to": "left", "reason": "退会"},
+                             headers=bearer(staff.region[r1]))
     assert left.status_code == 200
     r = await act(client, staff.region[r2], tid, "accept")
     assert r.status_code == 409 and r.json()["code"] == "member_not_transferable"
@@ -363,12 +376,14 @@ async def test_queue_pagination_and_filters(client, sms, staff: Staff) -> None:
 
 async def test_the_contract_is_in_openapi(client) -> None:
     doc = (await client.get("/schema/openapi.json")).json()
-    for path, method in (("/v1/me/transfers", "post"), ("/v1/me/transfers/{transfer_id}/cancel", "post")):
+    for path, method in (("/v1/me/transfers", "post"),
+                         ("/v1/me/transfers/{transfer_id}/cancel", "post")):
         params = doc["paths"][path][method]["parameters"]
         assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" and p["required"]
                    for p in params), path
     for path in ("/v1/admin/transfers", "/v1/admin/transfers/{transfer_id}/accept",
-                 "/v1/admin/transfers/{transfer_id}/release", "/v1/admin/transfers/{transfer_id}/reject"):
+                 "/v1/admin/transfers/{transfer_id}/release",
+                 "/v1/admin/transfers/{transfer_id}/reject"):
         assert path in doc["paths"]
     read = doc["components"]["schemas"]["TransferRead"]["properties"]
     assert {"from", "to", "status_zh", "release_due_at", "rejected_by"} <= set(read)
@@ -391,7 +406,8 @@ async def test_destination_cannot_change_a_member_before_the_move_completes(
     transfer = r.json()["id"]
     assert (await client.post(f"/v1/admin/transfers/{transfer}/release",
                               headers=bearer(staff.region[origin]))).status_code == 200
-    seen = await client.get(f"/v1/admin/members/{member.member_id}", headers=bearer(staff.region[dest]))
+    seen = await client.get(f"/v1/admin/members/{member.member_id}",
+                            headers=bearer(staff.region[dest]))
     assert seen.status_code == 200
     for path, body in (("status", {"to": "suspended", "reason": "x"}), ("approve", None)):
         r = await client.post(f"/v1/admin/members/{member.member_id}/{path}", json=body,
@@ -417,7 +433,8 @@ async def test_the_card_follows_the_member_to_the_new_home(client, sms, staff: S
 
     before = await card_claims()
     assert before["home"] == origin
-    r = await client.post("/v1/me/transfers", json={"to": dest}, headers=bearer(member.token) | key())
+    r = await client.post("/v1/me/transfers", json={"to": dest},
+                          headers=bearer(member.token) | key())
     transfer = r.json()["id"]
     assert (await client.post(f"/v1/admin/transfers/{transfer}/release",
                               headers=bearer(staff.region[origin]))).status_code == 200

@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from flexunion.audit.models import AuditEvent
+
 
 class AuditEventRead(msgspec.Struct):
     seq: int
@@ -17,3 +19,9 @@ class AuditEventRead(msgspec.Struct):
     object_id: str | None
     payload: dict[str, Any]
     hash: str
+
+
+def event_read(r: AuditEvent) -> AuditEventRead:
+    return AuditEventRead(seq=r.seq, occurred_at=r.occurred_at, tenant_id=r.tenant_id,
+                          actor=r.actor, action=r.action, object_type=r.object_type,
+                          object_id=r.object_id, payload=r.payload, hash=r.hash)

@@ -7,17 +7,13 @@ The actor is not a parameter: it is the transaction's principal, and the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_INSERT = text(
-    "INSERT INTO audit_events (tenant_id, actor, action, object_type, object_id, payload)"
-    " VALUES (:tenant_id, flexunion_principal(), :action, :object_type, :object_id,"
-    " CAST(:payload AS jsonb))"
-)
+from flexunion.audit import repository
+from flexunion.audit.models import AuditEvent
 
 
 async def record(
@@ -29,13 +25,13 @@ async def record(
     object_id: str | uuid.UUID | None = None,
     payload: dict[str, Any] | None = None,
 ) -> None:
-    await session.execute(
-        _INSERT,
-        {
-            "tenant_id": tenant_id,
-            "action": action,
-            "object_type": object_type,
-            "object_id": str(object_id) if object_id is not None else None,
-            "payload": msgspec.json.encode(payload or {}).decode(),
-        },
-    )
+    await repository.append(session, tenant_id=tenant_id, action=action,
+                            object_type=object_type,
+                            object_id=str(object_id) if object_id is not None else None,
+                            payload=payload or {})
+
+
+async def page(session: AsyncSession, *, before_seq: int | None,
+               limit: int) -> Sequence[AuditEvent]:
+    """The caller's subtree's trail, newest first (row-level security decides the rows)."""
+    return await repository.page(session, before_seq=before_seq, limit=limit)

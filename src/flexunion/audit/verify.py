@@ -11,14 +11,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from flexunion.audit import repository
 from flexunion.db.urls import to_asyncpg
-
-_ROWS = """
-SELECT seq, prev_hash, hash,
-       flexunion_audit_digest(prev_hash, seq, occurred_at, tenant_id, actor, action,
-                              object_type, object_id, payload, request_id) AS recomputed
-  FROM audit_events ORDER BY seq
-"""
 
 
 @dataclass
@@ -50,9 +44,9 @@ async def check_chain(conn: asyncpg.Connection) -> VerifyReport:
     if not conn.is_in_transaction():
         raise RuntimeError("check_chain needs a transaction (use verify() for a standalone check)")
     report = VerifyReport()
-    head = await conn.fetchrow("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
+    head = await repository.chain_head(conn)
     expected_seq, expected_prev = 1, ""
-    async for row in conn.cursor(_ROWS, prefetch=2000):
+    async for row in repository.chain(conn):
         report.checked += 1
         seq = row["seq"]
         if seq != expected_seq:  # seq is the primary key, read in order: only gaps can occur

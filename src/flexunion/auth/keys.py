@@ -23,12 +23,14 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from flexunion.auth import repository
 from flexunion.auth.models import SigningKey
 from flexunion.core.secrets import Keyring
-from flexunion.federation import repository as federation_repository
+
+# The federations (HQ rows) that need a card key: the directory has no list of them yet.
+from flexunion.federation import directory
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +70,6 @@ class LoadedKey:
     federation_id: uuid.UUID | None = None
 
 
-def _same_slot(purpose: str, federation_id: uuid.UUID | None):
-    fed = (SigningKey.federation_id.is_(None) if federation_id is None
-           else SigningKey.federation_id == federation_id)
-    return (SigningKey.purpose == purpose) & fed
-
-
 async def create_key(
     session: AsyncSession, keyring: Keyring, *, activate: bool, purpose: str = ACCESS,
     federation_id: uuid.UUID | None = None,
@@ -90,12 +86,9 @@ async def create_key(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     if activate:
-        await session.execute(
-            update(SigningKey)
-            .where(SigningKey.status == "active", _same_slot(purpose, federation_id))
-            .values(status="retired", retired_at=text("now()"))
-        )
-    session.add(
+        await repository.retire_active(session, purpose, federation_id)
+    await repository.add(
+        session,
         SigningKey(
             kid=kid,
             alg=ALG,
@@ -104,16 +97,14 @@ async def create_key(
             status="active" if activate else "retired",
             purpose=purpose,
             federation_id=federation_id,
-        )
+        ),
     )
-    await session.flush()
     return kid
 
 
 async def ensure_active_key(session: AsyncSession, keyring: Keyring) -> str:
     _remember(keyring)
-    kid = await session.scalar(select(SigningKey.kid).where(
-        SigningKey.status == "active", _same_slot(ACCESS, None)))
+    kid = await repository.active_kid(session, ACCESS)
     return kid or await create_key(session, keyring, activate=True)
 
 
@@ -129,10 +120,8 @@ async def ensure_card_keys(
         log.warning("no keyring for card keys; `flexunion migrate` will create them")
         return []
     _remember(keyring)
-    federations = await federation_repository.federation_ids(
-        session, ids=list(federation_ids) if federation_ids is not None else None)
-    keyed = set((await session.scalars(select(SigningKey.federation_id).where(
-        SigningKey.purpose == CARD, SigningKey.status == "active"))).all())
+    federations = await directory.federation_ids(session, federation_ids)
+    keyed = await repository.federations_with_active_key(session, CARD)
     return [await create_key(session, keyring, activate=True, purpose=CARD, federation_id=fed)
             for fed in federations if fed not in keyed]
 
@@ -159,9 +148,7 @@ class KeyStore:
 
     async def _load(self) -> None:
         async with self._sessionmaker() as session:
-            rows = (
-                await session.scalars(select(SigningKey).where(SigningKey.status != "revoked"))
-            ).all()
+            rows = await repository.unrevoked(session)
         keys: dict[str, LoadedKey] = {}
         for row in rows:
             private = None

@@ -1,3 +1,6 @@
+"""The auth tables: staff accounts, partner clients, worker accounts, one-time code
+challenges and the signing keys."""
+
 from __future__ import annotations
 
 import uuid
@@ -103,7 +106,7 @@ class SigningKey(Base):
 
     kid: Mapped[str] = mapped_column(Text, primary_key=True)
     alg: Mapped[str] = mapped_column(Text)
-    public_jwk: Mapped[dict] = mapped_column(JSONB)
+    public_jwk: Mapped[dict[str, str]] = mapped_column(JSONB)
     private_key_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(Text)
     purpose: Mapped[str] = mapped_column(Text, default="access")  # access | card

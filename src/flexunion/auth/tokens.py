@@ -17,6 +17,7 @@ from datetime import timedelta
 import jwt
 
 from flexunion.auth.keys import ALG, KeyStore
+from flexunion.auth.schemas import AccessToken
 from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER, Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import ADMIN_ROLES, Caller, Role
@@ -29,6 +30,7 @@ MAX_LEEWAY = 60
 _KID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CACHE_ENTRIES = 4096
 CACHE_SECONDS = 60.0
+_OTHER_API = "该令牌属于另一个接口。"
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "nbf", "iat", "jti", "role", "tid", "tenant"]
 
 
@@ -61,6 +63,8 @@ class TokenService:
         ttl_seconds: int | None = None, extra: dict[str, object] | None = None,
     ) -> tuple[str, int]:
         key = await self.keys.signing_key()
+        if key.private is None:  # signing_key() answers only a key it could unseal
+            raise RuntimeError(f"signing key {key.kid} has no private part")
         now = self.clock.now()
         ttl = ttl_seconds if ttl_seconds is not None else ttl_for(self.settings, role)
         claims: dict[str, object] = {
@@ -81,12 +85,22 @@ class TokenService:
         )
         return token, ttl
 
+    async def answer_login(
+        self, *, role: Role, subject: str, tenant_id: uuid.UUID, tenant_code: str
+    ) -> AccessToken:
+        """What a successful login answers: a token for the role's API."""
+        token, ttl = await self.issue(role=role, subject=subject, tenant_id=tenant_id,
+                                      tenant_code=tenant_code)
+        return AccessToken(access_token=token, expires_in=ttl, subject=subject,
+                           tenant=tenant_code, role=role.value)
+
     async def verify(self, token: str, audiences: tuple[str, ...]) -> Caller:
         await self.keys.refresh()
         cached = self._verified.get(token)
         if cached is not None and cached[2] == self.keys.generation and time.time() < cached[1]:
             if cached[0].audience not in audiences:
-                raise Unauthenticated("The token is for another API.", code="token_wrong_audience")
+                raise Unauthenticated(_OTHER_API, "The token is for another API.",
+                                      code="token_wrong_audience")
             return cached[0]
         caller, expires = await self._verify(token, audiences)
         # A token that verified is trusted again, without a signature check, until it
@@ -100,24 +114,32 @@ class TokenService:
 
     async def _verify(self, token: str, audiences: tuple[str, ...]) -> tuple[Caller, float]:
         if len(token) > MAX_TOKEN_BYTES:
-            raise Unauthenticated("The token is too large.", code="token_malformed")
+            raise Unauthenticated("令牌过大。", "The token is too large.", code="token_malformed")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise Unauthenticated("The token cannot be parsed.", code="token_malformed") from exc
+            raise Unauthenticated("无法解析令牌。", "The token cannot be parsed.",
+                                  code="token_malformed") from exc
         if header.get("alg") not in ALLOWED_ALGORITHMS:
-            raise Unauthenticated("The token's algorithm is not accepted.", code="token_alg_rejected")
+            raise Unauthenticated("不接受该令牌的签名算法。",
+                                  "The token's algorithm is not accepted.",
+                                  code="token_alg_rejected")
         if header.get("typ") != TOKEN_TYPE:
-            raise Unauthenticated("The token is not an access token.", code="token_wrong_type")
+            raise Unauthenticated("这不是访问令牌。", "The token is not an access token.",
+                                  code="token_wrong_type")
         for forbidden in ("jku", "x5u", "jwk", "x5c"):
             if forbidden in header:
-                raise Unauthenticated("Embedded key references are refused.", code="token_alg_rejected")
+                raise Unauthenticated("拒绝令牌内嵌的密钥引用。",
+                                      "Embedded key references are refused.",
+                                      code="token_alg_rejected")
         kid = header.get("kid")
         if not isinstance(kid, str) or not _KID.match(kid):
-            raise Unauthenticated("The token names no valid key.", code="token_unknown_key")
+            raise Unauthenticated("令牌未指明有效的密钥。", "The token names no valid key.",
+                                  code="token_unknown_key")
         public = await self.keys.verification_key(kid)
         if public is None:
-            raise Unauthenticated("The token's key is unknown.", code="token_unknown_key")
+            raise Unauthenticated("令牌的签名密钥未知。", "The token's key is unknown.",
+                                  code="token_unknown_key")
         try:
             claims = jwt.decode(
                 token,
@@ -129,17 +151,23 @@ class TokenService:
                 options={"require": REQUIRED_CLAIMS, "strict_aud": False},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthenticated("The token has expired.", code="token_expired") from exc
+            raise Unauthenticated("令牌已过期。", "The token has expired.",
+                                  code="token_expired") from exc
         except jwt.ImmatureSignatureError as exc:
-            raise Unauthenticated("The token is not valid yet.", code="token_not_yet_valid") from exc
+            raise Unauthenticated("令牌尚未生效。", "The token is not valid yet.",
+                                  code="token_not_yet_valid") from exc
         except jwt.InvalidAudienceError as exc:
-            raise Unauthenticated("The token is for another API.", code="token_wrong_audience") from exc
+            raise Unauthenticated(_OTHER_API, "The token is for another API.",
+                                  code="token_wrong_audience") from exc
         except jwt.InvalidIssuerError as exc:
-            raise Unauthenticated("The token has another issuer.", code="token_wrong_issuer") from exc
+            raise Unauthenticated("令牌的签发方不符。", "The token has another issuer.",
+                                  code="token_wrong_issuer") from exc
         except jwt.InvalidSignatureError as exc:
-            raise Unauthenticated("The token's signature is invalid.", code="token_bad_signature") from exc
+            raise Unauthenticated("令牌签名无效。", "The token's signature is invalid.",
+                                  code="token_bad_signature") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthenticated("The token is invalid.", code="token_invalid") from exc
+            raise Unauthenticated("令牌无效。", "The token is invalid.",
+                                  code="token_invalid") from exc
         return self._caller(claims), float(claims["exp"])
 
     def _caller(self, claims: dict[str, object]) -> Caller:
@@ -147,13 +175,16 @@ class TokenService:
             role = Role(str(claims["role"]))
             tenant_id = uuid.UUID(str(claims["tid"]))
         except (ValueError, KeyError) as exc:
-            raise Unauthenticated("The token's claims are invalid.", code="token_invalid") from exc
+            raise Unauthenticated("令牌的声明无效。", "The token's claims are invalid.",
+                                  code="token_invalid") from exc
         if claims["aud"] != audience_for(role) and not (
             isinstance(claims["aud"], list) and audience_for(role) in claims["aud"]
         ):
-            raise Unauthenticated("Role and audience do not match.", code="token_wrong_audience")
+            raise Unauthenticated("令牌的角色与受众不符。", "Role and audience do not match.",
+                                  code="token_wrong_audience")
         if role in ADMIN_ROLES | {Role.PARTNER, Role.WORKER} and not str(claims["sub"]):
-            raise Unauthenticated("The token has no subject.", code="token_invalid")
+            raise Unauthenticated("令牌没有主体。", "The token has no subject.",
+                                  code="token_invalid")
         return Caller(
             role=role,
             subject=str(claims["sub"]),

@@ -1,4 +1,4 @@
-"""`flexunion serve | migrate | purge | tenants | admin | partner | token | keys | audit |
+"""`flexunion serve | migrate | purge | tenants | admin | partner | token | keys | sms | audit |
 transfers | census` — one module per domain.
 
 Every command but `serve` is an operator command: it connects as the database owner

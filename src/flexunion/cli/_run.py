@@ -5,8 +5,8 @@ work as the owner in one transaction, and turn a refusal into a one-line error a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +34,8 @@ async def prepare(settings: Settings) -> None:
         await ensure_card_keys(session, keyring)
 
 
-def with_database(work: Callable[[Settings], Awaitable[T]], *, migrate: bool = False) -> T:
+def with_database(work: Callable[[Settings], Coroutine[Any, Any, T]], *,
+                  migrate: bool = False) -> T:
     """Run `work(settings)` against the database, embedded or configured."""
     db: Database = open_database(load_settings())
     try:
@@ -47,7 +48,8 @@ def with_database(work: Callable[[Settings], Awaitable[T]], *, migrate: bool = F
         db.stop()
 
 
-def as_owner(work: Callable[[Settings, AsyncSession], Awaitable[T]], *, migrate: bool = False,
+def as_owner(work: Callable[[Settings, AsyncSession], Coroutine[Any, Any, T]], *,
+             migrate: bool = False,
              principal: str = OPERATOR) -> T:
     """Run `work(settings, session)` as the owner in one transaction, committed on success;
     audit rows it writes name `principal` (default `cli:operator`)."""

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import secrets
 import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.cli._run import as_owner, with_database
+from flexunion.cli._run import as_owner
 from flexunion.config import Settings
+
+if TYPE_CHECKING:
+    from flexunion.auth.tokens import TokenService
 
 
 @click.group()
@@ -29,14 +36,14 @@ def admin() -> None:
 def admin_create(tenant_code: str, username: str, role: str, display_name: str | None,
                  password_stdin: bool, oidc_issuer: str | None, oidc_subject: str | None) -> None:
     """Create a staff account; prints a generated password when none is given."""
-    from flexunion.auth.accounts import create_admin
+    from flexunion.auth.staff.service import create_admin
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     generated = None
     if password is None and not oidc_subject:
         generated = password = secrets.token_urlsafe(12)
 
-    async def work(settings: Settings, session: AsyncSession):
+    async def work(settings: Settings, session: AsyncSession) -> uuid.UUID:
         return await create_admin(
             session, tenant_code=tenant_code, username=username, role=role,
             display_name=display_name or username, password=password,
@@ -56,19 +63,38 @@ def partner() -> None:
 @partner.command("create")
 @click.option("--tenant", "tenant_code", required=True,
               help="Tenant whose subtree the client may see (usually the federation HQ).")
-@click.option("--partner", "partner_code", required=True, help="Platform partner code, e.g. meituan.")
+@click.option("--partner", "partner_code", required=True,
+              help="Platform partner code, e.g. meituan.")
 @click.option("--name", default=None, help="A label for the client.")
 def partner_create(tenant_code: str, partner_code: str, name: str | None) -> None:
     """Create a client; the secret is printed once and stored only hashed."""
-    from flexunion.auth.accounts import create_partner_client
+    from flexunion.auth.partners.service import create_partner_client
 
-    async def work(settings: Settings, session: AsyncSession):
+    async def work(settings: Settings, session: AsyncSession) -> tuple[str, str]:
         return await create_partner_client(session, tenant_code=tenant_code,
                                            partner_code=partner_code, name=name or partner_code)
 
     client_id, secret = as_owner(work)
     click.echo(f"client_id: {client_id}")
     click.echo(f"client_secret: {secret}")
+
+
+@asynccontextmanager
+async def token_service(settings: Settings) -> AsyncIterator[TokenService]:
+    """Tokens signed with the active key, read through a pool of its own."""
+    from flexunion.auth.keys import KeyStore
+    from flexunion.auth.tokens import TokenService
+    from flexunion.core.clock import Clock
+    from flexunion.core.secrets import Keyring, load_master_secret
+    from flexunion.db.engine import make_engine, make_sessionmaker
+
+    assert settings.database_url
+    engine = make_engine(settings.database_url, pool_size=1, max_overflow=0)
+    try:
+        keys = KeyStore(make_sessionmaker(engine), Keyring(load_master_secret(settings)))
+        yield TokenService(settings, keys, Clock())
+    finally:
+        await engine.dispose()
 
 
 @click.group()
@@ -78,19 +104,21 @@ def token() -> None:
 
 @token.command("issue")
 @click.option("--role", required=True,
-              type=click.Choice(["worker", "station_officer", "regional_admin", "hq_admin", "partner"]))
+              type=click.Choice(["worker", "station_officer", "regional_admin", "hq_admin",
+                                 "partner"]))
 @click.option("--tenant", "tenant_code", required=True)
 @click.option("--subject", required=True)
 @click.option("--ttl", default=None, type=click.IntRange(1, 24 * 3600), help="Seconds.")
 def token_issue(role: str, tenant_code: str, subject: str, ttl: int | None) -> None:
     """Print a signed access token."""
-    from flexunion.auth.accounts import issue_operator_token
+    from flexunion.auth.staff.service import issue_operator_token
 
-    async def work(settings: Settings) -> str:
-        return await issue_operator_token(settings, role=role, tenant_code=tenant_code,
-                                          subject=subject, ttl=ttl)
+    async def work(settings: Settings, session: AsyncSession) -> str:
+        async with token_service(settings) as tokens:
+            return await issue_operator_token(session, tokens, role=role,
+                                              tenant_code=tenant_code, subject=subject, ttl=ttl)
 
-    click.echo(with_database(work))
+    click.echo(as_owner(work))
 
 
 @click.group()
@@ -103,14 +131,34 @@ def keys() -> None:
               help="Rotate this federation's card key (HQ code) instead of the access-token key.")
 def keys_rotate(federation_code: str | None) -> None:
     """Make a new active key; the old one stays in the JWKS (retired) for verification."""
-    from flexunion.auth.accounts import rotate_key
+    from flexunion.auth.staff.service import rotate_key
+    from flexunion.core.secrets import Keyring, load_master_secret
 
     async def work(settings: Settings, session: AsyncSession) -> str:
-        return await rotate_key(session, settings, federation_code)
+        return await rotate_key(session, Keyring(load_master_secret(settings)), federation_code)
 
     kid = as_owner(work)
     which = f"card key of {federation_code}" if federation_code else "signing key"
     click.echo(f"active {which}: {kid}")
 
 
-COMMANDS = [admin, partner, token, keys]
+@click.group()
+def sms() -> None:
+    """The development SMS backend (FLEXUNION_SMS_BACKEND=log)."""
+
+
+@sms.command("last-code")
+@click.argument("phone")
+def sms_last_code(phone: str) -> None:
+    """Print the newest one-time code the log backend 'sent' to PHONE (exit 1 if none)."""
+    from flexunion.auth.workers.sms import last_code
+    from flexunion.config import load_settings
+
+    code = last_code(load_settings().data_dir, phone)
+    if code is None:
+        raise click.ClickException(f"no code for {phone} in the dev SMS outbox "
+                                   "(FLEXUNION_SMS_BACKEND=log writes it)")
+    click.echo(code)
+
+
+COMMANDS = [admin, partner, token, keys, sms]

@@ -35,14 +35,15 @@ def run(federation_code: str, tenant_code: str | None, zone_kind: str, engine: s
         scheduler: str | None, min_active_days: int, out_dir: Path | None) -> None:
     """Run a census as the operator, store it, and write its CSV, GeoJSON and map."""
     from flexunion.core.clock import Clock
-    from flexunion.geo import census_render
-    from flexunion.geo.census import operator_run
+    from flexunion.geo.census import render as census_render
+    from flexunion.geo.census.models import CensusRun
+    from flexunion.geo.census.service import operator_run
     from flexunion.geo.crs import Crs
 
     if scheduler and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
 
-    async def work(settings: Settings, session: AsyncSession):
+    async def work(settings: Settings, session: AsyncSession) -> CensusRun:
         return await operator_run(
             session, federation_code=federation_code, tenant_code=tenant_code,
             zone_kind=zone_kind, engine=engine, scheduler=scheduler or settings.geo.dask_scheduler,
@@ -60,7 +61,8 @@ def run(federation_code: str, tenant_code: str | None, zone_kind: str, engine: s
     t = done.totals
     pct = "–" if t["coverage_pct"] is None else f"{t['coverage_pct']}%"
     kind_zh = census_render.KIND_LABELS[zone_kind][0]
-    click.echo(f"摸底完成 census {done.id} · {done.params['scope']} · {kind_zh} {zone_kind} · {engine}")
+    click.echo(f"摸底完成 census {done.id} · {done.params['scope']} · {kind_zh} {zone_kind}"
+               f" · {engine}")
     click.echo(f"  区域 zones {t['zones']} · 从业者 workers {t['workers_in_zones']} in zones "
                f"(of {t['workers']}) · 会员 members {t['members_in_zones']} in zones "
                f"(of {t['members']}; 未定位 unlocated {t['members_unlocated']})")

@@ -1,14 +1,29 @@
-"""`flexunion serve`: the API, with the embedded PostgreSQL when DATABASE_URL is unset."""
+"""`flexunion serve`: the API, with the embedded PostgreSQL when DATABASE_URL is unset.
+
+SIGTERM and SIGINT (Ctrl-C) stop it cleanly with exit status 0, the embedded PostgreSQL
+too. A signal while it starts takes effect at the next step (the embedded server is not
+cut half way); a second one interrupts at once. While uvicorn serves it handles both
+signals itself; when it has shut down it restores the handlers it found and raises the
+signal again: with Python's defaults SIGTERM then killed the process on the spot, before
+any `finally` or exit handler could stop the database."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from flexunion.cli._run import prepare
 from flexunion.config import Settings, load_settings
-from flexunion.db.runtime import open_database, owner_session
+from flexunion.db.runtime import Database, open_database, owner_session
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 async def load_demo_if_empty(settings: Settings) -> bool:
@@ -25,6 +40,43 @@ async def load_demo_if_empty(settings: Settings) -> bool:
     return True
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGINT asked the server to stop. A KeyboardInterrupt, so that asyncio and
+    the libraries pass it through as they pass Ctrl-C."""
+
+
+class _StopSignals:
+    """SIGTERM/SIGINT mark a stop as asked for (and ask a serving uvicorn to exit); `check()`
+    raises `Stopped` at the next step. A second signal raises at once."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.asked: str | None = None
+        self.server: uvicorn.Server | None = None
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.asked is not None:
+            raise Stopped(name)
+        self.asked = name
+        if self.server is not None:
+            self.server.should_exit = True
+
+    def check(self) -> None:
+        if self.asked is not None:
+            raise Stopped(self.asked)
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle) for sig in self.SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -32,23 +84,43 @@ async def load_demo_if_empty(settings: Settings) -> bool:
               help="Serve only: no migrations, no demo (for pods that hold only the app's URL).")
 def serve(host: str, port: int, no_migrate: bool) -> None:
     """Run the service (embedded PostgreSQL when DATABASE_URL is unset)."""
+    signals = _StopSignals()
+    try:
+        with signals.installed():
+            _serve(host, port, no_migrate, signals)
+    except Stopped as stopped:
+        click.echo(f"flexunion stopped ({stopped})", err=True)
+
+
+def _serve(host: str, port: int, no_migrate: bool, signals: _StopSignals) -> None:
     import uvicorn
 
     from flexunion.app import create_app
 
-    db = open_database(load_settings())
+    db: Database | None = None
     try:
+        db = open_database(load_settings())
+        signals.check()
         if not no_migrate:
             if not db.settings.database_url:
                 raise click.ClickException(
                     "migrating needs the owner's DATABASE_URL; use --no-migrate to only serve")
             asyncio.run(prepare(db.settings))
+            signals.check()
             asyncio.run(load_demo_if_empty(db.settings))
+        app = create_app(db.settings)
+        signals.check()
         click.echo(f"flexunion on http://{host}:{port}  (API docs: /schema)", err=True)
-        uvicorn.run(create_app(db.settings), host=host, port=port, log_config=None,
-                    proxy_headers=False, server_header=False)
+        signals.server = server = uvicorn.Server(uvicorn.Config(
+            app, host=host, port=port, log_config=None, proxy_headers=False,
+            server_header=False))
+        server.run()
+        signals.check()
+        if not server.started:  # as uvicorn.run: it could not bind, or the lifespan failed
+            raise SystemExit(3)
     finally:
-        db.stop()
+        if db is not None:
+            db.stop()
 
 
 COMMANDS = [serve]

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.cli._run import as_owner
 from flexunion.config import Settings
+from flexunion.provisioning.schemas import Plan
 
 Folder = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -24,7 +25,7 @@ def plan(directory: Path) -> None:
     """Show what `apply` would change, changing nothing."""
     from flexunion.provisioning.service import plan_directory
 
-    async def work(settings: Settings, session: AsyncSession):
+    async def work(settings: Settings, session: AsyncSession) -> Plan:
         return await plan_directory(session, directory)
 
     # Migrates the schema, not the tenants: plan changes no tenant.
@@ -37,7 +38,7 @@ def apply(directory: Path) -> None:
     """Apply the federation files in one transaction (a second apply changes nothing)."""
     from flexunion.provisioning.service import apply_directory
 
-    async def work(settings: Settings, session: AsyncSession):
+    async def work(settings: Settings, session: AsyncSession) -> Plan:
         return await apply_directory(session, directory)
 
     done = as_owner(work, migrate=True)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import Boolean, ForeignKey, Index, Text
 from sqlalchemy.dialects.postgresql import UUID
@@ -9,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from flexunion.db.base import Base, created_at, uuid_pk, uuid_ref
 
+Purpose = Literal["privacy_policy", "id_number", "location_checkin", "sms_notice",
+                  "data_sharing"]
 # purpose → (Chinese label, English label). `id_number` is the separate consent (单独同意,
 # PIPL art. 29) to processing the resident ID number, sensitive personal information.
 PURPOSES: dict[str, tuple[str, str]] = {
@@ -30,7 +33,7 @@ class WorkerConsent(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("tenants.id"))
     worker_id: Mapped[uuid.UUID] = uuid_ref("worker_accounts")
-    purpose: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[Purpose] = mapped_column(Text)  # CHECK constraint
     version: Mapped[str] = mapped_column(Text)
     granted: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = created_at()

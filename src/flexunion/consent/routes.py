@@ -16,7 +16,7 @@ from flexunion.core.http import BEARER, IDEMPOTENT, WORKER, IdempotencyKey
 
 
 def _read(c: WorkerConsent) -> ConsentRead:
-    return ConsentRead(id=c.id, purpose=c.purpose, version=c.version,  # type: ignore[arg-type]
+    return ConsentRead(id=c.id, purpose=c.purpose, version=c.version,
                        granted=c.granted, created_at=c.created_at)
 
 

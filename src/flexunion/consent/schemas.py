@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
-Purpose = Literal["privacy_policy", "id_number", "location_checkin", "sms_notice",
-                  "data_sharing"]
+from flexunion.consent.models import Purpose
+
 Version = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,32}$")]
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.audit import service as audit
 from flexunion.config import Settings
 from flexunion.consent import repository
-from flexunion.consent.models import PURPOSES, WorkerConsent
+from flexunion.consent.models import PURPOSES, Purpose, WorkerConsent
 from flexunion.consent.schemas import ConsentCreate, RequiredConsent
 from flexunion.core.context import Caller
 from flexunion.core.errors import Forbidden
@@ -68,9 +68,9 @@ async def granted(session: AsyncSession, caller: Caller, purpose: str) -> bool:
 def required_for_join(settings: Settings) -> list[RequiredConsent]:
     """Joining needs the current privacy policy and the separate consent to processing the
     resident ID number (PIPL art. 29 单独同意), each in its current version."""
-    versions = {"privacy_policy": settings.consent.privacy_policy_version,
-                "id_number": settings.consent.id_number_version}
-    return [RequiredConsent(purpose=p, version=v, label_zh=PURPOSES[p][0],  # type: ignore[arg-type]
+    versions: dict[Purpose, str] = {"privacy_policy": settings.consent.privacy_policy_version,
+                                    "id_number": settings.consent.id_number_version}
+    return [RequiredConsent(purpose=p, version=v, label_zh=PURPOSES[p][0],
                             label_en=PURPOSES[p][1]) for p, v in versions.items()]
 
 

@@ -1,1 +1,2 @@
-"""Small shared pieces: caller context, errors, unit of work, idempotency, pagination, clock."""
+"""Small shared pieces: caller context, http presets, errors and problems, unit of work,
+idempotency, pagination, clock (Beijing time), working days, outbox."""

@@ -1,4 +1,5 @@
-"""Dependencies every handler may ask for by name: uow, session, caller, settings, clock, geo, attachments."""
+"""Dependencies every handler may ask for by name: uow, session, caller, settings, clock;
+and the app-wide stores a domain router names (geo, attachments)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from flexunion.core.uow import UnitOfWork
 
 
 def _uow(request: Request[Any, Any, Any]) -> UnitOfWork:
-    return request.scope["state"]["uow"]
+    uow: UnitOfWork = request.scope["state"]["uow"]
+    return uow
 
 
 def _session(request: Request[Any, Any, Any]) -> AsyncSession:
@@ -24,14 +26,16 @@ def _session(request: Request[Any, Any, Any]) -> AsyncSession:
 
 
 def _caller(request: Request[Any, Any, Any]) -> Caller:
-    caller = request.scope["state"].get("caller")
+    caller: Caller | None = request.scope["state"].get("caller")
     if caller is None:  # a route that asks for a caller must declare audiences
-        raise Unauthenticated("This endpoint needs a bearer token.", code="token_missing")
+        raise Unauthenticated("此接口需要登录凭证（Bearer 令牌）。",
+                              "This endpoint needs a bearer token.", code="token_missing")
     return caller
 
 
 def _settings(request: Request[Any, Any, Any]) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def _geo(request: Request[Any, Any, Any]) -> Any:
@@ -43,7 +47,8 @@ def _attachments(request: Request[Any, Any, Any]) -> Any:
 
 
 def _clock(request: Request[Any, Any, Any]) -> Clock:
-    return request.app.state.clock
+    clock: Clock = request.app.state.clock
+    return clock
 
 
 DEPENDENCIES = {

@@ -28,7 +28,7 @@ class DomainEvent(Base):
     federation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("tenants.id"))
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("tenants.id"))
     kind: Mapped[str] = mapped_column(Text)
-    payload: Mapped[dict] = mapped_column(JSONB)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -122,7 +122,8 @@ async def run_idempotent(
                           "移动端的每个写请求都需要 Idempotency-Key 请求头。",
                           "Every mobile write needs an Idempotency-Key header.")
     if key is None:
-        return await fail(400, "idempotency_key_invalid", "幂等键格式无效", "Invalid Idempotency-Key",
+        return await fail(400, "idempotency_key_invalid", "幂等键格式无效",
+                          "Invalid Idempotency-Key",
                           f"幂等键应为 1–{MAX_KEY_LENGTH} 个可打印的 ASCII 字符。",
                           f"Use 1–{MAX_KEY_LENGTH} printable ASCII characters.")
     body = await read_body(receive, max_body)
@@ -147,15 +148,18 @@ async def run_idempotent(
         headers = [(k.encode(), v.encode()) for k, v in (stored.headers or {}).items()]
         headers += [(b"idempotent-replayed", b"true"), (b"x-request-id", request_id.encode()),
                     (b"content-length", str(len(stored.body)).encode())]
-        await send({"type": "http.response.start", "status": stored.status_code, "headers": headers})
+        await send({"type": "http.response.start", "status": stored.status_code,
+                    "headers": headers})
         await send({"type": "http.response.body", "body": bytes(stored.body), "more_body": False})
         return None
 
     status, messages = await run_buffered(app, scope, replaying_receive(body), uow)
     if status < 400:
         start = next(m for m in messages if m["type"] == "http.response.start")
-        kept = {k.decode(): v.decode() for k, v in start.get("headers", []) if k.lower() in _KEPT_HEADERS}
-        response_body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+        kept = {k.decode(): v.decode() for k, v in start.get("headers", [])
+                if k.lower() in _KEPT_HEADERS}
+        response_body = b"".join(m.get("body", b"") for m in messages
+                                 if m["type"] == "http.response.body")
         await session.execute(_STORE, {
             "principal": principal, "key": key, "fingerprint": fp, "status_code": status,
             "headers": msgspec.json.encode(kept).decode(), "body": response_body,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime, Index, Integer, LargeBinary, Text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -19,7 +20,7 @@ class IdempotencyRecord(Base):
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(Text)
     status_code: Mapped[int] = mapped_column(Integer)
-    headers: Mapped[dict] = mapped_column(JSONB)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSONB)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = created_at()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -7,12 +7,17 @@ take an Idempotency-Key (`idempotent`). Nothing else decides who is calling.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from flexunion.core.context import Caller
 from flexunion.core.errors import Forbidden, Unauthenticated
 from flexunion.core.idempotency import run_idempotent
 from flexunion.core.request_id import ensure_request_id
+from flexunion.core.uow import Receive as UowReceive
+from flexunion.core.uow import Send as UowSend
 from flexunion.core.uow import UnitOfWork, finish, run_buffered
 from flexunion.db.scope import DbScope
 
@@ -30,7 +35,8 @@ def _bearer(scope: Scope) -> str | None:
         return None
     scheme, _, token = raw.decode("latin-1").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("Use 'Authorization: Bearer <token>'.", code="token_malformed")
+        raise Unauthenticated("请使用 Authorization: Bearer <令牌> 请求头。",
+                              "Use 'Authorization: Bearer <token>'.", code="token_malformed")
     return token.strip()
 
 
@@ -39,18 +45,21 @@ class AuthMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             ensure_request_id(scope)
             opt = scope["route_handler"].opt
             audiences: tuple[str, ...] = tuple(opt.get("audiences") or ())
             if audiences:
                 token = _bearer(scope)
                 if token is None:
-                    raise Unauthenticated("This endpoint needs a bearer token.", code="token_missing")
+                    raise Unauthenticated("此接口需要登录凭证（Bearer 令牌）。",
+                                          "This endpoint needs a bearer token.",
+                                          code="token_missing")
                 caller: Caller = await scope["app"].state.tokens.verify(token, audiences)
                 roles = opt.get("roles")
                 if roles and caller.role not in roles:
-                    raise Forbidden(f"Role '{caller.role}' may not use this endpoint.")
+                    raise Forbidden(f"角色 {caller.role.value} 无权使用此接口。",
+                                    f"Role '{caller.role}' may not use this endpoint.")
                 scope["state"]["caller"] = caller
         await self.app(scope, receive, send)
 
@@ -60,9 +69,12 @@ class UnitOfWorkMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        # The unit of work speaks plain ASGI dicts and callables.
+        raw_scope = cast("dict[str, Any]", scope)
+        raw_send = cast("UowSend", send)
         request_id = ensure_request_id(scope)
         state = scope["state"]
         app_state = scope["app"].state
@@ -76,13 +88,14 @@ class UnitOfWorkMiddleware:
             if scope["route_handler"].opt.get("idempotent"):
                 settings = app_state.settings
                 await run_idempotent(
-                    self.app, scope, receive, send, uow,
+                    self.app, raw_scope, receive, raw_send, uow,
                     max_body=settings.api.request_max_body_bytes,
                     ttl_hours=settings.api.idempotency_ttl_hours,
                 )
             else:
-                status, messages = await run_buffered(self.app, scope, receive, uow)
-                await finish(uow, status, messages, send, scope)
+                status, messages = await run_buffered(self.app, raw_scope,
+                                                      cast("UowReceive", receive), uow)
+                await finish(uow, status, messages, raw_send, raw_scope)
         except BaseException:
             await uow.rollback()
             raise

@@ -51,6 +51,11 @@ def time_key(at: datetime, row_id: uuid.UUID) -> tuple[str, uuid.UUID]:
     return at.isoformat(), row_id
 
 
+def _not_ours() -> InvalidInput:
+    return InvalidInput("翻页游标无效，请从第一页重新开始。",
+                        "The cursor is not one this API issued.", code="cursor_invalid")
+
+
 def decode_time_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     """A (timestamp, id) keyset cursor, as `encode_cursor(ts.isoformat(), id)` made it."""
     values = decode_cursor(cursor, 2)
@@ -59,7 +64,7 @@ def decode_time_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     try:
         return datetime.fromisoformat(values[0]), uuid.UUID(values[1])
     except (TypeError, ValueError) as exc:
-        raise InvalidInput("The cursor is not one this API issued.", code="cursor_invalid") from exc
+        raise _not_ours() from exc
 
 
 def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
@@ -68,7 +73,7 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("The cursor is not one this API issued.", code="cursor_invalid") from exc
+        raise _not_ours() from exc
     if not isinstance(values, list) or len(values) != arity:
-        raise InvalidInput("The cursor is not one this API issued.", code="cursor_invalid")
+        raise _not_ours()
     return values

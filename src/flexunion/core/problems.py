@@ -40,7 +40,8 @@ _HTTP_CODES: dict[int, tuple[str, str, str, str]] = {
     401: ("unauthenticated", "未登录或凭证无效", "Not authenticated", "需要有效的登录凭证。"),
     403: ("forbidden", "无权执行此操作", "Forbidden", "当前身份无权执行此操作。"),
     404: ("not_found", "未找到", "Not found", ""),
-    405: ("method_not_allowed", "不支持该请求方法", "Method not allowed", "该地址不支持此请求方法。"),
+    405: ("method_not_allowed", "不支持该请求方法", "Method not allowed",
+          "该地址不支持此请求方法。"),
     406: ("not_acceptable", "无法提供所需格式", "Not acceptable", "无法按所要求的格式答复。"),
     413: ("payload_too_large", "请求体过大", "Payload too large", "请求体超过允许的大小。"),
     415: ("unsupported_media_type", "不支持的内容类型", "Unsupported media type",
@@ -86,7 +87,7 @@ def problem_body(
 
 
 def problem_response(
-    request: Request | None,
+    request: Request[Any, Any, Any] | None,
     *,
     status: int,
     code: str,
@@ -96,7 +97,7 @@ def problem_response(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
     detail_en: str | None = None,
-) -> Response:
+) -> Response[Any]:
     request_id = ensure_request_id(request.scope) if request else None
     body = problem_body(
         status=status,
@@ -112,7 +113,7 @@ def problem_response(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or {})
 
 
-def domain_error_handler(request: Request, exc: DomainError) -> Response:
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     uow = request.scope.get("state", {}).get("uow")
     if exc.commit_writes and uow is not None:
         uow.keep_on_error = True
@@ -137,7 +138,7 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
     return errors
 
 
-def validation_handler(request: Request, exc: ValidationException) -> Response:
+def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     detail = str(exc.detail or "")
     if "JSON is malformed" in detail or "Invalid JSON" in detail or "malformed" in detail.lower():
         return problem_response(
@@ -161,7 +162,7 @@ def validation_handler(request: Request, exc: ValidationException) -> Response:
     )
 
 
-def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if status >= 500:
         return internal_error_handler(request, exc)
@@ -196,12 +197,12 @@ def database_problem(exc: BaseException) -> dict[str, Any] | None:
     return None
 
 
-def database_error_handler(request: Request, exc: DBAPIError) -> Response:
+def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     problem = database_problem(exc)
     return problem_response(request, **problem) if problem else internal_error_handler(request, exc)
 
 
-def internal_error_handler(request: Request, exc: Exception) -> Response:
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
     return problem_response(
         request,

@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.types import Message, Scope
 
 access_log = logging.getLogger("flexunion.access")
@@ -23,7 +24,7 @@ current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 
 def ensure_request_id(scope: Scope | dict[str, Any]) -> str:
-    state = scope.setdefault("state", {})  # type: ignore[union-attr]
+    state = scope.setdefault("state", {})
     request_id = state.get("request_id")
     if request_id is None:
         incoming = ""
@@ -41,12 +42,12 @@ def ensure_request_id(scope: Scope | dict[str, Any]) -> str:
 async def stamp_response(message: Message, scope: Scope) -> None:
     """App-wide before_send hook: X-Request-ID on every response, and the access line
     (method, route path, status, duration — no query string, no body)."""
-    if scope["type"] != "http" or message["type"] != "http.response.start":
+    if scope["type"] != ScopeType.HTTP or message["type"] != "http.response.start":
         return
     request_id = ensure_request_id(scope)
     headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
     headers.append((b"x-request-id", request_id.encode()))
-    message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+    message["headers"] = headers
     started = scope["state"].get("started", time.perf_counter())
     access_log.info("request", extra={
         "request_id": request_id, "method": scope.get("method"), "path": scope.get("path"),

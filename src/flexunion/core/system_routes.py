@@ -19,22 +19,26 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", tags=["system 系统"], summary="就绪检查 Readiness (database reachable, schema at head)")
+@get("/readyz", tags=["system 系统"],
+     summary="就绪检查 Readiness (database reachable, schema at head)")
 async def readyz(uow: NamedDependency[UnitOfWork]) -> dict[str, str]:
     try:
         current = await uow.session.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:
-        raise ServiceUnavailable("The database is not reachable.", code="database_unavailable") from exc
+        raise ServiceUnavailable("数据库无法连接。", "The database is not reachable.",
+                                 code="database_unavailable") from exc
     state = schema_state(current)
     if state == "behind":
-        raise ServiceUnavailable("The schema lacks migrations this release needs.",
+        raise ServiceUnavailable("数据库结构缺少本版本需要的迁移，请先运行 flexunion migrate。",
+                                 "The schema lacks migrations this release needs.",
                                  code="schema_outdated")
     return {"status": "ready", "schema": current or "", "schema_state": state}
 
 
 @get("/.well-known/jwks.json", tags=["auth 认证"], summary="签名公钥 JWKS", cache=False)
 async def jwks(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    return await request.app.state.key_store.jwks()
+    keys: dict[str, Any] = await request.app.state.key_store.jwks()
+    return keys
 
 
 @get(

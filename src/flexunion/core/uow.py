@@ -9,6 +9,7 @@ the `uow` dependency; services never commit.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +25,7 @@ from flexunion.db.scope import DbScope
 log = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class UnitOfWork:
@@ -130,20 +132,39 @@ def commit_failure(exc: BaseException, path: str, request_id: str) -> list[dict[
 async def run_buffered(
     app: Callable[..., Awaitable[None]],
     scope: dict[str, Any],
-    receive: Callable[[], Awaitable[dict[str, Any]]],
+    receive: Receive,
     uow: UnitOfWork,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Run the handler with its response held back; return status and messages."""
+    """Run the handler with its response held back; return status and messages.
+
+    A streamed response (a large file) finishes only when the client has left; the client
+    here cannot leave before it has the answer, so once the whole answer is captured the
+    handler hears `http.disconnect`."""
     messages: list[dict[str, Any]] = []
     status = 500
+    answered = asyncio.Event()
 
     async def capture(message: dict[str, Any]) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
         messages.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            answered.set()
 
-    await app(scope, receive, capture)
+    async def listen() -> dict[str, Any]:
+        if answered.is_set():
+            return {"type": "http.disconnect"}
+        incoming = asyncio.ensure_future(receive())
+        done = asyncio.ensure_future(answered.wait())
+        await asyncio.wait({incoming, done}, return_when=asyncio.FIRST_COMPLETED)
+        done.cancel()
+        if incoming.done():
+            return incoming.result()
+        incoming.cancel()
+        return {"type": "http.disconnect"}
+
+    await app(scope, listen, capture)
     return status, messages
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event, text
+from collections.abc import Callable
+
+from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
 
 from flexunion.db.scope import SET_SCOPE_SQLA, DbScope
 from flexunion.db.urls import to_sqlalchemy
@@ -31,11 +34,12 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
-def bind_scope(session: AsyncSession, get_scope) -> None:
+def bind_scope(session: AsyncSession, get_scope: Callable[[], DbScope]) -> None:
     """Every transaction this session begins first sets the caller's scope."""
 
     @event.listens_for(session.sync_session, "after_begin")
-    def _set_scope(_session, _transaction, connection) -> None:
+    def _set_scope(_session: Session, _transaction: SessionTransaction,
+                   connection: Connection) -> None:
         scope: DbScope = get_scope()
         connection.execute(text(SET_SCOPE_SQLA), scope.params())
 

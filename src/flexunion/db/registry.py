@@ -6,13 +6,21 @@ table mapped."""
 
 from flexunion.audit import models as _audit  # noqa: F401
 from flexunion.auth import models as _auth  # noqa: F401
-from flexunion.bargaining import models as _bargaining  # noqa: F401
+from flexunion.bargaining.ballots import models as _ballots  # noqa: F401
+from flexunion.bargaining.board import models as _board  # noqa: F401
+from flexunion.bargaining.evidence import models as _evidence  # noqa: F401
+from flexunion.bargaining.reports import models as _reports  # noqa: F401
+from flexunion.bargaining.rounds import models as _rounds  # noqa: F401
 from flexunion.consent import models as _consent  # noqa: F401
 from flexunion.core import events as _events  # noqa: F401
 from flexunion.core import idempotency_models as _idempotency  # noqa: F401
 from flexunion.db.base import Base
 from flexunion.federation import models as _federation  # noqa: F401
 from flexunion.geo import models as _geo  # noqa: F401
+from flexunion.geo.areas import models as _areas  # noqa: F401
+from flexunion.geo.census import models as _census  # noqa: F401
+from flexunion.geo.checkins import models as _checkins  # noqa: F401
+from flexunion.geo.stations import models as _stations  # noqa: F401
 from flexunion.membership import models as _membership  # noqa: F401
 from flexunion.transfers import models as _transfers  # noqa: F401
 

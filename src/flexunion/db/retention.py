@@ -15,7 +15,8 @@ OTP_KEEP = "1 day"
 
 _PURGES = {
     "idempotency_keys": "DELETE FROM idempotency_keys WHERE expires_at < now()",
-    "otp_challenges": f"DELETE FROM otp_challenges WHERE created_at < now() - interval '{OTP_KEEP}'",
+    "otp_challenges": "DELETE FROM otp_challenges"
+                      f" WHERE created_at < now() - interval '{OTP_KEEP}'",
 }
 _CHECKINS = ("DELETE FROM location_checkins"
              " WHERE recorded_at < now() - make_interval(days => :days)")
@@ -25,7 +26,7 @@ async def purge(session: AsyncSession, *, checkin_retention_days: int = 90) -> d
     removed: dict[str, int] = {}
     for table, statement in _PURGES.items():
         result = await session.execute(text(statement))
-        removed[table] = result.rowcount or 0  # type: ignore[attr-defined]
+        removed[table] = result.rowcount or 0  # type: ignore[attr-defined]  # DELETE: has one
     result = await session.execute(text(_CHECKINS), {"days": max(1, checkin_retention_days)})
-    removed["location_checkins"] = result.rowcount or 0  # type: ignore[attr-defined]
+    removed["location_checkins"] = result.rowcount or 0  # type: ignore[attr-defined]  # as above
     return removed

@@ -38,7 +38,8 @@ def open_database(settings: Settings) -> Database:
 
 
 @asynccontextmanager
-async def owner_session(settings: Settings, principal: str = "cli:operator") -> AsyncIterator[AsyncSession]:
+async def owner_session(settings: Settings,
+                        principal: str = "cli:operator") -> AsyncIterator[AsyncSession]:
     """An owner session for operator commands: one transaction, committed on success."""
     assert settings.database_url
     engine = make_engine(settings.database_url, pool_size=2, max_overflow=0)

@@ -74,7 +74,7 @@ class Directory(Mapping[str, DirectoryEntry]):
         """The regional union a tenant belongs to: itself, a station's parent; None for HQ."""
         if entry.kind == "regional":
             return entry
-        parent = self.get(entry.parent_code)
+        parent = self.get(entry.parent_code or "")
         if entry.kind == "station" and parent is not None and parent.kind == "regional":
             return parent
         return None
@@ -150,6 +150,14 @@ async def subtree_in_scope(session: AsyncSession, federation_id: uuid.UUID,
     return tenants.subtree(entry)
 
 
+async def federation_ids(session: AsyncSession,
+                         ids: Iterable[uuid.UUID] | None = None) -> list[uuid.UUID]:
+    """The federations (HQ tenants) the caller sees, by code; only `ids` when given. For
+    operators (the owner sees every federation)."""
+    return list(await repository.federation_ids(
+        session, ids=list(ids) if ids is not None else None))
+
+
 @dataclass(frozen=True, slots=True)
 class Partner:
     id: uuid.UUID
@@ -163,6 +171,15 @@ async def partners(session: AsyncSession, federation_id: uuid.UUID) -> dict[str,
     and workers."""
     return {row["code"]: Partner(**row) for row in
             await repository.partner_rows(session, federation_id)}
+
+
+async def partners_as_seen(session: AsyncSession,
+                           federation_id: uuid.UUID) -> dict[str, Partner]:
+    """The federation's partners as row-level security shows their rows to the caller: for
+    operators (the owner), who stand outside every federation, where `partners` answers only
+    callers inside it."""
+    return {code: Partner(id=p.id, code=p.code, name_zh=p.name_zh, name_en=p.name_en)
+            for code, p in (await repository.partners_of(session, federation_id)).items()}
 
 
 async def partner_codes(session: AsyncSession, federation_id: uuid.UUID) -> dict[uuid.UUID, str]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import UUID
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from flexunion.db.base import Base, created_at, uuid_pk
 
+TenantKind = Literal["hq", "regional", "station"]
 KINDS = ("hq", "regional", "station")
 
 
@@ -24,8 +26,9 @@ class Tenant(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     federation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("tenants.id"))
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("tenants.id"))
-    kind: Mapped[str] = mapped_column(Text)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True),
+                                                        ForeignKey("tenants.id"))
+    kind: Mapped[TenantKind] = mapped_column(Text)  # CHECK constraint
     code: Mapped[str] = mapped_column(Text, unique=True)
     name_zh: Mapped[str] = mapped_column(Text)
     name_en: Mapped[str] = mapped_column(Text)
@@ -46,7 +49,9 @@ class PlatformPartner(Base):
     """A platform enterprise, franchisee or carrier (平台企业/加盟商/承运商) of a federation."""
 
     __tablename__ = "platform_partners"
-    __table_args__ = (UniqueConstraint("tenant_id", "code", name="uq_platform_partners_tenant_code"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "code", name="uq_platform_partners_tenant_code"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("tenants.id"))

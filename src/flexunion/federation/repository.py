@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from sqlalchemy import RowMapping, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# Re-exported for the service: the session calls every repository shares.
+from flexunion.db.rows import add as add
+from flexunion.db.rows import flush as flush
 from flexunion.federation.models import PlatformPartner, Tenant
 
 _DIRECTORY = text("SELECT * FROM flexunion_directory(:f)")
@@ -92,7 +94,8 @@ async def visible_partners(session: AsyncSession) -> Sequence[PlatformPartner]:
     return (await session.scalars(select(PlatformPartner).order_by(PlatformPartner.code))).all()
 
 
-async def partners_of(session: AsyncSession, federation_id: uuid.UUID) -> dict[str, PlatformPartner]:
+async def partners_of(session: AsyncSession,
+                      federation_id: uuid.UUID) -> dict[str, PlatformPartner]:
     rows = await session.scalars(select(PlatformPartner)
                                  .where(PlatformPartner.tenant_id == federation_id))
     return {p.code: p for p in rows}
@@ -107,9 +110,3 @@ async def federation_ids(session: AsyncSession, *, ids: Iterable[uuid.UUID] | No
     return (await session.scalars(stmt)).all()
 
 
-def add(session: AsyncSession, row: Any) -> None:
-    session.add(row)
-
-
-async def flush(session: AsyncSession) -> None:
-    await session.flush()

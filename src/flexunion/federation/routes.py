@@ -38,7 +38,8 @@ async def list_partners(session: NamedDependency[AsyncSession]) -> list[PartnerR
 
 
 @get("/tenants/{code:str}", summary="平台查看所属组织 A tenant visible to my partner client")
-async def partner_get_tenant(session: NamedDependency[AsyncSession], code: TenantCode) -> TenantRead:
+async def partner_get_tenant(session: NamedDependency[AsyncSession],
+                             code: TenantCode) -> TenantRead:
     return await service.access_tenant_by_code(session, code)
 
 

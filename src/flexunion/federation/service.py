@@ -16,7 +16,7 @@ from flexunion.federation.schemas import PartnerRead, TenantRead
 
 def to_read(tenant: Tenant, partner_code: str | None) -> TenantRead:
     return TenantRead(
-        id=tenant.id, code=tenant.code, kind=tenant.kind,  # type: ignore[arg-type]
+        id=tenant.id, code=tenant.code, kind=tenant.kind,
         name_zh=tenant.name_zh, name_en=tenant.name_en, federation_id=tenant.federation_id,
         parent_id=tenant.parent_id, adcode=tenant.adcode, city=tenant.city,
         partner_code=partner_code, address=tenant.address,

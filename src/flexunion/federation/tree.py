@@ -86,7 +86,8 @@ def _diff(row: Any, wanted: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
 
 def _kind_guard(path: Path, where: str, row: Tenant | None, kind: str) -> None:
     if row is not None and row.kind != kind:
-        raise TreeError(f"{path}: {where}: '{row.code}' exists as a {row.kind}, the file says {kind}")
+        raise TreeError(f"{path}: {where}: '{row.code}' exists as a {row.kind},"
+                        f" the file says {kind}")
 
 
 async def plan(session: AsyncSession, path: Path, spec: TreeSpec, *, apply: bool) -> TreeResult:
@@ -101,7 +102,8 @@ async def plan(session: AsyncSession, path: Path, spec: TreeSpec, *, apply: bool
     fed_id = hq.id if hq is not None else uuid.uuid4()
     for code, row in by_code.items():
         if row.federation_id != fed_id and code != hq_code:
-            raise TreeError(f"{path}: {fields_of[code]}: code '{code}' belongs to another federation")
+            raise TreeError(f"{path}: {fields_of[code]}: code '{code}' belongs to another"
+                            " federation")
     for region in spec.regions:  # all checks before the first write
         _kind_guard(path, fields_of[region.code], by_code.get(region.code), "regional")
         for station in region.stations:
@@ -131,7 +133,7 @@ async def plan(session: AsyncSession, path: Path, spec: TreeSpec, *, apply: bool
     partners = await repository.partners_of(session, fed_id)
     partner_ids: dict[str, uuid.UUID | None] = {}
     for p in spec.partners:
-        fields = {"name_zh": p.name_zh, "name_en": p.name_en}
+        fields: dict[str, Any] = {"name_zh": p.name_zh, "name_en": p.name_en}
         new_id = uuid.uuid4()
         row = upsert("partner", p.code, partners.get(p.code), fields,
                      lambda p=p, fields=fields, new_id=new_id:  # type: ignore[misc]
@@ -144,8 +146,9 @@ async def plan(session: AsyncSession, path: Path, spec: TreeSpec, *, apply: bool
     for region in spec.regions:
         wanted_codes.add(region.code)
         r_id = by_code[region.code].id if region.code in by_code else uuid.uuid4()
-        fields = {"name_zh": region.name_zh, "name_en": region.name_en, "adcode": region.adcode,
-                  "city": region.city, "parent_id": fed_id}
+        fields = {"name_zh": region.name_zh, "name_en": region.name_en,
+                                  "adcode": region.adcode, "city": region.city,
+                                  "parent_id": fed_id}
         upsert("regional", region.code, by_code.get(region.code), fields,
                lambda r_id=r_id, region=region, fields=fields: Tenant(  # type: ignore[misc]
                    id=r_id, federation_id=fed_id, kind="regional", code=region.code, **fields))
@@ -165,7 +168,7 @@ async def plan(session: AsyncSession, path: Path, spec: TreeSpec, *, apply: bool
     if apply:
         await repository.flush(session)
         existing = list(await repository.tenants_of(session, fed_id))
-    tenants = {t.code: (t.id, t.kind) for t in existing}
+    tenants: dict[str, tuple[uuid.UUID, str]] = {t.code: (t.id, t.kind) for t in existing}
     declared = {hq_code: "hq"} | {r.code: "regional" for r in spec.regions} | {
         s.code: "station" for r in spec.regions for s in r.stations}
     for code, kind in declared.items():

@@ -4,18 +4,22 @@ WGS84 is what we store. GCJ-02 and BD-09 are obfuscated systems defined only
 inside China; outside it they equal WGS84 (GCJ-02) or carry only Baidu's fixed
 offset. The formulas come from `prcoords` (CC0/GPLv3+, Artoria2e5/PRCoords),
 whose iterative inverses are accurate to ~1e-7 degrees (centimetres).
-Every API input and output names its system with `crs=`.
+Every API input and output names its system with `crs=`; `wgs84_point` turns a caller's
+point into ours, or into the one 422 (`coordinate_out_of_range`) every geo API gives.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from enum import StrEnum
 
 import numpy as np
 import prcoords
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+from flexunion.core.errors import InvalidInput
 
 
 class Crs(StrEnum):
@@ -44,7 +48,7 @@ def check_lon_lat(lon: float, lat: float) -> None:
 
 
 def _in_china(lon: float, lat: float) -> bool:
-    return prcoords.sanity_in_china_p(prcoords.Coords(lat, lon))
+    return bool(prcoords.sanity_in_china_p(prcoords.Coords(lat, lon)))
 
 
 def to_wgs84(lon: float, lat: float, crs: Crs) -> tuple[float, float]:
@@ -60,6 +64,15 @@ def to_wgs84(lon: float, lat: float, crs: Crs) -> tuple[float, float]:
         c = prcoords.bd_wgs_bored(prcoords.Coords(lat, lon), False) if _in_china(lon, lat) \
             else prcoords.bd_gcj(prcoords.Coords(lat, lon))
     return float(c.lon), float(c.lat)
+
+
+def wgs84_point(lon: float, lat: float, crs: Crs) -> tuple[float, float]:
+    """The caller's point in our canonical WGS84, or a 422 naming what is wrong."""
+    try:
+        return to_wgs84(lon, lat, crs)
+    except AbsurdCoordinate as exc:
+        raise InvalidInput(f"坐标 ({lon}, {lat}) 不在地球上（经纬度是否颠倒？）。", str(exc),
+                           code="coordinate_out_of_range") from exc
 
 
 def from_wgs84(lon: float, lat: float, crs: Crs) -> tuple[float, float]:
@@ -78,7 +91,8 @@ def from_wgs84(lon: float, lat: float, crs: Crs) -> tuple[float, float]:
     return float(c.lon), float(c.lat)
 
 
-def _each(coords: np.ndarray, convert, crs: Crs) -> np.ndarray:
+def _each(coords: np.ndarray, convert: Callable[[float, float, Crs], tuple[float, float]],
+          crs: Crs) -> np.ndarray:
     out = np.empty_like(coords)
     for i, (x, y) in enumerate(coords):
         out[i] = convert(float(x), float(y), crs)

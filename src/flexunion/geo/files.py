@@ -25,20 +25,22 @@ Like tenants, areas and stations are created or updated, never deleted here.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
 import shapely
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.core.errors import OperatorError
-from flexunion.geo import hours
-from flexunion.geo.areas import OWNER_KINDS
+from flexunion.geo.areas import service as area_service
+from flexunion.geo.areas.models import ServiceArea
 from flexunion.geo.crs import AbsurdCoordinate, Crs, to_wgs84
-from flexunion.geo.models import AMENITIES, ServiceArea, ServicePoint
 from flexunion.geo.shapes import FeatureProblems, features_from_file
+from flexunion.geo.stations import hours
+from flexunion.geo.stations import service as station_service
+from flexunion.geo.stations.models import AMENITIES, ServicePoint
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}\Z")]
 
@@ -84,6 +86,11 @@ class GeoFileError(OperatorError):
     pass
 
 
+# change(action, what, label, delta=None): how `plan` reports each area and station it would
+# create, update or leave unchanged (the provisioning plan prints these).
+Change = Callable[..., None]
+
+
 def _area_values(path: Path, i: int, spec: AreaFileSpec, tenants: dict[str, tuple[uuid.UUID, str]],
                  partners: dict[str, uuid.UUID | None]) -> list[dict[str, Any]]:
     where = f"{path}: $.areas[{i}]"
@@ -105,9 +112,10 @@ def _area_values(path: Path, i: int, spec: AreaFileSpec, tenants: dict[str, tupl
         name = f"{where}: {source.name} feature #{f.index} ({f.code})"
         if owner is None:
             raise GeoFileError(f"{name}: `tenant` {f.tenant!r} is not a tenant of this federation")
-        if owner[1] not in OWNER_KINDS[spec.kind]:
-            raise GeoFileError(f"{name}: a {spec.kind} belongs to a "
-                               f"{' or '.join(OWNER_KINDS[spec.kind])}, not a {owner[1]}")
+        owners = area_service.OWNER_KINDS[spec.kind]
+        if owner[1] not in owners:
+            raise GeoFileError(f"{name}: a {spec.kind} belongs to a {' or '.join(owners)}, "
+                               f"not a {owner[1]}")
         if spec.kind == "delivery_zone" and f.partner not in partners:
             raise GeoFileError(f"{name}: `partner` {f.partner!r} is not in $.partners")
         minx, miny, maxx, maxy = f.geom.bounds
@@ -143,7 +151,7 @@ def _point_values(path: Path, i: int, spec: PointSpec,
 
 
 def _differs(row: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    out = {}
+    out: dict[str, tuple[Any, Any]] = {}
     for k, v in values.items():
         old = getattr(row, k)
         if k == "geom_wkb":
@@ -161,7 +169,7 @@ def _differs(row: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
 async def plan(session: AsyncSession, path: Path, areas: list[AreaFileSpec],
                points: list[PointSpec], fed_id: uuid.UUID,
                tenants: dict[str, tuple[uuid.UUID, str]], partners: dict[str, uuid.UUID | None],
-               apply: bool, change) -> None:
+               apply: bool, change: Change) -> None:
     """Check every file first, then create/update what differs (when applying)."""
     wanted_areas = [row for i, spec in enumerate(areas)
                     for row in _area_values(path, i, spec, tenants, partners)]
@@ -175,34 +183,35 @@ async def plan(session: AsyncSession, path: Path, areas: list[AreaFileSpec],
     if len({p["code"] for p in wanted_points}) != len(wanted_points):
         raise GeoFileError(f"{path}: $.service_points: a code appears twice")
 
-    have_areas = {(a.kind, a.code): a for a in (await session.scalars(
-        select(ServiceArea).where(ServiceArea.federation_id == fed_id))).all()}
+    have_areas = {(a.kind, a.code): a
+                  for a in await area_service.federation_areas(session, fed_id)}
     for row in wanted_areas:
-        current = have_areas.get((row["kind"], row["code"]))
+        area = have_areas.get((row["kind"], row["code"]))
         label = f"{row['kind']}:{row['code']}"
-        if current is None:
+        if area is None:
             change("create", "area", label)
             if apply:
-                session.add(ServiceArea(id=uuid.uuid4(), federation_id=fed_id, **row))
+                area_service.add(session, ServiceArea(id=uuid.uuid4(), federation_id=fed_id,
+                                                      **row))
             continue
-        delta = _differs(current, {k: v for k, v in row.items() if k not in ("kind", "code")})
+        delta = _differs(area, {k: v for k, v in row.items() if k not in ("kind", "code")})
         change("update" if delta else "unchanged", "area", label, delta)
         if apply:
             for k, (_, new) in delta.items():
-                setattr(current, k, row[k] if k == "geom_wkb" else new)
-    have_points = {p.code: p for p in (await session.scalars(
-        select(ServicePoint).where(ServicePoint.federation_id == fed_id))).all()}
+                setattr(area, k, row[k] if k == "geom_wkb" else new)
+    have_points = {p.code: p for p in await station_service.federation_points(session, fed_id)}
     for row in wanted_points:
-        current = have_points.get(row["code"])
-        if current is None:
+        point = have_points.get(row["code"])
+        if point is None:
             change("create", "point", row["code"])
             if apply:
-                session.add(ServicePoint(id=uuid.uuid4(), federation_id=fed_id, **row))
+                station_service.add(session, ServicePoint(id=uuid.uuid4(), federation_id=fed_id,
+                                                          **row))
             continue
-        delta = _differs(current, {k: v for k, v in row.items() if k != "code"})
+        delta = _differs(point, {k: v for k, v in row.items() if k != "code"})
         change("update" if delta else "unchanged", "point", row["code"], delta)
         if apply:
             for k, (_, new) in delta.items():
-                setattr(current, k, new)
+                setattr(point, k, new)
     if apply:
-        await session.flush()
+        await area_service.flush(session)

@@ -20,6 +20,7 @@ import math
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -49,7 +50,8 @@ def _point_maker() -> Callable[[float, float], shapely.Point]:
             return lambda lon, lat: ufunc((lon, lat), allow)
     except (AttributeError, ImportError, TypeError, ValueError):  # another shapely
         pass
-    return shapely.Point
+    point: Callable[[float, float], shapely.Point] = shapely.Point
+    return point
 
 
 _point = _point_maker()
@@ -147,7 +149,7 @@ class PointRef:
     lon: float
     lat: float
     amenities: frozenset[str] = frozenset()
-    opening_hours: dict = field(default_factory=dict, hash=False)
+    opening_hours: dict[str, Any] = field(default_factory=dict, hash=False)
     phone: str | None = None
 
 
@@ -223,7 +225,7 @@ class PointIndex:
         refs, lons, lats = self.refs, self._lon_list, self._lat_list
         found: list[tuple[float, int]] = []  # (metres, index), sorted
         bound2 = (radius_m + _CHORD_SLACK_M) ** 2  # chords beyond this cannot qualify
-        for i, c2 in zip(candidates[first].tolist(), chord2[first].tolist()):
+        for i, c2 in zip(candidates[first].tolist(), chord2[first].tolist(), strict=True):
             if c2 > bound2:
                 break
             dist = GEOD.inv(lon, lat, lons[i], lats[i])[2]
@@ -238,7 +240,8 @@ class PointIndex:
                 rest &= chord2 <= bound2
                 idx = candidates[rest]
                 if idx.size:
-                    for dist, i in zip(self._geodesic(lon, lat, idx).tolist(), idx.tolist()):
+                    for dist, i in zip(self._geodesic(lon, lat, idx).tolist(), idx.tolist(),
+                                       strict=True):
                         if dist <= radius_m and (keep is None or keep(refs[i])):
                             found.append((dist, i))
                     found.sort()

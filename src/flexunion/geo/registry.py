@@ -1,16 +1,18 @@
 """Per-federation spatial snapshots, kept current on every running instance.
 
-A snapshot is the federation's areas and stations in in-process indexes, with
-the `geo_versions` counter it was read at. Every change to service_areas or
-service_points bumps that counter and NOTIFYs `flexunion_geo` at commit
-(migration 0004). Each instance LISTENs and marks the federation stale; the
-next request reloads it (others asking meanwhile wait for the same load). If the
-listening connection is lost, a poll of the counters every `geo_poll_seconds`
-catches what was missed, and the listener reconnects.
+A snapshot is the federation's areas and stations in in-process indexes, with the
+`geo_versions` counter it was read at (the reads are in geo/repository.py). Every change
+to service_areas or service_points bumps that counter and NOTIFYs `flexunion_geo` at
+commit (migration 0004). Each instance LISTENs and marks the federation stale; the next
+request reloads it (others asking meanwhile wait for the same load). If the listening
+connection is lost, a poll of the counters every `settings.geo.poll_seconds` catches what
+was missed, and the listener reconnects.
 
 Reads run as the app role with the federation's root as scope and principal
-`system:geo-index`: RLS still applies; areas and stations are the federation's
-shared reference data, never personal data.
+`system:geo-index`: RLS still applies; areas and stations are the federation's shared
+reference data, never personal data. `federation_reader` lends other geo reads the same
+federation-wide, read-only scope: the *public* station data shown to workers, and which
+roster is each partner's newest.
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import asyncpg
 import numpy as np
 import shapely
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.db.scope import SET_SCOPE_SQL
+from flexunion.core.context import Caller
+from flexunion.federation import directory
+from flexunion.geo import repository
 from flexunion.geo.index import AreaIndex, AreaRef, PointIndex, PointRef
 
 log = logging.getLogger("flexunion.geo")
@@ -42,6 +48,7 @@ class TenantRef:
     name_zh: str
     name_en: str
     city: str | None
+    adcode: str | None = None  # 行政区划代码: a region's own, a station's region's
 
 
 @dataclass(slots=True)
@@ -54,32 +61,8 @@ class GeoSnapshot:
     loaded_at: float = field(default_factory=time.monotonic)
 
 
-_AREAS = """
-SELECT a.id, a.kind, a.code, a.name_zh, a.name_en, a.tenant_id, t.code AS tenant_code,
-       p.code AS partner_code, a.geom_wkb
-  FROM service_areas a
-  JOIN tenants t ON t.id = a.tenant_id
-  LEFT JOIN platform_partners p ON p.id = a.partner_id
- WHERE a.federation_id = $1
- ORDER BY a.kind, a.code
-"""
-_POINTS = """
-SELECT s.id, s.code, s.name_zh, s.name_en, s.tenant_id, t.code AS tenant_code, s.address,
-       s.lon, s.lat, s.amenities, s.opening_hours, s.phone
-  FROM service_points s JOIN tenants t ON t.id = s.tenant_id
- WHERE s.federation_id = $1 AND s.active
- ORDER BY s.code
-"""
-_TENANTS = """
-SELECT t.id, t.code, t.kind, t.name_zh, t.name_en, coalesce(t.city, p.city) AS city
-  FROM tenants t LEFT JOIN tenants p ON p.id = t.parent_id
- WHERE t.federation_id = $1
-"""
-_VERSION = "SELECT version FROM geo_versions WHERE federation_id = $1"
-
-
-def build_snapshot(federation_id: uuid.UUID, version: int, areas: list, points: list,
-                   tenants: list) -> GeoSnapshot:
+def build_snapshot(federation_id: uuid.UUID, version: int, areas: repository.Rows,
+                   points: repository.Rows, tenants: repository.Rows) -> GeoSnapshot:
     refs = [AreaRef(id=r["id"], kind=r["kind"], code=r["code"], name_zh=r["name_zh"],
                     name_en=r["name_en"], tenant_id=r["tenant_id"], tenant_code=r["tenant_code"],
                     partner_code=r["partner_code"]) for r in areas]
@@ -92,7 +75,8 @@ def build_snapshot(federation_id: uuid.UUID, version: int, areas: list, points: 
                       opening_hours=r["opening_hours"] or {}, phone=r["phone"])
              for r in points]
     by_id = {r["id"]: TenantRef(id=r["id"], code=r["code"], kind=r["kind"], name_zh=r["name_zh"],
-                                name_en=r["name_en"], city=r["city"]) for r in tenants}
+                                name_en=r["name_en"], city=r["city"], adcode=r["adcode"])
+             for r in tenants}
     return GeoSnapshot(federation_id, version, AreaIndex(refs, geoms), PointIndex(prefs), by_id)
 
 
@@ -113,7 +97,7 @@ class GeoRegistry:
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self.loads = 0  # how many snapshots were built (tests and metrics)
 
     async def start(self) -> None:
@@ -151,17 +135,21 @@ class GeoRegistry:
             self._snapshots[federation_id] = snap
             return snap
 
+    async def for_caller(self, session: AsyncSession, caller: Caller) -> GeoSnapshot:
+        """The snapshot of the caller's federation."""
+        return await self.get(await directory.federation_of(session, caller))
+
     @contextlib.asynccontextmanager
     async def federation_reader(self, federation_id: uuid.UUID,
-                                principal: str = "system:station-board"):
+                                principal: str = "system:station-board",
+                                ) -> AsyncIterator[asyncpg.Connection]:
         """A read-only connection scoped to the whole federation, for its *public* station
         data (duty names, supplies, checks) shown to workers, whose own scope holds no
         tenant rows. Select only what any worker of the federation may see."""
         assert self._pool is not None, "GeoRegistry.start() first"
-        async with self._pool.acquire() as conn:
-            async with conn.transaction(readonly=True):
-                await conn.execute(SET_SCOPE_SQL, str(federation_id), principal, "")
-                yield conn
+        async with self._pool.acquire() as conn, conn.transaction(readonly=True):
+            await repository.enter_scope(conn, federation_id, principal)
+            yield conn
 
     def invalidate(self, federation_id: uuid.UUID | None = None) -> None:
         if federation_id is None:
@@ -172,18 +160,15 @@ class GeoRegistry:
     # ---- loading ---------------------------------------------------------------------------
     async def _load(self, federation_id: uuid.UUID) -> GeoSnapshot:
         assert self._pool is not None, "GeoRegistry.start() first"
-        async with self._pool.acquire() as conn:
-            async with conn.transaction(isolation="repeatable_read", readonly=True):
-                await conn.execute(SET_SCOPE_SQL, str(federation_id), PRINCIPAL, "")
-                version = await conn.fetchval(_VERSION, federation_id) or 0
-                areas = await conn.fetch(_AREAS, federation_id)
-                points = await conn.fetch(_POINTS, federation_id)
-                tenants = await conn.fetch(_TENANTS, federation_id)
-        snap = await asyncio.to_thread(build_snapshot, federation_id, version, areas, points,
-                                       tenants)
+        async with (self._pool.acquire() as conn,
+                    conn.transaction(isolation="repeatable_read", readonly=True)):
+            await repository.enter_scope(conn, federation_id, PRINCIPAL)
+            rows = await repository.snapshot_rows(conn, federation_id)
+        snap = await asyncio.to_thread(build_snapshot, federation_id, rows.version, rows.areas,
+                                       rows.points, rows.tenants)
         self.loads += 1
         log.info("geo snapshot loaded", extra={"federation_id": str(federation_id),
-                                               "version": version, "areas": len(snap.areas),
+                                               "version": rows.version, "areas": len(snap.areas),
                                                "points": len(snap.points)})
         return snap
 
@@ -217,7 +202,7 @@ class GeoRegistry:
         async with self._pool.acquire() as conn:
             for federation_id, snap in list(self._snapshots.items()):
                 async with conn.transaction(readonly=True):
-                    await conn.execute(SET_SCOPE_SQL, str(federation_id), PRINCIPAL, "")
-                    version = await conn.fetchval(_VERSION, federation_id) or 0
+                    await repository.enter_scope(conn, federation_id, PRINCIPAL)
+                    version = await repository.version(conn, federation_id)
                 if version != snap.version:
                     self.invalidate(federation_id)

@@ -1,14 +1,13 @@
-"""Every geo router, mounted as one."""
+"""Every geo router, mounted as one: areas and where a point lies, stations, the worker's
+check-ins and transfer suggestions, rosters and the census."""
 
 from __future__ import annotations
 
 from litestar import Router
 
-from flexunion.geo.area_routes import ROUTES as AREA_ROUTES
-from flexunion.geo.census_routes import ROUTES as CENSUS_ROUTES
-from flexunion.geo.checkin_routes import ROUTES as CHECKIN_ROUTES
-from flexunion.geo.resolve_routes import ROUTES as RESOLVE_ROUTES
-from flexunion.geo.station_routes import ROUTES as STATION_ROUTES
+from flexunion.geo.areas.routes import router as areas
+from flexunion.geo.census.routes import router as census
+from flexunion.geo.checkins.routes import router as checkins
+from flexunion.geo.stations.routes import router as stations
 
-router = Router("/", route_handlers=[*RESOLVE_ROUTES, *AREA_ROUTES, *STATION_ROUTES,
-                                     *CHECKIN_ROUTES, *CENSUS_ROUTES])
+router = Router("/", route_handlers=[areas, stations, checkins, census])

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import shapely
 from pyproj import Geod
@@ -98,7 +99,8 @@ def _text(props: dict[str, Any], key: str) -> str | None:
     return str(value).strip() or None
 
 
-def _check_rings(coords: Any, depth: int, repair: bool, fail) -> Any:
+def _check_rings(coords: Any, depth: int, repair: bool,
+                 fail: Callable[[str, str], NoReturn]) -> Any:
     """Walk polygon (depth 1) or multipolygon (depth 2) coordinates; close rings if repairing."""
     if not isinstance(coords, list):
         return fail("malformed_coordinates", "coordinates must be nested arrays")
@@ -172,7 +174,7 @@ def check_features(raw: list[Any], crs: Crs, *, repair: bool = False,
         props = f.get("properties") if isinstance(f, dict) else None
         code = _text(props, "code") if isinstance(props, dict) else None
 
-        def fail(problem: str, detail: str, i: int = i, code: str | None = code) -> Any:
+        def fail(problem: str, detail: str, i: int = i, code: str | None = code) -> NoReturn:
             problems.append(Problem(i, code, problem, detail))
             raise _Stop
 
@@ -184,7 +186,7 @@ def check_features(raw: list[Any], crs: Crs, *, repair: bool = False,
                 fail("bad_property", "`code` must match ^[a-z0-9][a-z0-9_.-]{0,63}$")
             if code in seen:
                 fail("duplicate_code", f"code {code!r} appears twice")
-            seen.add(code)  # type: ignore[arg-type]
+            seen.add(code)
             name_zh = _text(props, "name_zh")
             if name_zh is None:
                 fail("bad_property", "`name_zh` (中文名称) is required")
@@ -207,8 +209,7 @@ def check_features(raw: list[Any], crs: Crs, *, repair: bool = False,
                     fail(exc.args[0], exc.args[1])
                 fail("malformed_coordinates", str(exc))
             good.append(AreaFeature(
-                index=i, code=code, name_zh=name_zh,  # type: ignore[arg-type]
-                name_en=_text(props, "name_en") or code,  # type: ignore[arg-type]
+                index=i, code=code, name_zh=name_zh, name_en=_text(props, "name_en") or code,
                 tenant=_text(props, "tenant") or default_tenant,
                 partner=_text(props, "partner"), geom=wgs,
                 repaired=repaired or (fixed != coords)))
@@ -229,7 +230,8 @@ def features_from_file(path: str, crs: Crs, *, layer: str | None = None, repair:
     if frame.crs is not None and not frame.crs.is_geographic:
         frame = frame.to_crs(4326)
     raw = []
-    for props, geom in zip(frame.drop(columns="geometry").to_dict("records"), frame.geometry):
+    for props, geom in zip(frame.drop(columns="geometry").to_dict("records"), frame.geometry,
+                           strict=True):
         props = {k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
                  for k, v in props.items()}
         raw.append({"type": "Feature", "properties": props,

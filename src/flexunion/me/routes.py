@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.auth import service as auth
+from flexunion.auth.workers import service as auth
 from flexunion.config import Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller

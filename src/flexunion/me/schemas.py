@@ -5,12 +5,8 @@ from datetime import date, datetime
 
 import msgspec
 
-from flexunion.membership.schemas import (
-    EmploymentForm,
-    HomeRead,
-    MemberStatus,
-    PlatformLink,
-)
+from flexunion.membership.models import EmploymentForm, MemberStatus
+from flexunion.membership.schemas import HomeRead, PlatformLink
 from flexunion.transfers.schemas import TransferRead
 
 

@@ -30,9 +30,9 @@ async def membership_read(session: AsyncSession, member: Member, today: date) ->
     ]
     current = next(h for h in history if h.until is None)
     return MembershipRead(
-        member_id=member.id, status=member.status,  # type: ignore[arg-type]
+        member_id=member.id, status=member.status,
         status_zh=STATUSES[member.status], name_masked=member.name_masked,
-        id_masked=member.id_masked, employment_form=member.employment_form,  # type: ignore[arg-type]
+        id_masked=member.id_masked, employment_form=member.employment_form,
         employment_form_zh=EMPLOYMENT_FORMS[member.employment_form], city=member.city,
         home=current, member_no=member.member_no, member_since=member.member_since,
         seniority_days=seniority_days(member, today), platforms=platform_links(member.platforms),

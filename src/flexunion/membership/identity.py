@@ -21,12 +21,15 @@ def normalise_id(raw: str, today: date) -> str:
     try:
         number = ric.validate(raw.strip())
     except ValidationError as exc:
-        raise InvalidInput("The resident ID number is not valid (checksum, region or birth date).",
+        raise InvalidInput("身份证号无效（校验位、地区码或出生日期不对）。",
+                           "The resident ID number is not valid (checksum, region or birth date).",
                            code="id_number_invalid") from exc
     born = ric.get_birth_date(number)
     age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
     if born > today or age < MIN_AGE:
-        raise InvalidInput(f"Members must be at least {MIN_AGE} years old.", code="id_number_invalid")
+        raise InvalidInput(f"年满 {MIN_AGE} 周岁方可入会。",
+                           f"Members must be at least {MIN_AGE} years old.",
+                           code="id_number_invalid")
     return number.upper()
 
 

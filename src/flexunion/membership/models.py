@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any, Literal
 
 from sqlalchemy import (
     BigInteger,
@@ -22,7 +23,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flexunion.db.base import Base, created_at, uuid_pk
+from flexunion.db.base import Base, created_at, uuid_pk, uuid_ref
+
+EmploymentForm = Literal["dedicated", "crowdsourced", "franchise", "direct", "outsourced"]
+MemberStatus = Literal["applicant", "active", "suspended", "parked", "left", "rejected"]
 
 EMPLOYMENT_FORMS = {
     "dedicated": "专送",
@@ -47,7 +51,8 @@ class Member(Base):
 
     __tablename__ = "members"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "federation_id"], ["tenants.id", "tenants.federation_id"],
+        ForeignKeyConstraint(["tenant_id", "federation_id"],
+                             ["tenants.id", "tenants.federation_id"],
                              name="fk_members_home_in_federation"),
         UniqueConstraint("federation_id", "status_idx", name="uq_members_status_idx"),
         UniqueConstraint("federation_id", "member_no", name="uq_members_member_no"),
@@ -61,16 +66,16 @@ class Member(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     federation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    worker_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("worker_accounts.id"))
+    worker_id: Mapped[uuid.UUID] = uuid_ref("worker_accounts")
     name_cipher: Mapped[bytes] = mapped_column(LargeBinary)
     name_masked: Mapped[str] = mapped_column(Text)
     id_hash: Mapped[str] = mapped_column(Text)
     id_cipher: Mapped[bytes] = mapped_column(LargeBinary)
     id_masked: Mapped[str] = mapped_column(Text)
-    employment_form: Mapped[str] = mapped_column(Text)
-    platforms: Mapped[list] = mapped_column(JSONB, default=list)
+    employment_form: Mapped[EmploymentForm] = mapped_column(Text)  # CHECK constraint
+    platforms: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     city: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text)
+    status: Mapped[MemberStatus] = mapped_column(Text)  # CHECK constraint
     member_no: Mapped[str | None] = mapped_column(Text)
     member_since: Mapped[date | None] = mapped_column(Date)
     status_idx: Mapped[int] = mapped_column(BigInteger)
@@ -87,7 +92,8 @@ class MemberHome(Base):
 
     __tablename__ = "member_homes"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "federation_id"], ["tenants.id", "tenants.federation_id"],
+        ForeignKeyConstraint(["tenant_id", "federation_id"],
+                             ["tenants.id", "tenants.federation_id"],
                              name="fk_member_homes_home_in_federation"),
         Index("uq_member_homes_one_open", "member_id", unique=True,
               postgresql_where=text("ended_at IS NULL")),

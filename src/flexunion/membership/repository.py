@@ -9,9 +9,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, tuple_, update
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# Re-exported for the service: the session calls every repository shares.
+from flexunion.db.rows import add as add
+from flexunion.db.rows import flush as flush
 from flexunion.membership.models import Member, MemberHome
 
 _NEXT_MEMBER_NO = text("SELECT flexunion_next_member_no(:f)")
@@ -58,6 +61,16 @@ async def by_number(session: AsyncSession, federation_id: uuid.UUID,
                                                      Member.member_no == member_no))
 
 
+async def numbers(session: AsyncSession, member_ids: Iterable[uuid.UUID]
+                  ) -> dict[uuid.UUID, str | None]:
+    """id → 会员号 of the members the caller may see among `member_ids`."""
+    ids = list(set(member_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(select(Member.id, Member.member_no).where(Member.id.in_(ids)))
+    return {row.id: row.member_no for row in rows}
+
+
 async def page(
     session: AsyncSession, *, status: str | None, after: tuple[datetime, uuid.UUID] | None,
     limit: int,
@@ -71,13 +84,13 @@ async def page(
 
 
 async def active_in(session: AsyncSession, federation_id: uuid.UUID,
-                    tenant_ids: Iterable[uuid.UUID]) -> Sequence[Row[Any]]:
+                    tenant_ids: Iterable[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """(id, worker_id) of the active members whose home is one of `tenant_ids`, by id."""
     stmt = (select(Member.id, Member.worker_id)
             .where(Member.federation_id == federation_id, Member.status == "active",
                    Member.tenant_id.in_(list(tenant_ids)))
             .order_by(Member.id))
-    return (await session.execute(stmt)).all()
+    return [(row.id, row.worker_id) for row in await session.execute(stmt)]
 
 
 async def next_member_no(session: AsyncSession, federation_id: uuid.UUID) -> int:
@@ -86,14 +99,6 @@ async def next_member_no(session: AsyncSession, federation_id: uuid.UUID) -> int
 
 async def next_status_idx(session: AsyncSession, federation_id: uuid.UUID) -> int:
     return int((await session.execute(_NEXT_STATUS_IDX, {"f": federation_id})).scalar_one())
-
-
-def add(session: AsyncSession, row: Any) -> None:
-    session.add(row)
-
-
-async def flush(session: AsyncSession) -> None:
-    await session.flush()
 
 
 async def homes(session: AsyncSession, member_id: uuid.UUID) -> Sequence[MemberHome]:
@@ -107,7 +112,7 @@ async def close_open_home(session: AsyncSession, member_id: uuid.UUID, at: datet
     result = await session.execute(
         update(MemberHome).where(MemberHome.member_id == member_id, MemberHome.ended_at.is_(None))
         .values(ended_at=at).execution_options(synchronize_session=False))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's result has one
 
 
 async def status_entries(session: AsyncSession, federation_id: uuid.UUID) -> list[tuple[int, str]]:
@@ -116,10 +121,22 @@ async def status_entries(session: AsyncSession, federation_id: uuid.UUID) -> lis
     return [(int(i), s) for i, s in rows.all()]
 
 
+HolderRow = tuple[str, str, str | None, date | None, str, str]
+
+
 async def card_holder(session: AsyncSession, federation_id: uuid.UUID,
-                      member_id: uuid.UUID) -> tuple[str, str, str | None, date | None, str, str] | None:
+                      member_id: uuid.UUID) -> HolderRow | None:
+    """(status, name_masked, member_no, member_since, home_code, home_name_zh), or None."""
     row = (await session.execute(_CARD_HOLDER, {"f": federation_id, "m": member_id})).first()
-    return tuple(row) if row is not None else None  # type: ignore[return-value]
+    return (row[0], row[1], row[2], row[3], row[4], row[5]) if row is not None else None
+
+
+async def card_holder_read(reader: Any, federation_id: uuid.UUID, member_id: uuid.UUID,
+                           caller_tenant: uuid.UUID | None) -> HolderRow | None:
+    """The same read through a bare asyncpg pool of the app role, in one statement."""
+    row = await reader.fetchrow(CARD_HOLDER_ONE_STATEMENT, federation_id, member_id,
+                                str(caller_tenant or ""))
+    return (row[0], row[1], row[2], row[3], row[4], row[5]) if row is not None else None
 
 
 async def caller_hq(session: AsyncSession) -> tuple[uuid.UUID, str] | None:

@@ -49,7 +49,8 @@ async def list_members(
 @get("/{member_id:uuid}", summary="会员详情 One member (404 when not in my subtree)")
 async def get_member(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                      member_id: MemberId) -> MemberRead:
-    return member_read(await service.access_member(session, member_id), await _codes(session, caller))
+    member = await service.access_member(session, member_id)
+    return member_read(member, await _codes(session, caller))
 
 
 @post("/{member_id:uuid}/approve", status_code=200, summary="批准入会 Approve an application")
@@ -78,8 +79,8 @@ async def change_status(session: NamedDependency[AsyncSession], caller: NamedDep
                         data: JSONBody[StatusChange]) -> MemberRead:
     member = await service.access_member(session, member_id, home_only=True)
     if member.status == "applicant":
-        raise InvalidInput("入会申请请用批准或驳回来处理。", "Decide an application with approve or reject.",
-                           code="use_decision")
+        raise InvalidInput("入会申请请用批准或驳回来处理。",
+                           "Decide an application with approve or reject.", code="use_decision")
     member = await service.change_status(session, clock, member_id, data.to, data.reason)
     return member_read(member, await _codes(session, caller))
 

@@ -10,10 +10,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from flexunion.membership.models import STATUSES, Member
+from flexunion.membership.models import STATUSES, EmploymentForm, Member, MemberStatus
 
-EmploymentForm = Literal["dedicated", "crowdsourced", "franchise", "direct", "outsourced"]
-MemberStatus = Literal["applicant", "active", "suspended", "parked", "left", "rejected"]
 TenantCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}\Z")]
 
 
@@ -86,9 +84,9 @@ def platform_links(raw: list[dict[str, Any]]) -> list[PlatformLink]:
 def member_read(member: Member, codes_by_id: Mapping[uuid.UUID, str]) -> MemberRead:
     """A member as staff see it (masked)."""
     return MemberRead(
-        id=member.id, status=member.status, status_zh=STATUSES[member.status],  # type: ignore[arg-type]
+        id=member.id, status=member.status, status_zh=STATUSES[member.status],
         name_masked=member.name_masked, id_masked=member.id_masked,
-        employment_form=member.employment_form, city=member.city,  # type: ignore[arg-type]
+        employment_form=member.employment_form, city=member.city,
         home_code=codes_by_id.get(member.tenant_id, ""), member_no=member.member_no,
         member_since=member.member_since, platforms=platform_links(member.platforms),
         applied_at=member.created_at, decision_reason=member.decision_reason,

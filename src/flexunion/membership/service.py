@@ -30,8 +30,7 @@ from flexunion.federation import directory
 from flexunion.federation.directory import Directory, DirectoryEntry
 from flexunion.membership import repository
 from flexunion.membership.identity import normalise_id, seal_identity
-from flexunion.membership.models import STATUSES as STATUS_LABELS
-from flexunion.membership.models import Member, MemberHome
+from flexunion.membership.models import STATUSES, Member, MemberHome, MemberStatus
 from flexunion.membership.schemas import JoinApplication
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -46,6 +45,7 @@ ACTIONS = {"active": "membership.approved", "rejected": "membership.rejected",
            "suspended": "membership.suspended", "parked": "membership.parked",
            "left": "membership.left"}
 LIVE = ("applicant", "active", "suspended", "parked")
+STATUS_LABELS = STATUSES  # status → its Chinese label, for other domains' messages
 
 
 class MemberNotFound(NotFound):
@@ -73,10 +73,11 @@ async def require_active(session: AsyncSession, caller: Caller) -> Member:
     worker who is not a member, 403 `member_not_active` (with `member_status`) otherwise."""
     member = await own_member(session, caller)
     if member is None:
-        raise Forbidden("只有工会会员可以这样做，请先入会。", "Only a union member can do this; join first.",
-                        code="membership_required")
+        raise Forbidden("只有工会会员可以这样做，请先入会。",
+                        "Only a union member can do this; join first.", code="membership_required")
     if member.status != "active":
-        raise Forbidden(f"你的会籍状态为「{STATUS_LABELS[member.status]}」，只有正常会员可以这样做。",
+        label = STATUS_LABELS[member.status]
+        raise Forbidden(f"你的会籍状态为「{label}」，只有正常会员可以这样做。",
                         f"Your membership is '{member.status}'; only an active member can do this.",
                         code="member_not_active", extra={"member_status": member.status})
     return member
@@ -101,7 +102,8 @@ async def apply(
                            code="join_target_invalid")
     await directory.check_partners(session, fed_id, (p.partner for p in data.platforms))
     if await own_member(session, caller) is not None:
-        raise Conflict("你已有会籍或入会申请。", "You already have a membership or an application here.",
+        raise Conflict("你已有会籍或入会申请。",
+                       "You already have a membership or an application here.",
                        code="already_applied")
     member = Member(
         id=uuid.uuid4(), federation_id=fed_id, tenant_id=target.id,
@@ -131,7 +133,8 @@ async def apply(
     if _auto_approves(tenants, target):
         worker_scope = uow.scope
         await uow.rescope(DbScope(target.id, "system:auto-approve", worker_scope.request_id))
-        await change_status(session, clock, member.id, "active", "auto-approved by the union's rule")
+        await change_status(session, clock, member.id, "active",
+                            "auto-approved by the union's rule")
         await uow.rescope(worker_scope)
     return member
 
@@ -139,7 +142,7 @@ async def apply(
 def _auto_approves(tenants: Directory, target: DirectoryEntry) -> bool:
     if target.auto_approve_joins:
         return True
-    parent = tenants.get(target.parent_code)
+    parent = tenants.get(target.parent_code or "")
     return bool(target.kind == "station" and parent and parent.auto_approve_joins)
 
 
@@ -164,13 +167,21 @@ async def member_by_number(session: AsyncSession, federation_id: uuid.UUID,
     return await repository.by_number(session, federation_id, member_no)
 
 
+async def member_numbers(session: AsyncSession,
+                         member_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """会员号 by member id, for the members the caller may see (others are left out)."""
+    return await repository.numbers(session, member_ids)
+
+
 async def change_status(
-    session: AsyncSession, clock: Clock, member_id: uuid.UUID, to: str, reason: str | None,
+    session: AsyncSession, clock: Clock, member_id: uuid.UUID, to: MemberStatus,
+    reason: str | None,
     *, only_from: frozenset[str] | None = None,
 ) -> Member:
     member = await access_member(session, member_id, lock=True, home_only=True)
     if to not in TRANSITIONS[member.status] or (only_from and member.status not in only_from):
-        raise Conflict(f"会籍状态「{STATUS_LABELS[member.status]}」不能变为「{STATUS_LABELS[to]}」。",
+        raise Conflict(f"会籍状态「{STATUS_LABELS[member.status]}」"
+                       f"不能变为「{STATUS_LABELS[to]}」。",
                        f"A member who is '{member.status}' cannot become '{to}'.",
                        code="invalid_transition", extra={"from": member.status, "to": to})
     if to == "rejected" and not reason:
@@ -212,8 +223,7 @@ async def active_roll(session: AsyncSession, federation_id: uuid.UUID,
                       tenant_ids: Iterable[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """(member id, worker id) of everyone active now whose home is one of `tenant_ids`:
     the roll of a ballot, frozen by the caller."""
-    return [(row.id, row.worker_id)
-            for row in await repository.active_in(session, federation_id, tenant_ids)]
+    return await repository.active_in(session, federation_id, tenant_ids)
 
 
 async def move_home(session: AsyncSession, member: Member, to_tenant_id: uuid.UUID, *,

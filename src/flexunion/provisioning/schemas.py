@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+import msgspec
+
 from flexunion.federation.schemas import TreeSpec
 from flexunion.federation.tree import Change
 from flexunion.geo.files import AreaFileSpec, PointSpec
@@ -13,8 +15,8 @@ from flexunion.geo.files import AreaFileSpec, PointSpec
 class FederationSpec(TreeSpec, forbid_unknown_fields=True):
     """The tree (HQ, partners, regions, stations) and its geography (areas, 驿站)."""
 
-    areas: list[AreaFileSpec] = []
-    service_points: list[PointSpec] = []
+    areas: list[AreaFileSpec] = msgspec.field(default_factory=list)
+    service_points: list[PointSpec] = msgspec.field(default_factory=list)
 
 
 @dataclass

@@ -69,26 +69,31 @@ def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
     return loaded
 
 
+def plan_count(changes: list[tree.Change], action: str) -> int:
+    return sum(c.action == action for c in changes)
+
+
 async def _run(session: AsyncSession, directory: Path, apply: bool) -> Plan:
     plan = Plan()
     for path, spec in load_all(directory):
         try:
             result = await tree.plan(session, path, spec, apply=apply)
             plan.warnings += geo_files.warnings(path, spec.areas)
+            changes = result.changes
             await geo_files.plan(
                 session, path, spec.areas, spec.service_points, result.federation_id,
                 result.tenants, result.partner_ids, apply,
-                lambda *args: result.changes.append(tree.Change(*args)))
+                lambda *args, changes=changes: changes.append(tree.Change(*args)))
         except OperatorError as exc:
             raise FederationFileError(str(exc)) from exc
         plan.changes += result.changes
         plan.federation_ids.append(result.federation_id)
         if apply and any(c.action in ("create", "update") for c in result.changes):
-            await audit.record(session, "federation.applied", tenant_id=result.federation_id,
-                               object_type="federation", object_id=spec.federation.code,
-                               payload={"file": path.name,
-                                        "created": sum(c.action == "create" for c in result.changes),
-                                        "updated": sum(c.action == "update" for c in result.changes)})
+            await audit.record(
+                session, "federation.applied", tenant_id=result.federation_id,
+                object_type="federation", object_id=spec.federation.code,
+                payload={"file": path.name, "created": plan_count(result.changes, "create"),
+                         "updated": plan_count(result.changes, "update")})
     return plan
 
 

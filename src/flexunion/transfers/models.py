@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, ForeignKeyConstraint, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flexunion.db.base import Base, uuid_pk
+from flexunion.db.base import Base, uuid_pk, uuid_ref
 
 OPEN = ("requested", "released")
 STATUSES = {
@@ -40,7 +41,7 @@ class Transfer(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     federation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     member_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("members.id"))
-    worker_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("worker_accounts.id"))
+    worker_id: Mapped[uuid.UUID] = uuid_ref("worker_accounts")
     origin_tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     dest_tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     status: Mapped[str] = mapped_column(Text)
@@ -49,8 +50,9 @@ class Transfer(Base):
     rejected_by: Mapped[str | None] = mapped_column(Text)
     auto_released: Mapped[bool] = mapped_column(Boolean, default=False)
     release_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    snapshot: Mapped[dict] = mapped_column(JSONB)
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                   server_default=text("now()"))
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

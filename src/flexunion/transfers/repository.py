@@ -10,6 +10,9 @@ from datetime import datetime
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# Re-exported for the service: the session calls every repository shares.
+from flexunion.db.rows import add as add
+from flexunion.db.rows import flush as flush
 from flexunion.transfers.models import Transfer
 
 _SIDES = text(
@@ -82,9 +85,3 @@ async def due_for_release(
     return (await session.scalars(stmt)).all()
 
 
-def add(session: AsyncSession, transfer: Transfer) -> None:
-    session.add(transfer)
-
-
-async def flush(session: AsyncSession) -> None:
-    await session.flush()

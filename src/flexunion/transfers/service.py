@@ -174,6 +174,11 @@ async def cancel(
     return transfer
 
 
+async def has_open(session: AsyncSession, member_id: uuid.UUID) -> bool:
+    """Is one of the member's transfers still requested or released?"""
+    return any(t.status in OPEN for t in await repo.for_member(session, member_id))
+
+
 async def history(session: AsyncSession, member_id: uuid.UUID) -> Sequence[Transfer]:
     """A member's transfers, newest first (for 我的会籍)."""
     return await repo.for_member(session, member_id)
@@ -204,7 +209,8 @@ async def release(session: AsyncSession, transfer_id: uuid.UUID, *, now: datetim
     transfer = await access_transfer(session, transfer_id, lock=True)
     origin, _ = await repo.sides(session, transfer)
     if not origin:
-        raise _wrong_side("只有转出方可以同意转出。", "Only the origin (转出方) releases a transfer.")
+        raise _wrong_side("只有转出方可以同意转出。",
+                          "Only the origin (转出方) releases a transfer.")
     if transfer.status != "requested":
         raise _invalid(transfer, "released")
     await mark_released(session, transfer, now=now, auto=False)
@@ -259,7 +265,8 @@ async def accept(session: AsyncSession, transfer_id: uuid.UUID, *, now: datetime
     transfer = await access_transfer(session, transfer_id, lock=True)
     _, destination = await repo.sides(session, transfer)
     if not destination:
-        raise _wrong_side("只有转入方可以接收。", "Only the destination (转入方) accepts a transfer.")
+        raise _wrong_side("只有转入方可以接收。",
+                          "Only the destination (转入方) accepts a transfer.")
     if transfer.status != "released":
         raise _invalid(transfer, "accepted")
     # Visible to the destination now only because the transfer to it is 'released': move the

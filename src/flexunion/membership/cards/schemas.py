@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from flexunion.membership.schemas import MemberStatus
+from flexunion.membership.models import MemberStatus
 
 Reason = Literal[
     "ok", "malformed", "wrong_type", "unknown_key", "bad_signature", "expired", "not_yet_valid",

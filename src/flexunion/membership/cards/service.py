@@ -53,6 +53,7 @@ from flexunion.federation import directory
 from flexunion.membership import repository
 from flexunion.membership import service as membership
 from flexunion.membership.cards import status_list
+from flexunion.membership.models import STATUSES
 
 CARD_TYPE = "vnd.flexunion.member-card+jwt"
 MAX_TTL = timedelta(days=30)
@@ -126,13 +127,13 @@ async def issue(
     if member is None:
         raise membership.not_a_member()
     if member.status not in CARD_STATUSES:
-        raise Conflict(f"会籍状态为「{membership.STATUS_LABELS[member.status]}」，没有会员卡。",
+        raise Conflict(f"会籍状态为「{STATUSES[member.status]}」，没有会员卡。",
                        f"A membership that is '{member.status}' has no card.",
                        code="card_unavailable", extra={"member_status": member.status})
     tenants = (await directory.directory(session, member.federation_id)).by_id
     hq_code, home_code = tenants[member.federation_id].code, tenants[member.tenant_id].code
     key = await keys.card_signing_key(member.federation_id)
-    if key is None:
+    if key is None or key.private is None:
         raise _missing_key()
     now = clock.now().replace(microsecond=0)
     expires = now + card_ttl(settings)
@@ -191,7 +192,7 @@ def _b64(segment: str) -> bytes:
         raise _Rejected("malformed") from exc
 
 
-def _json_object(raw: bytes) -> dict:
+def _json_object(raw: bytes) -> dict[str, Any]:
     try:
         value = msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
@@ -201,7 +202,7 @@ def _json_object(raw: bytes) -> dict:
     return value
 
 
-def _number(claims: dict, name: str) -> float:
+def _number(claims: dict[str, Any], name: str) -> float:
     value = claims.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Rejected("malformed")
@@ -258,8 +259,8 @@ class CardVerifier:
                 if 0 <= age < self.holder_cache_seconds:
                     return cached[1]
         if self.reader is not None:
-            row = await self.reader.fetchrow(repository.CARD_HOLDER_ONE_STATEMENT, federation_id,
-                                             member_id, str(uow.scope.tenant_id or ""))
+            row = await repository.card_holder_read(self.reader, federation_id, member_id,
+                                                    uow.scope.tenant_id)
         else:
             row = await repository.card_holder(uow.session, federation_id, member_id)
         found = Holder(*row) if row is not None else None
@@ -314,7 +315,7 @@ class CardVerifier:
         if not _COMPACT.fullmatch(card):
             raise _Rejected("malformed")
         key = await self.keys.card_key(kid)
-        if key is None:
+        if key is None or key.federation_id is None:
             raise _Rejected("unknown_key")
         try:
             key.public.verify(_b64(parts[2]), card[: len(parts[0]) + len(parts[1]) + 1].encode())

@@ -107,6 +107,8 @@ def sign_list(
         "ttl": MAX_AGE,
         "status_list": {"bits": BITS, "lst": encode(raw)},
     }
+    if key.private is None:
+        raise ValueError(f"card key {key.kid} cannot sign here (sealed under another secret)")
     return jwt.encode(claims, key.private, algorithm=ALG,
                       headers={"kid": key.kid, "typ": TOKEN_TYPE})
 

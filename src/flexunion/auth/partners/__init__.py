@@ -1,0 +1,1 @@
+"""Platform partners' API clients: OAuth2 client credentials, the client profile."""

@@ -1,0 +1,52 @@
+"""Where evidence bytes live: a small interface, with the filesystem as the default.
+
+Rows in `agenda_attachments` (and row-level security) say who may see a file; the store
+only keeps bytes under opaque keys. Another backend (S3/OSS/MinIO) implements the same
+three methods. The app makes one store at start-up (`app.state.attachments`) and handlers
+ask for it by name (`attachments`)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class EvidenceStore(Protocol):
+    async def put(self, data: bytes, *, suffix: str) -> str: ...
+    async def get(self, key: str) -> bytes: ...
+    async def delete(self, key: str) -> None: ...
+
+
+class FilesystemStore:
+    """Files under `root`, two-level fan-out by key; written atomically (tmp + rename)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        if not key or "/" in key or "\\" in key or key.startswith("."):
+            raise ValueError(f"bad storage key {key!r}")
+        return self.root / key[:2] / key
+
+    async def put(self, data: bytes, *, suffix: str) -> str:
+        key = secrets.token_hex(16) + suffix
+        await asyncio.to_thread(self._write, self._path(key), data)
+        return key
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+    async def get(self, key: str) -> bytes:
+        return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def delete(self, key: str) -> None:
+        path = self._path(key)
+        await asyncio.to_thread(lambda: path.unlink(missing_ok=True))

@@ -1,0 +1,1 @@
+"""Service areas (服务区域): union jurisdictions, platforms' delivery zones, stations' reach."""

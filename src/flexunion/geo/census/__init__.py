@@ -1,0 +1,1 @@
+"""Partner rosters (花名册) in, the coverage census (摸清人员底数) out."""

@@ -1,0 +1,246 @@
+"""驿站/服务点: officers keep stations, rosters, supplies and weekly checks (admin API);
+workers find the nearest stations and read a station's board (mobile API)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from litestar import Router, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE
+from flexunion.core.clock import Clock
+from flexunion.core.context import ADMIN_ROLES, Caller, Role
+from flexunion.core.http import BEARER, PAGING, STAFF, Paging, access
+from flexunion.core.pagination import Page, clamp, decode_cursor, page_of
+from flexunion.geo.crs import Crs, wgs84_point
+from flexunion.geo.registry import GeoRegistry
+from flexunion.geo.stations import service
+from flexunion.geo.stations.models import ServicePoint
+from flexunion.geo.stations.schemas import (
+    CheckCreate,
+    CheckRead,
+    MissingCheck,
+    NearbyStations,
+    RosterRead,
+    RosterSet,
+    StationBoard,
+    StationCreate,
+    StationRead,
+    StationUpdate,
+    SupplyCreate,
+    SupplyRead,
+    board_read,
+    check_read,
+    duty_reads,
+    missing_check,
+    nearby_station,
+    station_read,
+    supply_read,
+)
+
+StationCode = Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+CrsParam = Annotated[Crs, QueryParameter(description="坐标系 coordinate system of the answer "
+                                                     "(and of lat/lon asked about)")]
+Limit = Annotated[int | None, QueryParameter()]
+
+
+async def _read(session: AsyncSession, caller: Caller, point: ServicePoint,
+                crs: Crs = Crs.WGS84) -> StationRead:
+    return station_read(point, await service.tenant_codes(session, caller), crs)
+
+
+# ---- stations -----------------------------------------------------------------------------
+
+
+@post("/", summary="新建驿站 Create a station in my tenant or its subtree")
+async def create_station(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                         clock: NamedDependency[Clock], data: JSONBody[StationCreate],
+                         crs: CrsParam = Crs.WGS84) -> StationRead:
+    return await _read(session, caller, await service.create(session, caller, data, clock.now()),
+                       crs)
+
+
+@get("/", dependencies=PAGING, summary="驿站列表 Stations of my subtree, by code")
+async def list_stations(
+    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+    paging: NamedDependency[Paging],
+    tenant: Annotated[str | None, QueryParameter(
+        description="只看该单位及其下级 only this tenant and its subtree")] = None,
+    active: Annotated[bool | None, QueryParameter()] = None,
+    crs: CrsParam = Crs.WGS84,
+) -> Page[StationRead]:
+    after = decode_cursor(paging.cursor, 1)
+    rows = await service.page(session, caller, tenant=tenant, active=active,
+                              after=str(after[0]) if after else None, limit=paging.size + 1)
+    codes = await service.tenant_codes(session, caller)
+    return page_of(rows, paging.size, lambda p: station_read(p, codes, crs), lambda p: (p.code,))
+
+
+@get("/{code:str}", summary="驿站详情 One station of my subtree")
+async def get_station(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                      code: StationCode, crs: CrsParam = Crs.WGS84) -> StationRead:
+    return await _read(session, caller, await service.access_station(session, code), crs)
+
+
+@patch("/{code:str}", summary="修改驿站 Change a station (only the fields sent)")
+async def update_station(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                         clock: NamedDependency[Clock], code: StationCode,
+                         data: JSONBody[StationUpdate], crs: CrsParam = Crs.WGS84) -> StationRead:
+    return await _read(session, caller, await service.update(session, code, data, clock.now()),
+                       crs)
+
+
+@post("/{code:str}/deactivate", status_code=200,
+      summary="停用驿站 Take a station off the map (its records stay)")
+async def deactivate_station(session: NamedDependency[AsyncSession],
+                             caller: NamedDependency[Caller], clock: NamedDependency[Clock],
+                             code: StationCode) -> StationRead:
+    return await _read(session, caller,
+                       await service.set_active(session, code, False, clock.now()))
+
+
+@post("/{code:str}/reactivate", status_code=200,
+      summary="恢复驿站 Put a deactivated station back on the map")
+async def reactivate_station(session: NamedDependency[AsyncSession],
+                             caller: NamedDependency[Caller], clock: NamedDependency[Clock],
+                             code: StationCode) -> StationRead:
+    return await _read(session, caller,
+                       await service.set_active(session, code, True, clock.now()))
+
+
+# ---- roster, supplies, checks ---------------------------------------------------------------
+
+
+@put("/{code:str}/roster", summary="排班 Set the duty roster of one date (replaces that date)")
+async def set_roster(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                     clock: NamedDependency[Clock], code: StationCode,
+                     data: JSONBody[RosterSet]) -> RosterRead:
+    point = await service.set_roster(session, caller, code, data.date, data.duties, clock.now())
+    duties = await service.roster(session, point, data.date, data.date)
+    return RosterRead(station=point.code, from_=data.date, to=data.date,
+                      duties=duty_reads(duties))
+
+
+@get("/{code:str}/roster",
+     summary="排班表 The roster of a date range (default: this week, Monday to Sunday)")
+async def get_roster(
+    session: NamedDependency[AsyncSession], clock: NamedDependency[Clock], code: StationCode,
+    from_: Annotated[date | None, QueryParameter(name="from")] = None,
+    to: Annotated[date | None, QueryParameter()] = None,
+) -> RosterRead:
+    start = from_ or service.this_week(clock.now())[0]
+    end = to or start + timedelta(days=6)
+    point = await service.access_station(session, code)
+    duties = await service.roster(session, point, start, end)
+    return RosterRead(station=point.code, from_=start, to=end, duties=duty_reads(duties))
+
+
+@post("/{code:str}/supplies", summary="登记季节性物资 Add seasonal supplies (高温/寒潮/暴雨台风)")
+async def add_supply(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                     clock: NamedDependency[Clock], code: StationCode,
+                     data: JSONBody[SupplyCreate]) -> SupplyRead:
+    _, supply = await service.add_supply(session, caller, code, data, clock.now())
+    return supply_read(supply)
+
+
+@get("/{code:str}/supplies",
+     summary="季节性物资 Seasonal supplies, latest first (active_on: valid that day)")
+async def list_supplies(session: NamedDependency[AsyncSession], code: StationCode,
+                        active_on: Annotated[date | None, QueryParameter()] = None,
+                        limit: Limit = None) -> list[SupplyRead]:
+    point = await service.access_station(session, code)
+    rows = await service.supplies(session, point, active_on, clamp(limit, 50, 200))
+    return [supply_read(s) for s in rows]
+
+
+@post("/{code:str}/checks",
+      summary="每周巡检 Record this week's check (补货、保洁、设备状态); one per ISO week")
+async def record_check(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                       clock: NamedDependency[Clock], code: StationCode,
+                       data: JSONBody[CheckCreate]) -> CheckRead:
+    point, check = await service.record_check(session, caller, code, data, clock.now())
+    return check_read(point.code, check)
+
+
+@get("/{code:str}/checks", summary="巡检记录 Recent weekly checks, newest week first")
+async def list_checks(session: NamedDependency[AsyncSession], code: StationCode,
+                      limit: Limit = None) -> list[CheckRead]:
+    point = await service.access_station(session, code)
+    return [check_read(point.code, c)
+            for c in await service.checks(session, point, clamp(limit, 10, 104))]
+
+
+@get("/", dependencies=PAGING,
+     summary="未巡检驿站 Active stations of my subtree without a check for the week")
+async def missing_checks(
+    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+    clock: NamedDependency[Clock], paging: NamedDependency[Paging],
+    week: Annotated[str | None, QueryParameter(
+        description='ISO 周 e.g. "2026-W05"; default this week (Beijing time)')] = None,
+    tenant: Annotated[str | None, QueryParameter()] = None,
+) -> Page[MissingCheck]:
+    wk = service.week_for(week, clock.now())
+    after = decode_cursor(paging.cursor, 1)
+    rows = await service.missing_checks(session, caller, week=wk, tenant=tenant,
+                                        after=str(after[0]) if after else None,
+                                        limit=paging.size + 1)
+    codes = await service.tenant_codes(session, caller)
+    return page_of(rows, paging.size, lambda r: missing_check(r, codes, wk), lambda r: (r.code,))
+
+
+# ---- workers ------------------------------------------------------------------------------
+
+
+@get("/nearby", summary="附近驿站 Nearest stations: geodesic distance, open now, amenities")
+async def nearby_stations(
+    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+    clock: NamedDependency[Clock], geo: NamedDependency[GeoRegistry],
+    lat: Annotated[float, QueryParameter(description="纬度 latitude")],
+    lon: Annotated[float, QueryParameter(description="经度 longitude")],
+    crs: CrsParam = Crs.WGS84,
+    radius_m: Annotated[int, QueryParameter(ge=1, le=50_000)] = 3000,
+    limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
+    amenity: Annotated[list[str] | None, QueryParameter(
+        description="设施 required amenities (repeatable; a station must have all)")] = None,
+    open_now: Annotated[bool | None, QueryParameter(
+        description="true: only stations open now; otherwise all, each saying open_now")] = None,
+) -> NearbyStations:
+    x, y = wgs84_point(lon, lat, crs)
+    wanted = frozenset(service.check_amenities(amenity or []))
+    now = clock.now()
+    snapshot = await geo.for_caller(session, caller)
+    found = service.nearby(snapshot, x, y, radius_m=radius_m, limit=limit, amenities=wanted,
+                           open_now=bool(open_now), at=now)
+    closed = service.closed_nearby(snapshot, x, y, radius_m=radius_m, amenities=wanted,
+                                   at=now) if open_now else 0
+    return NearbyStations(at=now, items=[nearby_station(ref, dist, crs, now)
+                                         for ref, dist in found], closed_now=closed)
+
+
+@get("/{code:str}",
+     summary="驿站公示 A station's board: hours, amenities, who is on duty, supplies, checks")
+async def station_board(
+    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+    clock: NamedDependency[Clock], geo: NamedDependency[GeoRegistry], code: StationCode,
+    crs: CrsParam = Crs.WGS84,
+) -> StationBoard:
+    now = clock.now()
+    board = await service.board(geo, await geo.for_caller(session, caller), code, now)
+    return board_read(board.station, board.operator, board.duties, board.supplies,
+                         board.latest_check, crs=crs, now=now)
+
+
+router = Router("/", tags=["stations 驿站"], security=BEARER, route_handlers=[
+    Router("/v1/admin/geo/stations", opt=STAFF, route_handlers=[
+        create_station, list_stations, get_station, update_station, deactivate_station,
+        reactivate_station, set_roster, get_roster, add_supply, list_supplies, record_check,
+        list_checks]),
+    Router("/v1/admin/geo/station-checks/missing", opt=STAFF, route_handlers=[missing_checks]),
+    Router("/v1/geo/stations",
+           opt=access(AUDIENCE_MOBILE, AUDIENCE_ADMIN, roles={Role.WORKER, *ADMIN_ROLES}),
+           route_handlers=[nearby_stations, station_board]),
+])
