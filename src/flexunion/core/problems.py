@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from flexunion.core.errors import DomainError
 from flexunion.core.request_id import ensure_request_id
+from flexunion.db.engine import DatabaseUnavailable, unavailable
 
 log = logging.getLogger("flexunion.errors")
 
@@ -182,8 +183,15 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
 
 def database_problem(exc: BaseException) -> dict[str, Any] | None:
     """What PostgreSQL refused, said as the API would (None: a bug, answer 500). A
-    row-level security refusal means 'not yours', which the API answers as 'not found'.
+    row-level security refusal means 'not yours', which the API answers as 'not found';
+    a database out of reach is 503 with Retry-After (the request may be sent again).
     Used for errors inside a handler and for a failed commit alike."""
+    if unavailable(exc):
+        log.warning("database unavailable: %s", exc)
+        return {"status": 503, "code": "database_unavailable", "title": "数据库暂不可用",
+                "title_en": "Database unavailable", "detail": "暂时无法连接数据库，请稍后重试。",
+                "detail_en": "The database cannot be reached right now; retry shortly.",
+                "headers": {"Retry-After": "1"}}
     orig = getattr(exc, "orig", None)
     state = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None),
                                                        "sqlstate", None)
@@ -197,7 +205,8 @@ def database_problem(exc: BaseException) -> dict[str, Any] | None:
     return None
 
 
-def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+def database_error_handler(request: Request[Any, Any, Any],
+                           exc: DBAPIError | DatabaseUnavailable) -> Response[Any]:
     problem = database_problem(exc)
     return problem_response(request, **problem) if problem else internal_error_handler(request, exc)
 
@@ -218,6 +227,7 @@ EXCEPTION_HANDLERS = {
     ValidationException: validation_handler,
     HTTPException: http_exception_handler,
     DBAPIError: database_error_handler,
+    DatabaseUnavailable: database_error_handler,
     Exception: internal_error_handler,
 }
 

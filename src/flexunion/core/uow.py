@@ -12,15 +12,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
+from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flexunion.core.problems import PROBLEM_JSON, database_problem, problem_body
-from flexunion.db.engine import apply_scope, bind_scope
+from flexunion.db.engine import DatabaseUnavailable, apply_scope, bind_scope
 from flexunion.db.scope import DbScope
+
+if TYPE_CHECKING:
+    from litestar.types import Scope
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +124,7 @@ def commit_failure(exc: BaseException, path: str, request_id: str) -> list[dict[
     if problem is not None:
         return problem_messages(
             problem["status"], problem["code"], problem["title"], problem["title_en"],
+            detail=problem.get("detail"), detail_en=problem.get("detail_en"),
             path=path, request_id=request_id, headers=problem.get("headers"),
         )
     log.error("commit failed", exc_info=exc)
@@ -165,6 +170,10 @@ async def run_buffered(
         return {"type": "http.disconnect"}
 
     await app(scope, listen, capture)
+    # Only captured, not sent: Litestar marked the response as started when the handler's
+    # start message passed its error handling, and would then answer an error raised after
+    # this (storing an idempotent answer, say) with a bare 500 instead of problem+json.
+    ScopeState.from_scope(cast("Scope", scope)).response_started = False
     return status, messages
 
 
@@ -176,7 +185,7 @@ async def finish(
     if status < 400 or uow.keep_on_error:
         try:
             await uow.commit()
-        except DBAPIError as exc:
+        except (DBAPIError, DatabaseUnavailable) as exc:
             await uow.rollback()
             messages = commit_failure(exc, scope.get("path", ""), request_id)
     else:

@@ -31,6 +31,7 @@ import shapely
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.core.context import Caller
+from flexunion.db.engine import DatabaseUnavailable, reachable
 from flexunion.federation import directory
 from flexunion.geo import repository
 from flexunion.geo.index import AreaIndex, AreaRef, PointIndex, PointRef
@@ -147,7 +148,8 @@ class GeoRegistry:
         data (duty names, supplies, checks) shown to workers, whose own scope holds no
         tenant rows. Select only what any worker of the federation may see."""
         assert self._pool is not None, "GeoRegistry.start() first"
-        async with self._pool.acquire() as conn, conn.transaction(readonly=True):
+        async with (reachable(), self._pool.acquire() as conn,
+                    conn.transaction(readonly=True)):
             await repository.enter_scope(conn, federation_id, principal)
             yield conn
 
@@ -160,7 +162,7 @@ class GeoRegistry:
     # ---- loading ---------------------------------------------------------------------------
     async def _load(self, federation_id: uuid.UUID) -> GeoSnapshot:
         assert self._pool is not None, "GeoRegistry.start() first"
-        async with (self._pool.acquire() as conn,
+        async with (reachable(), self._pool.acquire() as conn,
                     conn.transaction(isolation="repeatable_read", readonly=True)):
             await repository.enter_scope(conn, federation_id, PRINCIPAL)
             rows = await repository.snapshot_rows(conn, federation_id)
@@ -193,13 +195,15 @@ class GeoRegistry:
                     # Notifications may have been missed while it was down.
                     await self._listen()
                 await self._poll()
+            except DatabaseUnavailable as exc:  # down or restarting: the next tick tries again
+                log.warning("geo version poll failed, database unavailable: %s", exc)
             except Exception:
                 log.exception("geo version poll failed")
 
     async def _poll(self) -> None:
         if not self._snapshots or self._pool is None:
             return
-        async with self._pool.acquire() as conn:
+        async with reachable(), self._pool.acquire() as conn:
             for federation_id, snap in list(self._snapshots.items()):
                 async with conn.transaction(readonly=True):
                     await repository.enter_scope(conn, federation_id, PRINCIPAL)

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flexunion.db.engine import reachable
+
 # Re-exported for the service: the session calls every repository shares.
 from flexunion.db.rows import add as add
 from flexunion.db.rows import flush as flush
@@ -134,8 +136,9 @@ async def card_holder(session: AsyncSession, federation_id: uuid.UUID,
 async def card_holder_read(reader: Any, federation_id: uuid.UUID, member_id: uuid.UUID,
                            caller_tenant: uuid.UUID | None) -> HolderRow | None:
     """The same read through a bare asyncpg pool of the app role, in one statement."""
-    row = await reader.fetchrow(CARD_HOLDER_ONE_STATEMENT, federation_id, member_id,
-                                str(caller_tenant or ""))
+    async with reachable():
+        row = await reader.fetchrow(CARD_HOLDER_ONE_STATEMENT, federation_id, member_id,
+                                    str(caller_tenant or ""))
     return (row[0], row[1], row[2], row[3], row[4], row[5]) if row is not None else None
 
 
