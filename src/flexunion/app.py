@@ -35,10 +35,18 @@ from flexunion.consent import service as consent
 from flexunion.consent.routes import router as consent_router
 from flexunion.core.clock import Clock
 from flexunion.core.deps import DEPENDENCIES
-from flexunion.core.middleware import AuthMiddleware, UnitOfWorkMiddleware
+from flexunion.core.guard import InputGuardMiddleware
+from flexunion.core.http import document_problems
+from flexunion.core.middleware import AuthMiddleware, OptionsMiddleware, UnitOfWorkMiddleware
+from flexunion.core.openapi import (
+    ItemConstraints,
+    document_closed_structs,
+    document_optional_bodies,
+)
 from flexunion.core.problems import EXCEPTION_HANDLERS
 from flexunion.core.request_id import stamp_response
 from flexunion.core.secrets import Keyring, load_master_secret
+from flexunion.core.strict import StrictRequest
 from flexunion.core.system_routes import router as system_router
 from flexunion.db.engine import make_engine, make_sessionmaker
 from flexunion.db.migrate import check_app_role
@@ -185,7 +193,12 @@ def create_app(
 
     app = Litestar(
         route_handlers=ROUTERS,
-        middleware=[AuthMiddleware, UnitOfWorkMiddleware],
+        # OPTIONS answers Allow; the guard refuses unstorable text and loose scalars before
+        # the unit of work opens a session (core/guard.py).
+        middleware=[OptionsMiddleware, AuthMiddleware, InputGuardMiddleware,
+                    UnitOfWorkMiddleware],
+        request_class=StrictRequest,  # JSON bodies decoded strictly (core/strict.py)
+        plugins=[ItemConstraints()],
         before_send=[stamp_response],
         dependencies=DEPENDENCIES,
         # Litestar types the mapping's handlers loosely; each takes (Request, its exception).
@@ -201,4 +214,8 @@ def create_app(
     app.state.keyring = keyring
     app.state.sms = sms or gateway_for(settings.auth.sms_backend, settings.data_dir)
     app.state.attachments = FilesystemStore(settings.data_dir / "attachments")
+    # The OpenAPI document, built once: every operation with every problem it can answer.
+    document_problems(app, max_body=settings.api.request_max_body_bytes)
+    document_optional_bodies(app)
+    document_closed_structs(app)
     return app

@@ -9,11 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.audit import service
 from flexunion.audit.schemas import AuditEventRead, event_read
 from flexunion.core.errors import InvalidInput
-from flexunion.core.http import BEARER, PAGING, UNION_ADMINS, Paging
+from flexunion.core.http import BEARER, PAGING, UNION_ADMINS, Paging, problems
 from flexunion.core.pagination import Page, decode_cursor, page_of
 
 
-@get("/", dependencies=PAGING, summary="审计日志 Audit trail of my subtree, newest first")
+@get("/", dependencies=PAGING, summary="审计日志 Audit trail of my subtree, newest first",
+     responses=problems({422: "cursor_invalid"}))
 async def list_audit(
     session: NamedDependency[AsyncSession], paging: NamedDependency[Paging],
 ) -> Page[AuditEventRead]:

@@ -8,7 +8,7 @@ import msgspec
 
 from flexunion.consent.models import Purpose
 
-Version = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,32}$")]
+Version = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,32}(?!\n)$")]
 
 
 class ConsentCreate(msgspec.Struct, forbid_unknown_fields=True):

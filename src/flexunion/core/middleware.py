@@ -1,4 +1,5 @@
-"""Request pipeline: authentication → unit of work (request ids: core/request_id.py).
+"""Request pipeline: OPTIONS → authentication → input guard (core/guard.py) → unit of work
+(request ids: core/request_id.py).
 
 Route handlers declare, in `opt`, which token audiences they accept
 (`audiences`), which roles (`roles`) and whether they are mobile writes that
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from litestar.enums import ScopeType
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from flexunion.core.context import Caller
@@ -38,6 +40,44 @@ def _bearer(scope: Scope) -> str | None:
         raise Unauthenticated("请使用 Authorization: Bearer <令牌> 请求头。",
                               "Use 'Authorization: Bearer <token>'.", code="token_malformed")
     return token.strip()
+
+
+def _litestars_options_handler(handler: Any) -> bool:
+    """The OPTIONS handler Litestar adds to each route (not one an app declares)."""
+    qualname = getattr(getattr(handler, "fn", None), "__qualname__", "")
+    return isinstance(qualname, str) and qualname.startswith("HTTPRoute.create_options_handler")
+
+
+def allowed_methods(app: Any, path_template: str) -> list[str]:
+    """Every method the path has, over all the routes that serve it."""
+    methods: set[str] = set()
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and route.path_format == path_template:
+            methods |= set(route.methods)
+    return sorted(methods | {"OPTIONS"})
+
+
+class OptionsMiddleware:
+    """OPTIONS answers 204 with `Allow` listing every method of the path, without a token
+    (it says what the OpenAPI document says). Litestar's own answer lists the methods of the
+    route its OPTIONS handler was made for, which is not always all of the path's."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._allow: bytes | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != ScopeType.HTTP or scope["method"] != "OPTIONS"
+                or not _litestars_options_handler(scope["route_handler"])):
+            await self.app(scope, receive, send)
+            return
+        if self._allow is None:
+            template: str = scope.get("path_template", scope["path"])
+            self._allow = ", ".join(allowed_methods(scope["app"], template)).encode()
+        ensure_request_id(scope)
+        await send({"type": "http.response.start", "status": 204,
+                    "headers": [(b"allow", self._allow)]})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 class AuthMiddleware:

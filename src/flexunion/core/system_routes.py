@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER
 from flexunion.core.errors import ServiceUnavailable
+from flexunion.core.http import problems
 from flexunion.core.uow import UnitOfWork
 from flexunion.db.migrate import schema_state
 
@@ -20,13 +21,16 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", tags=["system 系统"],
-     summary="就绪检查 Readiness (database reachable, schema at head)")
+     summary="就绪检查 Readiness (database reachable, schema at head)",
+     responses=problems({503: "database_unavailable, schema_outdated: the schema lacks "
+                              "migrations this release needs"}))
 async def readyz(uow: NamedDependency[UnitOfWork]) -> dict[str, str]:
     try:
         current = await uow.session.scalar(text("SELECT version_num FROM alembic_version"))
     except Exception as exc:
         raise ServiceUnavailable("数据库无法连接。", "The database is not reachable.",
-                                 code="database_unavailable") from exc
+                                 code="database_unavailable",
+                                 headers={"Retry-After": "1"}) from exc
     state = schema_state(current)
     if state == "behind":
         raise ServiceUnavailable("数据库结构缺少本版本需要的迁移，请先运行 flexunion migrate。",

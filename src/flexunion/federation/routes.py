@@ -11,15 +11,17 @@ from litestar.params import PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.core.context import Caller
-from flexunion.core.http import BEARER, PAGING, PARTNER, STAFF, WORKER, Paging
+from flexunion.core.http import BEARER, PAGING, PARTNER, STAFF, WORKER, Paging, problems
 from flexunion.core.pagination import Page
 from flexunion.federation import directory, service
 from flexunion.federation.schemas import DirectoryItem, PartnerRead, TenantRead
 
-TenantCode = Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", max_length=63)]
+TenantCode = Annotated[str, PathParameter(
+    pattern=r"^[a-z0-9][a-z0-9-]{1,62}(?!\n)$", max_length=63)]
 
 
-@get("/tenants", summary="本级及下级组织 Tenants in my subtree", dependencies=PAGING)
+@get("/tenants", summary="本级及下级组织 Tenants in my subtree", dependencies=PAGING,
+     responses=problems({422: "cursor_invalid"}))
 async def list_tenants(
     session: NamedDependency[AsyncSession], paging: NamedDependency[Paging],
     kind: Annotated[Literal["hq", "regional", "station"] | None, QueryParameter()] = None,
@@ -27,7 +29,8 @@ async def list_tenants(
     return await service.list_tenants(session, kind=kind, cursor=paging.cursor, limit=paging.size)
 
 
-@get("/tenants/{code:str}", summary="组织详情 One tenant (404 when not in my subtree)")
+@get("/tenants/{code:str}", summary="组织详情 One tenant (404 when not in my subtree)",
+     responses=problems({404: "tenant_not_found (also a tenant outside my subtree)"}))
 async def get_tenant(session: NamedDependency[AsyncSession], code: TenantCode) -> TenantRead:
     return await service.access_tenant_by_code(session, code)
 
@@ -37,7 +40,8 @@ async def list_partners(session: NamedDependency[AsyncSession]) -> list[PartnerR
     return await service.list_partners(session)
 
 
-@get("/tenants/{code:str}", summary="平台查看所属组织 A tenant visible to my partner client")
+@get("/tenants/{code:str}", summary="平台查看所属组织 A tenant visible to my partner client",
+     responses=problems({404: "tenant_not_found"}))
 async def partner_get_tenant(session: NamedDependency[AsyncSession],
                              code: TenantCode) -> TenantRead:
     return await service.access_tenant_by_code(session, code)

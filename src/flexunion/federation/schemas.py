@@ -5,12 +5,13 @@ from typing import Annotated, Literal
 
 import msgspec
 
-# `\Z`, not `$`: Python's `$` also matches before a trailing newline, so a YAML block
-# scalar like "abc\n" would pass here and then fail PostgreSQL's CHECK (a crash, not an
-# error naming the field).
-Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}\Z")]
+# Patterns end in `(?!\n)$`: Python's bare `$` also matches before a trailing newline (a
+# YAML block scalar "abc\n" would pass and then fail PostgreSQL's CHECK), and `\Z` means
+# nothing to the JavaScript validators that read the OpenAPI document; this reads the same
+# in both.
+Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}(?!\n)$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Adcode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}\Z")]
+Adcode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}(?!\n)$")]
 
 
 class TenantRead(msgspec.Struct):

@@ -42,7 +42,7 @@ from flexunion.geo.stations import hours
 from flexunion.geo.stations import service as station_service
 from flexunion.geo.stations.models import AMENITIES, ServicePoint
 
-Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}\Z")]
+Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}(?!\n)$")]
 
 
 class AreaFileSpec(msgspec.Struct, forbid_unknown_fields=True):

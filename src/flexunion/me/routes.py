@@ -13,7 +13,7 @@ from flexunion.auth.workers import service as auth
 from flexunion.config import Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
-from flexunion.core.http import BEARER, IDEMPOTENT, WORKER, IdempotencyKey
+from flexunion.core.http import BEARER, IDEMPOTENT, WORKER, IdempotencyKey, problems
 from flexunion.core.uow import UnitOfWork
 from flexunion.me.schemas import MembershipRead, MeRead
 from flexunion.me.service import membership_read
@@ -21,7 +21,8 @@ from flexunion.membership import service as membership
 from flexunion.membership.schemas import JoinApplication
 
 
-@get("/", summary="我的账号 My account")
+@get("/", summary="我的账号 My account",
+     responses=problems({404: "worker_not_found"}))
 async def get_me(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller]) -> MeRead:
     worker = await auth.worker_account(session, caller)
     return MeRead(worker_id=worker.id, phone_masked=worker.phone_masked,
@@ -31,7 +32,11 @@ async def get_me(session: NamedDependency[AsyncSession], caller: NamedDependency
 @post("/membership/application", opt=IDEMPOTENT,
       summary="线上入会申请 Apply to join (needs the join consents and an Idempotency-Key)",
       description="Needs the current `privacy_policy` and `id_number` consents "
-                  "(GET /v1/consents/required; else 403 `consent_required`).")
+                  "(GET /v1/consents/required; else 403 `consent_required`).",
+      responses=problems({
+          403: "consent_required: a join consent is missing or outdated (`required` lists them)",
+          409: "already_applied, application_not_possible",
+          422: "id_number_invalid, join_target_invalid, unknown_partner"}))
 async def apply_to_join(
     request: Request[Any, Any, Any], uow: NamedDependency[UnitOfWork],
     caller: NamedDependency[Caller], clock: NamedDependency[Clock],
@@ -42,7 +47,8 @@ async def apply_to_join(
     return await membership_read(uow.session, member, clock.now().date())
 
 
-@get("/membership", summary="我的会籍 My membership: status, home, seniority, history")
+@get("/membership", summary="我的会籍 My membership: status, home, seniority, history",
+     responses=problems({404: "not_a_member"}))
 async def my_membership(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock],

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
 from flexunion.core.errors import InvalidInput
-from flexunion.core.http import BEARER, PAGING, STAFF, UNION_ADMINS, Paging
+from flexunion.core.http import BEARER, PAGING, STAFF, UNION_ADMINS, Paging, problems
 from flexunion.core.pagination import Page, decode_time_cursor, page_of, time_key
 from flexunion.federation import directory
 from flexunion.federation import service as federation
@@ -32,7 +32,8 @@ async def _codes(session: AsyncSession, caller: Caller) -> dict[uuid.UUID, str]:
 
 
 @get("/", summary="会员与入会申请 Members and applications of my subtree (oldest first)",
-     dependencies=PAGING)
+     dependencies=PAGING,
+     responses=problems({422: "cursor_invalid"}))
 async def list_members(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     paging: NamedDependency[Paging],
@@ -46,14 +47,16 @@ async def list_members(
                    lambda m: time_key(m.created_at, m.id))
 
 
-@get("/{member_id:uuid}", summary="会员详情 One member (404 when not in my subtree)")
+@get("/{member_id:uuid}", summary="会员详情 One member (404 when not in my subtree)",
+     responses=problems({404: "member_not_found (also a member outside my subtree)"}))
 async def get_member(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                      member_id: MemberId) -> MemberRead:
     member = await service.access_member(session, member_id)
     return member_read(member, await _codes(session, caller))
 
 
-@post("/{member_id:uuid}/approve", status_code=200, summary="批准入会 Approve an application")
+@post("/{member_id:uuid}/approve", status_code=200, summary="批准入会 Approve an application",
+      responses=problems({404: "member_not_found", 409: "invalid_transition: not an application"}))
 async def approve(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                   clock: NamedDependency[Clock], member_id: MemberId,
                   data: JSONBody[Decision | None] = None) -> MemberRead:
@@ -63,7 +66,11 @@ async def approve(session: NamedDependency[AsyncSession], caller: NamedDependenc
 
 
 @post("/{member_id:uuid}/reject", status_code=200,
-      summary="驳回入会申请 Reject an application (reason required)")
+      summary="驳回入会申请 Reject an application (reason required)",
+      responses=problems({
+          404: "member_not_found",
+          409: "invalid_transition: not an application",
+          422: "reason_required"}))
 async def reject(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                  clock: NamedDependency[Clock], member_id: MemberId,
                  data: JSONBody[Decision]) -> MemberRead:
@@ -73,7 +80,11 @@ async def reject(session: NamedDependency[AsyncSession], caller: NamedDependency
 
 
 @post("/{member_id:uuid}/status", status_code=200,
-      summary="变更会籍状态 Suspend, park (保留会籍), reinstate or end a membership")
+      summary="变更会籍状态 Suspend, park (保留会籍), reinstate or end a membership",
+      responses=problems({
+          404: "member_not_found",
+          409: "invalid_transition: not a step from the member's status",
+          422: "reason_required, use_decision: an application is approved or rejected instead"}))
 async def change_status(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                         clock: NamedDependency[Clock], member_id: MemberId,
                         data: JSONBody[StatusChange]) -> MemberRead:
@@ -86,10 +97,13 @@ async def change_status(session: NamedDependency[AsyncSession], caller: NamedDep
 
 
 @put("/{code:str}/join-rule", opt=UNION_ADMINS,
-     summary="入会审批规则 Auto-approve joins to this union (stations inherit it)")
+     summary="入会审批规则 Auto-approve joins to this union (stations inherit it)",
+     responses=problems({
+         404: "tenant_not_found",
+         422: "join_target_invalid: not a regional union"}))
 async def set_join_rule(
     session: NamedDependency[AsyncSession],
-    code: Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")],
+    code: Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9-]{1,62}(?!\n)$")],
     data: JSONBody[JoinRule],
 ) -> JoinRule:
     await federation.set_join_rule(session, code, auto_approve=data.auto_approve)

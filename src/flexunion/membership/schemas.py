@@ -12,7 +12,7 @@ import msgspec
 
 from flexunion.membership.models import STATUSES, EmploymentForm, Member, MemberStatus
 
-TenantCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}\Z")]
+TenantCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}(?!\n)$")]
 
 
 class PlatformLink(msgspec.Struct, forbid_unknown_fields=True):

@@ -14,7 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.config import Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
-from flexunion.core.http import BEARER, IDEMPOTENT, PAGING, STAFF, WORKER, IdempotencyKey, Paging
+from flexunion.core.http import (
+    BEARER,
+    IDEMPOTENT,
+    PAGING,
+    STAFF,
+    WORKER,
+    IdempotencyKey,
+    Paging,
+    problems,
+)
 from flexunion.core.pagination import Page, decode_time_cursor, page_of, time_key
 from flexunion.transfers import service
 from flexunion.transfers.models import Transfer
@@ -41,7 +50,11 @@ async def _mine(session: AsyncSession, caller: Caller, transfer: Transfer) -> Tr
 
 @post("/", opt=IDEMPOTENT,
       summary="申请异地关系接转 Ask to move my membership to a union or station in another "
-              "region (needs Idempotency-Key)")
+              "region (needs Idempotency-Key)",
+      responses=problems({
+          404: "not_a_member",
+          409: "member_not_transferable, transfer_already_open",
+          422: "transfer_target_invalid, transfer_same_region"}))
 async def request_transfer(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], settings: NamedDependency[Settings],
@@ -64,7 +77,8 @@ async def my_transfers(
     return [transfer_read(t, by_id) for t in rows]
 
 
-@get("/{transfer_id:uuid}", summary="接转详情 One of my transfers")
+@get("/{transfer_id:uuid}", summary="接转详情 One of my transfers",
+     responses=problems({404: "transfer_not_found"}))
 async def my_transfer(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     transfer_id: TransferId,
@@ -73,7 +87,8 @@ async def my_transfer(
 
 
 @post("/{transfer_id:uuid}/cancel", opt=IDEMPOTENT, status_code=200,
-      summary="撤回接转申请 Withdraw my transfer before it completes (needs Idempotency-Key)")
+      summary="撤回接转申请 Withdraw my transfer before it completes (needs Idempotency-Key)",
+      responses=problems({404: "transfer_not_found", 409: "invalid_transfer_state"}))
 async def cancel_transfer(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], transfer_id: TransferId, idempotency_key: IdempotencyKey,
@@ -92,7 +107,8 @@ async def _staff(session: AsyncSession, transfer: Transfer) -> TransferAdminRead
 
 
 @get("/", dependencies=PAGING,
-     summary="接转队列 Incoming and outgoing transfers of my subtree (oldest first)")
+     summary="接转队列 Incoming and outgoing transfers of my subtree (oldest first)",
+     responses=problems({422: "cursor_invalid"}))
 async def list_transfers(
     session: NamedDependency[AsyncSession], paging: NamedDependency[Paging],
     direction: Annotated[Literal["incoming", "outgoing"] | None, QueryParameter(
@@ -110,21 +126,28 @@ async def list_transfers(
 
 
 @get("/{transfer_id:uuid}",
-     summary="接转详情 One transfer (404 unless my subtree is its origin or destination)")
+     summary="接转详情 One transfer (404 unless my subtree is its origin or destination)",
+     responses=problems({
+         404: "transfer_not_found (also a transfer neither side of which is mine)"}))
 async def get_transfer(session: NamedDependency[AsyncSession],
                        transfer_id: TransferId) -> TransferAdminRead:
     return await _staff(session, await service.access_transfer(session, transfer_id))
 
 
 @post("/{transfer_id:uuid}/release", status_code=200,
-      summary="转出方同意 Release the member (origin side)")
+      summary="转出方同意 Release the member (origin side)",
+      responses=problems({
+          403: "transfer_wrong_side: only the origin releases",
+          404: "transfer_not_found",
+          409: "invalid_transfer_state"}))
 async def release(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                   transfer_id: TransferId) -> TransferAdminRead:
     return await _staff(session, await service.release(session, transfer_id, now=clock.now()))
 
 
 @post("/{transfer_id:uuid}/reject", status_code=200,
-      summary="驳回接转 Reject a transfer, with a reason (either side)")
+      summary="驳回接转 Reject a transfer, with a reason (either side)",
+      responses=problems({404: "transfer_not_found", 409: "invalid_transfer_state"}))
 async def reject(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                  transfer_id: TransferId, data: JSONBody[TransferRejection]) -> TransferAdminRead:
     return await _staff(session, await service.reject(session, transfer_id, reason=data.reason,
@@ -132,7 +155,11 @@ async def reject(session: NamedDependency[AsyncSession], clock: NamedDependency[
 
 
 @post("/{transfer_id:uuid}/accept", status_code=200,
-      summary="转入方接收 Accept a released transfer: the home moves now (destination side)")
+      summary="转入方接收 Accept a released transfer: the home moves now (destination side)",
+      responses=problems({
+          403: "transfer_wrong_side: only the destination accepts",
+          404: "transfer_not_found",
+          409: "invalid_transfer_state, member_not_transferable"}))
 async def accept(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                  transfer_id: TransferId) -> TransferAdminRead:
     return await _staff(session, await service.accept(session, transfer_id, now=clock.now()))

@@ -22,7 +22,7 @@ Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 class TransferCreate(msgspec.Struct, forbid_unknown_fields=True):
     """申请异地接转: `to` is the code of a regional union or station in another region."""
 
-    to: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}\Z")]
+    to: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}(?!\n)$")]
     reason: Reason | None = None
 
 

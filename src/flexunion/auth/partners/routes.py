@@ -20,14 +20,14 @@ from flexunion.auth.partners import oauth, service
 from flexunion.auth.partners.schemas import OAuthErrorResponse, PartnerProfile, PartnerTokenResponse
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
-from flexunion.core.http import BEARER, PARTNER, TOKEN_PROBLEMS, problems
+from flexunion.core.http import BEARER, PARTNER, problems
 from flexunion.core.uow import UnitOfWork
 
 TAGS = ["auth 认证"]
 
 
-def _text(description: str) -> Schema:
-    return Schema(type=OpenAPIType.STRING, description=description)
+def _text(description: str, max_length: int) -> Schema:
+    return Schema(type=OpenAPIType.STRING, description=description, max_length=max_length)
 
 
 @dataclass
@@ -42,8 +42,8 @@ class TokenRequestOperation(Operation):
                 required=["grant_type"],
                 properties={
                     "grant_type": Schema(type=OpenAPIType.STRING, enum=[oauth.GRANT_TYPE]),
-                    "client_id": _text("client_secret_post only (else HTTP Basic)"),
-                    "client_secret": _text("client_secret_post only (else HTTP Basic)"),
+                    "client_id": _text("client_secret_post only (else HTTP Basic)", 128),
+                    "client_secret": _text("client_secret_post only (else HTTP Basic)", 256),
                 },
             ))},
         )
@@ -51,11 +51,13 @@ class TokenRequestOperation(Operation):
 
 # The handler answers Authlib's JSON as it is; these say what that JSON is.
 _TOKEN_ANSWERS = {
-    200: ResponseSpec(PartnerTokenResponse, description="Request fulfilled, document follows"),
-    400: ResponseSpec(OAuthErrorResponse,
+    # No generated examples: they are random, and the document must not differ between builds.
+    200: ResponseSpec(PartnerTokenResponse, description="Request fulfilled, document follows",
+                      generate_examples=False),
+    400: ResponseSpec(OAuthErrorResponse, generate_examples=False,
                       description="RFC 6749 error: invalid_request, unsupported_grant_type, "
                                   "invalid_scope"),
-    401: ResponseSpec(OAuthErrorResponse,
+    401: ResponseSpec(OAuthErrorResponse, generate_examples=False,
                       description="RFC 6749 error invalid_client (unknown or disabled client, "
                                   "wrong secret); WWW-Authenticate: Basic"),
 }
@@ -82,7 +84,8 @@ async def partner_token(
 
 
 @get("/me", summary="当前平台客户端 The calling partner client, its partner and tenant",
-     responses=problems({**TOKEN_PROBLEMS, 401: "client_disabled; " + TOKEN_PROBLEMS[401],
+     responses=problems({401: "client_disabled: the client was disabled after its token "
+                              "was issued",
                          404: "partner_client_not_found"}))
 async def partner_me(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller]

@@ -19,7 +19,7 @@ from flexunion.core.clock import Clock
 from flexunion.core.http import problems
 from flexunion.core.uow import UnitOfWork
 
-_PHONE_PROBLEMS = {422: "phone_invalid, federation_unknown, validation_failed"}
+_PHONE_PROBLEMS = {422: "phone_invalid, federation_unknown"}
 
 
 @post("/otp", status_code=202, summary="发送短信验证码 Send a one-time login code by SMS",

@@ -4,9 +4,9 @@ from typing import Annotated
 
 import msgspec
 
-FederationCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+FederationCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}(?!\n)$")]
 Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=20)]
-OtpCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$")]
+OtpCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}(?!\n)$")]
 
 
 class OtpRequest(msgspec.Struct, forbid_unknown_fields=True):

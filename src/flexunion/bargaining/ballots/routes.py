@@ -30,7 +30,7 @@ from flexunion.bargaining.ballots.schemas import (
 from flexunion.config import Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
-from flexunion.core.http import BEARER, IDEMPOTENT, STAFF, WORKER, IdempotencyKey
+from flexunion.core.http import BEARER, IDEMPOTENT, STAFF, WORKER, IdempotencyKey, problems
 
 BallotId = Annotated[uuid.UUID, PathParameter()]
 ItemId = Annotated[uuid.UUID, PathParameter()]
@@ -48,7 +48,12 @@ async def _admin(session: AsyncSession, ballot: Ballot) -> BallotAdminRead:
 
 @post("/items/{item_id:uuid}/ballots",
       summary="发起批准表决 Open a ratification ballot on an agreed item; the roll (active "
-              "members in the item's scope) is frozen now")
+              "members in the item's scope) is frozen now",
+      responses=problems({
+          403: "item_outside_scope",
+          404: "agenda_item_not_found",
+          409: "item_not_ballotable, ballot_already_open, ballot_roll_empty",
+          422: "invalid_closes_at"}))
 async def open_ballot(
     session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
     settings: NamedDependency[Settings], item_id: ItemId,
@@ -62,7 +67,8 @@ async def open_ballot(
 
 
 @get("/ballots/{ballot_id:uuid}",
-     summary="表决详情 A ballot: roll size, how many voted (never who chose what), result")
+     summary="表决详情 A ballot: roll size, how many voted (never who chose what), result",
+     responses=problems({404: "ballot_not_found"}))
 async def get_ballot(session: NamedDependency[AsyncSession],
                      ballot_id: BallotId) -> BallotAdminRead:
     return await _admin(session, await service.access_ballot(session, ballot_id))
@@ -70,7 +76,13 @@ async def get_ballot(session: NamedDependency[AsyncSession],
 
 @post("/ballots/{ballot_id:uuid}/close", status_code=200,
       summary="结束表决并计票 Close, seal and count; a pass ratifies the item (before closes_at "
-              "only with early=true and a reason)")
+              "only with early=true and a reason)",
+      responses=problems({
+          403: "ballot_outside_scope",
+          404: "ballot_not_found",
+          409: "ballot_already_closed, ballot_still_open: an early close needs `early: true` "
+               "and a reason; invalid_transition, ballot_required",
+          422: "early_close_reason_required"}))
 async def close_ballot(
     session: NamedDependency[AsyncSession], clock: NamedDependency[Clock], ballot_id: BallotId,
     data: JSONBody[BallotClose | None] = None,
@@ -82,7 +94,8 @@ async def close_ballot(
 
 
 @post("/ballots/{ballot_id:uuid}/recount", status_code=200,
-      summary="重新计票 Recount a closed ballot from its stored papers and compare")
+      summary="重新计票 Recount a closed ballot from its stored papers and compare",
+      responses=problems({404: "ballot_not_found", 409: "ballot_not_closed"}))
 async def recount(session: NamedDependency[AsyncSession], ballot_id: BallotId) -> RecountRead:
     return recount_read(await service.recount(session, ballot_id))
 
@@ -99,7 +112,8 @@ async def my_ballots(session: NamedDependency[AsyncSession],
 
 
 @get("/{ballot_id:uuid}", summary="表决详情 A ballot I can see (on its roll, or in my union's "
-                                  "reach)")
+                                  "reach)",
+     responses=problems({404: "ballot_not_found"}))
 async def my_ballot(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                     ballot_id: BallotId) -> BallotRead:
     ballot = await service.access_ballot(session, ballot_id)
@@ -110,7 +124,12 @@ async def my_ballot(session: NamedDependency[AsyncSession], caller: NamedDepende
 
 @post("/{ballot_id:uuid}/votes", opt=IDEMPOTENT,
       summary="投票 Vote once, in secret (needs Idempotency-Key). The app draws receipt_code on "
-              "the device and keeps it; the answer carries neither it nor the choice")
+              "the device and keeps it; the answer carries neither it nor the choice",
+      responses=problems({
+          403: "not_a_member, not_eligible: not on the roll frozen at opening",
+          404: "ballot_not_found",
+          409: "already_voted, ballot_closed, receipt_code_taken",
+          422: "invalid_receipt_code"}))
 async def cast_vote(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], ballot_id: BallotId, data: JSONBody[VoteCreate],
@@ -123,7 +142,8 @@ async def cast_vote(
 
 @post("/{ballot_id:uuid}/receipts", opt=IDEMPOTENT, status_code=200,
       summary="核对回执 Check that the paper with my receipt code is in the ballot box "
-              "(needs Idempotency-Key)")
+              "(needs Idempotency-Key)",
+      responses=problems({404: "ballot_not_found", 422: "invalid_receipt_code"}))
 async def check_receipt(
     session: NamedDependency[AsyncSession], ballot_id: BallotId, data: JSONBody[ReceiptCheck],
     idempotency_key: IdempotencyKey,

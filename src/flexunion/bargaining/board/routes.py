@@ -49,11 +49,20 @@ from flexunion.bargaining.board.topics import Topic
 from flexunion.config import Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
-from flexunion.core.http import BEARER, IDEMPOTENT, PAGING, STAFF, WORKER, IdempotencyKey, Paging
+from flexunion.core.http import (
+    BEARER,
+    IDEMPOTENT,
+    PAGING,
+    STAFF,
+    WORKER,
+    IdempotencyKey,
+    Paging,
+    problems,
+)
 from flexunion.core.pagination import Page, decode_time_cursor, page_of, time_key
 
 ItemId = Annotated[uuid.UUID, PathParameter()]
-TemplateCode = Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+TemplateCode = Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}(?!\n)$")]
 TopicQ = Annotated[Topic | None, QueryParameter()]
 StatusQ = Annotated[Status | None, QueryParameter()]
 PartnerQ = Annotated[str | None, QueryParameter(max_length=64, description="平台代码 partner code")]
@@ -70,7 +79,12 @@ async def _detail(session: AsyncSession, caller: Caller, item: AgendaItem) -> It
 # ---- staff: items --------------------------------------------------------------------------
 
 
-@post("/items", summary="新建协商事项 Put an item on the board (from reports and proposals)")
+@post("/items", summary="新建协商事项 Put an item on the board (from reports and proposals)",
+      responses=problems({
+          403: "scope_not_yours",
+          409: "proposal_not_open: a proposal was already taken or declined",
+          422: "invalid_details, invalid_scope, invalid_topic, unknown_partner, "
+               "source_not_found, source_partner_mismatch"}))
 async def create_item(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], settings: NamedDependency[Settings],
@@ -82,7 +96,10 @@ async def create_item(
 
 
 @get("/items", dependencies=PAGING,
-     summary="协商清单 Items of my board (my subtree and the federation's), latest activity first")
+     summary="协商清单 Items of my board (my subtree and the federation's), latest activity first",
+     responses=problems({
+         401: "token_tenant_unknown: the token's tenant no longer exists",
+         422: "cursor_invalid, unknown_partner, unknown_region"}))
 async def list_items(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     paging: NamedDependency[Paging], topic: TopicQ = None, status: StatusQ = None,
@@ -98,7 +115,10 @@ async def list_items(
 
 
 @get("/items/counts",
-     summary="各状态事项数 Items per status (every status, zeros included), same filters")
+     summary="各状态事项数 Items per status (every status, zeros included), same filters",
+     responses=problems({
+         401: "token_tenant_unknown: the token's tenant no longer exists",
+         422: "unknown_partner, unknown_region"}))
 async def count_items(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     topic: TopicQ = None, status: StatusQ = None, partner: PartnerQ = None,
@@ -109,20 +129,26 @@ async def count_items(
     return status_counts(await service.counts(session, filters))
 
 
-@get("/items/{item_id:uuid}", summary="事项详情 One item with its sources and support count")
+@get("/items/{item_id:uuid}", summary="事项详情 One item with its sources and support count",
+     responses=problems({404: "agenda_item_not_found"}))
 async def get_item(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                    item_id: ItemId) -> ItemDetail:
     return await _detail(session, caller, await service.access_item(session, item_id))
 
 
-@get("/items/{item_id:uuid}/timeline", summary="事项时间线 Every event of the item, oldest first")
+@get("/items/{item_id:uuid}/timeline", summary="事项时间线 Every event of the item, oldest first",
+     responses=problems({404: "agenda_item_not_found"}))
 async def item_timeline(session: NamedDependency[AsyncSession],
                         item_id: ItemId) -> list[EventRead]:
     return event_reads(await service.timeline(session, item_id))
 
 
 @patch("/items/{item_id:uuid}",
-       summary="修改事项 Edit title, summary, details or support threshold (not when closed)")
+       summary="修改事项 Edit title, summary, details or support threshold (not when closed)",
+       responses=problems({
+           404: "agenda_item_not_found",
+           409: "item_closed",
+           422: "invalid_details, invalid_topic, nothing_to_change"}))
 async def edit_item(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], item_id: ItemId, data: JSONBody[ItemPatch],
@@ -132,7 +158,11 @@ async def edit_item(
 
 
 @post("/items/{item_id:uuid}/transitions", status_code=200,
-      summary="事项流转 Move the item along its lifecycle, with a reason")
+      summary="事项流转 Move the item along its lifecycle, with a reason",
+      responses=problems({
+          404: "agenda_item_not_found",
+          409: "invalid_transition, ballot_required: only a passed ballot ratifies; "
+               "ballot_open: its members are voting"}))
 async def transition_item(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], item_id: ItemId, data: JSONBody[TransitionCreate],
@@ -143,7 +173,11 @@ async def transition_item(
 
 
 @post("/items/merge", status_code=200,
-      summary="合并事项 Fold items into one (sources follow; supports stay)")
+      summary="合并事项 Fold items into one (sources follow; supports stay)",
+      responses=problems({
+          404: "agenda_item_not_found",
+          409: "item_not_regroupable",
+          422: "merge_into_self, merge_mismatch"}))
 async def merge_items(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], data: JSONBody[MergeCreate],
@@ -153,7 +187,11 @@ async def merge_items(
 
 
 @post("/items/{item_id:uuid}/split", status_code=200,
-      summary="拆分事项 Move some sources of an item to a new item")
+      summary="拆分事项 Move some sources of an item to a new item",
+      responses=problems({
+          404: "agenda_item_not_found",
+          409: "item_not_regroupable",
+          422: "invalid_details, invalid_topic, nothing_to_split, source_not_on_item"}))
 async def split_item(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], item_id: ItemId, data: JSONBody[SplitCreate],
@@ -167,7 +205,10 @@ async def split_item(
 
 
 @put("/templates/{code:str}",
-     summary="保存答复模板 Create or replace my union's answer template")
+     summary="保存答复模板 Create or replace my union's answer template",
+     responses=problems({
+         401: "token_tenant_unknown: the token's tenant no longer exists",
+         422: "invalid_to_status, template_malformed, template_placeholder_unknown"}))
 async def save_template(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], code: TemplateCode, data: JSONBody[TemplatePut],
@@ -184,7 +225,11 @@ async def list_templates(session: NamedDependency[AsyncSession],
 
 
 @post("/answers", status_code=200,
-      summary="批量答复 Answer many items with a template (all or nothing)")
+      summary="批量答复 Answer many items with a template (all or nothing)",
+      responses=problems({
+          404: "agenda_item_not_found (`missing` lists them), template_not_found",
+          409: "answer_refused: some items cannot take the step (listed; nothing written); "
+               "ballot_required, ballot_open"}))
 async def bulk_answer(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], data: JSONBody[AnswerCreate],
@@ -197,7 +242,8 @@ async def bulk_answer(
 
 
 @get("/", dependencies=PAGING,
-     summary="协商清单 The board my membership reaches, latest activity first")
+     summary="协商清单 The board my membership reaches, latest activity first",
+     responses=problems({422: "cursor_invalid"}))
 async def my_board(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     paging: NamedDependency[Paging], topic: TopicQ = None, status: StatusQ = None,
@@ -212,7 +258,8 @@ async def my_board(
                    lambda i: time_key(i.updated_at, i.id))
 
 
-@get("/{item_id:uuid}", summary="事项详情 One item of my board")
+@get("/{item_id:uuid}", summary="事项详情 One item of my board",
+     responses=problems({404: "agenda_item_not_found"}))
 async def board_item(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                      item_id: ItemId) -> WorkerItemRead:
     item = await service.access_item(session, item_id)
@@ -220,14 +267,19 @@ async def board_item(session: NamedDependency[AsyncSession], caller: NamedDepend
     return worker_read(item, await service.names(session, caller), supported=item.id in mine)
 
 
-@get("/{item_id:uuid}/timeline", summary="事项进展 The item's public timeline, oldest first")
+@get("/{item_id:uuid}/timeline", summary="事项进展 The item's public timeline, oldest first",
+     responses=problems({404: "agenda_item_not_found"}))
 async def board_timeline(session: NamedDependency[AsyncSession],
                          item_id: ItemId) -> list[EventRead]:
     return event_reads(await service.timeline(session, item_id))
 
 
 @put("/{item_id:uuid}/support", opt=IDEMPOTENT,
-     summary="附议 Support this item (once per member; needs Idempotency-Key)")
+     summary="附议 Support this item (once per member; needs Idempotency-Key)",
+     responses=problems({
+         403: "membership_required, member_not_active",
+         404: "agenda_item_not_found",
+         409: "support_closed"}))
 async def support_item(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], item_id: ItemId, idempotency_key: IdempotencyKey,
@@ -236,7 +288,11 @@ async def support_item(
 
 
 @delete("/{item_id:uuid}/support", opt=IDEMPOTENT, status_code=200,
-        summary="撤回附议 Withdraw my support (needs Idempotency-Key)")
+        summary="撤回附议 Withdraw my support (needs Idempotency-Key)",
+        responses=problems({
+            403: "membership_required, member_not_active",
+            404: "agenda_item_not_found",
+            409: "support_closed"}))
 async def withdraw_support(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     item_id: ItemId, idempotency_key: IdempotencyKey,

@@ -22,7 +22,7 @@ from flexunion.bargaining.board.topics import TOPICS, Topic
 
 Status = Literal["collected", "under_review", "on_agenda", "in_negotiation", "agreed",
                  "partially_agreed", "rejected", "deferred", "ratified", "in_force", "merged"]
-Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}\Z")]
+Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}(?!\n)$")]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Summary = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]

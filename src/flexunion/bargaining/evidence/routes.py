@@ -18,13 +18,22 @@ from litestar.params import MultipartBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.bargaining.evidence import service
-from flexunion.bargaining.evidence.files import content_disposition
+from flexunion.bargaining.evidence.files import ALLOWED, TEXT_TYPES, content_disposition
 from flexunion.bargaining.evidence.schemas import AttachmentRead, Upload, attachment_read
 from flexunion.bargaining.evidence.store import EvidenceStore
 from flexunion.config import Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
-from flexunion.core.http import BEARER, IDEMPOTENT, PARTNER, STAFF, WORKER, IdempotencyKey
+from flexunion.core.http import (
+    BEARER,
+    IDEMPOTENT,
+    PARTNER,
+    STAFF,
+    WORKER,
+    IdempotencyKey,
+    downloads,
+    problems,
+)
 
 # The route's hard ceiling on a request body; `settings.bargaining.attachment_max_bytes`
 # (10 MiB by default) is the real limit, checked on the file itself. Raise this if that is
@@ -34,6 +43,8 @@ ERRORS = "413 attachment_too_large; 415 attachment_type_not_allowed; 422 attachm
 ItemId = Annotated[uuid.UUID, PathParameter()]
 ReportId = Annotated[uuid.UUID, PathParameter()]
 AttachmentId = Annotated[uuid.UUID, PathParameter()]
+# A download is sent with the type its bytes were stored as (Content-Disposition: attachment).
+DOWNLOAD = downloads(*ALLOWED, *TEXT_TYPES.values(), description="The file, as stored")
 
 
 @dataclass
@@ -52,7 +63,8 @@ async def _download(session: AsyncSession, store: EvidenceStore,
                     attachment_id: uuid.UUID) -> Response[bytes]:
     row = await service.access(session, attachment_id)
     data = await store.get(row.storage_key)
-    return Response(data, media_type=row.content_type, headers={
+    # Litestar adds `; charset=utf-8` to a text/* type itself (stored: text/csv; charset=utf-8).
+    return Response(data, media_type=row.content_type.split(";")[0], headers={
         "Content-Disposition": content_disposition(row.filename),
         "X-Content-Type-Options": "nosniff", "Digest": f"sha-256={row.sha256}",
         "Cache-Control": "private, no-store"})
@@ -63,7 +75,13 @@ async def _download(session: AsyncSession, store: EvidenceStore,
 
 @post("/items/{item_id:uuid}/attachments", request_max_body_size=BODY_CEILING,
       summary="上传证据 Add evidence to an item of my subtree (multipart field `file`)",
-      description=ERRORS + " 403 outside_subtree; 404 agenda_item_not_found.")
+      description=ERRORS + " 403 outside_subtree; 404 agenda_item_not_found.",
+      responses=problems({
+          403: "outside_subtree",
+          404: "agenda_item_not_found",
+          413: "attachment_too_large",
+          415: "attachment_type_not_allowed",
+          422: "attachment_empty"}))
 async def staff_upload(
     session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
     settings: NamedDependency[Settings], attachments: NamedDependency[EvidenceStore],
@@ -77,13 +95,15 @@ async def staff_upload(
     return attachment_read(row)
 
 
-@get("/items/{item_id:uuid}/attachments", summary="事项证据 Evidence on an item")
+@get("/items/{item_id:uuid}/attachments", summary="事项证据 Evidence on an item",
+     responses=problems({404: "agenda_item_not_found"}))
 async def staff_list(session: NamedDependency[AsyncSession],
                      item_id: ItemId) -> list[AttachmentRead]:
     return [attachment_read(r) for r in await service.of_item(session, item_id)]
 
 
-@get("/attachments/{attachment_id:uuid}", summary="下载证据 Download one attachment")
+@get("/attachments/{attachment_id:uuid}", summary="下载证据 Download one attachment",
+     responses=DOWNLOAD | problems({404: "attachment_not_found"}))
 async def staff_download(session: NamedDependency[AsyncSession],
                          attachments: NamedDependency[EvidenceStore],
                          attachment_id: AttachmentId) -> Response[bytes]:
@@ -95,7 +115,12 @@ async def staff_download(session: NamedDependency[AsyncSession],
 
 @post("/items/{item_id:uuid}/attachments", request_max_body_size=BODY_CEILING,
       summary="平台上传证据 Add my platform's evidence to an item addressed to it",
-      description=ERRORS + " 404 agenda_item_not_found.")
+      description=ERRORS + " 404 agenda_item_not_found.",
+      responses=problems({
+          404: "agenda_item_not_found",
+          413: "attachment_too_large",
+          415: "attachment_type_not_allowed",
+          422: "attachment_empty"}))
 async def partner_upload(
     session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
     settings: NamedDependency[Settings], attachments: NamedDependency[EvidenceStore],
@@ -108,13 +133,15 @@ async def partner_upload(
 
 
 @get("/items/{item_id:uuid}/attachments",
-     summary="事项证据 Evidence on an item shared with my platform, and my platform's own")
+     summary="事项证据 Evidence on an item shared with my platform, and my platform's own",
+     responses=problems({404: "agenda_item_not_found"}))
 async def partner_list(session: NamedDependency[AsyncSession],
                        item_id: ItemId) -> list[AttachmentRead]:
     return [attachment_read(r) for r in await service.of_partner_item(session, item_id)]
 
 
-@get("/attachments/{attachment_id:uuid}", summary="下载证据 Download one attachment")
+@get("/attachments/{attachment_id:uuid}", summary="下载证据 Download one attachment",
+     responses=DOWNLOAD | problems({404: "attachment_not_found"}))
 async def partner_download(session: NamedDependency[AsyncSession],
                            attachments: NamedDependency[EvidenceStore],
                            attachment_id: AttachmentId) -> Response[bytes]:
@@ -128,7 +155,12 @@ async def partner_download(session: NamedDependency[AsyncSession],
       request_max_body_size=BODY_CEILING,
       summary="提报证据 Add evidence to my report (needs Idempotency-Key)",
       description=ERRORS + " 404 report_not_found. The Idempotency-Key layer reads at most "
-                           "request_max_body_bytes (1 MiB by default): larger → 413.")
+                           "request_max_body_bytes (1 MiB by default): larger → 413.",
+      responses=problems({
+          404: "report_not_found",
+          413: "attachment_too_large",
+          415: "attachment_type_not_allowed",
+          422: "attachment_empty"}))
 async def worker_upload(
     session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
     settings: NamedDependency[Settings], caller: NamedDependency[Caller],
@@ -141,13 +173,15 @@ async def worker_upload(
     return attachment_read(row)
 
 
-@get("/reports/{report_id:uuid}/attachments", summary="提报证据 Evidence on my report")
+@get("/reports/{report_id:uuid}/attachments", summary="提报证据 Evidence on my report",
+     responses=problems({404: "report_not_found"}))
 async def worker_list(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                       report_id: ReportId) -> list[AttachmentRead]:
     return [attachment_read(r) for r in await service.of_report(session, caller, report_id)]
 
 
-@get("/attachments/{attachment_id:uuid}", summary="下载证据 Download evidence of my own report")
+@get("/attachments/{attachment_id:uuid}", summary="下载证据 Download evidence of my own report",
+     responses=DOWNLOAD | problems({404: "attachment_not_found"}))
 async def worker_download(session: NamedDependency[AsyncSession],
                           attachments: NamedDependency[EvidenceStore],
                           attachment_id: AttachmentId) -> Response[bytes]:

@@ -41,7 +41,16 @@ from flexunion.bargaining.reports.schemas import (
 )
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
-from flexunion.core.http import BEARER, IDEMPOTENT, PAGING, STAFF, WORKER, IdempotencyKey, Paging
+from flexunion.core.http import (
+    BEARER,
+    IDEMPOTENT,
+    PAGING,
+    STAFF,
+    WORKER,
+    IdempotencyKey,
+    Paging,
+    problems,
+)
 from flexunion.core.pagination import Page, decode_time_cursor, page_of, time_key
 from flexunion.geo.registry import GeoRegistry
 
@@ -56,7 +65,10 @@ Grouping = Annotated[Literal["ungrouped", "grouped", "on_item"] | None, QueryPar
 
 @post("/reports", opt=IDEMPOTENT,
       summary="问题提报 Report a problem with a platform's rules (active members; needs "
-              "Idempotency-Key)")
+              "Idempotency-Key)",
+      responses=problems({
+          403: "membership_required, member_not_active",
+          422: "invalid_details, invalid_topic, unknown_partner, unknown_station, unknown_zone"}))
 async def file_report(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], geo: NamedDependency[GeoRegistry],
@@ -66,7 +78,8 @@ async def file_report(
     return report_read(report, {report.partner_id: data.partner}, [])
 
 
-@get("/reports", dependencies=PAGING, summary="我的提报 My reports, newest first")
+@get("/reports", dependencies=PAGING, summary="我的提报 My reports, newest first",
+     responses=problems({422: "cursor_invalid"}))
 async def my_reports(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                      paging: NamedDependency[Paging]) -> Page[ReportRead]:
     rows = await service.mine(session, caller, after=decode_time_cursor(paging.cursor),
@@ -79,7 +92,8 @@ async def my_reports(session: NamedDependency[AsyncSession], caller: NamedDepend
 
 
 @get("/reports/{report_id:uuid}",
-     summary="提报详情 One of my reports, with the board items it fed (merges followed)")
+     summary="提报详情 One of my reports, with the board items it fed (merges followed)",
+     responses=problems({404: "report_not_found"}))
 async def my_report(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     report_id: Annotated[uuid.UUID, PathParameter()],
@@ -104,7 +118,8 @@ async def my_designations(session: NamedDependency[AsyncSession],
 
 @get("/rep/reports", dependencies=PAGING,
      summary="代表范围内的提报 Reports within my remit as a representative (never who "
-             "reported), newest first")
+             "reported), newest first",
+     responses=problems({422: "cursor_invalid"}))
 async def remit_reports(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     paging: NamedDependency[Paging], topic: TopicFilter = None, partner: PartnerFilter = None,
@@ -119,7 +134,12 @@ async def remit_reports(
 
 @post("/rep/proposals", opt=IDEMPOTENT,
       summary="代表提案 Group reports of my remit into a proposal for the board (needs "
-              "Idempotency-Key)")
+              "Idempotency-Key)",
+      responses=problems({
+          403: "membership_required, member_not_active",
+          404: "representative_not_found: no current designation",
+          422: "invalid_details, invalid_topic, report_not_in_remit, report_partner_mismatch, "
+               "unknown_partner"}))
 async def propose(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], data: JSONBody[ProposalCreate],
@@ -131,7 +151,8 @@ async def propose(
                          {proposal.partner_id: data.partner})
 
 
-@get("/rep/proposals", dependencies=PAGING, summary="我的代表提案 My proposals, newest first")
+@get("/rep/proposals", dependencies=PAGING, summary="我的代表提案 My proposals, newest first",
+     responses=problems({422: "cursor_invalid"}))
 async def my_proposals(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                        paging: NamedDependency[Paging]) -> Page[ProposalRead]:
     rows = await service.my_proposals(session, caller, after=decode_time_cursor(paging.cursor),
@@ -164,7 +185,12 @@ async def _proposal_admin(session: AsyncSession, caller: Caller,
 
 @post("/representatives",
       summary="任命骑手/司机代表 Designate an active member as representative for a station, "
-              "delivery zone or platform (regional unions and HQ)")
+              "delivery zone or platform (regional unions and HQ)",
+      responses=problems({
+          401: "token_tenant_unknown: the token's tenant no longer exists",
+          403: "designation_not_allowed: station officers do not designate",
+          409: "member_not_active, representative_already_designated",
+          422: "unknown_member, unknown_partner, unknown_station, unknown_zone"}))
 async def designate(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], geo: NamedDependency[GeoRegistry],
@@ -175,7 +201,8 @@ async def designate(
 
 
 @get("/representatives", dependencies=PAGING,
-     summary="代表名单 Representatives designated in my subtree, newest first")
+     summary="代表名单 Representatives designated in my subtree, newest first",
+     responses=problems({422: "cursor_invalid"}))
 async def list_representatives(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     paging: NamedDependency[Paging],
@@ -193,7 +220,8 @@ async def list_representatives(
 
 
 @post("/representatives/{rep_id:uuid}/end", status_code=200,
-      summary="结束代表任命 End a designation, with a reason")
+      summary="结束代表任命 End a designation, with a reason",
+      responses=problems({404: "representative_not_found", 409: "representative_ended"}))
 async def end_representative(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], rep_id: Annotated[uuid.UUID, PathParameter()],
@@ -204,7 +232,10 @@ async def end_representative(
 
 
 @get("/reports", dependencies=PAGING,
-     summary="问题提报 Reports of my subtree, newest first (reporter as member number only)")
+     summary="问题提报 Reports of my subtree, newest first (reporter as member number only)",
+     responses=problems({
+         401: "token_tenant_unknown: the token's tenant no longer exists",
+         422: "cursor_invalid"}))
 async def staff_reports(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     paging: NamedDependency[Paging], topic: TopicFilter = None, partner: PartnerFilter = None,
@@ -221,7 +252,8 @@ async def staff_reports(
 
 
 @get("/proposals", dependencies=PAGING,
-     summary="代表提案 Representatives' proposals in my subtree, newest first")
+     summary="代表提案 Representatives' proposals in my subtree, newest first",
+     responses=problems({422: "cursor_invalid"}))
 async def staff_proposals(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     paging: NamedDependency[Paging],
@@ -240,7 +272,8 @@ async def staff_proposals(
 
 
 @post("/proposals/{proposal_id:uuid}/decline", status_code=200,
-      summary="不采纳代表提案 Decline a submitted proposal, with a reason")
+      summary="不采纳代表提案 Decline a submitted proposal, with a reason",
+      responses=problems({404: "proposal_not_found", 409: "proposal_not_submitted"}))
 async def decline_proposal(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], proposal_id: Annotated[uuid.UUID, PathParameter()],

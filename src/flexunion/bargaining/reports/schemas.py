@@ -26,7 +26,7 @@ from flexunion.bargaining.reports.models import (
 from flexunion.federation.directory import DirectoryEntry
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64,
-                                   pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")]
+                                   pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(?!\n)$")]
 TopicName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Body = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]

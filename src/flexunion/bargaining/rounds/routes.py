@@ -43,6 +43,7 @@ from flexunion.core.http import (
     STAFF,
     IdempotencyKey,
     Paging,
+    problems,
 )
 from flexunion.core.pagination import Page, decode_time_cursor, page_of, time_key
 
@@ -66,7 +67,14 @@ async def _round(session: AsyncSession, caller: Caller, clock: Clock,
               "promised data; items on the agenda move to in negotiation",
       description="422 parties_incomplete / duplicate_item / promise_item_not_in_round / "
                   "unknown_partner / partner_mismatch / mixed_scope; 404 agenda_item_not_found; "
-                  "409 item_not_negotiable; 403 outside_subtree.")
+                  "409 item_not_negotiable; 403 outside_subtree.",
+      responses=problems({
+          401: "token_tenant_unknown: the token's tenant no longer exists",
+          403: "outside_subtree",
+          404: "agenda_item_not_found",
+          409: "item_not_negotiable, invalid_transition, ballot_required, ballot_open",
+          422: "duplicate_item, mixed_scope, parties_incomplete, partner_mismatch, "
+               "promise_item_not_in_round, unknown_partner"}))
 async def record_round(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], data: JSONBody[RoundCreate],
@@ -76,7 +84,10 @@ async def record_round(
 
 
 @get("/rounds", dependencies=PAGING,
-     summary="协商轮次列表 Rounds I can see, newest first (filter by partner or item)")
+     summary="协商轮次列表 Rounds I can see, newest first (filter by partner or item)",
+     responses=problems({
+         401: "token_tenant_unknown: the token's tenant no longer exists",
+         422: "cursor_invalid, unknown_partner"}))
 async def list_rounds(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     paging: NamedDependency[Paging],
@@ -95,7 +106,8 @@ async def list_rounds(
 
 
 @get("/rounds/{round_id:uuid}", summary="协商轮次详情 One round: parties, minutes, positions, "
-                                         "promises")
+                                         "promises",
+     responses=problems({404: "round_not_found"}))
 async def get_round(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                     clock: NamedDependency[Clock], round_id: RoundId) -> RoundRead:
     return await _round(session, caller, clock, round_id)
@@ -103,7 +115,10 @@ async def get_round(session: NamedDependency[AsyncSession], caller: NamedDepende
 
 @get("/promises", dependencies=PAGING,
      summary="数据承诺 Data the platforms promised, soonest due first; overdue=true: past due "
-             "(Beijing date) and not delivered")
+             "(Beijing date) and not delivered",
+     responses=problems({
+         401: "token_tenant_unknown: the token's tenant no longer exists",
+         422: "cursor_invalid, unknown_partner"}))
 async def list_promises(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], paging: NamedDependency[Paging], overdue: Overdue = None,
@@ -125,7 +140,8 @@ async def list_promises(
 
 @get("/items", dependencies=PAGING,
      summary="协商事项 Agenda items addressed to my platform (from the moment they are on the "
-             "agenda), newest first")
+             "agenda), newest first",
+     responses=problems({422: "cursor_invalid"}))
 async def partner_items(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     paging: NamedDependency[Paging],
@@ -144,7 +160,8 @@ async def partner_items(
 
 @get("/items/{item_id:uuid}",
      summary="协商事项详情 One item: rounds and positions, open promises, our responses, "
-             "timeline")
+             "timeline",
+     responses=problems({404: "agenda_item_not_found"}))
 async def partner_item(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                        clock: NamedDependency[Clock], item_id: ItemId) -> PartnerItemDetail:
     item = await service.partner_item(session, item_id)
@@ -158,7 +175,11 @@ async def partner_item(session: NamedDependency[AsyncSession], caller: NamedDepe
       summary="平台答复 Answer on an item, optionally delivering promised data "
               "(needs Idempotency-Key)",
       description="404 agenda_item_not_found / promise_not_found; 409 promise_delivered; "
-                  "422 response_data_too_large.")
+                  "422 response_data_too_large.",
+      responses=problems({
+          404: "agenda_item_not_found, promise_not_found",
+          409: "promise_delivered",
+          422: "response_data_too_large"}))
 async def respond(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], item_id: ItemId, data: JSONBody[ResponseCreate],
@@ -175,7 +196,8 @@ async def respond(
 
 @get("/promises", dependencies=PAGING,
      summary="我方数据承诺 Data my platform promised in rounds: open ones first, soonest due "
-             "first")
+             "first",
+     responses=problems({422: "cursor_invalid"}))
 async def partner_promises(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], paging: NamedDependency[Paging], overdue: Overdue = None,

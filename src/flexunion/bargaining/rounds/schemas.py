@@ -21,7 +21,7 @@ from flexunion.bargaining.rounds.models import (
     PartnerResponse,
 )
 
-PartnerCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}\Z")]
+PartnerCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}(?!\n)$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Position = Annotated[str, msgspec.Meta(min_length=1, max_length=5000)]
 Side = Literal["union", "platform"]

@@ -40,8 +40,9 @@ def _geojson(body: dict[str, Any]) -> Response[dict[str, Any]]:
 
 
 @put("/", status_code=200, request_max_body_size=MAX_UPLOAD,
-     responses=problems({422: "invalid_features (with `errors`, one per feature problem), "
-                              "area_kind_not_allowed, validation_failed"}),
+     responses=problems({401: "token_tenant_unknown: the token's tenant no longer exists",
+                         422: "invalid_features (with `errors`, one per feature problem), "
+                              "area_kind_not_allowed"}),
      summary="上传服务区域 Upload areas of one kind as a GeoJSON FeatureCollection "
              "(upsert by code)",
      description=(
@@ -69,7 +70,10 @@ async def upload_areas(
 
 
 @get("/", dependencies=PAGING,
-     summary="服务区域列表 Areas of my federation (no geometry; by kind and code)")
+     summary="服务区域列表 Areas of my federation (no geometry; by kind and code)",
+     responses=problems({
+         401: "token_tenant_unknown: the token's tenant no longer exists",
+         422: "cursor_invalid"}))
 async def list_areas(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     paging: NamedDependency[Paging],
@@ -84,7 +88,8 @@ async def list_areas(
 
 
 @get("/export", media_type="application/geo+json",
-     summary="导出服务区域 All areas of a kind as GeoJSON, in the coordinate system asked for")
+     summary="导出服务区域 All areas of a kind as GeoJSON, in the coordinate system asked for",
+     responses=problems({401: "token_tenant_unknown: the token's tenant no longer exists"}))
 async def export_areas(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     kind: Annotated[Kind, QueryParameter()],
@@ -96,7 +101,8 @@ async def export_areas(
 
 
 @get("/{kind:str}/{code:str}", media_type="application/geo+json",
-     responses=problems({404: "area_not_found"}),
+     responses=problems({401: "token_tenant_unknown: the token's tenant no longer exists",
+                         404: "area_not_found"}),
      summary="单个服务区域 One area as a GeoJSON Feature, in the coordinate system asked for")
 async def get_area(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
@@ -107,8 +113,9 @@ async def get_area(
     return _geojson(area_feature(area, codes, crs))
 
 
-@delete("/{kind:str}/{code:str}", responses=problems({404: "area_not_found (also another "
-                                                           "subtree's area)"}),
+@delete("/{kind:str}/{code:str}",
+        responses=problems({401: "token_tenant_unknown: the token's tenant no longer exists",
+                            404: "area_not_found (also another subtree's area)"}),
         summary="删除服务区域 Delete an area my subtree owns")
 async def delete_area(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
@@ -118,7 +125,8 @@ async def delete_area(
 
 
 @get("/",
-     responses=problems({422: "coordinate_out_of_range, validation_failed (crs)"}),
+     responses=problems({401: "token_tenant_unknown: the token's tenant no longer exists",
+                         422: "coordinate_out_of_range"}),
      summary="定位所属工会与片区 Which union's jurisdiction, delivery zones and station coverages "
              "hold this point",
      description=(

@@ -66,7 +66,8 @@ class RosterBodyOperation(Operation):
         self.request_body = RequestBody(required=True, content={
             "application/json": OpenAPIMediaType(schema=json_schema),
             service.CSV_MEDIA: OpenAPIMediaType(schema=Schema(
-                type=OpenAPIType.STRING, description="Header worker_ref,platform,lon,lat,zone_code,"
+                type=OpenAPIType.STRING, max_length=rosters.MAX_BYTES,
+                description="Header worker_ref,platform,lon,lat,zone_code,"
                 "active_days (worker_ref and active_days required, any order); UTF-8; "
                 "coordinates in `crs` (query)"), example=CSV_EXAMPLE)},
             description="花名册 JSON {crs, workers:[…]} or CSV (Content-Type: text/csv)")
@@ -74,7 +75,6 @@ class RosterBodyOperation(Operation):
 
 _ROSTER_PROBLEMS = {
     400: "malformed_request: the JSON cannot be parsed",
-    413: "payload_too_large: a body over 20 MiB",
     415: "unsupported_media_type: neither application/json nor text/csv",
     422: "roster_invalid (with `errors`: row, field, code — worker_ref_personal_data, "
          "worker_ref_invalid, worker_ref_duplicate, zone_unknown, location_missing, "
@@ -96,7 +96,10 @@ async def _ingest(request: Request[Any, Any, Any], session: AsyncSession, geo: G
 
 
 @post("/", status_code=201, request_max_body_size=rosters.MAX_BYTES,
-      operation_class=RosterBodyOperation, responses=problems(_ROSTER_PROBLEMS),
+      operation_class=RosterBodyOperation,
+      responses=problems(_ROSTER_PROBLEMS | {
+          401: "client_disabled; token_tenant_unknown: the token's tenant no longer exists",
+          404: "partner_client_not_found"}),
       summary="上传花名册 Upload a roster of pseudonymous workers (JSON or CSV)",
       description="All or nothing: any bad row refuses the whole roster (422 `roster_invalid` "
                   "listing the first 50 problems by row). Each worker needs lon/lat (in `crs`) "
@@ -114,7 +117,11 @@ async def upload_roster(
     return await _ingest(request, session, geo, clock, who, crs)
 
 
-@get("/", dependencies=PAGING, summary="我的花名册 My uploads, newest first (counts, not rows)")
+@get("/", dependencies=PAGING, summary="我的花名册 My uploads, newest first (counts, not rows)",
+     responses=problems({
+         401: "client_disabled",
+         404: "partner_client_not_found",
+         422: "cursor_invalid"}))
 async def list_rosters(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     paging: NamedDependency[Paging],
@@ -127,7 +134,8 @@ async def list_rosters(
 @post("/", status_code=201, request_max_body_size=rosters.MAX_BYTES,
       operation_class=RosterBodyOperation,
       responses=problems(_ROSTER_PROBLEMS | {
-          422: "unknown_partner, and every roster problem of POST /v1/partner/rosters"}),
+          401: "token_tenant_unknown: the token's tenant no longer exists",
+          422: "unknown_partner; " + _ROSTER_PROBLEMS[422]}),
       summary="代传花名册 Upload a roster on behalf of a partner without API access (audited)",
       description="Same body and checks as POST /v1/partner/rosters. Filed under your tenant; "
                   "workers in areas of your subtree are filed under the area's owner.")
@@ -135,7 +143,7 @@ async def upload_roster_for_partner(
     request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
     caller: NamedDependency[Caller], geo: NamedDependency[GeoRegistry],
     clock: NamedDependency[Clock],
-    partner: Annotated[str, QueryParameter(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$",
+    partner: Annotated[str, QueryParameter(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}(?!\n)$",
                                            description="Platform partner code")],
     crs: Annotated[Crs | None, QueryParameter()] = None,
 ) -> RosterUploadRead:
@@ -153,7 +161,10 @@ async def upload_roster_for_partner(
                   "partner's newest roster; members: active members homed in your subtree, "
                   "placed by their latest opt-in check-in (never checked in: "
                   "`totals.members_unlocated`). `engine=dask` runs the spatial join on Dask "
-                  "(the configured scheduler, else a local cluster started for the run).")
+                  "(the configured scheduler, else a local cluster started for the run).",
+      responses=problems({
+          401: "token_tenant_unknown: the token's tenant no longer exists",
+          503: "dask_unavailable: the Dask scheduler cannot be reached"}))
 async def run_census(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     geo: NamedDependency[GeoRegistry], clock: NamedDependency[Clock],
@@ -168,7 +179,8 @@ async def run_census(
 
 
 @get("/", dependencies=PAGING,
-     summary="摸底记录 Census runs of my subtree, newest first (totals, no zones)")
+     summary="摸底记录 Census runs of my subtree, newest first (totals, no zones)",
+     responses=problems({422: "cursor_invalid"}))
 async def list_census_runs(
     session: NamedDependency[AsyncSession], paging: NamedDependency[Paging],
 ) -> Page[CensusRunSummary]:
@@ -182,11 +194,11 @@ async def get_census_run(session: NamedDependency[AsyncSession], run_id: RunId) 
     return run_read(await service.access_run(session, run_id))
 
 
-@get("/{run_id:uuid}/zones.csv", media_type="text/csv; charset=utf-8", responses=_RUN_404,
+@get("/{run_id:uuid}/zones.csv", media_type="text/csv", responses=_RUN_404,
      summary="摸底结果表格 The zones as CSV (UTF-8 with BOM, opens in Excel)")
 async def census_csv(session: NamedDependency[AsyncSession], run_id: RunId) -> Response[bytes]:
     run = await service.access_run(session, run_id)
-    return Response(render.zones_csv(run.zones), media_type="text/csv; charset=utf-8",
+    return Response(render.zones_csv(run.zones), media_type="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="census-{run.id}-zones.csv"'})
 

@@ -32,21 +32,16 @@ from flexunion.geo.registry import GeoRegistry
 SuggestionId = Annotated[uuid.UUID, PathParameter()]
 CrsParam = Annotated[Crs, QueryParameter(description="coordinates out: wgs84 | gcj02 | bd09")]
 
-_KEY = {400: "idempotency_key_required, idempotency_key_invalid, malformed_request",
-        401: "token_missing, token_expired … (the bearer token)"}
-CHECKIN_PROBLEMS = problems(_KEY | {
+CHECKIN_PROBLEMS = problems({
     403: "membership_required: not a member; member_not_active: the membership is not "
          "active (`member_status` says what it is); consent_required: the latest "
          "location_checkin consent is not granted",
-    409: "idempotency_in_flight",
     422: "validation_failed (1–100 points, known crs, accuracy_m ≥ 0, recorded_at with a "
          "time zone), coordinate_out_of_range, recorded_at_in_future, recorded_at_too_old "
-         "(`index` names the point; nothing is stored), idempotency_key_reused"})
-SUGGESTION_PROBLEMS = problems(_KEY | {
+         "(`index` names the point; nothing is stored)"})
+SUGGESTION_PROBLEMS = {
     404: "suggestion_not_found (also another worker's suggestion)",
-    409: "suggestion_not_open: already accepted or dismissed; on accept also "
-         "transfer_already_open, member_not_transferable",
-    422: "on accept: transfer_same_region (the home already moved there)"})
+    409: "suggestion_not_open: already accepted or dismissed"}
 
 
 # ---- check-ins ---------------------------------------------------------------------------
@@ -70,7 +65,7 @@ async def check_in(
         else None)
 
 
-@get("/", dependencies=PAGING, responses=problems({422: "validation_failed (crs), cursor_invalid"}),
+@get("/", dependencies=PAGING, responses=problems({422: "cursor_invalid"}),
      summary="我的位置打卡 My check-ins, newest first")
 async def my_checkins(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
@@ -87,7 +82,7 @@ async def my_checkins(
                    lambda r: time_key(r.recorded_at, r.id))
 
 
-@delete("/", opt=IDEMPOTENT, status_code=200, responses=problems(_KEY),
+@delete("/", opt=IDEMPOTENT, status_code=200,
         summary="删除我的全部位置打卡 Erase all my check-ins (needs Idempotency-Key)")
 async def erase_checkins(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
@@ -112,7 +107,12 @@ async def my_suggestions(
 
 
 @post("/{suggestion_id:uuid}/accept", opt=IDEMPOTENT, status_code=200,
-      responses=SUGGESTION_PROBLEMS,
+      responses=problems(SUGGESTION_PROBLEMS | {
+          404: "suggestion_not_found (also another worker's suggestion), not_a_member",
+          409: "suggestion_not_open: already accepted or dismissed; transfer_already_open, "
+               "member_not_transferable",
+          422: "transfer_same_region (the home already moved there), "
+               "transfer_target_invalid"}),
       summary="接受接转提示 Accept: ask for the transfer to that union (needs Idempotency-Key)")
 async def accept_suggestion(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
@@ -127,7 +127,7 @@ async def accept_suggestion(
 
 
 @post("/{suggestion_id:uuid}/dismiss", opt=IDEMPOTENT, status_code=200,
-      responses=SUGGESTION_PROBLEMS,
+      responses=problems(SUGGESTION_PROBLEMS),
       summary="忽略接转提示 Dismiss (not offered again for that union during the cool-down; "
               "needs Idempotency-Key)")
 async def dismiss_suggestion(

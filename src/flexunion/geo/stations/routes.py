@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE
 from flexunion.core.clock import Clock
 from flexunion.core.context import ADMIN_ROLES, Caller, Role
-from flexunion.core.http import BEARER, PAGING, STAFF, Paging, access
+from flexunion.core.http import BEARER, PAGING, STAFF, Paging, access, problems
 from flexunion.core.pagination import Page, clamp, decode_cursor, page_of
 from flexunion.geo.crs import Crs, wgs84_point
 from flexunion.geo.registry import GeoRegistry
 from flexunion.geo.stations import service
 from flexunion.geo.stations.models import ServicePoint
 from flexunion.geo.stations.schemas import (
+    AmenityCode,
     CheckCreate,
     CheckRead,
     MissingCheck,
@@ -42,7 +43,7 @@ from flexunion.geo.stations.schemas import (
     supply_read,
 )
 
-StationCode = Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+StationCode = Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}(?!\n)$")]
 CrsParam = Annotated[Crs, QueryParameter(description="坐标系 coordinate system of the answer "
                                                      "(and of lat/lon asked about)")]
 Limit = Annotated[int | None, QueryParameter()]
@@ -56,7 +57,13 @@ async def _read(session: AsyncSession, caller: Caller, point: ServicePoint,
 # ---- stations -----------------------------------------------------------------------------
 
 
-@post("/", summary="新建驿站 Create a station in my tenant or its subtree")
+@post("/", summary="新建驿站 Create a station in my tenant or its subtree",
+      responses=problems({
+          401: "token_tenant_unknown: the token's tenant no longer exists",
+          409: "station_code_taken",
+          422: "amenity_unknown, coordinate_out_of_range, opening_hours_invalid, "
+               "phone_invalid, shift_changes_invalid, station_code_reserved, "
+               "station_tenant_invalid"}))
 async def create_station(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                          clock: NamedDependency[Clock], data: JSONBody[StationCreate],
                          crs: CrsParam = Crs.WGS84) -> StationRead:
@@ -64,12 +71,16 @@ async def create_station(session: NamedDependency[AsyncSession], caller: NamedDe
                        crs)
 
 
-@get("/", dependencies=PAGING, summary="驿站列表 Stations of my subtree, by code")
+@get("/", dependencies=PAGING, summary="驿站列表 Stations of my subtree, by code",
+     responses=problems({
+         401: "token_tenant_unknown: the token's tenant no longer exists",
+         404: "tenant_not_found: `tenant` names no tenant of my subtree",
+         422: "cursor_invalid"}))
 async def list_stations(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     paging: NamedDependency[Paging],
     tenant: Annotated[str | None, QueryParameter(
-        description="只看该单位及其下级 only this tenant and its subtree")] = None,
+        max_length=64, description="只看该单位及其下级 only this tenant and its subtree")] = None,
     active: Annotated[bool | None, QueryParameter()] = None,
     crs: CrsParam = Crs.WGS84,
 ) -> Page[StationRead]:
@@ -80,13 +91,19 @@ async def list_stations(
     return page_of(rows, paging.size, lambda p: station_read(p, codes, crs), lambda p: (p.code,))
 
 
-@get("/{code:str}", summary="驿站详情 One station of my subtree")
+@get("/{code:str}", summary="驿站详情 One station of my subtree",
+     responses=problems({404: "station_not_found"}))
 async def get_station(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                       code: StationCode, crs: CrsParam = Crs.WGS84) -> StationRead:
     return await _read(session, caller, await service.access_station(session, code), crs)
 
 
-@patch("/{code:str}", summary="修改驿站 Change a station (only the fields sent)")
+@patch("/{code:str}", summary="修改驿站 Change a station (only the fields sent)",
+       responses=problems({
+           404: "station_not_found",
+           409: "shift_changes_in_use",
+           422: "amenity_unknown, coordinate_out_of_range, opening_hours_invalid, "
+                "phone_invalid, shift_changes_invalid"}))
 async def update_station(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                          clock: NamedDependency[Clock], code: StationCode,
                          data: JSONBody[StationUpdate], crs: CrsParam = Crs.WGS84) -> StationRead:
@@ -95,7 +112,8 @@ async def update_station(session: NamedDependency[AsyncSession], caller: NamedDe
 
 
 @post("/{code:str}/deactivate", status_code=200,
-      summary="停用驿站 Take a station off the map (its records stay)")
+      summary="停用驿站 Take a station off the map (its records stay)",
+      responses=problems({404: "station_not_found"}))
 async def deactivate_station(session: NamedDependency[AsyncSession],
                              caller: NamedDependency[Caller], clock: NamedDependency[Clock],
                              code: StationCode) -> StationRead:
@@ -104,7 +122,8 @@ async def deactivate_station(session: NamedDependency[AsyncSession],
 
 
 @post("/{code:str}/reactivate", status_code=200,
-      summary="恢复驿站 Put a deactivated station back on the map")
+      summary="恢复驿站 Put a deactivated station back on the map",
+      responses=problems({404: "station_not_found"}))
 async def reactivate_station(session: NamedDependency[AsyncSession],
                              caller: NamedDependency[Caller], clock: NamedDependency[Clock],
                              code: StationCode) -> StationRead:
@@ -115,7 +134,10 @@ async def reactivate_station(session: NamedDependency[AsyncSession],
 # ---- roster, supplies, checks ---------------------------------------------------------------
 
 
-@put("/{code:str}/roster", summary="排班 Set the duty roster of one date (replaces that date)")
+@put("/{code:str}/roster", summary="排班 Set the duty roster of one date (replaces that date)",
+     responses=problems({
+         404: "station_not_found",
+         422: "date_range_invalid, roster_duplicate, shift_no_invalid"}))
 async def set_roster(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                      clock: NamedDependency[Clock], code: StationCode,
                      data: JSONBody[RosterSet]) -> RosterRead:
@@ -126,7 +148,8 @@ async def set_roster(session: NamedDependency[AsyncSession], caller: NamedDepend
 
 
 @get("/{code:str}/roster",
-     summary="排班表 The roster of a date range (default: this week, Monday to Sunday)")
+     summary="排班表 The roster of a date range (default: this week, Monday to Sunday)",
+     responses=problems({404: "station_not_found", 422: "date_range_invalid"}))
 async def get_roster(
     session: NamedDependency[AsyncSession], clock: NamedDependency[Clock], code: StationCode,
     from_: Annotated[date | None, QueryParameter(name="from")] = None,
@@ -139,7 +162,8 @@ async def get_roster(
     return RosterRead(station=point.code, from_=start, to=end, duties=duty_reads(duties))
 
 
-@post("/{code:str}/supplies", summary="登记季节性物资 Add seasonal supplies (高温/寒潮/暴雨台风)")
+@post("/{code:str}/supplies", summary="登记季节性物资 Add seasonal supplies (高温/寒潮/暴雨台风)",
+      responses=problems({404: "station_not_found", 422: "supply_dates_invalid"}))
 async def add_supply(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                      clock: NamedDependency[Clock], code: StationCode,
                      data: JSONBody[SupplyCreate]) -> SupplyRead:
@@ -148,7 +172,8 @@ async def add_supply(session: NamedDependency[AsyncSession], caller: NamedDepend
 
 
 @get("/{code:str}/supplies",
-     summary="季节性物资 Seasonal supplies, latest first (active_on: valid that day)")
+     summary="季节性物资 Seasonal supplies, latest first (active_on: valid that day)",
+     responses=problems({404: "station_not_found"}))
 async def list_supplies(session: NamedDependency[AsyncSession], code: StationCode,
                         active_on: Annotated[date | None, QueryParameter()] = None,
                         limit: Limit = None) -> list[SupplyRead]:
@@ -158,7 +183,11 @@ async def list_supplies(session: NamedDependency[AsyncSession], code: StationCod
 
 
 @post("/{code:str}/checks",
-      summary="每周巡检 Record this week's check (补货、保洁、设备状态); one per ISO week")
+      summary="每周巡检 Record this week's check (补货、保洁、设备状态); one per ISO week",
+      responses=problems({
+          404: "station_not_found",
+          409: "check_exists",
+          422: "check_week_invalid, check_week_future"}))
 async def record_check(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                        clock: NamedDependency[Clock], code: StationCode,
                        data: JSONBody[CheckCreate]) -> CheckRead:
@@ -166,7 +195,8 @@ async def record_check(session: NamedDependency[AsyncSession], caller: NamedDepe
     return check_read(point.code, check)
 
 
-@get("/{code:str}/checks", summary="巡检记录 Recent weekly checks, newest week first")
+@get("/{code:str}/checks", summary="巡检记录 Recent weekly checks, newest week first",
+     responses=problems({404: "station_not_found"}))
 async def list_checks(session: NamedDependency[AsyncSession], code: StationCode,
                       limit: Limit = None) -> list[CheckRead]:
     point = await service.access_station(session, code)
@@ -175,13 +205,18 @@ async def list_checks(session: NamedDependency[AsyncSession], code: StationCode,
 
 
 @get("/", dependencies=PAGING,
-     summary="未巡检驿站 Active stations of my subtree without a check for the week")
+     summary="未巡检驿站 Active stations of my subtree without a check for the week",
+     responses=problems({
+         401: "token_tenant_unknown: the token's tenant no longer exists",
+         404: "tenant_not_found: `tenant` names no tenant of my subtree",
+         422: "check_week_invalid, check_week_future, cursor_invalid"}))
 async def missing_checks(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], paging: NamedDependency[Paging],
     week: Annotated[str | None, QueryParameter(
+        max_length=16,
         description='ISO 周 e.g. "2026-W05"; default this week (Beijing time)')] = None,
-    tenant: Annotated[str | None, QueryParameter()] = None,
+    tenant: Annotated[str | None, QueryParameter(max_length=64)] = None,
 ) -> Page[MissingCheck]:
     wk = service.week_for(week, clock.now())
     after = decode_cursor(paging.cursor, 1)
@@ -195,7 +230,10 @@ async def missing_checks(
 # ---- workers ------------------------------------------------------------------------------
 
 
-@get("/nearby", summary="附近驿站 Nearest stations: geodesic distance, open now, amenities")
+@get("/nearby", summary="附近驿站 Nearest stations: geodesic distance, open now, amenities",
+     responses=problems({
+         401: "token_tenant_unknown: the token's tenant no longer exists",
+         422: "amenity_unknown, coordinate_out_of_range"}))
 async def nearby_stations(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], geo: NamedDependency[GeoRegistry],
@@ -204,7 +242,7 @@ async def nearby_stations(
     crs: CrsParam = Crs.WGS84,
     radius_m: Annotated[int, QueryParameter(ge=1, le=50_000)] = 3000,
     limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
-    amenity: Annotated[list[str] | None, QueryParameter(
+    amenity: Annotated[list[AmenityCode] | None, QueryParameter(
         description="设施 required amenities (repeatable; a station must have all)")] = None,
     open_now: Annotated[bool | None, QueryParameter(
         description="true: only stations open now; otherwise all, each saying open_now")] = None,
@@ -222,7 +260,10 @@ async def nearby_stations(
 
 
 @get("/{code:str}",
-     summary="驿站公示 A station's board: hours, amenities, who is on duty, supplies, checks")
+     summary="驿站公示 A station's board: hours, amenities, who is on duty, supplies, checks",
+     responses=problems({
+         401: "token_tenant_unknown: the token's tenant no longer exists",
+         404: "station_not_found"}))
 async def station_board(
     session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], geo: NamedDependency[GeoRegistry], code: StationCode,

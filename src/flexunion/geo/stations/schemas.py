@@ -26,29 +26,32 @@ from flexunion.geo.stations.models import (
     StationSupply,
 )
 
-Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}\Z",
+Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}(?!\n)$",
                                    description="小写字母、数字、_ . - lowercase code")]
-TenantCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}\Z")]
+TenantCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}(?!\n)$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Address = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 Phone = Annotated[str, msgspec.Meta(min_length=3, max_length=32,
                                     description="固定电话或手机 landline or mobile, e.g. "
                                                 "021-64001234; answered in E.164")]
-AmenityCodes = Annotated[list[str], msgspec.Meta(
+AmenityCode = Annotated[str, msgspec.Meta(max_length=32)]
+# "HH:MM"; the rules (a real time, end may be 24:00) are geo/stations/hours.py's.
+HourMinute = Annotated[str, msgspec.Meta(max_length=8)]
+AmenityCodes = Annotated[list[AmenityCode], msgspec.Meta(
     max_length=32, description="设施代码 amenity codes: drinking_water 饮水, hot_meals 热饭, "
     "charging 充电, first_aid 应急药品, work_supplies 劳保补给, rest 休息, toilet 卫生间, "
     "legal_advice 法律咨询, counselling 心理疏导, air_conditioning 空调纳凉, heating 取暖, "
     "repair 车辆维修, wifi 无线网络, lockers 储物")]
-OpeningHours = Annotated[dict[str, list[list[str]]], msgspec.Meta(
+OpeningHours = Annotated[dict[str, list[list[HourMinute]]], msgspec.Meta(
     description='营业时间 {"mon": [["07:00", "22:00"]], …}: days mon…sun (absent = closed), '
     '"HH:MM" intervals, end may be "24:00"; ["22:00", "02:00"] crosses midnight and is '
     'split into the next day')]
-ShiftChanges = Annotated[list[str], msgspec.Meta(
+ShiftChanges = Annotated[list[HourMinute], msgspec.Meta(
     description='交接班时间 sorted "HH:MM", at least one: slot i (shift_no, from 0) runs from '
     "change i to change i+1, the last to the first change of the next day")]
 Season = Literal["heat", "cold_wave", "rainstorm"]
 Equipment = Literal["ok", "needs_repair", "out_of_service"]
-IsoWeek = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-W[0-9]{2}\Z",
+IsoWeek = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-W[0-9]{2}(?!\n)$",
                                       description='ISO 周 ISO week, e.g. "2026-W05"')]
 OfficerName = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 Interval = list[str]
