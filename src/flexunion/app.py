@@ -35,9 +35,8 @@ from flexunion.consent import service as consent
 from flexunion.consent.routes import router as consent_router
 from flexunion.core.clock import Clock
 from flexunion.core.deps import DEPENDENCIES
-from flexunion.core.guard import InputGuardMiddleware
 from flexunion.core.http import document_problems
-from flexunion.core.middleware import AuthMiddleware, OptionsMiddleware, UnitOfWorkMiddleware
+from flexunion.core.middleware import PipelineMiddleware
 from flexunion.core.openapi import (
     ItemConstraints,
     document_closed_structs,
@@ -193,10 +192,10 @@ def create_app(
 
     app = Litestar(
         route_handlers=ROUTERS,
-        # OPTIONS answers Allow; the guard refuses unstorable text and loose scalars before
-        # the unit of work opens a session (core/guard.py).
-        middleware=[OptionsMiddleware, AuthMiddleware, InputGuardMiddleware,
-                    UnitOfWorkMiddleware],
+        # One layer: OPTIONS answers Allow, then the token, the input guard (unstorable text
+        # and loose scalars refused before any session opens) and the unit of work
+        # (core/middleware.py).
+        middleware=[PipelineMiddleware],
         request_class=StrictRequest,  # JSON bodies decoded strictly (core/strict.py)
         plugins=[ItemConstraints()],
         before_send=[stamp_response],

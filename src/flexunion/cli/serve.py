@@ -5,7 +5,12 @@ too. A signal while it starts takes effect at the next step (the embedded server
 cut half way); a second one interrupts at once. While uvicorn serves it handles both
 signals itself; when it has shut down it restores the handlers it found and raises the
 signal again: with Python's defaults SIGTERM then killed the process on the spot, before
-any `finally` or exit handler could stop the database."""
+any `finally` or exit handler could stop the database.
+
+`--workers N` (N > 1) serves from N processes on one socket (uvicorn's supervisor): this
+process starts the database, migrates and loads the demo, then spawns the workers, each
+with its own app and its own connection pools (see docs/operations.md, "Serving"). A stop
+signal ends the workers first, then the database."""
 
 from __future__ import annotations
 
@@ -24,6 +29,30 @@ from flexunion.db.runtime import Database, open_database, owner_session
 
 if TYPE_CHECKING:
     import uvicorn
+    from litestar import Litestar
+
+# PostgreSQL connections one serving process may hold beyond its SQLAlchemy pool
+# (size + overflow): the one-statement reader pool (max(2, size // 2)), and the geo
+# registry's and card holders' pools (2 each) and LISTEN connections (1 each).
+EXTRA_CONNECTIONS = 6
+STARTUP_FAILURE = 3  # uvicorn's exit status of a worker whose start failed
+
+
+def connections_per_process(settings: Settings) -> int:
+    """The most PostgreSQL connections one serving process opens."""
+    pool = settings.pool
+    return pool.size + pool.max_overflow + max(2, pool.size // 2) + EXTRA_CONNECTIONS
+
+
+def worker_app() -> Litestar:
+    """The app of one `serve --workers N` worker process (a uvicorn factory): the settings
+    from the environment the supervisor passed on, logs as `flexunion serve` writes them."""
+    from flexunion.app import create_app
+    from flexunion.core import logs
+
+    settings = load_settings()
+    logs.configure(settings.log_level, quiet_setup=True)
+    return create_app(settings)
 
 
 async def load_demo_if_empty(settings: Settings) -> bool:
@@ -82,17 +111,52 @@ class _StopSignals:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--no-migrate", is_flag=True,
               help="Serve only: no migrations, no demo (for pods that hold only the app's URL).")
-def serve(host: str, port: int, no_migrate: bool) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes on one socket, each with its own connection pools.")
+def serve(host: str, port: int, no_migrate: bool, workers: int) -> None:
     """Run the service (embedded PostgreSQL when DATABASE_URL is unset)."""
     signals = _StopSignals()
     try:
         with signals.installed():
-            _serve(host, port, no_migrate, signals)
+            _serve(host, port, no_migrate, signals, workers)
     except Stopped as stopped:
         click.echo(f"flexunion stopped ({stopped})", err=True)
 
 
-def _serve(host: str, port: int, no_migrate: bool, signals: _StopSignals) -> None:
+def _serve_workers(settings: Settings, host: str, port: int, workers: int,
+                   signals: _StopSignals) -> None:
+    """uvicorn's supervisor with `workers` processes of `worker_app()`. They read their
+    settings from the environment, so the database this process settled on (the embedded
+    server's app URL) goes there first."""
+    import os
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if settings.app_database_url:
+        os.environ["FLEXUNION_APP_DATABASE_URL"] = settings.app_database_url
+    config = uvicorn.Config(
+        "flexunion.cli.serve:worker_app", factory=True, host=host, port=port,
+        workers=workers, log_config=None, proxy_headers=False, server_header=False)
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+
+    def forward(signum: int, frame: FrameType | None) -> None:  # noted, then uvicorn's
+        signals.asked = signals.asked or signal.Signals(signum).name
+        supervisor.signal_queue.append(signum)
+
+    for sig in _StopSignals.SIGNALS:
+        signal.signal(sig, forward)
+    click.echo(f"flexunion on http://{host}:{port} with {workers} worker processes, up to "
+               f"{workers * connections_per_process(settings)} PostgreSQL connections "
+               "(API docs: /schema)", err=True)
+    supervisor.run()
+    signals.check()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        raise SystemExit(3)  # a worker could not start (the app's lifespan failed)
+
+
+def _serve(host: str, port: int, no_migrate: bool, signals: _StopSignals,
+           workers: int = 1) -> None:
     import uvicorn
 
     from flexunion.app import create_app
@@ -108,6 +172,9 @@ def _serve(host: str, port: int, no_migrate: bool, signals: _StopSignals) -> Non
             asyncio.run(prepare(db.settings))
             signals.check()
             asyncio.run(load_demo_if_empty(db.settings))
+        if workers > 1:
+            _serve_workers(db.settings, host, port, workers, signals)
+            return
         app = create_app(db.settings)
         signals.check()
         click.echo(f"flexunion on http://{host}:{port}  (API docs: /schema)", err=True)

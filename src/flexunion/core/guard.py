@@ -1,8 +1,9 @@
 """The input guard: every request's text and scalars checked before any handler runs.
 
-One middleware, between authentication and the unit of work, so nothing it refuses opens a
-database session. It answers 422 `validation_failed` with the fields named
-(`errors: [{key, source, message}]`, source `path`, `query`, `header` or `body`) for
+One step of the request pipeline (core/middleware.py), after authentication and before the
+unit of work, so nothing it refuses opens a database session. It answers 422
+`validation_failed` with the fields named (`errors: [{key, source, message}]`, source `path`,
+`query`, `header` or `body`) for
 
 - text PostgreSQL cannot store (core/text.py): in path segments, the query parameters the
   operation takes (an undeclared one never reaches it), every header (the credentials of
@@ -30,10 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any, Union, get_args, get_origin
 from urllib.parse import parse_qsl, unquote
 
-from litestar.enums import RequestEncodingType, ScopeType
+from litestar.enums import RequestEncodingType
 from litestar.params import BodyKwarg
 from litestar.routes import HTTPRoute
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Receive, Scope
 from multipart import (  # type: ignore[import-untyped]  # untyped
     MultipartSegment,
     ParserError,
@@ -138,19 +139,9 @@ def _decodes_base64(token: bytes) -> bool:
     return True
 
 
-def in_headers(scope: Scope) -> list[Problem]:
-    """NUL in any header (the Idempotency-Key layer refuses any control character in its own,
-    with its own code), and HTTP Basic credentials that decode to unstorable text."""
-    found: list[Problem] = []
-    for key, value in scope.get("headers", []):
-        name = bytes(key).decode("latin-1").lower()
-        if name == "idempotency-key":
-            continue
-        if b"\x00" in value:
-            found.append((text.shown(name), "header", text.NUL))
-        elif name == "authorization" and (why := _basic(bytes(value))):
-            found.append((name, "header", why))
-    return found
+def _nul_header(key: bytes) -> list[Problem]:
+    name = bytes(key).decode("latin-1").lower()
+    return [] if name == "idempotency-key" else [(text.shown(name), "header", text.NUL)]
 
 
 def in_path(scope: Scope) -> list[Problem]:
@@ -296,13 +287,6 @@ def _media(scope: Scope) -> tuple[str, bytes]:
     return media.strip().lower(), boundary
 
 
-def _has_body(scope: Scope) -> bool:
-    length = _header(scope, b"content-length")
-    if length is not None:
-        return length.strip() not in (b"", b"0")
-    return _header(scope, b"transfer-encoding") is not None
-
-
 def _refusal(found: list[Problem]) -> InvalidInput:
     return InvalidInput(
         "请求中有参数不符合要求，见 errors。",
@@ -311,37 +295,42 @@ def _refusal(found: list[Problem]) -> InvalidInput:
                           for key, source, message in found[:text.MAX_ERRORS]]})
 
 
-class InputGuardMiddleware:
-    """See the module docstring. One instance per route handler (Litestar builds a middleware
-    stack per handler), so what the handler expects is read once."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._expects: Expects | None = None
-
-    def _expected(self, scope: Scope) -> Expects:
-        if self._expects is None:
-            self._expects = expects(scope["app"], scope["route_handler"])
-        return self._expects
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
-        want = self._expected(scope)
-        found = in_path(scope) + in_query(scope, want) + in_headers(scope)
+async def guarded(scope: Scope, receive: Receive, want: Expects) -> Receive:
+    """Check the request as the module docstring says; raise the 422 (or 413), or return
+    the `receive` the layers below read the body from (the body replayed when it was read
+    here). A request without path parameters, query string or body (a GET, say) costs one
+    pass over its headers: no body is read or scanned."""
+    found: list[Problem] = []
+    has_body = False
+    for key, value in scope.get("headers", ()):
+        if b"\x00" in value:
+            found += _nul_header(key)
+        else:
+            name = key.lower()
+            if name == b"content-length":
+                has_body = value.strip() not in (b"", b"0")
+            elif name == b"transfer-encoding":
+                has_body = True
+            elif name == b"authorization" and value[:6].lower() == b"basic " and (
+                    why := _basic(bytes(value))):
+                found.append(("authorization", "header", why))
+    if scope.get("path_params"):
+        found += in_path(scope)
+    if want.query and scope.get("query_string"):
+        found += in_query(scope, want)
+    if want.body_required or has_body:
         media, boundary = _media(scope)
         if media == "multipart/form-data" and boundary:
             receive = MultipartCheck(receive, boundary)
-        elif want.body_required or _has_body(scope):
+        else:
             body = await read_all(receive, want.max_body)
             found += _in_body(media, body)
             if want.body_required and not body.strip():
                 found.append(("body", "body", BODY_REQUIRED))
             receive = replaying(body, receive)
-        if found:
-            raise _refusal(found)
-        await self.app(scope, receive, send)
+    if found:
+        raise _refusal(found)
+    return receive
 
 
 def _in_body(media: str, body: bytes) -> list[Problem]:

@@ -1,10 +1,13 @@
 """One unit of work per request: one session, one transaction, committed once.
 
-The middleware buffers the response, commits only when the handler answered
-below 400, and only then sends it, so a client never sees success for a write
-that did not land. Side effects registered with `after_commit` run after the
-commit and never inside the transaction. Handlers reach the session through
-the `uow` dependency; services never commit.
+The session is opened lazily, on a handler's first use. A handler that has used it has its
+response held back: the pipeline commits only when it answered below 400, and only then
+sends it, so a client never sees success for a write that did not land. A handler that never
+used it (a health check, an answer from memory, a refusal before any query) has nothing to
+commit: its response goes straight out, unbuffered. Side effects registered with
+`after_commit` run after the commit (after the answer, when there was nothing to commit) and
+never inside the transaction. Handlers reach the session through the `uow` dependency;
+services never commit.
 """
 
 from __future__ import annotations
@@ -46,6 +49,11 @@ class UnitOfWork:
             self._session = self._sessionmaker()
             bind_scope(self._session, lambda: self.scope)
         return self._session
+
+    @property
+    def opened(self) -> bool:
+        """Whether anything asked for the session (it may not have begun a transaction)."""
+        return self._session is not None
 
     @property
     def started(self) -> bool:
@@ -134,6 +142,21 @@ def commit_failure(exc: BaseException, path: str, request_id: str) -> list[dict[
     )
 
 
+async def receive_until(receive: Receive, answered: asyncio.Event) -> dict[str, Any]:
+    """The client's next message, or `http.disconnect` once the answer is whole (a handler
+    streaming a response waits for the client to leave; held back, the client cannot)."""
+    if answered.is_set():
+        return {"type": "http.disconnect"}
+    incoming = asyncio.ensure_future(receive())
+    done = asyncio.ensure_future(answered.wait())
+    await asyncio.wait({incoming, done}, return_when=asyncio.FIRST_COMPLETED)
+    done.cancel()
+    if incoming.done():
+        return incoming.result()
+    incoming.cancel()
+    return {"type": "http.disconnect"}
+
+
 async def run_buffered(
     app: Callable[..., Awaitable[None]],
     scope: dict[str, Any],
@@ -158,16 +181,7 @@ async def run_buffered(
             answered.set()
 
     async def listen() -> dict[str, Any]:
-        if answered.is_set():
-            return {"type": "http.disconnect"}
-        incoming = asyncio.ensure_future(receive())
-        done = asyncio.ensure_future(answered.wait())
-        await asyncio.wait({incoming, done}, return_when=asyncio.FIRST_COMPLETED)
-        done.cancel()
-        if incoming.done():
-            return incoming.result()
-        incoming.cancel()
-        return {"type": "http.disconnect"}
+        return await receive_until(receive, answered)
 
     await app(scope, listen, capture)
     # Only captured, not sent: Litestar marked the response as started when the handler's
@@ -194,3 +208,61 @@ async def finish(
         await send(message)
     if status < 400:
         await uow.run_after_commit()
+
+
+async def run_unit(
+    app: Callable[..., Awaitable[None]],
+    scope: dict[str, Any],
+    receive: Receive,
+    send: Send,
+    uow: UnitOfWork,
+) -> None:
+    """Run the handler in `uow`: its answer is held back and sent after the commit when the
+    handler opened the session before answering (`run_buffered` + `finish`), and passed
+    straight through when it had not (nothing to commit; `after_commit` effects then run
+    after the answer). A session first opened while a response streams (after its start
+    went out) is committed when it ends, rolled back on error."""
+    messages: list[dict[str, Any]] = []
+    status = 500
+    through = False
+    answered = False
+    woken: asyncio.Event | None = None
+
+    async def relay(message: dict[str, Any]) -> None:
+        nonlocal status, through, answered, woken
+        if through:
+            await send(message)
+            return
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            if not uow.opened:
+                through = True
+                await send(message)
+                return
+        messages.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            answered = True
+            if woken is not None:
+                woken.set()
+
+    async def listen() -> dict[str, Any]:
+        nonlocal woken
+        if through:
+            return await receive()
+        if answered:
+            return {"type": "http.disconnect"}
+        woken = woken or asyncio.Event()
+        return await receive_until(receive, woken)
+
+    await app(scope, listen, relay)
+    if through:
+        if status < 400 or uow.keep_on_error:
+            await uow.commit()
+        else:
+            await uow.rollback()
+        if status < 400:
+            await uow.run_after_commit()
+        return
+    # Only captured, not sent: see run_buffered.
+    ScopeState.from_scope(cast("Scope", scope)).response_started = False
+    await finish(uow, status, messages, send, scope)
