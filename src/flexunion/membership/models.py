@@ -60,7 +60,14 @@ class Member(Base):
               postgresql_where=text("status <> 'rejected'")),
         Index("uq_members_worker", "federation_id", "worker_id", unique=True,
               postgresql_where=text("status <> 'rejected'")),
-        Index("ix_members_tenant_status", "tenant_id", "status"),
+        # The member list's keyset order per tenant, and the policy's worker arm (0008).
+        # INCLUDE worker_id: every column the policy reads is in the index, so a page is an
+        # index-only range per tenant (the planner then never prefers the policy's BitmapOr).
+        Index("ix_members_tenant_created", "tenant_id", "created_at", "id",
+              postgresql_include=["worker_id"]),
+        Index("ix_members_tenant_status_created", "tenant_id", "status", "created_at", "id",
+              postgresql_include=["worker_id"]),
+        Index("ix_members_worker", "worker_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -97,6 +104,7 @@ class MemberHome(Base):
                              name="fk_member_homes_home_in_federation"),
         Index("uq_member_homes_one_open", "member_id", unique=True,
               postgresql_where=text("ended_at IS NULL")),
+        Index("ix_member_homes_member", "member_id", "started_at", "id"),  # 0008
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, tuple_, update
+from sqlalchemy import Integer, func, literal_column, select, text, true, tuple_, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.db.engine import reachable
@@ -77,11 +77,47 @@ async def page(
     session: AsyncSession, *, status: str | None, after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Member]:
-    stmt = select(Member).order_by(Member.created_at, Member.id).limit(limit)
+    """The members the caller may see, oldest first, `limit` of them past the keyset `after`.
+
+    Row-level security decides what is visible (members' policy has three arms: a home in
+    the scope, the worker itself, a member released to the scope by a transfer); the query
+    only says how to find it fast. Each arm is read along its own index, the tenant arm as one
+    ordered range of ix_members_tenant_(status_)created per tenant of the scope, at most
+    `limit` keys each, so a page costs O(tenants × limit) index entries however many members
+    there are; the keys are merged, and only the page's rows are fetched. Rows outside every
+    arm are invisible anyway, so the union is exactly what `SELECT … ORDER BY created_at, id`
+    would return (tests/membership/test_plans.py checks both, and pins the plan)."""
+    conditions: list[Any] = []
     if status:
-        stmt = stmt.where(Member.status == status)
+        conditions.append(Member.status == status)
     if after:
-        stmt = stmt.where(tuple_(Member.created_at, Member.id) > tuple_(*after))
+        conditions.append(tuple_(Member.created_at, Member.id) > tuple_(*after))
+    keys = (Member.id, Member.created_at)
+    # The page size as a literal, not a parameter: asyncpg prepares statements and PostgreSQL
+    # plans them generically after five runs; a generic plan that cannot see the LIMIT
+    # prefers the policy's BitmapOr over a whole tenant plus a sort to the ordered index
+    # range (3 s instead of 15 ms at 1M members). Sizes are clamped, so few distinct texts.
+    n = literal_column(str(int(limit)), Integer())
+    tenants = (func.unnest(func.flexunion_tenant_scope()).table_valued("tenant_id")
+               .render_derived(name="scope_tenant"))
+    per_tenant = (select(*keys).where(Member.tenant_id == tenants.c.tenant_id, *conditions)
+                  .order_by(Member.created_at, Member.id).limit(n).lateral("per_tenant"))
+    home = select(per_tenant.c.id, per_tenant.c.created_at).select_from(
+        tenants.join(per_tenant, true()))
+    # Released to the scope: a primary-key probe per id (as a join, so the planner cannot fold
+    # `id = ANY (…)` into a BitmapOr over a whole tenant index, which it did at 1M members).
+    released = (func.unnest(func.flexunion_incoming_members()).table_valued("member_id")
+                .render_derived(name="released"))
+    incoming = (select(*keys).select_from(released)
+                .join(Member, Member.id == released.c.member_id).where(*conditions))
+    self_ = select(*keys).where(
+        Member.worker_id == func.flexunion_principal_worker(),
+        *conditions)
+    arms = union(home, incoming, self_).subquery("arms")
+    first = (select(arms.c.id).order_by(arms.c.created_at, arms.c.id).limit(n)
+             .subquery("first"))
+    stmt = (select(Member).join(first, Member.id == first.c.id)
+            .order_by(Member.created_at, Member.id))
     return (await session.scalars(stmt)).all()
 
 

@@ -36,6 +36,8 @@ class Transfer(Base):
               postgresql_where=text("status IN ('requested', 'released')")),
         Index("ix_transfers_origin", "origin_tenant_id", "status"),
         Index("ix_transfers_dest", "dest_tenant_id", "status"),
+        Index("ix_transfers_member", "member_id", "requested_at", "id"),  # 0008
+        Index("ix_transfers_worker", "worker_id", "requested_at", "id"),  # 0008
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
