@@ -131,7 +131,7 @@ import numpy as np
 import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "src")]
+sys.path[:0] = [str(ROOT), str(ROOT / "src"), str(ROOT / "bench")]
 
 from flexunion.geo.index import AreaIndex, AreaRef, PointIndex, PointRef  # noqa: E402 (src on the path)
 
@@ -486,6 +486,128 @@ def census(zones: np.ndarray, workers_xy: np.ndarray, rounds: int, workers: int)
     return out
 
 
+# ---- 5. HTTP: resolve and nearby through the real app ----------------------------------
+
+HERE = (121.45, 31.20)  # where the rider stands: inside r1's jurisdiction, among stations
+
+
+async def seed_geo(db: object, stations_xy: np.ndarray, zones: int) -> None:
+    """Jurisdictions for both regions (Shanghai and Hangzhou boxes), `zones` delivery zones
+    of r1 tiling the Shanghai box, and the stations, written as the owner (behind the API's
+    back, as tests/support/geo.py does, in one transaction)."""
+    from pyproj import Geod
+    from sqlalchemy import select
+
+    from flexunion.db.engine import bind_scope, make_engine, make_sessionmaker
+    from flexunion.db.scope import DbScope
+    from flexunion.federation.models import PlatformPartner, Tenant
+    from flexunion.geo.areas.models import ServiceArea
+    from flexunion.geo.stations.models import ServicePoint
+
+    geod = Geod(ellps="WGS84")
+    engine = make_engine(db.owner_url, pool_size=1, max_overflow=0)  # type: ignore[attr-defined]
+    try:
+        async with make_sessionmaker(engine)() as s:
+            bind_scope(s, lambda: DbScope(None, "bench:owner"))
+            async with s.begin():
+                ids = {t.code: t.id for t in (await s.scalars(select(Tenant))).all()}
+                fed = ids["bench-hq"]
+                alpha = await s.scalar(select(PlatformPartner.id).where(
+                    PlatformPartner.tenant_id == fed, PlatformPartner.code == "alpha"))
+
+                def area(tenant: str, kind: str, code: str, geom: shapely.Geometry,
+                         partner: uuid.UUID | None = None) -> ServiceArea:
+                    minx, miny, maxx, maxy = geom.bounds
+                    return ServiceArea(
+                        id=uuid.uuid4(), federation_id=fed, tenant_id=ids[tenant], kind=kind,
+                        code=code, name_zh=f"区域{code}", name_en=f"Area {code}",
+                        partner_id=partner, geom_wkb=shapely.to_wkb(geom), min_lon=minx,
+                        min_lat=miny, max_lon=maxx, max_lat=maxy,
+                        area_m2=abs(geod.geometry_area_perimeter(geom)[0]),
+                        vertices=int(shapely.get_num_coordinates(geom)), source="bench",
+                        repaired=False)
+
+                s.add(area("bench-r1", "jurisdiction", "sh", shapely.box(*EXTENT)))
+                s.add(area("bench-r2", "jurisdiction", "hz",
+                           shapely.box(120.0, 30.1, 120.3, 30.4)))
+                side = max(1, int(math.sqrt(zones)))
+                x0, y0, x1, y1 = EXTENT
+                dx, dy = (x1 - x0) / side, (y1 - y0) / side
+                for i in range(side * side):
+                    cx, cy = x0 + (i % side) * dx, y0 + (i // side) * dy
+                    s.add(area("bench-r1", "delivery_zone", f"dz{i}",
+                               shapely.box(cx, cy, cx + dx, cy + dy), alpha))
+                every_day = {d: [["00:00", "24:00"]]
+                             for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+                for i, (lon, lat) in enumerate(stations_xy.tolist()):
+                    s.add(ServicePoint(
+                        id=uuid.uuid4(), federation_id=fed, tenant_id=ids["bench-r1-s1"],
+                        code=f"b{i}", lon=lon, lat=lat, name_zh=f"驿站{i}",
+                        name_en=f"Rest point {i}", address=f"测试路 {i} 号",
+                        amenities=["drinking_water", "toilet"] if i % 2 else ["charging"],
+                        opening_hours=every_day, shift_changes=["06:00", "14:00", "22:00"],
+                        phone=None, active=True))
+    finally:
+        await engine.dispose()
+
+
+def http_rows(stations_xy: np.ndarray, zones: int, seconds: float, rounds: int,
+              connections: int) -> dict:
+    """req/s of hello-world, /healthz, resolve and nearby (default: 3 km, limit 10; and
+    limit 5) on one uvicorn worker serving the real app over an embedded PostgreSQL,
+    targets alternating within each round."""
+    import shutil
+    import tempfile
+
+    import httpx
+    from _common import arrange, load_tool, run_load, server_env, start_server, stop_server
+
+    from tests.support import database
+
+    tool = load_tool()
+    tmp = Path(tempfile.mkdtemp(prefix="flexunion-geo-bench-"))
+    db = server = None
+    try:
+        _log("5 HTTP: embedded PostgreSQL, a federation, areas and stations …")
+        db = database.create(tmp)
+        arranged = run(arrange(db, tmp))
+        run(seed_geo(db, stations_xy, zones))
+        server, port = start_server(__file__, server_env(db, tmp))
+        base = f"http://127.0.0.1:{port}"
+        auth = f"Bearer {arranged.worker_token}"
+        lon, lat = HERE
+        targets = {
+            "hello": (f"{base}/hello", None),
+            "healthz": (f"{base}/healthz", None),
+            "resolve": (f"{base}/v1/geo/resolve?lat={lat}&lon={lon}", auth),
+            "nearby": (f"{base}/v1/geo/stations/nearby?lat={lat}&lon={lon}", auth),
+            "nearby5": (f"{base}/v1/geo/stations/nearby?lat={lat}&lon={lon}&limit=5", auth),
+        }
+        answers = {}
+        for name, (url, who) in targets.items():
+            r = httpx.get(url, headers={"Authorization": who} if who else {}, timeout=30)
+            assert r.status_code == 200, (url, r.status_code, r.text)
+            answers[name] = r
+        resolved = answers["resolve"].json()
+        assert resolved["jurisdiction"]["area"]["code"] == "sh", resolved
+        assert len(answers["nearby"].json()["items"]) == 10, answers["nearby"].text
+        for url, who in targets.values():  # warm-up
+            run_load(tool, url, 1, connections, auth=who, workdir=tmp)
+        out: dict = {name: [] for name in targets}
+        for _ in range(rounds):
+            for name, (url, who) in targets.items():
+                out[name].append(run_load(tool, url, seconds, connections, auth=who,
+                                          workdir=tmp))
+                _log(f"  {name}: {out[name][-1]:,.0f} req/s")
+        out["tool"] = tool
+        return out
+    finally:
+        stop_server(server)
+        if db is not None:
+            db.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # ---- main ----------------------------------------------------------------------------
 
 
@@ -504,7 +626,20 @@ def main() -> None:
     parser.add_argument("--db", default="flexunion_bench", help="private database, dropped after")
     parser.add_argument("--no-postgis", action="store_true")
     parser.add_argument("--no-census", action="store_true")
+    parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--brute", type=int, default=500,
+                        help="queries checked against a geodesic to every station")
+    parser.add_argument("--http-seconds", type=float, default=10)
+    parser.add_argument("--http-stations", type=int, default=2_000)
+    parser.add_argument("--http-zones", type=int, default=400)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        from cards import serve  # one uvicorn worker: /hello bare, the rest flexunion
+
+        serve(args.serve)
+        return
     rng = np.random.default_rng(args.seed)
     load_at_start = " ".join(f"{x:.1f}" for x in os.getloadavg())
     warmup = min(1000, args.queries)
@@ -544,6 +679,17 @@ def main() -> None:
             f"{near_lat[-1][0]:.1f}/{near_lat[-1][1]:.1f} µs")
     ours_near = [[int(ref.id.int) - 1 for ref, _ in pindex.nearest(lon, lat, 5)]
                  for lon, lat in queries.tolist()]
+    # The plain definition: a geodesic to every station, (metres, position) order.
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    brute_n = min(args.brute, len(queries))
+    brute_diff = 0
+    for q, (lon, lat) in enumerate(queries[:brute_n].tolist()):
+        m = len(stations_xy)
+        dist = np.asarray(geod.inv(np.full(m, lon), np.full(m, lat), stations_xy[:, 0],
+                                   stations_xy[:, 1])[2])
+        brute_diff += np.lexsort((np.arange(m), dist))[:5].tolist() != ours_near[q]
 
     # 2 and 3 (PostGIS)
     pg: dict | None = None
@@ -588,6 +734,12 @@ def main() -> None:
     if not args.no_census:
         cen = census(zones, city_points(rng, args.points), args.rounds, args.workers)
 
+    # 5. HTTP
+    htt = None
+    if not args.no_http:
+        htt = http_rows(city_points(rng, args.http_stations), args.http_zones, args.http_seconds,
+                        args.rounds, args.connections)
+
     # ---- report
     rows: list[tuple[str, str, str]] = []
     verdicts: list[tuple[str, str, str]] = []
@@ -620,7 +772,8 @@ def main() -> None:
                       f"hit sets differ for {pg['zone_mismatch']} points")))
         verdict("2 PostGIS/AreaIndex p50", "≥ 10×", z50 / a50 >= 10, f"{z50 / a50:.1f}×")
         rows.append(("3 PointIndex.nearest k=5 (geodesic m)", f"{n50:.1f} µs p50",
-                     f"{n99:.1f} µs p99"))
+                     f"{n99:.1f} µs p99   k sets differ from a geodesic to every station: "
+                     f"{brute_diff} of {brute_n} ({brute_diff / max(brute_n, 1):.1%})"))
         rows.append(("3 PostGIS ORDER BY <-> LIMIT 5 (planar °)", f"{k50:.1f} µs p50",
                      (f"{k99:.1f} µs p99   ratio p50 {k50 / n50:.1f}×, p99 {k99 / n99:.1f}×; "
                       f"k sets differ {pg['knn_set_diff'] / args.queries:.1%}, "
@@ -629,7 +782,8 @@ def main() -> None:
     else:
         rows.append(("2/3 PostGIS", "skipped", pg_skip))
         rows.append(("3 PointIndex.nearest k=5 (geodesic m)", f"{n50:.1f} µs p50",
-                     f"{n99:.1f} µs p99"))
+                     f"{n99:.1f} µs p99   k sets differ from a geodesic to every station: "
+                     f"{brute_diff} of {brute_n} ({brute_diff / max(brute_n, 1):.1%})"))
         verdict("2 PostGIS/AreaIndex p50", "≥ 10×", None, pg_skip)
         verdict("3 PostGIS/PointIndex p50", "≥ 10×", None, pg_skip)
     if cen is not None:
@@ -651,8 +805,29 @@ def main() -> None:
                      + f"; all equal to pandas: {cen['equal']}"))
         verdict("4 census pandas", "≥ 0.3 M/s", p >= 3e5, f"{p / 1e6:.3f} M/s")
         verdict("4 census dask = pandas", "equal", cen["equal"])
+        verdict("4 census dask running/pandas", "≥ 1.6×", dw / p >= 1.6, f"{dw / p:.2f}×")
     else:
         verdict("4 census pandas", "≥ 0.3 M/s", None, "--no-census")
+    verdict("3 k sets = geodesic to every station", "0 %", brute_diff == 0,
+            f"{brute_diff} of {brute_n}")
+    if htt is not None:
+        hm = {k: med(v) for k, v in htt.items() if k != "tool"}
+
+        def http_row(label: str, name: str) -> None:
+            runs = " ".join(f"{x:,.0f}" for x in htt[name])
+            rows.append((label, f"{hm[name]:,.0f} req/s",
+                         f"{hm[name] / hm['hello']:6.1%} of hello   [{runs}]"))
+
+        rows.append((f"5 HTTP, 1 uvicorn worker, {htt['tool']}, {args.connections} conn., "
+                     f"{args.http_stations:,} stations, {args.http_zones + 2} areas", "", ""))
+        http_row("5   GET /hello (bare Litestar)", "hello")
+        http_row("5   GET /healthz (flexunion pipeline)", "healthz")
+        http_row("5   GET /v1/geo/resolve (worker token)", "resolve")
+        http_row("5   GET /v1/geo/stations/nearby (3 km, 10)", "nearby")
+        http_row("5   GET /v1/geo/stations/nearby (limit 5)", "nearby5")
+        for name in ("resolve", "nearby"):
+            verdict(f"5 HTTP {name}/hello", "≥ 40 %", hm[name] / hm["hello"] >= 0.4,
+                    f"{hm[name] / hm['hello']:.1%}")
 
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"flexunion geo bench — {os.cpu_count()} CPUs, {args.rounds} rounds, medians; "

@@ -7,6 +7,7 @@ import numpy as np
 import pandas
 import pytest
 import shapely
+import shapely.affinity
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from flexunion.geo.census.spatial_join import zone_of_points
@@ -136,3 +137,48 @@ def test_dask_engine_with_its_own_local_cluster() -> None:
     pts, zones = grid_case(3000)
     got = zone_of_points(pts, zones, engine="dask", workers=2)
     pandas.testing.assert_series_equal(got, zone_of_points(pts, zones))
+
+
+def test_dask_keeps_the_zones_on_a_running_cluster() -> None:
+    """The zones go to each worker once per version: a second call with the same zones ships
+    only the points; changed zones (a new frame, or a new key) are sent again and answer
+    anew. Missing and empty geometries, and a point frame with a polygon in it, answer as
+    with pandas."""
+    from distributed import Client, LocalCluster
+
+    from flexunion.geo.census import spatial_join
+
+    pts, zones = grid_case(3000)
+    expected = zone_of_points(pts, zones)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        address = cluster.scheduler_address
+        got = zone_of_points(pts, zones, engine="dask", scheduler=address)
+        pandas.testing.assert_series_equal(got, expected)
+        key = spatial_join._fingerprint(zones, np.asarray(zones.geometry.values))
+        assert set(client.run(spatial_join._holds_zones, key).values()) == {True}
+
+        def received() -> list[dict[str, int]]:
+            return list(client.run(spatial_join._received).values())
+
+        assert received() == [{key: 1}, {key: 1}]
+        again = zone_of_points(pts, zones, engine="dask", scheduler=address)
+        pandas.testing.assert_series_equal(again, expected)
+        assert received() == [{key: 1}, {key: 1}]  # not sent again
+        moved = frame([shapely.affinity.translate(g, 0.5) for g in zones.geometry])
+        pandas.testing.assert_series_equal(
+            zone_of_points(pts, moved, engine="dask", scheduler=address),
+            zone_of_points(pts, moved))
+        assert all(len(r) == 2 and key in r for r in received())
+        named = zone_of_points(pts, moved, engine="dask", scheduler=address,
+                               zones_key="federation-1:kind:v2", npartitions=5)
+        pandas.testing.assert_series_equal(named, zone_of_points(pts, moved))
+        assert all(r.get("federation-1:kind:v2") == 1 for r in received())
+        odd = frame([Point(1.5, 0.5), None, Point(0.5, 0.5), shapely.Point(), box(0.9, 0, 1.1, 1)],
+                    index=pandas.Index(list("edcba")))
+        square_zones = frame([box(0, 0, 1, 1), box(1, 0, 2, 1)])
+        pandas.testing.assert_series_equal(
+            zone_of_points(odd, square_zones, engine="dask", scheduler=address),
+            zone_of_points(odd, square_zones))
+        assert as_list(zone_of_points(odd.iloc[:4], square_zones, engine="dask",
+                                      scheduler=address)) == [1, None, 0, None]

@@ -9,6 +9,8 @@ import pytest
 from flexunion.core.clock import BEIJING
 from flexunion.geo.stations.hours import (
     HoursError,
+    WeekHours,
+    beijing,
     hours_on,
     is_open,
     iso_week,
@@ -132,3 +134,26 @@ def test_iso_weeks() -> None:
     for bad in ("2025-W53", "2026-W00", "2026-5", ""):
         with pytest.raises(HoursError):
             parse_iso_week(bad)
+
+
+@pytest.mark.parametrize("hours", [
+    {d: [["07:00", "22:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+    {"mon": [["00:00", "24:00"]], "sat": [["09:00", "12:00"], ["13:30", "18:00"]]},
+    {"fri": [["20:00", "02:00"]], "sat": [["10:00", "11:00"]]},  # raw: crosses midnight
+    {"sun": [["18:00", "08:00"]]},  # raw, and Sunday spills into Monday
+    {"mon": [["7:00", "9:00"]], "tue": "nonsense"},  # unreadable: closed everywhere
+    {"mon": [["06:00", "07:00"]], "wed": [["12:00", "12:00"]]},  # unreadable
+    {},
+])
+def test_week_hours_read_once_answer_as_the_functions(hours: dict) -> None:
+    """WeekHours (kept per station with the index snapshot) gives the same answers as
+    is_open and hours_on, minute by minute through a week, from any timezone."""
+    week = WeekHours(hours)
+    start = datetime.combine(date(2026, 3, 2), datetime.min.time(), BEIJING)  # a Monday
+    for minutes in range(0, 7 * 24 * 60 + 120, 7):
+        moment = (start + timedelta(minutes=minutes)).astimezone(UTC)
+        assert week.is_open(beijing(moment)) == is_open(hours, moment), moment
+    for offset in range(8):
+        day = date(2026, 3, 2) + timedelta(days=offset)
+        if week.spans is not None:
+            assert week.on(day) == hours_on(hours, day)

@@ -30,13 +30,16 @@ import numpy as np
 import shapely
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.core.context import Caller
+from flexunion.core.context import Caller, Role
+from flexunion.core.uow import UnitOfWork
 from flexunion.db.engine import DatabaseUnavailable, reachable
 from flexunion.federation import directory
 from flexunion.geo import repository
 from flexunion.geo.index import AreaIndex, AreaRef, PointIndex, PointRef
 
 log = logging.getLogger("flexunion.geo")
+# How the listening connection shows in pg_stat_activity.
+LISTENER_NAME = "flexunion geo listener"
 CHANNEL = "flexunion_geo"
 PRINCIPAL = "system:geo-index"
 
@@ -136,8 +139,14 @@ class GeoRegistry:
             self._snapshots[federation_id] = snap
             return snap
 
-    async def for_caller(self, session: AsyncSession, caller: Caller) -> GeoSnapshot:
-        """The snapshot of the caller's federation."""
+    async def for_caller(self, session: AsyncSession | UnitOfWork, caller: Caller) -> GeoSnapshot:
+        """The snapshot of the caller's federation. A worker's token names it (as in
+        `directory.federation_of`), so a worker's lookup reads nothing; given the unit of
+        work rather than its session, it does not even open a session for one."""
+        if caller.role is Role.WORKER:
+            return await self.get(caller.tenant_id)
+        if isinstance(session, UnitOfWork):
+            session = session.session
         return await self.get(await directory.federation_of(session, caller))
 
     @contextlib.asynccontextmanager
@@ -181,7 +190,8 @@ class GeoRegistry:
 
     async def _listen(self) -> None:
         try:
-            self._listener = await asyncpg.connect(self.dsn)
+            self._listener = await asyncpg.connect(
+                self.dsn, server_settings={"application_name": LISTENER_NAME})
             await self._listener.add_listener(CHANNEL, self._notified)
         except (OSError, asyncpg.PostgresError) as exc:
             self._listener = None

@@ -15,6 +15,7 @@ from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
 from flexunion.core.http import BEARER, PAGING, STAFF, Paging, access, problems
 from flexunion.core.pagination import Page, decode_cursor, page_of
+from flexunion.core.uow import UnitOfWork
 from flexunion.geo.areas import service
 from flexunion.geo.areas.schemas import (
     AreaRead,
@@ -136,12 +137,12 @@ async def delete_area(
          "`jurisdiction.adcode` is the union's 6-digit administrative division code "
          "(行政区划代码)."))
 async def resolve(
-    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+    uow: NamedDependency[UnitOfWork], caller: NamedDependency[Caller],
     geo: NamedDependency[GeoRegistry], lat: Lat, lon: Lon,
     crs: Annotated[Crs, QueryParameter()] = Crs.WGS84,
 ) -> Resolution:
     wlon, wlat = wgs84_point(lon, lat, crs)
-    snap = await geo.for_caller(session, caller)
+    snap = await geo.for_caller(uow, caller)  # from memory: no session unless staff asks
     hits = snap.areas.resolve(wlon, wlat)
     return resolution(snap, hits, service.jurisdiction_of(hits),
                       point=Position(lon=lon, lat=lat, crs=crs.value),

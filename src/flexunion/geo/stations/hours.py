@@ -151,6 +151,40 @@ def is_open(hours: dict[str, Any], at: datetime) -> bool:
     return any(s <= minute < e for s, e in spans)
 
 
+class WeekHours:
+    """A station's opening hours read once (per index snapshot), for answering many
+    questions about them: `is_open` gives the same answers as the function of that name."""
+
+    __slots__ = ("by_day", "hours", "spans")
+
+    def __init__(self, hours: dict[str, Any]) -> None:
+        self.hours = hours
+        self.spans: tuple[tuple[tuple[int, int], ...], ...] | None
+        try:  # every day in normal form: nothing spills over midnight, today's spans decide
+            self.spans = tuple(tuple(_normal_spans(hours.get(d) or [])) for d in DAYS)
+        except (HoursError, AttributeError):
+            self.spans = None  # is_open normalises on each question, as for a raw dict
+        self.by_day: tuple[list[Interval], ...] = tuple(
+            [list(p) for p in (hours.get(d) or [])] for d in DAYS) if self.spans is not None \
+            else ()
+
+    def is_open(self, local: datetime) -> bool:
+        """At `local`, a moment in Beijing time (`beijing(at)`)."""
+        if self.spans is None:
+            return is_open(self.hours, local)
+        minute = local.hour * 60 + local.minute
+        return any(s <= minute < e for s, e in self.spans[local.weekday()])
+
+    def on(self, day: date) -> list[Interval]:
+        """As `hours_on(hours, day)`; the list is shared: do not change it."""
+        return self.by_day[day.weekday()] if self.spans is not None else hours_on(self.hours, day)
+
+
+def beijing(at: datetime) -> datetime:
+    """`at` in Beijing time (the time station hours are written in)."""
+    return _local(at)
+
+
 def local_today(at: datetime) -> date:
     return _local(at).date()
 

@@ -16,6 +16,7 @@ from flexunion.core.clock import Clock
 from flexunion.core.context import ADMIN_ROLES, Caller, Role
 from flexunion.core.http import BEARER, PAGING, STAFF, Paging, access, problems
 from flexunion.core.pagination import Page, clamp, decode_cursor, page_of
+from flexunion.core.uow import UnitOfWork
 from flexunion.geo.crs import Crs, wgs84_point
 from flexunion.geo.registry import GeoRegistry
 from flexunion.geo.stations import service
@@ -38,7 +39,7 @@ from flexunion.geo.stations.schemas import (
     check_read,
     duty_reads,
     missing_check,
-    nearby_station,
+    nearby_answer,
     station_read,
     supply_read,
 )
@@ -235,7 +236,7 @@ async def missing_checks(
          401: "token_tenant_unknown: the token's tenant no longer exists",
          422: "amenity_unknown, coordinate_out_of_range"}))
 async def nearby_stations(
-    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+    uow: NamedDependency[UnitOfWork], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], geo: NamedDependency[GeoRegistry],
     lat: Annotated[float, QueryParameter(description="纬度 latitude")],
     lon: Annotated[float, QueryParameter(description="经度 longitude")],
@@ -250,13 +251,12 @@ async def nearby_stations(
     x, y = wgs84_point(lon, lat, crs)
     wanted = frozenset(service.check_amenities(amenity or []))
     now = clock.now()
-    snapshot = await geo.for_caller(session, caller)
+    snapshot = await geo.for_caller(uow, caller)  # from memory: no session unless staff asks
     found = service.nearby(snapshot, x, y, radius_m=radius_m, limit=limit, amenities=wanted,
                            open_now=bool(open_now), at=now)
     closed = service.closed_nearby(snapshot, x, y, radius_m=radius_m, amenities=wanted,
                                    at=now) if open_now else 0
-    return NearbyStations(at=now, items=[nearby_station(ref, dist, crs, now)
-                                         for ref, dist in found], closed_now=closed)
+    return nearby_answer(snapshot.points, found, crs, now, closed)
 
 
 @get("/{code:str}",
@@ -265,12 +265,12 @@ async def nearby_stations(
          401: "token_tenant_unknown: the token's tenant no longer exists",
          404: "station_not_found"}))
 async def station_board(
-    session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+    uow: NamedDependency[UnitOfWork], caller: NamedDependency[Caller],
     clock: NamedDependency[Clock], geo: NamedDependency[GeoRegistry], code: StationCode,
     crs: CrsParam = Crs.WGS84,
 ) -> StationBoard:
     now = clock.now()
-    board = await service.board(geo, await geo.for_caller(session, caller), code, now)
+    board = await service.board(geo, await geo.for_caller(uow, caller), code, now)
     return board_read(board.station, board.operator, board.duties, board.supplies,
                          board.latest_check, crs=crs, now=now)
 

@@ -13,7 +13,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from flexunion.geo.crs import Crs, from_wgs84
-from flexunion.geo.index import PointRef
+from flexunion.geo.index import PointIndex, PointRef
 from flexunion.geo.registry import TenantRef
 from flexunion.geo.stations import hours as h
 from flexunion.geo.stations.models import (
@@ -363,13 +363,40 @@ def missing_check(row: Any, codes: Mapping[uuid.UUID, str], week: str) -> Missin
                         last_checked_at=row.last_checked_at)
 
 
-def nearby_station(ref: PointRef, distance_m: float, crs: Crs, now: datetime) -> NearbyStation:
-    return NearbyStation(
-        code=ref.code, name_zh=ref.name_zh, name_en=ref.name_en, address=ref.address,
-        location=location(ref.lon, ref.lat, crs), distance_m=round(distance_m),
-        open_now=h.is_open(ref.opening_hours, now),
-        hours_today=h.hours_on(ref.opening_hours, h.local_today(now)),
-        amenities=amenities(ref.amenities), phone=ref.phone)
+class Prepared:
+    """What every answer about one station of an index snapshot repeats, built on the first
+    answer and kept with the snapshot: its hours read, its amenities, its WGS84 location.
+    (Shared between answers: never changed.)"""
+
+    __slots__ = ("amenities", "hours", "wgs84")
+
+    def __init__(self, ref: PointRef) -> None:
+        self.hours = h.WeekHours(ref.opening_hours)
+        self.amenities = amenities(ref.amenities)
+        self.wgs84 = location(ref.lon, ref.lat, Crs.WGS84)
+
+
+def prepared(points: PointIndex, ref: PointRef) -> Prepared:
+    memo: dict[str, Prepared] = points.memo.setdefault("stations.prepared", {})
+    got = memo.get(ref.code)
+    if got is None:
+        got = memo[ref.code] = Prepared(ref)
+    return got
+
+
+def nearby_answer(points: PointIndex, found: Iterable[tuple[PointRef, float]], crs: Crs,
+                    now: datetime, closed: int = 0) -> NearbyStations:
+    local = h.beijing(now)
+    today = local.date()
+    items = []
+    for ref, distance_m in found:
+        p = prepared(points, ref)
+        items.append(NearbyStation(
+            code=ref.code, name_zh=ref.name_zh, name_en=ref.name_en, address=ref.address,
+            location=p.wgs84 if crs is Crs.WGS84 else location(ref.lon, ref.lat, crs),
+            distance_m=round(distance_m), open_now=p.hours.is_open(local),
+            hours_today=p.hours.on(today), amenities=p.amenities, phone=ref.phone))
+    return NearbyStations(at=now, items=items, closed_now=closed)
 
 
 def board_read(ref: PointRef, operator: TenantRef | None, duties: Iterable[Mapping[str, Any]],

@@ -45,6 +45,7 @@ from flexunion.geo.stations.schemas import (
     StationCreate,
     StationUpdate,
     SupplyCreate,
+    prepared,
 )
 
 MAX_ROSTER_DAYS = 62
@@ -382,20 +383,25 @@ def nearby(snapshot: GeoSnapshot, lon: float, lat: float, *, radius_m: float, li
            amenities: frozenset[str], open_now: bool,
            at: datetime) -> list[tuple[PointRef, float]]:
     """Active stations within `radius_m` of a WGS84 point, nearest first, from the index."""
-    def keep(ref: PointRef) -> bool:
-        return amenities <= ref.amenities and (not open_now or h.is_open(ref.opening_hours, at))
+    points, local = snapshot.points, h.beijing(at)
 
-    return snapshot.points.nearby(lon, lat, radius_m=radius_m, limit=limit,
-                                  keep=keep if amenities or open_now else None)
+    def keep(ref: PointRef) -> bool:
+        return amenities <= ref.amenities and (
+            not open_now or prepared(points, ref).hours.is_open(local))
+
+    return points.nearby(lon, lat, radius_m=radius_m, limit=limit,
+                         keep=keep if amenities or open_now else None)
 
 
 def closed_nearby(snapshot: GeoSnapshot, lon: float, lat: float, *, radius_m: float,
                   amenities: frozenset[str], at: datetime) -> int:
     """How many active stations within `radius_m` have the amenities but are closed at `at`."""
-    def keep(ref: PointRef) -> bool:
-        return amenities <= ref.amenities and not h.is_open(ref.opening_hours, at)
+    points, local = snapshot.points, h.beijing(at)
 
-    return len(snapshot.points.nearby(lon, lat, radius_m=radius_m, limit=10_000, keep=keep))
+    def keep(ref: PointRef) -> bool:
+        return amenities <= ref.amenities and not prepared(points, ref).hours.is_open(local)
+
+    return len(points.nearby(lon, lat, radius_m=radius_m, limit=10_000, keep=keep))
 
 
 @dataclass(frozen=True, slots=True)
