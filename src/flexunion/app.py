@@ -55,6 +55,7 @@ from flexunion.geo.checkins.service import erase_on_withdrawal as erase_checkins
 from flexunion.geo.registry import GeoRegistry
 from flexunion.geo.routes import router as geo_router
 from flexunion.me.routes import router as me_router
+from flexunion.membership.cards.holders import HolderStore
 from flexunion.membership.routes import router as membership_router
 from flexunion.transfers.routes import router as transfers_router
 
@@ -181,9 +182,15 @@ def create_app(
         app.state.oidc_http = oidc_http or httpx.AsyncClient(timeout=10)
         app.state.geo = GeoRegistry(to_asyncpg(url), poll_seconds=settings.geo.poll_seconds)
         await app.state.geo.start()
+        # Card holders' statuses in memory, kept current by NOTIFY (membership/cards/holders.py).
+        app.state.card_holders = HolderStore(
+            to_asyncpg(url), poll_seconds=settings.membership.card_poll_seconds,
+            local_engines=[engine.sync_engine])
+        await app.state.card_holders.start()
         try:
             yield
         finally:
+            await app.state.card_holders.close()
             await app.state.geo.close()
             if owned_http:
                 await app.state.oidc_http.aclose()

@@ -92,11 +92,13 @@ class ConsentSettings:
 
 @dataclass(frozen=True, slots=True)
 class MembershipSettings:
-    """电子会籍: card lifetime (capped at 30 days), and how long an online verification may
-    reuse a holder's status read (0: read it on every verification)."""
+    """电子会籍: card lifetime (capped at 30 days), how long an online verification may
+    reuse a holder's status read (0: the current status, kept by LISTEN/NOTIFY), and how
+    often an instance re-checks holder versions when its listener is down."""
 
     card_ttl_seconds: int = 30 * 86400
     card_verify_cache_seconds: float = 0.0
+    card_poll_seconds: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +220,7 @@ def load_settings() -> Settings:
         membership=MembershipSettings(
             card_ttl_seconds=_int("FLEXUNION_CARD_TTL_SECONDS", 30 * 86400),
             card_verify_cache_seconds=_float("FLEXUNION_CARD_VERIFY_CACHE_SECONDS", 0.0),
+            card_poll_seconds=_float("FLEXUNION_CARD_POLL_SECONDS", 5.0),
         ),
         transfers=TransferSettings(
             release_working_days=_int("FLEXUNION_TRANSFER_RELEASE_WORKING_DAYS", 5),

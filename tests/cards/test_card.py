@@ -10,7 +10,7 @@ from joserfc import jwt as jose_jwt
 
 from flexunion.config import MembershipSettings, Settings
 from flexunion.membership.cards import status_list
-from flexunion.membership.cards.service import card_ttl
+from flexunion.membership.cards.service import REUSE_SECONDS, card_ttl
 from tests.cards.conftest import JOSERFC_EDDSA, card, joserfc_decode, member, parts, status_idx
 from tests.conftest import TEST_ISSUER
 from tests.support.factories import Federation, bearer, join, worker_login
@@ -19,7 +19,7 @@ pytestmark = JOSERFC_EDDSA
 
 
 async def test_an_active_member_gets_a_signed_card(
-    client: httpx.AsyncClient, sms, federation: Federation, staff_token, owner,
+    client: httpx.AsyncClient, sms, federation: Federation, staff_token, owner, clock,
 ) -> None:
     home = federation.stations[federation.regions[0]][1]
     joined = await member(client, sms, federation, staff_token, home=home)
@@ -57,9 +57,13 @@ async def test_an_active_member_gets_a_signed_card(
     assert "张三丰" not in str(claims)
     assert body["qr_svg"].startswith("<svg") and body["qr_svg"].rstrip().endswith("</svg>")
 
-    # A second card is a new credential (new jti), same member and slot.
+    # Asking again for the unchanged card within REUSE_SECONDS gets the same card and
+    # QR code (nothing redrawn); after it, a new credential (new jti), same member and slot.
+    assert await card(client, joined) == body
+    clock.advance(seconds=REUSE_SECONDS)
     again = parts((await card(client, joined))["token"])[1]
     assert again["jti"] != claims["jti"] and again["status"] == claims["status"]
+    assert again["iat"] >= claims["iat"] + REUSE_SECONDS
 
 
 async def test_the_status_list_at_the_cards_uri_verifies_and_reads_valid(
@@ -111,8 +115,9 @@ async def test_card_lifetime_is_at_most_thirty_days(
     joined = await member(client, sms, federation, staff_token)
     before = datetime.now(UTC).replace(microsecond=0)
     body = await card(client, joined)
+    after = datetime.now(UTC)
     expires = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
-    assert timedelta(days=30) - timedelta(seconds=5) <= expires - before <= timedelta(days=30)
+    assert before <= expires - timedelta(days=30) <= after  # issued in between, whole seconds
     # The setting is capped: a longer configured lifetime still gives 30 days.
     assert (card_ttl(Settings(membership=MembershipSettings(card_ttl_seconds=90 * 86400)))
             == timedelta(days=30))

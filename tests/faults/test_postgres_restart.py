@@ -42,6 +42,8 @@ from flexunion.db.engine import bind_scope, make_engine, make_sessionmaker
 from flexunion.db.runtime import owner_session
 from flexunion.db.scope import DbScope
 from flexunion.db.urls import to_asyncpg
+from flexunion.geo import registry as geo_registry
+from flexunion.membership.cards import holders
 from tests.conftest import TEST_ISSUER, TEST_SECRET, run_in_thread
 from tests.support.factories import bearer, join, make_federation
 from tests.support.geo import seed_point
@@ -324,16 +326,19 @@ async def check_writes(client: httpx.AsyncClient, o: Outage, t: Timeline, before
 
 
 async def check_listener(pg: RestartablePostgres) -> None:
-    """The geo registry listens again (its connection died with the server)."""
+    """The geo registry and the card holders listen again (their connections died with the
+    server)."""
+    wanted = {geo_registry.LISTENER_NAME, holders.LISTENER_NAME}
     conn = await asyncpg.connect(to_asyncpg(pg.superuser_url))
     try:
-        deadline = time.monotonic() + 3
+        deadline = time.monotonic() + 10
         while True:
-            listening = await conn.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'")
-            if listening or time.monotonic() > deadline:
+            listening = sorted(await conn.fetchval(
+                "SELECT array_agg(application_name) FROM pg_stat_activity"
+                " WHERE application_name = ANY($1::text[])", list(wanted)) or [])
+            if set(listening) == wanted or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.1)
     finally:
         await conn.close()
-    assert listening == 1
+    assert listening == sorted(wanted)

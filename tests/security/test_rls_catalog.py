@@ -308,6 +308,7 @@ async def test_no_tenant_table_leaks_to_another_federation(
         "transfers": "origin_tenant_id::text = ANY($1)" + both,
         "member_counters": "federation_id::text = ANY($1)" + both,
         "geo_versions": "federation_id::text = ANY($1)" + both,
+        "card_versions": "federation_id::text = ANY($1)" + both,  # bumped by the join
         "ballot_papers": "ballot_id IN (SELECT id FROM ballots WHERE tenant_id::text = ANY($1))"
                          + both,
     }

@@ -128,3 +128,16 @@ class MemberCounter(Base):
     )
     last_member_no: Mapped[int] = mapped_column(BigInteger, default=0)
     last_status_idx: Mapped[int] = mapped_column(BigInteger, default=-1)
+
+
+class CardVersion(Base):
+    """A counter per federation, bumped by the members triggers whenever a card's validity
+    may have changed (migration 0009); instances compare it when LISTEN is down. No app
+    rows: only SECURITY DEFINER functions read or write it."""
+
+    __tablename__ = "card_versions"
+
+    federation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenants.id"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(BigInteger)

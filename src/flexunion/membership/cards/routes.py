@@ -40,7 +40,8 @@ def desk(request: Request[Any, Any, Any]) -> cards.CardDesk:
     found = state.get("card_desk")
     if found is None:  # no await between the look and the set: one desk per app
         found = state.card_desk = cards.CardDesk(state.settings, state.key_store, state.clock,
-                                                 reader=state.get("reader"))
+                                                 reader=state.get("reader"),
+                                                 holders=state.get("card_holders"))
     return found
 
 

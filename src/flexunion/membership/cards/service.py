@@ -25,9 +25,11 @@ access log is enough, and the audit chain head would serialise verifications).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import io
+import logging
 import re
 import secrets
 import time
@@ -43,7 +45,7 @@ import segno
 from cryptography.exceptions import InvalidSignature
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.auth.keys import ALG, KeyStore
+from flexunion.auth.keys import ALG, KeyStore, LoadedKey
 from flexunion.config import Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
@@ -53,8 +55,11 @@ from flexunion.federation import directory
 from flexunion.membership import repository
 from flexunion.membership import service as membership
 from flexunion.membership.cards import status_list
+from flexunion.membership.cards.holders import MISS, HolderStore, Miss
+from flexunion.membership.cards.status_list import SignedList
 from flexunion.membership.models import STATUSES
 
+log = logging.getLogger("flexunion.cards")
 CARD_TYPE = "vnd.flexunion.member-card+jwt"
 MAX_TTL = timedelta(days=30)
 MAX_CARD_BYTES = 4096
@@ -119,8 +124,45 @@ def qr_svg(data: str) -> str:
     return out.getvalue().decode()
 
 
+REUSE_SECONDS = 600  # an unchanged card is handed out again for this long (its QR too)
+ISSUED_ENTRIES = 1024  # ~15 KB each (the SVG): ≤ ~16 MB
+
+
+class IssuedCards:
+    """Cards handed out lately, by their content (key, member, slot, home, name, number):
+    asking again for an unchanged card within `REUSE_SECONDS` (by the service clock)
+    gets the same signed card and QR code — rendering a QR costs ~25 ms, signing ~0.1 ms.
+    Any change of content (a new home after a transfer, a new key) makes a new card."""
+
+    def __init__(self, entries: int = ISSUED_ENTRIES) -> None:
+        self.entries = entries
+        self._cards: OrderedDict[tuple[Any, ...], tuple[datetime, IssuedCard]] = OrderedDict()
+        self.renders = 0  # QR codes drawn (tests and metrics)
+
+    def get(self, content: tuple[Any, ...], now: datetime, ttl: timedelta) -> IssuedCard | None:
+        found = self._cards.get(content)
+        if found is None:
+            return None
+        age = (now - found[0]).total_seconds()
+        if not 0 <= age < min(REUSE_SECONDS, ttl.total_seconds() / 2):
+            del self._cards[content]  # a clock moved back, or old enough: a new card
+            return None
+        self._cards.move_to_end(content)
+        return found[1]
+
+    def put(self, content: tuple[Any, ...], now: datetime, card: IssuedCard) -> None:
+        self._cards[content] = (now, card)
+        self._cards.move_to_end(content)
+        while len(self._cards) > self.entries:
+            self._cards.popitem(last=False)
+
+
+ISSUED = IssuedCards()
+
+
 async def issue(
-    session: AsyncSession, keys: KeyStore, settings: Settings, clock: Clock, caller: Caller
+    session: AsyncSession, keys: KeyStore, settings: Settings, clock: Clock, caller: Caller,
+    issued: IssuedCards = ISSUED,
 ) -> IssuedCard:
     """The worker's own card, read with the worker's own scope."""
     member = await membership.own_member(session, caller)
@@ -136,24 +178,31 @@ async def issue(
     if key is None or key.private is None:
         raise _missing_key()
     now = clock.now().replace(microsecond=0)
-    expires = now + card_ttl(settings)
+    ttl = card_ttl(settings)
     uri = status_list_uri(settings, hq_code)
-    claims = {
+    content = {
         "iss": federation_issuer(settings, hq_code),
         "sub": str(member.id),
         "name": member.name_masked,
         "home": home_code,
         "member_no": member.member_no,
         "member_since": member.member_since.isoformat() if member.member_since else None,
-        "iat": now,
-        "nbf": now,
-        "exp": expires,
-        "jti": secrets.token_urlsafe(12),
         "status": {"status_list": {"idx": member.status_idx, "uri": uri}},
     }
+    cache_key = (key.kid, content["iss"], content["sub"], content["name"], home_code,
+                 content["member_no"], content["member_since"], member.status_idx, uri)
+    again = issued.get(cache_key, now, ttl)
+    if again is not None:
+        return again
+    expires = now + ttl
+    claims = {**content, "iat": now, "nbf": now, "exp": expires,
+              "jti": secrets.token_urlsafe(12)}
     token = jwt.encode(claims, key.private, algorithm=ALG,
                        headers={"kid": key.kid, "typ": CARD_TYPE})
-    return IssuedCard(token, qr_svg(token), expires, uri)
+    card = IssuedCard(token, qr_svg(token), expires, uri)
+    issued.renders += 1
+    issued.put(cache_key, now, card)
+    return card
 
 
 # ---- verify ------------------------------------------------------------------------
@@ -210,21 +259,29 @@ def _number(claims: dict[str, Any], name: str) -> float:
 
 
 SIGNED_CACHE_ENTRIES = 8192
+READY_SECONDS = 10.0  # a status list waits this long for the store before reading rows
 SIGNED_CACHE_SECONDS = 60.0
 
 
 class CardVerifier:
     """Checks cards for callers of one service instance. Caches only what does not
     change (a tenant's federation and its HQ code) and, when `holder_cache_seconds`
-    is above 0, a holder's status read for that long (by the service clock)."""
+    is above 0, a holder's status read for that long (by the service clock).
+
+    With `holders` (the instance's HolderStore) the holder's status and home are read
+    from memory, kept current by NOTIFY (holders.py); a slot the store cannot answer
+    (not loaded yet, a change in flight) is read from PostgreSQL as without it."""
 
     def __init__(self, settings: Settings, keys: KeyStore, clock: Clock,
                  holder_cache_seconds: float | None = None, reader: Any = None,
-                 signature_cache_seconds: float = SIGNED_CACHE_SECONDS) -> None:
+                 signature_cache_seconds: float = SIGNED_CACHE_SECONDS,
+                 holders: HolderStore | None = None) -> None:
         """reader: an asyncpg pool of the app role for the one-statement holder read
         (a SECURITY DEFINER function needing no tenant scope): one round trip instead
         of a session's BEGIN, scope, query and COMMIT."""
         self.reader = reader
+        self.holders = holders
+        self.memory_answers = 0  # verifications answered from `holders` (tests, metrics)
         self.signature_cache_seconds = signature_cache_seconds
         self.settings = settings
         self.keys = keys
@@ -340,10 +397,33 @@ class CardVerifier:
             member_id = uuid.UUID(claims["sub"])
         except (KeyError, TypeError, ValueError) as exc:
             raise _Rejected("malformed") from exc
-        holder = await self.holder(uow, federation[0], member_id)
-        if holder is None:
+        found = self._from_memory(federation[0], member_id, claims)
+        holder = (await self.holder(uow, federation[0], member_id) if found is MISS
+                  else found)
+        if not isinstance(holder, Holder):
             raise _Rejected("unknown_member")
         return Verdict(_BY_STATUS.get(holder.status, "revoked"), holder.status, holder)
+
+    def _from_memory(self, federation_id: uuid.UUID, member_id: uuid.UUID,
+                     claims: dict[str, Any]) -> Holder | Miss | None:
+        """The holder from the store and the card's own signed claims; MISS to read it."""
+        if self.holders is None or self.holder_cache_seconds > 0:
+            return MISS
+        try:
+            slot = claims["status"]["status_list"]["idx"]
+            name, member_no, since = claims["name"], claims["member_no"], claims["member_since"]
+            if (not isinstance(slot, int) or isinstance(slot, bool) or not isinstance(name, str)
+                    or not isinstance(member_no, str | None)):
+                return MISS
+            member_since = date.fromisoformat(since) if since is not None else None
+        except (KeyError, TypeError, ValueError):
+            return MISS
+        found = self.holders.lookup(federation_id, slot, member_id)
+        if found is MISS or found is None:
+            return found
+        status, home = found
+        self.memory_answers += 1
+        return Holder(status, name, member_no, member_since, home.code, home.name_zh)
 
 
 # ---- one instance's card desk ------------------------------------------------------
@@ -351,14 +431,16 @@ class CardVerifier:
 
 class CardDesk:
     """What one app instance keeps for cards: the verifier, the signed status lists
-    (≤ 30 s), and federation codes (an HQ's code and id never change)."""
+    (≤ 30 s, or until a status changes), federation codes (an HQ's code and id never
+    change), and with `holders` every checked federation's slots (holders.py)."""
 
     def __init__(self, settings: Settings, keys: KeyStore, clock: Clock,
-                 reader: Any = None) -> None:
+                 reader: Any = None, holders: HolderStore | None = None) -> None:
         self.settings = settings
         self.keys = keys
         self.clock = clock
-        self.verifier = CardVerifier(settings, keys, clock, reader=reader)
+        self.holders = holders
+        self.verifier = CardVerifier(settings, keys, clock, reader=reader, holders=holders)
         self.lists = status_list.StatusListCache(clock)
         self._federations: dict[str, uuid.UUID] = {}
 
@@ -376,15 +458,48 @@ class CardDesk:
 
     async def status_list(self, session: AsyncSession, code: str) -> status_list.SignedList:
         fed = await self.federation(session, code)
+        uri, issuer = status_list_uri(self.settings, code), federation_issuer(self.settings, code)
+
+        async def signing_key() -> LoadedKey:
+            key = await self.keys.card_signing_key(fed)
+            if key is None:
+                raise _missing_key()
+            return key
+
+        if self.holders is None:
+            return await self._status_list_from_rows(session, fed, uri, issuer)
+
+        # From memory: packed and compressed in a thread, so no request waits on it; a
+        # change (its slots re-read, ms after commit) makes the next request rebuild.
+        snap = self.holders.slots(fed)
+        if snap is None:
+            recent = self.lists.recent(fed)
+            if recent is not None:
+                return recent  # a change is in flight: the list it replaces (≤ 30 s old)
+            try:
+                snap = await asyncio.wait_for(self.holders.ready(fed), READY_SECONDS)
+            except Exception:  # not loadable now (the database away …): read it as before
+                log.warning("status list of %s built from the database", code, exc_info=True)
+                return await self._status_list_from_rows(session, fed, uri, issuer)
+        codes, generation = snap.codes, snap.generation
+
+        async def build_packed(now: datetime) -> str:
+            key = await signing_key()
+            raw = await asyncio.to_thread(status_list.pack_codes, codes.copy())
+            return status_list.sign_packed(raw, key=key, uri=uri, issuer=issuer, now=now)
+
+        return await self.lists.get(fed, build_packed, generation=generation)
+
+    async def _status_list_from_rows(self, session: AsyncSession, fed: uuid.UUID, uri: str,
+                                     issuer: str) -> SignedList:
+        """Every member row read in the request (no store: tests, tools; or it failed)."""
 
         async def build(now: datetime) -> str:
             key = await self.keys.card_signing_key(fed)
             if key is None:
                 raise _missing_key()
             statuses = await repository.status_entries(session, fed)
-            return status_list.sign_list(
-                statuses, key=key, uri=status_list_uri(self.settings, code),
-                issuer=federation_issuer(self.settings, code), now=now)
+            return status_list.sign_list(statuses, key=key, uri=uri, issuer=issuer, now=now)
 
         return await self.lists.get(fed, build)
 

@@ -30,8 +30,10 @@ import zlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import jwt
+import numpy as np
 
 from flexunion.auth.keys import ALG, LoadedKey
 from flexunion.core.clock import Clock
@@ -94,11 +96,32 @@ def list_size(highest_idx: int | None) -> int:
     return max(CHUNK, -(-used // CHUNK) * CHUNK)
 
 
+# holders.py's status codes (0 no member, applicant, active, suspended, parked, left,
+# rejected) → the list's 2-bit values.
+_CODE_VALUES = np.array([VALID, INVALID, VALID, SUSPENDED, PARKED, INVALID, INVALID], np.uint8)
+
+
+def pack_codes(codes: np.ndarray[Any, np.dtype[np.uint8]]) -> bytes:
+    """A federation's in-memory status codes → the packed 2-bit list (what `pack` makes
+    of the same statuses), vectorised: ~5 ms at a million slots."""
+    used = np.flatnonzero(codes)
+    size = list_size(int(used[-1]) if len(used) else None)
+    values = np.zeros(size, np.uint8)
+    n = min(size, len(codes))
+    values[:n] = _CODE_VALUES[codes[:n]]
+    v = values.reshape(-1, 4)
+    return (v[:, 0] | (v[:, 1] << 2) | (v[:, 2] << 4) | (v[:, 3] << 6)).astype(np.uint8).tobytes()
+
+
 def sign_list(
     statuses: list[tuple[int, str]], *, key: LoadedKey, uri: str, issuer: str, now: datetime
 ) -> str:
     size = list_size(max((i for i, _ in statuses), default=None))
     raw = pack(((i, status_value(s)) for i, s in statuses), size)
+    return sign_packed(raw, key=key, uri=uri, issuer=issuer, now=now)
+
+
+def sign_packed(raw: bytes, *, key: LoadedKey, uri: str, issuer: str, now: datetime) -> str:
     claims = {
         "iss": issuer,
         "sub": uri,
@@ -118,6 +141,7 @@ class SignedList:
     token: bytes
     etag: str  # strong: a digest of these exact bytes
     built_at: datetime
+    generation: int | None = None  # of the in-memory statuses it was built from
 
 
 class StatusListCache:
@@ -130,26 +154,38 @@ class StatusListCache:
         self._lists: dict[uuid.UUID, SignedList] = {}
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
 
-    def _fresh(self, federation_id: uuid.UUID) -> SignedList | None:
+    def _fresh(self, federation_id: uuid.UUID, generation: int | None = None
+               ) -> SignedList | None:
         signed = self._lists.get(federation_id)
-        if signed is None:
+        if signed is None or signed.generation != generation:
             return None
         age = (self.clock.now() - signed.built_at).total_seconds()
         return signed if 0 <= age < self.seconds else None  # a clock moved back: rebuild
 
+    def recent(self, federation_id: uuid.UUID) -> SignedList | None:
+        """The last list built, if younger than `seconds`, whatever it was built from."""
+        signed = self._lists.get(federation_id)
+        if signed is None:
+            return None
+        age = (self.clock.now() - signed.built_at).total_seconds()
+        return signed if 0 <= age < self.seconds else None
+
     async def get(
-        self, federation_id: uuid.UUID, build: Callable[[datetime], Awaitable[str]]
+        self, federation_id: uuid.UUID, build: Callable[[datetime], Awaitable[str]],
+        generation: int | None = None,
     ) -> SignedList:
-        signed = self._fresh(federation_id)
+        """`generation`: of the statuses `build` reads; a list of another one is stale."""
+        signed = self._fresh(federation_id, generation)
         if signed is not None:
             return signed
         lock = self._locks.setdefault(federation_id, asyncio.Lock())
         async with lock:
-            signed = self._fresh(federation_id)
+            signed = self._fresh(federation_id, generation)
             if signed is None:
                 now = self.clock.now()
                 token = (await build(now)).encode()
-                signed = SignedList(token, '"' + hashlib.sha256(token).hexdigest()[:32] + '"', now)
+                signed = SignedList(token, '"' + hashlib.sha256(token).hexdigest()[:32] + '"',
+                                    now, generation)
                 self._lists[federation_id] = signed
             return signed
 
