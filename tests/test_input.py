@@ -24,22 +24,16 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from flexunion.auth.keys import KeyStore
-from flexunion.auth.partners.service import create_partner_client
-from flexunion.auth.tokens import TokenService
 from flexunion.bargaining.reports.models import ProblemReport
 from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER, Settings
 from flexunion.consent.models import WorkerConsent
 from flexunion.core import text
-from flexunion.core.context import Role
-from flexunion.core.secrets import Keyring
 from flexunion.core.uow import UnitOfWork
-from flexunion.db.engine import bind_scope, make_engine, make_sessionmaker
-from flexunion.db.scope import DbScope
 from flexunion.membership.models import Member
-from tests.conftest import TEST_SECRET, run_in_thread
+from tests.conftest import run_in_thread
+from tests.support.callers import staffed_federation
 from tests.support.clock import ShiftableClock
-from tests.support.factories import bearer, make_federation, worker_login
+from tests.support.factories import bearer, worker_login
 from tests.support.server import LiveServer
 
 NUL = "x\x00y"
@@ -221,34 +215,11 @@ def callers(settings: Settings, live: LiveServer, sms: Any,
     platform partner's OAuth2 client."""
 
     async def build() -> dict[str, str]:
-        assert settings.database_url
-        engine = make_engine(settings.database_url, pool_size=2, max_overflow=0)
-        factory = make_sessionmaker(engine)
-        scope = DbScope(None, "test:input")
-
-        def owner() -> Any:
-            session = factory()
-            bind_scope(session, lambda: scope)
-            return session
-
-        try:
-            fed = await make_federation(owner, Path(tempfile.mkdtemp(prefix="input-fed-")))  # type: ignore[arg-type]
-            tokens = TokenService(settings, KeyStore(factory, Keyring(TEST_SECRET.encode())),
-                                  clock)
-            hq, _ = await tokens.issue(role=Role.HQ_ADMIN, subject="input",
-                                       tenant_id=fed.ids[fed.hq], tenant_code=fed.hq)
-            async with owner() as s, s.begin():
-                client_id, secret = await create_partner_client(
-                    s, tenant_code=fed.hq, partner_code="alpha", name="input 输入检查")
-        finally:
-            await engine.dispose()
+        staffed = await staffed_federation(settings, clock, live.url, "input")
         async with httpx.AsyncClient(base_url=live.url, timeout=60) as client:
-            granted = await client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                        auth=(client_id, secret))
-            assert granted.status_code == 200, granted.text
-            worker, _ = await worker_login(client, sms, fed.hq)
-        return {AUDIENCE_MOBILE: worker, AUDIENCE_ADMIN: hq,
-                AUDIENCE_PARTNER: granted.json()["access_token"]}
+            worker, _ = await worker_login(client, sms, staffed.fed.hq)
+        return {AUDIENCE_MOBILE: worker, AUDIENCE_ADMIN: staffed.hq_token,
+                AUDIENCE_PARTNER: staffed.partner_token}
 
     built: dict[str, str] = run_in_thread(build)
     return built
