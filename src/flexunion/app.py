@@ -34,7 +34,7 @@ from flexunion.config import Settings
 from flexunion.consent import service as consent
 from flexunion.consent.routes import router as consent_router
 from flexunion.core.clock import Clock
-from flexunion.core.deps import DEPENDENCIES
+from flexunion.core.deps import DEPENDENCIES, resolve_in_turn
 from flexunion.core.http import document_problems
 from flexunion.core.middleware import PipelineMiddleware
 from flexunion.core.openapi import (
@@ -220,6 +220,7 @@ def create_app(
     app.state.keyring = keyring
     app.state.sms = sms or gateway_for(settings.auth.sms_backend, settings.data_dir)
     app.state.attachments = FilesystemStore(settings.data_dir / "attachments")
+    resolve_in_turn(app)  # dependencies awaited in turn, not in a task group each request
     # The OpenAPI document, built once: every operation with every problem it can answer.
     document_problems(app, max_body=settings.api.request_max_body_bytes)
     document_optional_bodies(app)

@@ -147,6 +147,21 @@ def test_only_handlers_that_cannot_reach_the_database_go_without_a_unit(live: An
         assert not names & {"uow", "session", "request", "scope"}, key
 
 
+def test_no_handler_resolves_its_dependencies_in_a_task_group(live: Any) -> None:
+    """core/deps.resolve_in_turn split every batch: each is awaited alone, in an order that
+    keeps every dependency after what it depends on."""
+    app = live.server.config.app
+    models = [model for route in app.routes if isinstance(route, HTTPRoute)
+              for _handler, model in route.route_handler_map.values()]
+    assert any(model.dependency_batches for model in models)
+    for model in models:
+        assert all(len(batch) == 1 for batch in model.dependency_batches)
+        done: set[str] = set()
+        for (dependency,) in model.dependency_batches:
+            assert {d.key for d in dependency.dependencies} <= done, dependency.key
+            done.add(dependency.key)
+
+
 async def test_healthz_answers_with_its_request_id_and_one_access_line(
         client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="flexunion.access"):
