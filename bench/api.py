@@ -31,6 +31,11 @@ average 1.4–2.5 during the runs; wrk 4.1, 32 connections, 4 s × 3 rounds, med
     GET /v1/me/membership (worker token)       266–336 req/s     1.3–2.0 % (database-bound)
     server CPU per request: hello 41.9–57.2 µs, /healthz 66.8–81.0 µs (62.8–70.6 %)
 
+Re-run 2026-12-02 evening at 7eba300 (load average ~0.9, wrk, 32 connections, 3 × 5 s):
+hello 12,749 req/s, /healthz 9,447 req/s = 74.1 % (CPU per request 77.0 vs 105.0 µs:
+73.4 %), target 85 %: MISSED; /v1/me/membership 290 req/s, 3.2 ms of server CPU a request
+(not yet understood: see the issue note).
+
 In process (ASGI calls, CPU time) a bare Litestar hello costs ~16 µs, /healthz ~30 µs: the
 before_send stamp (request id header + access line) ~8 µs, the pipeline layer ~5 µs,
 Litestar's own inner exception layer, added for any middleware, ~1.3 µs.

@@ -65,6 +65,13 @@ average 3.17 at the end of the run; wrk 4.1, 32 connections, 3 × 5 s, medians),
     GET /healthz during the changes          p99 5.8 ms, max 38.1 ms   target p99 10 ms: met
     server RSS                               226 MB (peak 242 MB)
 
+Re-run 2026-12-02 evening at 7eba300 (dependencies resolved in turn, body read straight;
+load average ~1.0, --members 100000, wrk, 32 connections, 3 × 5 s, medians): hello 13,124
+req/s; /healthz 63.2 %; verify 4,446 req/s = 33.9 % (target 50 %: MISSED); /v1/me/card
+(unchanged) 466 req/s (met); CardVerifier.verify 80.6 % of raw Ed25519 (met, barely);
+first /v1/me/card 65.8 ms median; owner's UPDATE → verify 2.4 ms, → status list 5.1 ms;
+/healthz p99 1.4 ms during the changes.
+
 Why verify over HTTP still misses: the service costs ~12 µs of a request (in-process
 ASGI, 2026-12-02: verify 104 µs, the same POST with a card refused on its face 92 µs,
 /healthz 29 µs); the rest is the POST pipeline (auth, body, input guard, unit of work)

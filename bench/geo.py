@@ -48,6 +48,20 @@ runs as configured on the box (shared_buffers 128 MB, JIT on); the bench adds on
 its own database. The load average is printed: other work on the box shows up in
 the p99s.
 
+Recorded 2026-12-02 evening at 7eba300 (KD-tree stations, zones kept on the Dask workers,
+dependencies resolved in turn; default sizes, 3 rounds, medians, load average 1.0–1.2;
+PostgreSQL 15 + PostGIS 3.3.2; wrk, 32 connections):
+    1 AreaIndex.resolve                 13.3 µs p50, 30.0 µs p99          ≤ 1 ms: met
+    2 PostGIS ST_Intersects            238.7 µs p50: 17.9× AreaIndex      ≥ 10×: met
+    3 PointIndex.nearest k=5            16.9 µs p50 (exact geodesic, 0 of 500 differ from
+                                        brute force); PostGIS KNN 217.5 µs: 12.9×  ≥ 10×: met
+    4 census 1M points × 100k zones     pandas 0.392 M/s; dask 2 processes, cluster running
+                                        0.440 M/s = 1.12× (runs 0.151 0.440 0.523)
+                                        ≥ 1.6×: MISSED; 2 threads in process 1.33×;
+                                        every dask answer equal to pandas
+    5 HTTP: hello 14,158 req/s; /healthz 68.5 %; resolve 28.1 %; nearby (10) 20.3 %;
+                                        nearby (limit 5) 26.8 %     ≥ 40 %: MISSED
+
 Recorded 2026-11-24 (2 vCPUs, 24 GiB; PostgreSQL 15.20 + PostGIS 3.3.2 on loopback;
 shapely 2.2.0 / GEOS 3.14.1, dask 2026.8; default sizes, 3 rounds, medians; load
 average 1.1 at the start, other engineers' test runs were sharing the box), after the

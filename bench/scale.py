@@ -53,6 +53,14 @@ migration 0008 and the keyset member list of membership/repository.py:
     server RSS (peak)                         189 (189) MB     192 (192) MB    226 (238) MB
     seeding (owner, set-based, + VACUUM)      -                7.6 s           103.5 s (900k)
 
+Re-run 2026-12-02 evening at 7eba300 (load average 1.0; p95 in ms at 200 / 100k / 1M):
+admin list HQ page 1 15.9 / 20.8 / 22.0; regional page 2 by cursor 15.4 / 16.4 / 16.2;
+HQ status=suspended 13.9 / 20.5 / 24.1; /v1/me/membership 10.8 / 13.8 / 11.1; every other
+/v1/me read ≤ 8.9; /v1/me/card (a first issue, QR drawn) 69.9 / 75.2 / 76.8 — MISSED;
+verify 1.4 / 1.4 / 1.6; status list cold build 116 ms / 200 ms / 1.7 s; a status change
+served in 0.03–0.05 s with /healthz p99 ≤ 5.2 ms; RSS 188 / 191 / 226 MB (peak 237).
+Seeding 1M: 152 s. These p95s are higher than the run above (another load on the box).
+
 Goals: admin list p95 ≤ 50 ms — met in every row; /v1/me/* reads p95 ≤ 20 ms — met in every
 row but /v1/me/card, which issues a card (a signature and a QR drawing, membership/cards/;
 its own goal is ≥ 200 issued/s, here ~25/s one at a time); /healthz p99 ≤ 10 ms during a status
