@@ -33,8 +33,9 @@ average 1.4–2.5 during the runs; wrk 4.1, 32 connections, 4 s × 3 rounds, med
 
 Re-run 2026-12-02 evening at 7eba300 (load average ~0.9, wrk, 32 connections, 3 × 5 s):
 hello 12,749 req/s, /healthz 9,447 req/s = 74.1 % (CPU per request 77.0 vs 105.0 µs:
-73.4 %), target 85 %: MISSED; /v1/me/membership 290 req/s, 3.2 ms of server CPU a request
-(not yet understood: see the issue note).
+73.4 %), target 85 %: MISSED; /v1/me/membership 290 req/s, 3.2 ms of server CPU a request,
+spread (yappi, CPU clock) over SQLAlchemy and asyncpg for the request's five statements
+(scope, member, homes, directory, commit): no single hotspot.
 
 In process (ASGI calls, CPU time) a bare Litestar hello costs ~16 µs, /healthz ~30 µs: the
 before_send stamp (request id header + access line) ~8 µs, the pipeline layer ~5 µs,
