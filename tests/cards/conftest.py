@@ -93,6 +93,21 @@ async def verify(client: httpx.AsyncClient, token: str, card_token: str) -> dict
     return r.json()
 
 
+async def officer_check(verifier: Any, sessions: async_sessionmaker[AsyncSession],
+                        station: uuid.UUID, card_token: str) -> str:
+    """A station officer's in-process verification, in a unit of work of its own (rolled
+    back: a check writes nothing); its reason."""
+    from flexunion.core.uow import UnitOfWork
+    from flexunion.db.scope import DbScope
+
+    uow = UnitOfWork(sessions, DbScope(station, "station_officer:test"))
+    try:
+        return str((await verifier.verify(uow, station, card_token)).reason)
+    finally:
+        await uow.rollback()
+        await uow.close()
+
+
 async def jwks(client: httpx.AsyncClient, fed: Federation) -> KeySet:
     r = await client.get(f"/v1/federations/{fed.hq}/jwks.json")
     assert r.status_code == 200, r.text

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import httpx
@@ -29,9 +30,17 @@ from flexunion.db.urls import to_asyncpg
 from flexunion.membership.cards import holders as holders_mod
 from flexunion.membership.cards.holders import HolderStore
 from flexunion.membership.cards.service import CardVerifier
-from tests.cards.conftest import app_of, card, member, set_status, status_idx, verify
+from tests.cards.conftest import (
+    app_of,
+    card,
+    member,
+    officer_check,
+    set_status,
+    status_idx,
+    verify,
+)
 from tests.conftest import TEST_SECRET
-from tests.support.factories import Federation
+from tests.support.factories import Federation, Joined
 
 NOTIFY_BOUND = 1.0  # seconds: the bound stated for another instance with its listener up
 POLL_SECONDS = 0.5
@@ -59,12 +68,7 @@ async def other_instance(settings: Settings, federation: Federation
     station = federation.ids[federation.stations[federation.regions[1]][0]]
 
     async def check(token: str) -> str:
-        uow = UnitOfWork(sessions, DbScope(station, "station_officer:test"))
-        try:
-            return (await verifier.verify(uow, station, token)).reason
-        finally:
-            await uow.rollback()
-            await uow.close()
+        return await officer_check(verifier, sessions, station, token)
 
     try:
         yield Instance(store, verifier, check)
@@ -89,6 +93,16 @@ async def warm(instance: Instance, token: str, fed_id: uuid.UUID, reason: str = 
     before = instance.verifier.memory_answers
     assert await instance.check(token) == reason
     assert instance.verifier.memory_answers == before + 1
+
+
+async def warm_member(client: httpx.AsyncClient, sms: Any, federation: Federation,
+                      staff_token: Any, instance: Instance) -> tuple[Joined, str, uuid.UUID]:
+    """A new active member, their card, and `instance` answering it from memory."""
+    joined = await member(client, sms, federation, staff_token)
+    token = (await card(client, joined))["token"]
+    fed_id = federation.ids[federation.hq]
+    await warm(instance, token, fed_id)
+    return joined, token, fed_id
 
 
 async def test_this_instance_answers_from_memory_and_its_own_change_at_once(
@@ -126,10 +140,8 @@ async def test_another_instance_learns_a_change_by_notify_within_the_bound(
     client: httpx.AsyncClient, sms, federation: Federation, staff_token,
     other_instance: Instance,
 ) -> None:
-    joined = await member(client, sms, federation, staff_token)
-    token = (await card(client, joined))["token"]
-    fed_id = federation.ids[federation.hq]
-    await warm(other_instance, token, fed_id)
+    joined, token, fed_id = await warm_member(client, sms, federation, staff_token,
+                                              other_instance)
     loads, fetches = other_instance.store.loads, other_instance.store.fetches
     await set_status(client, federation, staff_token, joined, "suspended")  # via the service
     took = await within(NOTIFY_BOUND, lambda: _is(other_instance, token, "suspended"))
@@ -151,10 +163,8 @@ async def test_the_owners_own_sql_notifies_and_a_rollback_does_not(
     other_instance: Instance,
 ) -> None:
     """The trigger fires for any role (an operator's SQL, the CLI), at commit only."""
-    joined = await member(client, sms, federation, staff_token)
-    token = (await card(client, joined))["token"]
-    fed_id = federation.ids[federation.hq]
-    await warm(other_instance, token, fed_id)
+    joined, token, _fed_id = await warm_member(client, sms, federation, staff_token,
+                                              other_instance)
     park = text("UPDATE members SET status = 'parked' WHERE id = :m")
     async with owner() as s:
         await s.execute(park, {"m": uuid.UUID(joined.member_id)})
@@ -175,10 +185,8 @@ async def test_with_the_listener_cut_the_poll_catches_a_change_within_its_bound(
     """Cut, the store is not trusted: every check reads PostgreSQL (current, or 503 when it
     is away). Within one poll the listener is back, the federation whose version moved
     meanwhile is reloaded, and memory answers again — with the change it never heard of."""
-    joined = await member(client, sms, federation, staff_token)
-    token = (await card(client, joined))["token"]
-    fed_id = federation.ids[federation.hq]
-    await warm(other_instance, token, fed_id)
+    joined, token, _fed_id = await warm_member(client, sms, federation, staff_token,
+                                              other_instance)
     store, verifier = other_instance.store, other_instance.verifier
     loads = store.loads
     # Cut the listening connection from the server side, as a restart or a network cut does.
@@ -211,10 +219,8 @@ async def test_a_silent_cut_is_found_by_the_poll(
 ) -> None:
     """A listener that no longer answers (no FIN: a network cut) is found by the poll's
     ping within POLL_SECONDS + PING_SECONDS; until then memory is what it was."""
-    joined = await member(client, sms, federation, staff_token)
-    token = (await card(client, joined))["token"]
-    fed_id = federation.ids[federation.hq]
-    await warm(other_instance, token, fed_id)
+    joined, token, _fed_id = await warm_member(client, sms, federation, staff_token,
+                                              other_instance)
     store = other_instance.store
     assert store._listener is not None
 
@@ -242,10 +248,8 @@ async def test_the_slot_says_whose_it_is(
     other_instance: Instance,
 ) -> None:
     """Memory answers for the slot's own member only: another id at that slot is nobody."""
-    joined = await member(client, sms, federation, staff_token)
-    token = (await card(client, joined))["token"]
-    fed_id = federation.ids[federation.hq]
-    await warm(other_instance, token, fed_id)
+    joined, _token, fed_id = await warm_member(client, sms, federation, staff_token,
+                                              other_instance)
     slot = await status_idx(owner, joined.member_id)
     store = other_instance.store
     status, home = store.lookup(fed_id, slot, uuid.UUID(joined.member_id))  # type: ignore[misc]
@@ -332,12 +336,7 @@ async def test_a_change_through_the_instances_own_sessions_needs_no_notification
         station = federation.ids[federation.stations[federation.regions[1]][0]]
 
         async def check() -> str:
-            uow = UnitOfWork(sessions, DbScope(station, "station_officer:test"))
-            try:
-                return (await verifier.verify(uow, station, token)).reason
-            finally:
-                await uow.rollback()
-                await uow.close()
+            return await officer_check(verifier, sessions, station, token)
 
         assert await check() == "ok"
         await store.ready(fed_id)

@@ -23,6 +23,7 @@ from tests.cards.conftest import (
     b64,
     card,
     member,
+    officer_check,
     parts,
     private_key,
     set_status,
@@ -332,12 +333,7 @@ async def test_the_optional_holder_cache_follows_the_service_clock(
                             holder_cache_seconds=5)
 
     async def check() -> str:
-        uow = UnitOfWork(sessions, DbScope(station, "station_officer:test"))
-        try:
-            return (await verifier.verify(uow, station, token)).reason
-        finally:
-            await uow.rollback()
-            await uow.close()
+        return await officer_check(verifier, sessions, station, token)
 
     try:
         assert await check() == "ok"
