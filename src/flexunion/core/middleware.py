@@ -20,7 +20,7 @@ from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from flexunion.core.context import Caller
-from flexunion.core.deps import DEPENDENCIES
+from flexunion.core.deps import DEPENDENCIES, current_scope
 from flexunion.core.errors import Forbidden, Unauthenticated
 from flexunion.core.guard import Expects, expects, guarded
 from flexunion.core.idempotency import run_idempotent
@@ -167,6 +167,7 @@ class PipelineMiddleware:
         if plan is None:
             plan = self._plan = plan_for(scope)
         request_id = ensure_request_id(scope)
+        current_scope.set(scope)
         if plan.options:
             await self._options(scope, send)
             return
