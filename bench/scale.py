@@ -61,14 +61,23 @@ verify 1.4 / 1.4 / 1.6; status list cold build 116 ms / 200 ms / 1.7 s; a status
 served in 0.03–0.05 s with /healthz p99 ≤ 5.2 ms; RSS 188 / 191 / 226 MB (peak 237).
 Seeding 1M: 152 s. These p95s are higher than the run above (another load on the box).
 
+Re-run 2026-12-02 night, --sizes 1000000 only, with the card's QR code drawn by zxing-cpp
+(membership/cards/qr.py, ~2.5 ms a card; bench/qr.py), load average 1.0–1.1, p50 / p95 in
+ms: GET /v1/me/card (200 first issues, a QR drawn each) 6.5 / 7.0 (7.0 / 7.3 in the run
+before it) — met; main at 01a522f (segno), run the same way between the two: 37.4 / 42.8.
+The other rows as before: admin lists ≤ 11.3 p95, every other /v1/me read ≤ 7.0, verify
+0.6 / 0.8, status list cold build 969 ms, a status change served in 0.03 s with /healthz
+p99 4.3 ms, RSS 229 MB (peak 238). Seeding 1M: 103.5 s.
+
 Goals: admin list p95 ≤ 50 ms — met in every row; /v1/me/* reads p95 ≤ 20 ms — met in every
-row but /v1/me/card, which issues a card (a signature and a QR drawing, membership/cards/;
-its own goal is ≥ 200 issued/s, here ~25/s one at a time); /healthz p99 ≤ 10 ms during a status
-change — met. The issue's figures before this work (p50, its own run): HQ list
-377 ms and regional 509 / 563 ms at 1M, /v1/me/membership 87 ms. Two shapes that were tried
-and measured here failed at 1M only (not at 100k): the page size as a bound parameter (a
-generic plan scanned whole tenants: 3 s a page) and the released-transfer arm as `id = ANY
-(…)` (folded into a BitmapOr over every suspended member: 380 ms); see repository.page().
+row, /v1/me/card (which issues a card: a signature and a QR drawing, membership/cards/) since
+the QR code is drawn in C (its own goal, ≥ 200 new cards/s under load: bench/cards.py (c));
+/healthz p99 ≤ 10 ms during a status change — met. The issue's figures before this work
+(p50, its own run): HQ list 377 ms and regional 509 / 563 ms at 1M, /v1/me/membership 87 ms.
+Two shapes that were tried and measured here failed at 1M only (not at 100k): the page size
+as a bound parameter (a generic plan scanned whole tenants: 3 s a page) and the
+released-transfer arm as `id = ANY (…)` (folded into a BitmapOr over every suspended
+member: 380 ms); see repository.page().
 Seeded workers have no check-ins or transfer suggestions, so those two rows are the empty
 case. Rows are sequential latencies, not throughput.
 """

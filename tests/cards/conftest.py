@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -148,3 +150,47 @@ def app_of(live) -> Any:
 def forget_keys(live) -> None:
     """Make the live app reload its keys on next use (as it would within 60 s)."""
     app_of(live).state.key_store._loaded_at = float("-inf")
+
+
+# ---- reading a card's QR code back -------------------------------------------------
+
+_SVG_SIZE = re.compile(r'<svg [^>]*viewBox="0 0 (\d+) (\d+)"')
+_SVG_PATH = re.compile(r'<path [^>]*\bd="([^"]*)"')
+_PATH_STEP = re.compile(r"([Mmh])(-?\d+(?:\.\d+)?)(?:\s(-?\d+(?:\.\d+)?))?")
+
+
+def svg_modules(svg: str) -> np.ndarray:
+    """The dark modules a card's SVG paints, quiet zone included (True where dark): its one
+    path read by SVG's own rules — M/m move (absolute/relative), h draws a horizontal line,
+    stroked 1 unit wide, so a line at y + 0.5 covers module row y. Any other command (or
+    more than one path) fails: a drawing this cannot read is not taken as empty."""
+    size = _SVG_SIZE.search(svg)
+    paths = _SVG_PATH.findall(svg)
+    assert size is not None and len(paths) == 1, svg[:200]
+    width, height = int(size[1]), int(size[2])
+    dark = np.zeros((height, width), dtype=bool)
+    d = paths[0]
+    steps = list(_PATH_STEP.finditer(d))
+    assert "".join(m[0] for m in steps) == d, "a path command this reader does not know"
+    x = y = 0.0
+    for m in steps:
+        cmd, a, b = m[1], float(m[2]), m[3]
+        if cmd == "M":
+            x, y = a, float(b)
+        elif cmd == "m":
+            x, y = x + a, y + float(b)
+        else:
+            assert b is None and a > 0 and y % 1 == 0.5 and x % 1 == 0
+            dark[int(y), int(x):int(x + a)] = True
+            x += a
+    return dark
+
+
+def read_qr(dark: np.ndarray, pixels: int = 3) -> Any:
+    """zxing-cpp's reader on the matrix drawn at `pixels` per module (black on white)."""
+    import zxingcpp
+
+    image = np.where(dark, 0, 255).astype(np.uint8).repeat(pixels, 0).repeat(pixels, 1)
+    found = zxingcpp.read_barcode(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    assert found is not None, "no QR code read"
+    return found

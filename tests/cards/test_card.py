@@ -11,7 +11,16 @@ from joserfc import jwt as jose_jwt
 from flexunion.config import MembershipSettings, Settings
 from flexunion.membership.cards import status_list
 from flexunion.membership.cards.service import REUSE_SECONDS, card_ttl
-from tests.cards.conftest import JOSERFC_EDDSA, card, joserfc_decode, member, parts, status_idx
+from tests.cards.conftest import (
+    JOSERFC_EDDSA,
+    card,
+    joserfc_decode,
+    member,
+    parts,
+    read_qr,
+    status_idx,
+    svg_modules,
+)
 from tests.conftest import TEST_ISSUER
 from tests.support.factories import Federation, bearer, join, worker_login
 
@@ -56,6 +65,8 @@ async def test_an_active_member_gets_a_signed_card(
     assert "id_masked" not in claims and "3101" not in body["token"]
     assert "张三丰" not in str(claims)
     assert body["qr_svg"].startswith("<svg") and body["qr_svg"].rstrip().endswith("</svg>")
+    scanned = read_qr(svg_modules(body["qr_svg"]))  # the QR code holds exactly the card
+    assert scanned.text == body["token"] and scanned.ec_level == "M"
 
     # Asking again for the unchanged card within REUSE_SECONDS gets the same card and
     # QR code (nothing redrawn); after it, a new credential (new jti), same member and slot.

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import io
 import logging
 import re
 import secrets
@@ -41,7 +40,6 @@ from typing import Any
 
 import jwt
 import msgspec
-import segno
 from cryptography.exceptions import InvalidSignature
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,6 +54,7 @@ from flexunion.membership import repository
 from flexunion.membership import service as membership
 from flexunion.membership.cards import status_list
 from flexunion.membership.cards.holders import MISS, HolderStore, Miss
+from flexunion.membership.cards.qr import qr_svg
 from flexunion.membership.cards.status_list import SignedList
 from flexunion.membership.models import STATUSES
 
@@ -117,21 +116,14 @@ class IssuedCard:
     status_list_uri: str
 
 
-def qr_svg(data: str) -> str:
-    out = io.BytesIO()
-    segno.make(data, error="m", micro=False).save(out, kind="svg", scale=4, border=4,
-                                                   xmldecl=False, svgclass=None, lineclass=None)
-    return out.getvalue().decode()
-
-
 REUSE_SECONDS = 600  # an unchanged card is handed out again for this long (its QR too)
-ISSUED_ENTRIES = 1024  # ~15 KB each (the SVG): ≤ ~16 MB
+ISSUED_ENTRIES = 1024  # ~17 KB each (the SVG): ≤ ~18 MB
 
 
 class IssuedCards:
     """Cards handed out lately, by their content (key, member, slot, home, name, number):
     asking again for an unchanged card within `REUSE_SECONDS` (by the service clock)
-    gets the same signed card and QR code — rendering a QR costs ~25 ms, signing ~0.1 ms.
+    gets the same signed card and QR code (drawing a QR costs ~2.5 ms, qr.py; signing ~0.1 ms).
     Any change of content (a new home after a transfer, a new key) makes a new card."""
 
     def __init__(self, entries: int = ISSUED_ENTRIES) -> None:
