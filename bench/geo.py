@@ -62,6 +62,27 @@ PostgreSQL 15 + PostGIS 3.3.2; wrk, 32 connections):
     5 HTTP: hello 14,158 req/s; /healthz 68.5 %; resolve 28.1 %; nearby (10) 20.3 %;
                                         nearby (limit 5) 26.8 %     ≥ 40 %: MISSED
 
+Row 4 re-measured 2026-12-02 21:20–21:45 on fce1439 + the intersects_xy join (both
+engines) and int32 results from the workers (`--no-postgis --no-http`, default sizes,
+3 rounds, medians; load average 0.7–1.5; three runs of the bench):
+    4 census 1M points × 100k zones     pandas 0.956 / 0.911 / 0.961 M/s (was 0.392)
+                                        dask 2 processes, cluster running 0.933 / 0.932 /
+                                        0.857 M/s = 0.98× / 1.02× / 0.89× (runs 0.331 0.957
+                                        0.933; 0.309 0.932 0.973; 0.296 0.914 0.857)
+                                        ≥ 1.6×: MISSED; 2 threads in process 0.94× / 0.86× /
+                                        0.80×; own cluster per call 0.22–0.26×; every dask
+                                        answer equal to pandas
+The first run on a running cluster is the one that sends the zones: ~0.2 s to_wkb, ~1.3 s
+until the 106 MB reach both workers through client.run, 0.4–0.65 s from_wkb and 0.18 s
+prepare + locator warm-up per worker, then the first join ~0.5 s slower than later ones
+(fresh memory on the workers). Later runs send only coordinates: client 0.13 s
+(coordinates, strips), round trips and transfers ~0.04 s, each worker 0.71–0.74 s for its
+500k points, against 0.77 s for the whole join in one process (+ 0.09 s coordinates). A
+worker has to rebuild its Points and their STRtree from the coordinates (the calling
+process already has them) and the half-strip join runs at ~60 % of the whole join's
+points/s, so two workers only tie one process; a perfect split would give at most
+(0.09 + 0.77) / (0.09 + 0.385) ≈ 1.8×. See docs/geo-census.md.
+
 Recorded 2026-11-24 (2 vCPUs, 24 GiB; PostgreSQL 15.20 + PostGIS 3.3.2 on loopback;
 shapely 2.2.0 / GEOS 3.14.1, dask 2026.8; default sizes, 3 rounds, medians; load
 average 1.1 at the start, other engineers' test runs were sharing the box), after the
@@ -101,14 +122,11 @@ compiled code (a KD-tree on ECEF coordinates, e.g. scipy's cKDTree, which is not
 dependency); an adaptive start radius (the 2 km start box holds hundreds of
 stations downtown) might save a few more µs, not 2×.
 
-Dask on 2 cores costs more than it gains. The process cluster must pickle ~106 MB
-of zone WKB and 1M points to the workers on every call (~2.3 s of the ~4 s), while
-the whole join takes ~1.5 s in one process; starting the cluster adds ~1.3 s more.
-Two threads in one process do win (1.34×, no serialisation: the GEOS work evidently
-runs outside the GIL), but zone_of_points(scheduler=None) starts processes, as
-specified; pass the address of an in-process LocalCluster(processes=False) to get
-threads. Dask pays off only with more cores, or with zones kept on the cluster and
-points loaded by the workers themselves.
+Dask on 2 cores costs more than it gains (as of 2026-11-24; since then the zones stay on
+the workers and the join is the intersects_xy one: see the 2026-12-02 row 4 above). The
+process cluster then had to pickle ~106 MB of zone WKB and 1M points to the workers on
+every call (~2.3 s of the ~4 s), while the whole join took ~1.5 s in one process;
+starting the cluster adds ~1.3 s more.
 
 index.py, before → after (same process, alternating, 100k zones / 20k stations,
 10k city-like points; p50/p99 µs): resolve 12.6–13.9/22–23 → 8.8–10.5/12–16;

@@ -5,19 +5,21 @@ border of two zones, or inside overlapping zones, goes to the zone with the lowe
 *positional* index; a point in a hole of a zone is not in that zone. Both frames are
 WGS84 lon/lat (EPSG:4326).
 
-The join is geopandas' `sjoin` with the "intersects" predicate (border points
-count), written zones-on-the-left: geopandas then builds its STRtree over the
-points and tests each zone (prepared once, with an indexed point-in-polygon
-locator) against the points in its bounding box: ~2× faster than points on the
-left, where every point is tested against unprepared polygons (bench/geo.py).
-engine="dask" runs the same join (the same STRtree "intersects" query, zones
-prepared) on strips of the points on a dask.distributed cluster, a local one by
-default or an existing scheduler. The zones are kept on the workers: each worker
+One join serves both engines (`_lowest_of`): an STRtree over the points gives the
+(zone, point) pairs whose bounding boxes meet, grouped by zone, and each pair is tested
+with `shapely.intersects_xy` on the prepared zone (GEOS' indexed point-in-polygon
+locator, no Point object per test; border points count). That is the predicate
+geopandas' `sjoin(zones, points, predicate="intersects")` evaluates, in ~0.45 of its
+time (1M points × 100k zones: 0.86 s against 1.9 s, same answers; bench/geo.py row 4).
+engine="pandas" runs it in the calling process (the zones are prepared in place).
+engine="dask" runs it on strips of the points on a dask.distributed cluster, a local
+one by default or an existing scheduler. The zones are kept on the workers: each worker
 process holds the last few zone sets by key, prepared and indexed, so a call on a
 running cluster ships only the points' coordinates (16 bytes each) and gets back one
-zone position per point; a worker that lacks the zones gets them once. Each strip is
-pinned to a worker so every worker is busy, and only zones whose box meets the strip's
-are tested. Both engines give the same answer (bench/geo.py row 4).
+int32 zone position per point; a worker that lacks the zones gets them once, as WKB.
+Each strip is pinned to a worker so every worker is busy, and only zones whose box meets
+the strip's are tested. Both engines give the same answer (bench/geo.py row 4). On 2
+cores Dask does not beat one process: see docs/geo-census.md.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def zone_of_points(points: geopandas.GeoDataFrame, zones: geopandas.GeoDataFrame
     left = _positional(points, "points")
     right = _positional(zones, "zones")
     if engine == "pandas":
-        positions = _lowest_zone(right, left, len(left))
+        positions = _lowest_zone(right, left)
     elif engine == "dask":
         positions = _dask_positions(left, right, npartitions=npartitions, scheduler=scheduler,
                                     workers=workers, zones_key=zones_key, zones_frame=zones)
@@ -72,26 +74,62 @@ def zone_of_points(points: geopandas.GeoDataFrame, zones: geopandas.GeoDataFrame
     return pandas.Series(values, index=points.index, name="zone")
 
 
-def _positional(frame: geopandas.GeoDataFrame, what: str) -> geopandas.GeoDataFrame:
-    """Only the geometry, indexed 0..n-1, in WGS84 (a frame without a CRS is taken as WGS84)."""
+def _positional(frame: geopandas.GeoDataFrame, what: str) -> np.ndarray:
+    """The geometries in row order (position i = row i), checked to be WGS84 (a frame
+    without a CRS is taken as WGS84)."""
     if not isinstance(frame, geopandas.GeoDataFrame):
         raise TypeError(f"{what} must be a geopandas.GeoDataFrame")
     if frame.crs is not None and not WGS84.equals(frame.crs):
         raise ValueError(f"{what} must be WGS84 lon/lat (EPSG:4326), not {frame.crs}")
-    return geopandas.GeoDataFrame(geometry=geopandas.GeoSeries(
-        np.asarray(frame.geometry.values), index=pandas.RangeIndex(len(frame)), crs=WGS84))
+    return np.asarray(frame.geometry.values)
 
 
-def _lowest_zone(zones: geopandas.GeoDataFrame, points: geopandas.GeoDataFrame,
-                 n: int, offset: int = 0) -> np.ndarray:
-    """For points[offset:offset+n] (index = global position), the lowest zone position
-    each one intersects, or _NONE."""
+def _lowest_zone(zones: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(In process.) For each point, the lowest zone position it intersects, or _NONE. The
+    zones are prepared in place, as GEOS needs for the indexed point-in-area test."""
+    if not len(zones) or not len(points):
+        return np.full(len(points), _NONE, dtype=np.int64)
+    shapely.prepare(zones)
+    xy, _ = _coordinates(points)
+    return _lowest_of(zones, np.arange(len(zones)), xy, points, len(points))
+
+
+def _coordinates(points: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """(xy, usable): when every geometry is a point or missing, each one's coordinates
+    (NaN where missing or empty) and which have them; else (None, which are usable)."""
+    kind = shapely.get_type_id(points)
+    if np.all(kind <= 0):
+        coords, which = shapely.get_coordinates(points, return_index=True)  # not of empty ones
+        xy = np.full((len(points), 2), np.nan)
+        xy[which] = coords
+        usable = np.zeros(len(points), dtype=bool)
+        usable[which] = True
+        return xy, usable
+    return None, (kind >= 0) & ~shapely.is_empty(points)
+
+
+def _lowest_of(zones: np.ndarray, positions: np.ndarray, xy: np.ndarray | None,
+               geoms: np.ndarray | None, n: int) -> np.ndarray:
+    """The join itself, the same in process and on a Dask worker. For each of n points,
+    given as coordinates `xy` (n × 2, NaN where missing), as geometries, or both, the
+    lowest of `positions` (one per zone) among the prepared `zones` it intersects, or
+    _NONE.
+
+    An STRtree over the points gives the (zone, point) pairs whose boxes meet, grouped by
+    zone; each pair is then tested exactly, for coordinates with intersects_xy: the
+    prepared zone's indexed point-in-area test, without a Point object per test (the same
+    GEOS predicate as sjoin's, ~2× faster per join: bench/geo.py row 4). A point on a
+    border intersects; a point in a hole does not."""
     out = np.full(n, _NONE, dtype=np.int64)
-    if len(zones) and len(points):
-        joined = geopandas.sjoin(zones, points, how="inner", predicate="intersects")
-        zone = np.asarray(joined.index, dtype=np.int64)
-        point = np.asarray(joined["index_right"], dtype=np.int64) - offset
-        np.minimum.at(out, point, zone)
+    if not len(zones) or not n:
+        return out
+    points = shapely.points(xy) if geoms is None else geoms
+    zone, point = shapely.STRtree(points).query(zones)  # missing and empty ones: no pairs
+    if xy is not None:
+        hit = shapely.intersects_xy(zones[zone], xy[point, 0], xy[point, 1])
+    else:
+        hit = shapely.intersects(zones[zone], points[point])
+    np.minimum.at(out, point[hit], positions[zone[hit]])
     return out
 
 
@@ -111,20 +149,18 @@ def local_cluster(workers: int) -> Iterator[Any]:
         yield cluster
 
 
-def _dask_positions(left: geopandas.GeoDataFrame, right: geopandas.GeoDataFrame, *,
-                    npartitions: int | None, scheduler: str | None, workers: int,
-                    zones_key: str | None, zones_frame: geopandas.GeoDataFrame) -> np.ndarray:
+def _dask_positions(points: np.ndarray, zones: np.ndarray, *, npartitions: int | None,
+                    scheduler: str | None, workers: int, zones_key: str | None,
+                    zones_frame: geopandas.GeoDataFrame) -> np.ndarray:
     if workers < 1:
         raise ValueError("workers must be at least 1")
-    if len(left) == 0:
+    if len(points) == 0:
         return np.empty(0, dtype=np.int64)
-    geoms = np.asarray(right.geometry.values)
-    key = zones_key or _fingerprint(zones_frame, geoms)
+    key = zones_key or _fingerprint(zones_frame, zones)
     if scheduler is None:
         with local_cluster(workers) as cluster, _distributed().Client(cluster) as client:
-            return _run_dask(client, np.asarray(left.geometry.values), geoms, key, npartitions)
-    return _run_dask(_client(scheduler), np.asarray(left.geometry.values), geoms, key,
-                     npartitions)
+            return _run_dask(client, points, zones, key, npartitions)
+    return _run_dask(_client(scheduler), points, zones, key, npartitions)
 
 
 _CLIENTS: dict[str, Any] = {}
@@ -180,16 +216,17 @@ def _holds_zones(key: str) -> bool:
     return key in _ON_WORKER
 
 
-def _keep_zones(key: str, geoms: np.ndarray) -> None:
-    """(On a worker.) Keep the zones `key`, prepared, with their tree; forget the oldest."""
+def _keep_zones(key: str, wkb: np.ndarray) -> None:
+    """(On a worker.) Keep the zones `key` (sent as WKB: ~4× cheaper to pickle and read
+    than geometry objects), prepared, with their tree; forget the oldest."""
     _RECEIVED[key] += 1
     if key not in _ON_WORKER:
+        geoms = shapely.from_wkb(wkb)
         shapely.prepare(geoms)
         # GEOS builds a prepared polygon's point-in-area index on its first test: test each
         # zone once now (with its box's centre), not during the first census that uses it.
         box = shapely.bounds(geoms)
-        shapely.intersects(geoms, shapely.points((box[:, 0] + box[:, 2]) / 2,
-                                                 (box[:, 1] + box[:, 3]) / 2))
+        shapely.intersects_xy(geoms, (box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2)
         _ON_WORKER[key] = (geoms, shapely.STRtree(geoms))
     _ON_WORKER.move_to_end(key)
     while len(_ON_WORKER) > _KEPT_ZONE_SETS:
@@ -203,39 +240,37 @@ def _received() -> dict[str, int]:
 
 def _chunk_lowest(key: str, xy: np.ndarray | None, geoms: np.ndarray | None) -> np.ndarray:
     """(On a worker.) The lowest position of the zones `key` each point of the chunk lies in
-    (as coordinates `xy`, or geometries), or _NONE."""
+    (as coordinates `xy`, or geometries), or -1; int32 (half the bytes back) while the
+    positions fit."""
     held = _ON_WORKER.get(key)
     if held is None:
         raise ZonesMissing(key)
     zones, zone_tree = held
-    points = shapely.points(xy) if xy is not None else geoms
-    assert points is not None
-    out = np.full(len(points), _NONE, dtype=np.int64)
-    if len(points) == 0:
-        return out
-    tree = shapely.STRtree(points)
+    n = len(xy) if xy is not None else len(geoms) if geoms is not None else 0
+    dtype = np.int32 if len(zones) < np.iinfo(np.int32).max else np.int64
+    if n == 0:
+        return np.empty(0, dtype=dtype)
+    box = (shapely.box(*xy.min(axis=0), *xy.max(axis=0)) if xy is not None
+           else shapely.box(*shapely.total_bounds(geoms)))
     # Only the zones whose box meets the chunk's: the chunks are strips of the plane.
-    near = np.sort(zone_tree.query(shapely.box(*shapely.total_bounds(points))))
-    if near.size:
-        zone, point = tree.query(zones[near], predicate="intersects")
-        np.minimum.at(out, point, near[zone])
-    return out
+    near = np.sort(zone_tree.query(box))
+    lowest = _lowest_of(zones[near], near, xy, geoms, n)
+    return np.where(lowest == _NONE, -1, lowest).astype(dtype)
 
 
 def _run_dask(client: Any, points: np.ndarray, zones: np.ndarray, key: str,
               npartitions: int | None) -> np.ndarray:
     """`client`: a dask.distributed Client. The points go as coordinates (geometries if
-    any is not a point), sorted by longitude into one strip per worker (or `npartitions`),
+    any is not a point), split by longitude into one strip per worker (or `npartitions`),
     each strip pinned to a worker so all of them work; the zones stay on the workers."""
     workers = sorted(client.scheduler_info()["workers"])
     if not workers:
         raise OSError("the Dask cluster has no workers")
     n = len(points)
-    kind = shapely.get_type_id(points)
-    usable = (kind >= 0) & ~shapely.is_empty(points)
-    as_points = bool(np.all(kind[usable] == 0))
+    xy_all, usable = _coordinates(points)
+    as_points = xy_all is not None
     idx = np.flatnonzero(usable)
-    xy = shapely.get_coordinates(points[idx]) if as_points else shapely.bounds(points[idx])
+    xy = xy_all[idx] if xy_all is not None else shapely.bounds(points[idx])
     parts = max(1, min(len(idx), npartitions or len(workers)))
     bounds = np.linspace(0, len(idx), parts + 1).astype(int)
     if parts > 1:  # strips by longitude (each strip's order does not matter)
@@ -247,7 +282,7 @@ def _run_dask(client: Any, points: np.ndarray, zones: np.ndarray, key: str,
         held = client.run(_holds_zones, key, workers=workers)
         missing = [w for w in workers if not held.get(w)]
         if missing:
-            client.run(_keep_zones, key, zones, workers=missing)
+            client.run(_keep_zones, key, shapely.to_wkb(zones), workers=missing)
         futures = [client.submit(
             _chunk_lowest, key, xy[a:b, :2] if as_points else None,
             None if as_points else points[chunk], workers=[workers[i % len(workers)]],
@@ -260,6 +295,7 @@ def _run_dask(client: Any, points: np.ndarray, zones: np.ndarray, key: str,
                 raise
             continue
         for chunk, got in zip(chunks, results, strict=True):
-            out[chunk] = got
+            found = got >= 0
+            out[chunk[found]] = got[found]
         return out
     raise AssertionError("unreachable")
