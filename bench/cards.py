@@ -83,6 +83,16 @@ load (the row added to (c)) 213/s, 1,068 first issues in 5 s (target 200/s: met)
 CardVerifier.verify 84.1 % of raw Ed25519; owner's UPDATE → verify 2.7 ms, → status list
 11.7 ms; /healthz p99 2.0 ms during the changes; server RSS 230 MB (peak 241).
 
+Re-run 2026-12-02 late at 51a2a84 (providers without parameters, startup heap frozen; load
+average ~1.1, 1 member, wrk, 32 connections, 3 × 5 s, medians): hello 16,804 req/s; /healthz
+77.4 %; verify 6,582 req/s = 39.2 % (target 50 %: MISSED); /v1/me/card (unchanged) 703 req/s;
+CardVerifier.verify 84.2 % of raw Ed25519; owner's UPDATE → verify 2.3 ms, → list 4.5 ms;
+/healthz p99 1.5 ms during the changes. Why 50 % is out of reach this way: the bench checks
+one card again and again, so its signature is remembered and verify costs the POST path
+alone (~150 µs of server CPU against hello's ~60); a card seen for the first time adds an
+Ed25519 verify (~82 µs with cryptography here; libsodium through PyNaCl measured 39 µs, not
+adopted), which alone is more than hello's whole request.
+
 Why verify over HTTP still misses: the service costs ~12 µs of a request (in-process
 ASGI, 2026-12-02: verify 104 µs, the same POST with a card refused on its face 92 µs,
 /healthz 29 µs); the rest is the POST pipeline (auth, body, input guard, unit of work)

@@ -62,6 +62,14 @@ PostgreSQL 15 + PostGIS 3.3.2; wrk, 32 connections):
     5 HTTP: hello 14,158 req/s; /healthz 68.5 %; resolve 28.1 %; nearby (10) 20.3 %;
                                         nearby (limit 5) 26.8 %     ≥ 40 %: MISSED
 
+Rows 1, 3 and 5 re-run 2026-12-02 late at 51a2a84 (providers without parameters, startup
+heap frozen; load average ~1.0; 2 HTTP rounds, the run was stopped before its third):
+AreaIndex.resolve 10.0 µs p50; PointIndex.nearest 9.1 µs p50; HTTP hello 16,502 / 16,482
+req/s; /healthz 76.6 / 76.5 %; resolve 37.8 / 36.8 %; nearby (10) 24.2 / 24.4 %; nearby
+(limit 5) 35.2 / 35.4 %: ≥ 40 %: MISSED. In process resolve costs ~80 µs and nearby ~133 µs
+against hello's 17: the handler's own work is ~15–25 µs, the rest is the token check, the
+query parameters' validation and Litestar's response path.
+
 Row 4 re-measured 2026-12-02 21:20–21:45 on fce1439 + the intersects_xy join (both
 engines) and int32 results from the workers (`--no-postgis --no-http`, default sizes,
 3 rounds, medians; load average 0.7–1.5; three runs of the bench):
