@@ -448,7 +448,9 @@ def test_one_active_home_whatever_happens(
 
 
 def settings_for_machine() -> hypothesis_settings:
-    """Bounded (about ten seconds); no example database written into the checkout."""
+    """Bounded (about ten seconds); no example database written into the checkout; the same
+    examples every run (derandomized), so the non-vacuity check below cannot fail by luck —
+    a random run once switched off every completing rule and moved no home."""
     return hypothesis_settings(
-        max_examples=20, stateful_step_count=30, deadline=None, database=None, print_blob=False,
+        derandomize=True, max_examples=20, stateful_step_count=30, deadline=None, database=None, print_blob=False,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
