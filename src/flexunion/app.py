@@ -190,7 +190,8 @@ def create_app(
         await app.state.card_holders.start()
         # What startup built (routes, models, indexes, pools) lives as long as the process:
         # out of the collector's sight, a full collection no longer walks it again and again
-        # while requests allocate (measured: 2–7 µs less server CPU per request).
+        # while requests allocate. A small gain: one run showed 2–7 µs less server CPU per
+        # request, and with the collector off altogether /healthz gained only ~3 µs.
         gc.collect()
         gc.freeze()
         try:

@@ -160,6 +160,7 @@ class PipelineMiddleware:
         self._allow: bytes | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        current_scope.set(scope)  # what the named dependencies read (core/deps.py)
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
@@ -167,7 +168,6 @@ class PipelineMiddleware:
         if plan is None:
             plan = self._plan = plan_for(scope)
         request_id = ensure_request_id(scope)
-        current_scope.set(scope)
         if plan.options:
             await self._options(scope, send)
             return
