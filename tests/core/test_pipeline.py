@@ -6,6 +6,8 @@ JSON formatter would."""
 from __future__ import annotations
 
 import asyncio
+import inspect
+import uuid
 import io
 import json
 import logging
@@ -243,3 +245,32 @@ async def test_anyone_else_listening_gets_standard_records(
             access.setLevel(logging.NOTSET)
         assert logs._writer.usable()
     assert "/quiet" not in configured.getvalue()
+
+
+def test_named_dependencies_take_no_parameters() -> None:
+    """core/deps.py's providers read the scope the pipeline set: a provider with parameters
+    would be validated through a signature model on every call again (the slow path)."""
+    from flexunion.core.deps import DEPENDENCIES
+
+    for name, provide in DEPENDENCIES.items():
+        assert not inspect.signature(provide.dependency).parameters, name
+
+
+async def test_each_request_task_reads_its_own_scope() -> None:
+    """Requests interleave at every await; a provider must still read its own request's
+    scope (a context variable per task, not one shared slot)."""
+    from flexunion.core import deps
+    from flexunion.core.context import Caller, Role
+
+    async def one(n: int) -> list[str]:
+        caller = Caller(role=Role.HQ_ADMIN, subject=f"s{n}", tenant_id=uuid.uuid4(),
+                        tenant_code=f"t{n}", audience="flexunion-admin")
+        deps.current_scope.set({"state": {"caller": caller}})
+        seen = []
+        for _ in range(5):
+            await asyncio.sleep(0)  # every other task runs (and sets its scope) here
+            seen.append(deps._caller().subject)
+        return seen
+
+    answers = await asyncio.gather(*(asyncio.create_task(one(n)) for n in range(20)))
+    assert answers == [[f"s{n}"] * 5 for n in range(20)]
