@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import uuid
 import io
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
