@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -265,7 +265,7 @@ async def test_each_request_task_reads_its_own_scope() -> None:
     async def one(n: int) -> list[str]:
         caller = Caller(role=Role.HQ_ADMIN, subject=f"s{n}", tenant_id=uuid.uuid4(),
                         tenant_code=f"t{n}", audience="flexunion-admin")
-        deps.current_scope.set({"state": {"caller": caller}})
+        deps.current_scope.set(cast(Any, {"state": {"caller": caller}}))
         seen = []
         for _ in range(5):
             await asyncio.sleep(0)  # every other task runs (and sets its scope) here
