@@ -452,5 +452,6 @@ def settings_for_machine() -> hypothesis_settings:
     examples every run (derandomized), so the non-vacuity check below cannot fail by luck —
     a random run once switched off every completing rule and moved no home."""
     return hypothesis_settings(
-        derandomize=True, max_examples=20, stateful_step_count=30, deadline=None, database=None, print_blob=False,
+        derandomize=True, max_examples=20, stateful_step_count=30, deadline=None,
+        database=None, print_blob=False,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
