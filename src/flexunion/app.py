@@ -25,6 +25,7 @@ from flexunion import __version__
 from flexunion.audit.routes import router as audit_router
 from flexunion.auth.keys import KeyStore
 from flexunion.auth.routes import router as auth_router
+from flexunion.auth.sessions.service import SessionReader
 from flexunion.auth.tokens import TokenService
 from flexunion.auth.workers.sms import SmsGateway, gateway_for
 from flexunion.bargaining.ballots.service import refuse_while_voting
@@ -34,6 +35,7 @@ from flexunion.bargaining.routes import router as bargaining_router
 from flexunion.config import Settings
 from flexunion.consent import service as consent
 from flexunion.consent.routes import router as consent_router
+from flexunion.console.routes import router as console_router
 from flexunion.core.clock import Clock
 from flexunion.core.deps import DEPENDENCIES, resolve_in_turn
 from flexunion.core.http import document_problems
@@ -70,7 +72,7 @@ docs_assets_router = create_static_files_router(
 # One router per domain, each carrying its own paths, tags, security and access presets.
 ROUTERS = [system_router, auth_router, federation_router, consent_router, me_router,
            membership_router, transfers_router, geo_router, bargaining_router, audit_router,
-           docs_assets_router]
+           docs_assets_router, console_router]
 
 
 def app_database_url(settings: Settings) -> str:
@@ -177,6 +179,8 @@ def create_app(
         # need no tenant scope (card holder status): no session, no transaction.
         app.state.reader = await asyncpg.create_pool(
             to_asyncpg(url), min_size=1, max_size=max(2, settings.pool.size // 2))
+        # Console sessions are read through the same pool (one statement, no transaction).
+        app.state.console_sessions = SessionReader(app.state.reader, clock, settings)
         app.state.key_store = KeyStore(app.state.sessionmaker, keyring)
         app.state.tokens = TokenService(settings, app.state.key_store, clock)
         owned_http = oidc_http is None

@@ -144,6 +144,19 @@ class BargainingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    """工作台: a session ends after `idle_minutes` without a request and `absolute_hours`
+    after sign-in at the latest. `tiles`: an optional map tile URL template (Amap or
+    Tianditu style; none by default: maps draw on a plain background) and its coordinate
+    system (`wgs84` or `gcj02`: GCJ-02 tiles get their layers shifted to line up)."""
+
+    idle_minutes: int = 30
+    absolute_hours: int = 12
+    tiles: str | None = None
+    tiles_crs: str = "wgs84"
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     # Owner connection (migrations, operator CLI). None → embedded PostgreSQL.
     database_url: str | None = None
@@ -165,6 +178,7 @@ class Settings:
     transfers: TransferSettings = field(default_factory=TransferSettings)
     geo: GeoSettings = field(default_factory=GeoSettings)
     bargaining: BargainingSettings = field(default_factory=BargainingSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     @property
     def embedded(self) -> bool:
@@ -240,5 +254,11 @@ def load_settings() -> Settings:
             ballot_quorum=_float("FLEXUNION_BALLOT_QUORUM", 0.5),
             ballot_threshold=_float("FLEXUNION_BALLOT_THRESHOLD", 0.5),
             ballot_days=_int("FLEXUNION_BALLOT_DAYS", 7),
+        ),
+        console=ConsoleSettings(
+            idle_minutes=_int("FLEXUNION_CONSOLE_IDLE_MINUTES", 30),
+            absolute_hours=_int("FLEXUNION_CONSOLE_ABSOLUTE_HOURS", 12),
+            tiles=_env("FLEXUNION_CONSOLE_TILES"),
+            tiles_crs=_env("FLEXUNION_CONSOLE_TILES_CRS", "wgs84") or "wgs84",
         ),
     )

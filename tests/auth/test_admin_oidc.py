@@ -65,14 +65,15 @@ class FakeIdp:
         return {"keys": [{**rsa_jwk, "kid": self.kid, "alg": "RS256", "use": "sig"},
                          {**ec_jwk, "kid": self.ec_kid, "alg": "ES256", "use": "sig"}]}
 
-    def authorize(self, location: str, subject: str) -> tuple[str, str]:
+    def authorize(self, location: str, subject: str,
+                  redirect_uri: str = REDIRECT_URI) -> tuple[str, str]:
         """The browser at the provider: the user logs in as `subject`. Returns (code, state)."""
         url = urlsplit(location)
         assert f"{url.scheme}://{url.netloc}{url.path}" == f"{ISSUER}/authorize"
         params = {k: v[0] for k, v in parse_qs(url.query).items()}
         assert params["response_type"] == "code"
         assert params["client_id"] == CLIENT_ID
-        assert params["redirect_uri"] == REDIRECT_URI
+        assert params["redirect_uri"] == redirect_uri
         assert params["code_challenge_method"] == "S256"
         assert set(params["scope"].split()) >= {"openid"}
         assert params["state"] and params["nonce"]
@@ -208,7 +209,7 @@ async def test_linked_admin_logs_in_and_uses_the_token(
         events = (await s.scalars(select(AuditEvent).where(
             AuditEvent.action == "auth.admin_login", AuditEvent.object_id == str(account_id)
         ))).all()
-    assert [(e.payload, e.actor) for e in events] == [({"method": "oidc"},
+    assert [(e.payload, e.actor) for e in events] == [({"method": "oidc", "via": "api"},
                                                        f"hq_admin:{account_id}")]
 
 

@@ -13,6 +13,7 @@ from flexunion.auth.partners.service import create_partner_client
 from flexunion.auth.staff.service import create_admin
 from flexunion.config import Settings
 from flexunion.db.urls import to_asyncpg
+from tests.support.console import sign_in
 from tests.support.factories import Federation, bearer, join, worker_login
 
 # Service-wide tables that hold no tenant's data, each with its reason.
@@ -299,6 +300,10 @@ async def test_no_tenant_table_leaks_to_another_federation(
     assert r.status_code == 201, r.text
     await seed_geo(owner_conn, federation, member)
     await seed_bargaining(owner_conn, federation, member)
+    # A console session, by the real sign-in form.
+    async with httpx.AsyncClient(base_url=str(client.base_url)) as browser:
+        signed = await sign_in(browser, f"{federation.hq}-adm", "pw-123456")
+        assert signed.status_code == 303, signed.text
 
     fed_ids = [str(i) for i in federation.ids.values()]
     both = " AND $1::text[] IS NOT NULL AND $2::text IS NOT NULL"  # every query takes both

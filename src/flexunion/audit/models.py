@@ -15,7 +15,8 @@ class AuditEvent(Base):
     """seq, prev_hash and hash are filled by the database trigger, never by Python."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_tenant", "tenant_id", "seq"),)
+    __table_args__ = (Index("ix_audit_events_tenant", "tenant_id", "seq"),
+                      Index("ix_audit_events_object", "object_type", "object_id", "seq"))
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

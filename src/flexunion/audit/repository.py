@@ -37,11 +37,18 @@ async def append(session: AsyncSession, *, tenant_id: uuid.UUID | None, action: 
         "object_id": object_id, "payload": msgspec.json.encode(payload).decode()})
 
 
-async def page(session: AsyncSession, *, before_seq: int | None,
-               limit: int) -> Sequence[AuditEvent]:
+async def page(session: AsyncSession, *, before_seq: int | None, limit: int,
+               object_type: str | None = None, object_id: str | None = None,
+               action_prefix: str | None = None) -> Sequence[AuditEvent]:
     stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
     if before_seq is not None:
         stmt = stmt.where(AuditEvent.seq < before_seq)
+    if object_type is not None:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if object_id is not None:
+        stmt = stmt.where(AuditEvent.object_id == object_id)
+    if action_prefix:
+        stmt = stmt.where(AuditEvent.action.startswith(action_prefix, autoescape=True))
     return (await session.scalars(stmt)).all()
 
 

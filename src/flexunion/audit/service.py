@@ -31,7 +31,11 @@ async def record(
                             payload=payload or {})
 
 
-async def page(session: AsyncSession, *, before_seq: int | None,
-               limit: int) -> Sequence[AuditEvent]:
-    """The caller's subtree's trail, newest first (row-level security decides the rows)."""
-    return await repository.page(session, before_seq=before_seq, limit=limit)
+async def page(session: AsyncSession, *, before_seq: int | None, limit: int,
+               object_type: str | None = None, object_id: str | None = None,
+               action_prefix: str | None = None) -> Sequence[AuditEvent]:
+    """The caller's subtree's trail, newest first (row-level security decides the rows);
+    optionally of one object, or of actions starting with `action_prefix`."""
+    return await repository.page(session, before_seq=before_seq, limit=limit,
+                                 object_type=object_type, object_id=object_id,
+                                 action_prefix=action_prefix)

@@ -70,6 +70,7 @@ class Plan:
 
     options: bool  # Litestar's own OPTIONS handler: answered here with every method
     audiences: tuple[str, ...]
+    console: bool  # a console page: the caller comes from its session cookie, not a token
     roles: frozenset[Any] | None
     idempotent: bool
     expects: Expects
@@ -116,6 +117,7 @@ def plan_for(scope: Scope) -> Plan:
     return Plan(
         options=_litestars_options_handler(handler),
         audiences=tuple(opt.get("audiences") or ()),
+        console=bool(opt.get("console")),
         roles=frozenset(roles) if roles else None,
         idempotent=idempotent,
         expects=expects(scope["app"], handler),
@@ -135,6 +137,36 @@ async def authenticate(scope: Scope, plan: Plan) -> Caller:
     return caller
 
 
+CONSOLE_COOKIE = b"flexunion_console"
+
+
+def _cookie(scope: Scope, name: bytes) -> str | None:
+    raw = _header(scope, b"cookie")
+    if raw is None:
+        return None
+    for part in raw.split(b";"):
+        key, _, value = part.strip().partition(b"=")
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def console_caller(scope: Scope, plan: Plan) -> Caller:
+    """The officer whose console session the cookie opens (auth/sessions); no live session
+    is 401 `session_required`, which the console answers with its sign-in page."""
+    found: tuple[Caller, Any] | None = await scope["app"].state.console_sessions.open(
+        _cookie(scope, CONSOLE_COOKIE))
+    if found is None:
+        raise Unauthenticated("请先登录工作台。", "Sign in to the console first.",
+                              code="session_required")
+    caller, open_session = found
+    scope["state"]["console_session"] = open_session
+    if plan.roles is not None and caller.role not in plan.roles:
+        raise Forbidden(f"角色 {caller.role.value} 无权使用此页面。",
+                        f"Role '{caller.role}' may not use this page.")
+    return caller
+
+
 class PipelineMiddleware:
     """The whole pipeline in one layer (each pure-ASGI layer would cost a call, a closure
     and a scope lookup per request):
@@ -143,7 +175,9 @@ class PipelineMiddleware:
        says what the OpenAPI document says). Litestar's own answer lists the methods of the
        route its OPTIONS handler was made for, which is not always all of the path's.
     2. Authentication: a bearer token for a handler with audiences → `Caller` in the scope's
-       state (401/403 otherwise); nothing at all for a public handler.
+       state (401/403 otherwise); for a console page (`opt["console"]`) the session its
+       cookie opens gives the same `Caller` an admin token of the account would; nothing
+       at all for a public handler.
     3. The input guard (core/guard.py): 422 before any database work.
     4. The unit of work (core/uow.py): one lazily opened session, one transaction, committed
        before the answer is sent; Idempotency-Key handling for mobile writes
@@ -173,7 +207,10 @@ class PipelineMiddleware:
             return
         state = scope["state"]
         caller: Caller | None = None
-        if plan.audiences:
+        if plan.console:
+            caller = await console_caller(scope, plan)
+            state["caller"] = caller
+        elif plan.audiences:
             caller = await authenticate(scope, plan)
             state["caller"] = caller
         receive = await guarded(scope, receive, plan.expects)

@@ -75,7 +75,7 @@ async def numbers(session: AsyncSession, member_ids: Iterable[uuid.UUID]
 
 async def page(
     session: AsyncSession, *, status: str | None, after: tuple[datetime, uuid.UUID] | None,
-    limit: int,
+    limit: int, name_prefix: str | None = None,
 ) -> Sequence[Member]:
     """The members the caller may see, oldest first, `limit` of them past the keyset `after`.
 
@@ -90,6 +90,8 @@ async def page(
     conditions: list[Any] = []
     if status:
         conditions.append(Member.status == status)
+    if name_prefix:  # the masked name as staff see it (张*): read along the same ranges
+        conditions.append(Member.name_masked.startswith(name_prefix, autoescape=True))
     if after:
         conditions.append(tuple_(Member.created_at, Member.id) > tuple_(*after))
     keys = (Member.id, Member.created_at)

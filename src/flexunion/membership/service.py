@@ -211,9 +211,10 @@ async def homes(session: AsyncSession, member_id: uuid.UUID) -> Sequence[MemberH
 
 async def page(
     session: AsyncSession, *, status: str | None, after: tuple[datetime, uuid.UUID] | None,
-    limit: int,
+    limit: int, name_prefix: str | None = None,
 ) -> Sequence[Member]:
-    return await repository.page(session, status=status, after=after, limit=limit)
+    return await repository.page(session, status=status, after=after, limit=limit,
+                                 name_prefix=name_prefix)
 
 
 # ---- for other domains ----------------------------------------------------------------------

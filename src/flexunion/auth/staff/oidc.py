@@ -210,13 +210,16 @@ def _unseal(keyring: Keyring, clock: Clock, cookie: str | None) -> _PendingLogin
 
 
 async def begin_login(
-    provider: OidcProvider, settings: Settings, keyring: Keyring, clock: Clock
+    provider: OidcProvider, settings: Settings, keyring: Keyring, clock: Clock,
+    *, callback: str | None = None,
 ) -> tuple[str, str]:
-    """The provider's authorization URL, and the sealed state for the cookie."""
+    """The provider's authorization URL, and the sealed state for the cookie. `callback`:
+    where the provider sends the browser back (the console's own callback; the API's by
+    default); the provider must list it among the client's redirect URIs."""
     metadata = await provider.metadata()
     pending = _PendingLogin(
         state=generate_token(32), nonce=generate_token(32), verifier=generate_token(64),
-        redirect_uri=redirect_uri(settings),
+        redirect_uri=callback or redirect_uri(settings),
         expires=int(clock.now().timestamp()) + STATE_TTL_SECONDS,
     )
     url = prepare_grant_uri(

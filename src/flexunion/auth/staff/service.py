@@ -11,6 +11,7 @@ The operator's actions run as the owner from the CLI, each audited."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,24 +41,43 @@ def _login_failed(*, commit_writes: bool = False) -> Unauthenticated:
                            code="login_failed", commit_writes=commit_writes)
 
 
-async def _logged_in(
-    uow: UnitOfWork, tokens: TokenService, account: AdminAccount, method: str
-) -> AccessToken:
-    """Act as the account from here on, audit the login, and answer its token."""
+@dataclass(frozen=True, slots=True)
+class StaffIdentity:
+    """Who signed in: what a token or a console session is made for."""
+
+    account_id: uuid.UUID
+    role: Role
+    tenant_id: uuid.UUID
+    tenant_code: str
+    federation_id: uuid.UUID
+    display_name: str
+    method: str  # password | oidc
+
+
+async def _signed_in(uow: UnitOfWork, account: AdminAccount, method: str, via: str
+                     ) -> StaffIdentity:
+    """Act as the account from here on and audit the login."""
     role = Role(account.role)
     await uow.rescope(DbScope(account.tenant_id, f"{role.value}:{account.id}",
                               uow.scope.request_id))
     await audit.record(uow.session, "auth.admin_login", tenant_id=account.tenant_id,
                        object_type="admin_account", object_id=account.id,
-                       payload={"method": method})
+                       payload={"method": method, "via": via})
     tenant = await directory.tenant_by_id(uow.session, account.tenant_id)
-    return await tokens.answer_login(role=role, subject=str(account.id), tenant_id=tenant.id,
-                                     tenant_code=tenant.code)
+    return StaffIdentity(account.id, role, tenant.id, tenant.code, tenant.federation_id,
+                         account.display_name, method)
 
 
-async def password_login(
-    uow: UnitOfWork, clock: Clock, tokens: TokenService, *, username: str, password: str
-) -> AccessToken:
+async def _answer(tokens: TokenService, who: StaffIdentity) -> AccessToken:
+    return await tokens.answer_login(role=who.role, subject=str(who.account_id),
+                                     tenant_id=who.tenant_id, tenant_code=who.tenant_code)
+
+
+async def password_sign_in(
+    uow: UnitOfWork, clock: Clock, *, username: str, password: str, via: str = "api"
+) -> StaffIdentity:
+    """The account behind a username and password (lockout after repeated failures); the
+    unit of work acts as it afterwards."""
     session = uow.session
     await uow.rescope(DbScope(None, f"login:admin:{username}", uow.scope.request_id))
     account = await repository.account_by_username(session, username)
@@ -79,12 +99,19 @@ async def password_login(
     account.locked_until = None
     account.last_login_at = now
     await repository.flush(session)
-    return await _logged_in(uow, tokens, account, "password")
+    return await _signed_in(uow, account, "password", via)
 
 
-async def oidc_login(
-    uow: UnitOfWork, clock: Clock, tokens: TokenService, *, issuer: str, subject: str
+async def password_login(
+    uow: UnitOfWork, clock: Clock, tokens: TokenService, *, username: str, password: str
 ) -> AccessToken:
+    who = await password_sign_in(uow, clock, username=username, password=password)
+    return await _answer(tokens, who)
+
+
+async def oidc_sign_in(
+    uow: UnitOfWork, clock: Clock, *, issuer: str, subject: str, via: str = "api"
+) -> StaffIdentity:
     """The staff account linked to a verified identity of the provider."""
     session = uow.session
     await uow.rescope(DbScope(None, f"login:oidc:{issuer}|{subject}", uow.scope.request_id))
@@ -98,7 +125,14 @@ async def oidc_login(
                               code="login_failed")
     account.last_login_at = clock.now()
     await repository.flush(session)
-    return await _logged_in(uow, tokens, account, "oidc")
+    return await _signed_in(uow, account, "oidc", via)
+
+
+async def oidc_login(
+    uow: UnitOfWork, clock: Clock, tokens: TokenService, *, issuer: str, subject: str
+) -> AccessToken:
+    who = await oidc_sign_in(uow, clock, issuer=issuer, subject=subject)
+    return await _answer(tokens, who)
 
 
 # ---- the operator's actions (as the owner, from the CLI) -------------------------------

@@ -112,3 +112,10 @@ async def roll_entry(session: AsyncSession, ballot_id: uuid.UUID,
                      worker_id: uuid.UUID) -> BallotElector | None:
     return await session.scalar(select(BallotElector).where(
         BallotElector.ballot_id == ballot_id, BallotElector.worker_id == worker_id))
+
+
+async def open_ballots(session: AsyncSession, limit: int) -> Sequence[Ballot]:
+    """Ballots still open that the caller may see, soonest closing first."""
+    return (await session.scalars(
+        select(Ballot).where(Ballot.status == "open")
+        .order_by(Ballot.closes_at, Ballot.id).limit(limit))).all()

@@ -112,6 +112,11 @@ async def access_ballot(session: AsyncSession, ballot_id: uuid.UUID, *,
     return ballot
 
 
+async def open_ballots(session: AsyncSession, *, limit: int) -> Sequence[Ballot]:
+    """The ballots open now in my subtree, soonest closing first (the console's 待办)."""
+    return await repository.open_ballots(session, limit)
+
+
 async def voted_count(session: AsyncSession, ballot_id: uuid.UUID) -> int:
     return await repository.voted_count(session, ballot_id)
 

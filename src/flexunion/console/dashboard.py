@@ -1,0 +1,62 @@
+"""待办: what waits for me — applications to decide, transfers awaiting my release (with the
+day they release themselves) or my acceptance, ballots open, promised data overdue, and
+stations without this week's check. Each list is what the API would give my role, by the
+same services under the same row-level security."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, get
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.bargaining.ballots import service as ballots
+from flexunion.bargaining.rounds import service as rounds
+from flexunion.console.menus import UNIONS
+from flexunion.console.render import html
+from flexunion.core.clock import Clock
+from flexunion.core.context import Caller
+from flexunion.geo.stations import service as stations
+from flexunion.membership import service as membership
+from flexunion.transfers import schemas as transfer_views
+from flexunion.transfers import service as transfers
+
+SHOWN = 10  # per list; the list's own page has the rest
+
+
+@get("/", include_in_schema=False)
+async def dashboard(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                    caller: NamedDependency[Caller],
+                    clock: NamedDependency[Clock]) -> Response[str]:
+    now = clock.now()
+    applicants = await membership.page(session, status="applicant", after=None,
+                                       limit=SHOWN + 1)
+    union = caller.role in UNIONS
+    to_release: list[Any] = []
+    to_accept: list[Any] = []
+    open_ballots: list[Any] = []
+    overdue: list[Any] = []
+    if union:
+        outgoing = await transfers.queue(session, direction="outgoing", status="requested",
+                                         after=None, limit=SHOWN + 1)
+        incoming = await transfers.queue(session, direction="incoming", status="released",
+                                         after=None, limit=SHOWN + 1)
+        rows = [*outgoing, *incoming]
+        if rows:
+            by_id = await transfers.tenants_by_id(session, rows[0].federation_id)
+            to_release = [transfer_views.admin_read(t, by_id) for t in outgoing]
+            to_accept = [transfer_views.admin_read(t, by_id) for t in incoming]
+        open_ballots = list(await ballots.open_ballots(session, limit=SHOWN + 1))
+        overdue = list(await rounds.list_promises(
+            session, caller, today=rounds.beijing_today(now), overdue=True, partner=None,
+            item_id=None, offset=0, limit=SHOWN + 1))
+    week = stations.week_for(None, now)
+    missing = await stations.missing_checks(session, caller, week=week, tenant=None,
+                                            after=None, limit=SHOWN + 1)
+    return html(request, "dashboard.html", menu="dashboard", shown=SHOWN, now=now,
+                applicants=applicants, to_release=to_release, to_accept=to_accept,
+                ballots=open_ballots, overdue=overdue, missing=missing, week=week)
+
+
+router = Router("/", route_handlers=[dashboard])
