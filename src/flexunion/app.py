@@ -6,11 +6,13 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
-from litestar import Litestar
+from litestar import Litestar, Request, Response
 from litestar.datastructures import CacheControlHeader
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import (
     JsonRenderPlugin,
@@ -35,6 +37,7 @@ from flexunion.bargaining.routes import router as bargaining_router
 from flexunion.config import Settings
 from flexunion.consent import service as consent
 from flexunion.consent.routes import router as consent_router
+from flexunion.console import errors as console_errors
 from flexunion.console.routes import router as console_router
 from flexunion.core.clock import Clock
 from flexunion.core.deps import DEPENDENCIES, resolve_in_turn
@@ -45,7 +48,7 @@ from flexunion.core.openapi import (
     document_closed_structs,
     document_optional_bodies,
 )
-from flexunion.core.problems import EXCEPTION_HANDLERS
+from flexunion.core.problems import EXCEPTION_HANDLERS, http_exception_handler
 from flexunion.core.request_id import stamp_response
 from flexunion.core.secrets import Keyring, load_master_secret
 from flexunion.core.strict import StrictRequest
@@ -152,6 +155,17 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """A path no route has, or not by that method: a console page under /console (no
+    console router saw it), problem+json everywhere else."""
+    if request.url.path.startswith("/console"):
+        return console_errors.http_error(request, exc)
+    return http_exception_handler(request, exc)
+
+
+HANDLERS: dict[Any, Any] = {**EXCEPTION_HANDLERS, HTTPException: http_error}
+
+
 def create_app(
     settings: Settings,
     *,
@@ -219,7 +233,7 @@ def create_app(
         before_send=[stamp_response],
         dependencies=DEPENDENCIES,
         # Litestar types the mapping's handlers loosely; each takes (Request, its exception).
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=HANDLERS,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         request_max_body_size=settings.api.request_max_body_bytes,

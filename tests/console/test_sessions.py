@@ -119,10 +119,12 @@ async def test_every_unsafe_console_page_refuses_a_request_without_its_csrf_toke
                      for method in route.methods - {"GET", "HEAD", "OPTIONS"}
                      if route.path != "/console/login"})
     assert ("/console/logout", "POST") in unsafe and len(unsafe) >= 2
-    async with signed_in(live.url, owner, federation.regions[0], "regional_admin") as client:
+    # An HQ admin reaches every page (a role a page is not for gets its 404 before CSRF).
+    async with signed_in(live.url, owner, federation.hq, "hq_admin") as client:
         for template, method in unsafe:
             path = template
-            for name in ("member_id", "transfer_id", "item_id", "ballot_id", "client_id"):
+            for name in ("member_id", "transfer_id", "item_id", "ballot_id", "client_id",
+                         "run_id"):
                 path = path.replace("{" + name + "}", str(uuid.uuid4()))
             path = path.replace("{code}", "x-none")
             for headers in ({}, {"X-CSRF-Token": "wrong"}):
@@ -130,3 +132,32 @@ async def test_every_unsafe_console_page_refuses_a_request_without_its_csrf_toke
                 assert answer.status_code == 403, (method, path, answer.status_code)
                 assert "csrf_invalid" in answer.text
         assert (await client.get("/console/")).status_code == 200  # not signed out by it
+
+
+async def test_the_cookie_is_secure_when_the_public_url_is_https(
+        settings, sms, clock, owner, federation: Federation) -> None:
+    """TLS ending at a proxy: the request is plain HTTP, the public URL (FLEXUNION_ISSUER)
+    is https, so the browser must send the cookie over TLS only."""
+    import dataclasses
+
+    from flexunion.app import create_app
+    from tests.support.server import LiveServer
+
+    server = LiveServer(create_app(dataclasses.replace(settings, issuer="https://union.example"),
+                                   sms=sms, clock=clock)).start()
+    try:
+        username, password = await staff_account(owner, federation.regions[0], "regional_admin")
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            page = await client.get("/console/login")
+            # httpx, like a browser, keeps a Secure cookie off plain HTTP: send it by hand.
+            csrf = next(v for k, v in page.headers.multi_items() if k == "set-cookie")
+            assert csrf.startswith("flexunion_login_csrf=") and "secure" in csrf.lower()
+            answer = await client.post(
+                "/console/login", headers={"Cookie": csrf.split(";")[0]},
+                data={"_csrf": csrf_of(page.text), "username": username, "password": password})
+        assert answer.status_code == 303, answer.text
+        cookies = [v.lower() for k, v in answer.headers.multi_items() if k == "set-cookie"]
+        session = next(c for c in cookies if c.startswith("flexunion_console="))
+        assert "secure" in {p.strip() for p in session.split(";")}
+    finally:
+        server.stop()

@@ -28,3 +28,8 @@ def check_password(stored: str | None, password: str) -> bool:
 async def check_password_off_loop(stored: str | None, password: str) -> bool:
     """argon2 takes ~0.1 s of CPU by design: keep it off the event loop."""
     return await anyio.to_thread.run_sync(check_password, stored, password)
+
+
+async def hash_password_off_loop(password: str) -> str:
+    """The same, for a secret made while serving (a partner client's, in the console)."""
+    return await anyio.to_thread.run_sync(hash_password, password)

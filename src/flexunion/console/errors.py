@@ -24,6 +24,15 @@ class CsrfRefused(Forbidden):
     code = "csrf_invalid"
 
 
+class PageFailed(DomainError):
+    """What went wrong below the page (the database out of reach, a bug), shown as a page."""
+
+    def __init__(self, status: int, code: str, title: str, title_en: str,
+                 detail: str | None = None, detail_en: str | None = None) -> None:
+        super().__init__(detail or title, detail_en or title_en, code=code)
+        self.status, self.title, self.title_en = status, title, title_en
+
+
 def _htmx(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("hx-request") == "true"
 
@@ -56,8 +65,12 @@ def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Also for paths under /console no route matches (404) or not by that method (405):
+    app.py sends those here, as no console router saw them."""
     if exc.status_code in (404, 405):
         return not_found(request, exc)
+    if exc.status_code >= 500:
+        return internal_error(request, exc)
     if isinstance(exc, ValidationException):
         return html(request, "errors/error.html", status=422,
                     error=DomainError("提交的内容不完整或格式不对。",
@@ -72,8 +85,8 @@ def database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
         return internal_error(request, exc)
     if problem["status"] == 404:
         return not_found(request, exc)
-    error = DomainError(problem.get("detail") or problem["title"],
-                        problem.get("detail_en") or problem["title_en"])
+    error = PageFailed(problem["status"], problem["code"], problem["title"],
+                       problem["title_en"], problem.get("detail"), problem.get("detail_en"))
     return html(request, "errors/error.html", status=problem["status"], error=error,
                 headers=problem.get("headers"))
 
@@ -81,7 +94,8 @@ def database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("console error", exc_info=exc, extra={"path": request.url.path})
     return html(request, "errors/error.html", status=500,
-                error=DomainError("服务内部错误，请稍后再试。", "Internal error; try again later."))
+                error=PageFailed(500, "internal_error", "服务内部错误", "Internal server error",
+                                 "服务内部错误，请稍后再试。", "Internal error; try again later."))
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -43,6 +43,17 @@ def _csp(tiles: str | None) -> str:
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
+def _here(request: Request[Any, Any, Any]) -> str:
+    """The page to come back to (after switching language, say): this one for a GET; for
+    a page a form's POST answered (its errors), the page the form was on."""
+    if request.method == "GET":
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith("/console"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/console/"
+
+
 def speaker(request: Request[Any, Any, Any]) -> Speaker:
     return Speaker(lang_of(request.cookies))
 
@@ -60,8 +71,7 @@ def html(request: Request[Any, Any, Any], template: str, *, status: int = 200,
         "t": t, "lang": t.lang, "caller": caller, "session": open_session,
         "menus": menus_for(caller.role) if caller else [],
         "csrf": open_session.csrf_token if open_session else state.get("login_csrf", ""),
-        "path": request.url.path, "here": str(request.url.path) + (
-            f"?{request.url.query}" if request.url.query else ""),
+        "path": request.url.path, "here": _here(request),
         "tiles": settings.console.tiles, "tiles_crs": settings.console.tiles_crs,
         "menu": None,
     }

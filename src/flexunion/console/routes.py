@@ -14,9 +14,23 @@ from litestar.di import NamedDependency
 from litestar.static_files import create_static_files_router
 
 from flexunion.auth.sessions import service as sessions
-from flexunion.console import csrf, dashboard, members, signin
+from flexunion.console import (
+    areas,
+    audit,
+    board,
+    cards,
+    census,
+    csrf,
+    dashboard,
+    members,
+    organisation,
+    signin,
+    stations,
+    transfers,
+)
+from flexunion.console import ballots as ballot_pages
 from flexunion.console.errors import EXCEPTION_HANDLERS
-from flexunion.console.menus import ALL
+from flexunion.console.menus import ALL, HQ, UNIONS
 from flexunion.console.render import STATIC, see_other
 from flexunion.core.clock import Clock
 from flexunion.core.uow import UnitOfWork
@@ -48,6 +62,15 @@ def signed_in(*pages: Any, roles: frozenset[Any] = ALL) -> Router:
 PAGES = [
     signed_in(dashboard.router, members.router, logout),
     # one line per page module, after this one: signed_in(<module>.router, roles=…)
+    signed_in(transfers.router, roles=UNIONS),
+    signed_in(organisation.router, roles=ALL),
+    signed_in(organisation.clients, roles=frozenset({HQ})),
+    signed_in(census.router, roles=UNIONS),
+    signed_in(cards.router, roles=ALL),
+    signed_in(audit.router, roles=UNIONS),
+    signed_in(board.router, ballot_pages.router, roles=UNIONS),
+    signed_in(stations.router, roles=ALL),
+    signed_in(areas.router, roles=UNIONS),
 ]
 
 

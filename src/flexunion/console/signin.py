@@ -39,7 +39,10 @@ def safe_next(value: str | None) -> str:
 
 
 def _secure(request: Request[Any, Any, Any]) -> bool:
-    return request.url.scheme == "https"
+    """Secure cookies over TLS: this request's, or the public URL's (FLEXUNION_ISSUER) when
+    TLS ends at a proxy in front of the app."""
+    return (request.url.scheme == "https"
+            or request.app.state.settings.issuer.startswith("https://"))
 
 
 def session_cookie(request: Request[Any, Any, Any], token: str, max_age: int) -> Cookie:

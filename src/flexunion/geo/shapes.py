@@ -40,6 +40,19 @@ PROBLEMS = {
     "self_intersection": "自相交",
     "invalid_geometry": "几何无效",
 }
+PROBLEMS_EN = {
+    "not_a_feature": "Not a GeoJSON Feature",
+    "bad_property": "A property is missing or malformed",
+    "duplicate_code": "The code appears twice in this upload",
+    "not_polygonal": "The geometry must be a Polygon or MultiPolygon",
+    "empty": "The geometry is empty or has no area",
+    "malformed_coordinates": "The coordinates are malformed",
+    "absurd_coordinate": "A coordinate is not on Earth (longitude and latitude swapped?)",
+    "unclosed_ring": "A ring is not closed (its first and last positions must be equal)",
+    "too_few_points": "A ring needs at least 4 positions",
+    "self_intersection": "The shape intersects itself",
+    "invalid_geometry": "The geometry is invalid",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +64,8 @@ class Problem:
 
     def as_dict(self) -> dict[str, Any]:
         return {"feature": self.feature, "code": self.code, "problem": self.problem,
-                "title": PROBLEMS[self.problem], "detail": self.detail}
+                "title": PROBLEMS[self.problem],
+                "title_en": PROBLEMS_EN[self.problem], "detail": self.detail}
 
 
 @dataclass(frozen=True, slots=True)

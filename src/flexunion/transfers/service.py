@@ -197,6 +197,12 @@ async def access_transfer(
     return transfer
 
 
+async def sides(session: AsyncSession, transfer: Transfer) -> tuple[bool, bool]:
+    """(origin, destination): which sides of the transfer are in the caller's subtree (both
+    for HQ) — what the console offers to do on it."""
+    return await repo.sides(session, transfer)
+
+
 async def queue(
     session: AsyncSession, *, direction: str | None, status: str | None,
     after: tuple[datetime, uuid.UUID] | None, limit: int,

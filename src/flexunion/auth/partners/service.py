@@ -1,5 +1,6 @@
 """Platform partners' API clients: the OAuth2 token endpoint, the client's profile, which
-partner a client acts for, and (for the operator) creating a client.
+partner a client acts for, creating a client (the operator, as the owner; HQ staff in the
+console, as the app role), and disabling a client or rotating its secret (HQ staff).
 
 Authlib's `AuthorizationServer` is synchronous; our database and signing keys are async.
 So the token endpoint works in four steps:
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio.from_thread
@@ -34,11 +35,11 @@ from flexunion.auth.operators import AccountError, anchor_for
 from flexunion.auth.partners import oauth, repository
 from flexunion.auth.partners.oauth import PartnerOAuthClient, TokenAnswer
 from flexunion.auth.partners.schemas import PartnerProfile
-from flexunion.auth.passwords import hash_password
+from flexunion.auth.passwords import hash_password, hash_password_off_loop
 from flexunion.auth.tokens import TokenService
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller, Role
-from flexunion.core.errors import NotFound, Unauthenticated
+from flexunion.core.errors import Conflict, NotFound, Unauthenticated
 from flexunion.core.uow import UnitOfWork
 from flexunion.db.scope import DbScope
 from flexunion.federation import directory
@@ -174,3 +175,80 @@ async def create_partner_client(
                        object_type="partner_client", object_id=client.id,
                        payload={"client_id": client_id, "partner": partner_code})
     return client_id, secret
+
+
+# ---- HQ staff (the console), as the app role under row-level security ------------------
+
+
+async def clients(session: AsyncSession) -> Sequence[PartnerClient]:
+    """The partner clients anchored in the caller's subtree, newest first."""
+    return await repository.visible_clients(session)
+
+
+async def access_client(session: AsyncSession, client_uuid: uuid.UUID, *,
+                        lock: bool = False) -> PartnerClient:
+    """A client of the caller's subtree by its row id; not there and not ours: the same 404."""
+    client = await repository.client_by_id(session, client_uuid, lock=lock)
+    if client is None:
+        raise _client_not_found()
+    return client
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+async def create_client(session: AsyncSession, caller: Caller, *, partner_code: str,
+                        name: str) -> tuple[PartnerClient, str]:
+    """平台接入客户端: a new client for a platform partner of the caller's federation,
+    anchored in the caller's own tenant; (client, secret) — the secret shown this once and
+    stored only hashed. 422 `unknown_partner` for a partner the federation does not have."""
+    federation_id = await directory.federation_of(session, caller)
+    partner = await directory.partner_by_code(session, federation_id, partner_code)
+    secret = _new_secret()
+    client = PartnerClient(
+        id=uuid.uuid4(), tenant_id=caller.tenant_id, partner_id=partner.id,
+        client_id=f"{partner.code}-{secrets.token_hex(6)}",
+        secret_hash=await hash_password_off_loop(secret),
+        name=name, disabled=False,
+    )
+    await repository.add(session, client)
+    await audit.record(session, "partner_client.created", tenant_id=client.tenant_id,
+                       object_type="partner_client", object_id=client.id,
+                       payload={"client_id": client.client_id, "partner": partner.code})
+    return client, secret
+
+
+def _disabled(client: PartnerClient) -> Conflict:
+    return Conflict("该平台客户端已停用。", "This partner client is disabled.",
+                    code="client_disabled", extra={"client_id": client.client_id})
+
+
+async def disable_client(session: AsyncSession, client_uuid: uuid.UUID) -> PartnerClient:
+    """停用: the client gets no new token (tokens already issued are refused at /me and
+    wherever the client's partner is read). 409 `client_disabled` if it already is."""
+    client = await access_client(session, client_uuid, lock=True)
+    if client.disabled:
+        raise _disabled(client)
+    client.disabled = True
+    await repository.flush(session)
+    await audit.record(session, "partner_client.disabled", tenant_id=client.tenant_id,
+                       object_type="partner_client", object_id=client.id,
+                       payload={"client_id": client.client_id})
+    return client
+
+
+async def rotate_secret(session: AsyncSession,
+                        client_uuid: uuid.UUID) -> tuple[PartnerClient, str]:
+    """更换密钥: a new secret (shown this once), the old one stops working at once.
+    409 `client_disabled` for a disabled client."""
+    client = await access_client(session, client_uuid, lock=True)
+    if client.disabled:
+        raise _disabled(client)
+    secret = _new_secret()
+    client.secret_hash = await hash_password_off_loop(secret)
+    await repository.flush(session)
+    await audit.record(session, "partner_client.secret_rotated", tenant_id=client.tenant_id,
+                       object_type="partner_client", object_id=client.id,
+                       payload={"client_id": client.client_id})
+    return client, secret

@@ -119,3 +119,10 @@ async def open_ballots(session: AsyncSession, limit: int) -> Sequence[Ballot]:
     return (await session.scalars(
         select(Ballot).where(Ballot.status == "open")
         .order_by(Ballot.closes_at, Ballot.id).limit(limit))).all()
+
+
+async def of_item(session: AsyncSession, item_id: uuid.UUID) -> Sequence[Ballot]:
+    """Every ballot on an item that the caller may see, newest first."""
+    return (await session.scalars(
+        select(Ballot).where(Ballot.item_id == item_id)
+        .order_by(Ballot.opened_at.desc(), Ballot.id))).all()

@@ -117,6 +117,12 @@ async def open_ballots(session: AsyncSession, *, limit: int) -> Sequence[Ballot]
     return await repository.open_ballots(session, limit)
 
 
+async def item_ballots(session: AsyncSession, item: AgendaItem) -> Sequence[Ballot]:
+    """The ballots on an item already found (board.access_item) that the caller may see,
+    newest first: the item's page in the console lists them."""
+    return await repository.of_item(session, item.id)
+
+
 async def voted_count(session: AsyncSession, ballot_id: uuid.UUID) -> int:
     return await repository.voted_count(session, ballot_id)
 

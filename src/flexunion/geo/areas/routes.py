@@ -30,7 +30,7 @@ from flexunion.geo.areas.schemas import (
 from flexunion.geo.crs import Crs, wgs84_point
 from flexunion.geo.registry import GeoRegistry
 
-MAX_UPLOAD = 20 * 1024 * 1024
+MAX_UPLOAD = service.MAX_UPLOAD
 Lat = Annotated[float, QueryParameter(description="纬度 latitude, in `crs`")]
 Lon = Annotated[float, QueryParameter(description="经度 longitude, in `crs`")]
 AreaCode = Annotated[str, PathParameter(max_length=64)]

@@ -28,7 +28,7 @@ from flexunion.db import rls
 from flexunion.federation import directory
 from flexunion.federation.directory import DirectoryEntry
 from flexunion.geo.areas import repository
-from flexunion.geo.areas.models import ServiceArea
+from flexunion.geo.areas.models import AREA_KINDS, ServiceArea
 from flexunion.geo.crs import Crs
 from flexunion.geo.index import AreaHit
 from flexunion.geo.registry import GeoSnapshot
@@ -43,6 +43,7 @@ from flexunion.geo.shapes import (
 OWNER_KINDS = {"jurisdiction": ("regional",), "delivery_zone": ("hq", "regional", "station"),
                "station_coverage": ("station",)}
 EXPORT_MAX = 100_000
+MAX_UPLOAD = 20 * 1024 * 1024  # bytes of one upload (the API's and the console's)
 
 
 class AreaNotFound(NotFound):
@@ -77,19 +78,59 @@ async def codes_by_id(session: AsyncSession, caller: Caller,
 # ---- uploads --------------------------------------------------------------------------------
 
 
-async def upload(session: AsyncSession, caller: Caller, kind: str, doc: Any, *, crs: Crs,
-                 repair: bool, replace: bool, now: datetime) -> UploadResult:
-    """Check a GeoJSON document of areas of one kind, then upsert them (see `upsert`)."""
+def _checked(caller: Caller, kind: str, doc: Any, crs: Crs, repair: bool) -> list[AreaFeature]:
+    """The upload's features, each checked (422 `invalid_features` naming every problem)."""
     if caller.role is Role.STATION_OFFICER and kind != "station_coverage":
         raise InvalidInput("站点干部只能上传本站点的服务范围（station_coverage）。",
                            "A station officer uploads only its station_coverage.",
                            code="area_kind_not_allowed")
     try:
-        features = check_features(geojson_features(doc), crs, repair=repair)
+        return check_features(geojson_features(doc), crs, repair=repair)
     except FeatureProblems as exc:
         raise feature_problems(exc.problems) from exc
+
+
+async def upload(session: AsyncSession, caller: Caller, kind: str, doc: Any, *, crs: Crs,
+                 repair: bool, replace: bool, now: datetime,
+                 via: str = "api") -> UploadResult:
+    """Check a GeoJSON document of areas of one kind, then upsert them (see `upsert`);
+    `via` names where it came from in the areas' source (api, console)."""
+    features = _checked(caller, kind, doc, crs, repair)
     return await upsert(session, caller, kind, features, replace=replace,
-                        source=f"api:{caller.principal}", now=now)
+                        source=f"{via}:{caller.principal}", now=now)
+
+
+@dataclass
+class UploadPlan:
+    """What an upload would do, found by every check the upload itself makes."""
+
+    kind: str
+    features: list[AreaFeature]
+    federation_id: uuid.UUID
+    placed: list[tuple[AreaFeature, DirectoryEntry, uuid.UUID | None]]
+    existing: dict[str, ServiceArea]
+    gone: list[ServiceArea]
+
+    @property
+    def create(self) -> list[str]:
+        return sorted(f.code for f, _, _ in self.placed if f.code not in self.existing)
+
+    @property
+    def update(self) -> list[str]:
+        return sorted(f.code for f, _, _ in self.placed if f.code in self.existing)
+
+    @property
+    def delete(self) -> list[str]:
+        return sorted(a.code for a in self.gone)
+
+
+async def plan(session: AsyncSession, caller: Caller, kind: str, doc: Any, *, crs: Crs,
+               repair: bool, replace: bool) -> UploadPlan:
+    """上传预检: everything `upload` checks (422 `invalid_features` listing each feature's
+    problem), and which areas it would create, update and delete — storing nothing. The
+    console shows this before the officer confirms the upload."""
+    features = _checked(caller, kind, doc, crs, repair)
+    return await _plan(session, caller, kind, features, replace)
 
 
 def _placement(f: AreaFeature, kind: str, caller: Caller, tenants: dict[str, DirectoryEntry],
@@ -118,11 +159,8 @@ def _placement(f: AreaFeature, kind: str, caller: Caller, tenants: dict[str, Dir
     return owner, partner_id
 
 
-async def upsert(session: AsyncSession, caller: Caller, kind: str,
-                 features: Sequence[AreaFeature], *, replace: bool, source: str,
-                 now: datetime) -> UploadResult:
-    """Create or update areas by code, all or nothing; with `replace`, also delete this
-    kind's areas of the uploaded features' owners that the upload omits. Audited."""
+async def _plan(session: AsyncSession, caller: Caller, kind: str,
+                features: Sequence[AreaFeature], replace: bool) -> UploadPlan:
     federation_id = await directory.federation_of(session, caller)
     scope = await rls.scope_ids(session)
     tenants = {code: e for code, e in (await directory.my_directory(session, caller)).items()
@@ -131,18 +169,32 @@ async def upsert(session: AsyncSession, caller: Caller, kind: str,
                 (await directory.partners(session, federation_id)).items()}
     existing = {a.code: a for a in await repository.of_kind(session, federation_id, kind)}
     problems: list[Problem] = []
-    plan: list[tuple[AreaFeature, DirectoryEntry, uuid.UUID | None]] = []
+    placed: list[tuple[AreaFeature, DirectoryEntry, uuid.UUID | None]] = []
     for f in features:
-        placed = _placement(f, kind, caller, tenants, partners, existing, scope)
-        if isinstance(placed, Problem):
-            problems.append(placed)
+        where = _placement(f, kind, caller, tenants, partners, existing, scope)
+        if isinstance(where, Problem):
+            problems.append(where)
         else:
-            plan.append((f, *placed))
+            placed.append((f, *where))
     if problems:
         raise feature_problems(problems)
+    gone: list[ServiceArea] = []
+    if replace:
+        owners = {owner.id for _, owner, _ in placed} or {caller.tenant_id}
+        keep = {f.code for f in features}
+        gone = [a for a in existing.values() if a.tenant_id in owners and a.code not in keep]
+    return UploadPlan(kind, list(features), federation_id, placed, existing, gone)
 
+
+async def upsert(session: AsyncSession, caller: Caller, kind: str,
+                 features: Sequence[AreaFeature], *, replace: bool, source: str,
+                 now: datetime) -> UploadResult:
+    """Create or update areas by code, all or nothing; with `replace`, also delete this
+    kind's areas of the uploaded features' owners that the upload omits. Audited."""
+    planned = await _plan(session, caller, kind, features, replace)
+    existing = planned.existing
     result = UploadResult(features=list(features))
-    for f, owner, partner_id in plan:
+    for f, owner, partner_id in planned.placed:
         minx, miny, maxx, maxy = f.geom.bounds
         values: dict[str, Any] = dict(
             tenant_id=owner.id, name_zh=f.name_zh, name_en=f.name_en, partner_id=partner_id,
@@ -151,7 +203,7 @@ async def upsert(session: AsyncSession, caller: Caller, kind: str,
             repaired=f.repaired, updated_at=now)
         current = existing.get(f.code)
         if current is None:
-            area = ServiceArea(id=uuid.uuid4(), federation_id=federation_id, kind=kind,
+            area = ServiceArea(id=uuid.uuid4(), federation_id=planned.federation_id, kind=kind,
                                code=f.code, created_at=now, **values)
             repository.add(session, area)
             result.created.append(area)
@@ -159,13 +211,9 @@ async def upsert(session: AsyncSession, caller: Caller, kind: str,
             for key, value in values.items():
                 setattr(current, key, value)
             result.updated.append(current)
-    if replace:
-        owners = {owner.id for _, owner, _ in plan} or {caller.tenant_id}
-        keep = {f.code for f in features}
-        gone = [a for a in existing.values() if a.tenant_id in owners and a.code not in keep]
-        if gone:
-            await repository.delete_all(session, (a.id for a in gone))
-            result.deleted = sorted(a.code for a in gone)
+    if planned.gone:
+        await repository.delete_all(session, (a.id for a in planned.gone))
+        result.deleted = planned.delete
     await repository.flush(session)
     await audit.record(session, "geo.areas_uploaded", tenant_id=caller.tenant_id,
                        object_type="service_areas", object_id=kind,
@@ -195,6 +243,16 @@ async def page(session: AsyncSession, caller: Caller, *, kind: str | None, tenan
     rows = await repository.page(session, federation_id, kind=kind, tenant_id=tenant_id,
                                  after=after, limit=limit)
     return rows, codes
+
+
+async def subtree_areas(session: AsyncSession,
+                        caller: Caller) -> tuple[list[ServiceArea], dict[uuid.UUID, str]]:
+    """Every area owned in the caller's subtree — jurisdictions, then delivery zones, then
+    station coverages, each by code — and the codes their ids name (the console's map)."""
+    federation_id = await directory.federation_of(session, caller)
+    rows = [a for kind in AREA_KINDS
+            for a in await repository.in_scope(session, federation_id, kind)]
+    return rows, await codes_by_id(session, caller, federation_id)
 
 
 async def export(session: AsyncSession, caller: Caller,

@@ -49,7 +49,9 @@ from flexunion.geo.stations.schemas import (
 )
 
 MAX_ROSTER_DAYS = 62
-RESERVED_CODES = frozenset({"nearby"})  # GET /v1/geo/stations/nearby is not a station
+# Paths beside /{code} that are no station: GET /v1/geo/stations/nearby, and the console's
+# /console/stations/missing (the stations without this week's check).
+RESERVED_CODES = frozenset({"nearby", "missing"})
 
 
 class StationNotFound(NotFound):

@@ -36,13 +36,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def desk(request: Request[Any, Any, Any]) -> cards.CardDesk:
-    state = request.app.state
-    found = state.get("card_desk")
-    if found is None:  # no await between the look and the set: one desk per app
-        found = state.card_desk = cards.CardDesk(state.settings, state.key_store, state.clock,
-                                                 reader=state.get("reader"),
-                                                 holders=state.get("card_holders"))
-    return found
+    return cards.desk_of(request.app.state)
 
 
 @get("/v1/me/card", opt=WORKER, tags=["me 我的"], security=BEARER,

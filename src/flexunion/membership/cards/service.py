@@ -497,3 +497,14 @@ class CardDesk:
 
     async def jwks(self, session: AsyncSession, code: str) -> dict[str, list[dict[str, str]]]:
         return await self.keys.card_jwks(await self.federation(session, code))
+
+
+def desk_of(state: Any) -> CardDesk:
+    """The app's one desk (its keys, caches and holder store), made on first use; the API
+    and the console's card check share it."""
+    found: CardDesk | None = state.get("card_desk")
+    if found is None:  # no await between the look and the set: one desk per app
+        found = state.card_desk = CardDesk(state.settings, state.key_store, state.clock,
+                                           reader=state.get("reader"),
+                                           holders=state.get("card_holders"))
+    return found
