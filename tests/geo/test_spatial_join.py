@@ -10,7 +10,7 @@ import shapely
 import shapely.affinity
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from flexunion.geo.census.spatial_join import zone_of_points
+from flexunion.geo.census.spatial_join import zone_of_points, zone_of_xy
 
 
 def frame(geoms: object, index: object = None, crs: int = 4326) -> geopandas.GeoDataFrame:
@@ -131,6 +131,38 @@ def test_dask_engine_equals_pandas_on_an_in_process_cluster() -> None:
         got = zone_of_points(pts, zones, engine="dask", npartitions=7,
                              scheduler=cluster.scheduler_address)
     pandas.testing.assert_series_equal(got, expected)
+
+
+def test_from_coordinates_equals_from_points_on_both_engines() -> None:
+    """zone_of_xy (the census's call: the join builds the points where it runs, on the
+    workers with Dask) answers as zone_of_points and as brute force; a row with a NaN is
+    no point (-1), and a Point(x, NaN) does not hide other points from the join."""
+    from distributed import LocalCluster
+
+    pts, zones = grid_case(4000)
+    xy = shapely.get_coordinates(pts.geometry.values)
+    xy[::97] = np.nan
+    xy[5::101, 1] = np.nan
+    with_nan = frame(shapely.points(xy))
+    expected = np.array([-1 if z is None else z for z in brute_force(with_nan, zones)])
+    assert np.array_equal(zone_of_points(with_nan, zones).fillna(-1).to_numpy("int64"),
+                          expected)
+    assert (expected == -1).sum() > 300 and (expected >= 0).sum() > 1000
+    got = zone_of_xy(xy, zones)
+    assert got.dtype == np.int64 and np.array_equal(got, expected)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        for parts in (None, 1, 7):
+            on_dask = zone_of_xy(xy, zones, engine="dask", npartitions=parts,
+                                 scheduler=cluster.scheduler_address)
+            assert np.array_equal(on_dask, expected)
+        assert len(zone_of_xy(np.empty((0, 2)), zones, engine="dask",
+                              scheduler=cluster.scheduler_address)) == 0
+        assert zone_of_xy(np.full((3, 2), np.nan), zones, engine="dask",
+                          scheduler=cluster.scheduler_address).tolist() == [-1, -1, -1]
+    assert zone_of_xy(xy[:3], frame([])).tolist() == [-1, -1, -1]
+    with pytest.raises(ValueError, match="engine"):
+        zone_of_xy(xy, zones, engine="spark")  # type: ignore[arg-type]
 
 
 def test_dask_engine_with_its_own_local_cluster() -> None:

@@ -99,7 +99,7 @@ def compute(inputs: Inputs, *, engine: str, scheduler: str | None,
     """Per-zone figures and totals (CPU-bound: run in a thread)."""
     import geopandas
 
-    from flexunion.geo.census.spatial_join import zone_of_points
+    from flexunion.geo.census.spatial_join import zone_of_xy
 
     zones, geoms = inputs.zones, inputs.zone_geoms
     n = len(zones)
@@ -134,12 +134,11 @@ def compute(inputs: Inputs, *, engine: str, scheduler: str | None,
         xy = np.concatenate([w_xy[w_idx], m_xy[m_idx], inputs.stations_xy[s_idx]])
         if len(xy) == 0 or len(zpos) == 0:
             continue
-        points = geopandas.GeoDataFrame(
-            geometry=geopandas.points_from_xy(xy[:, 0], xy[:, 1]), crs=4326)
+        # Coordinates straight in: the join builds the points where it runs (on the
+        # workers with Dask), not here.
         frame = geopandas.GeoDataFrame(geometry=geopandas.GeoSeries(geoms[zpos]), crs=4326)
-        hit = zone_of_points(points, frame, engine="dask" if engine == "dask" else "pandas",
-                             scheduler=scheduler)
-        found = hit.fillna(-1).to_numpy(dtype=np.int64)
+        found = zone_of_xy(xy, frame, engine="dask" if engine == "dask" else "pandas",
+                           scheduler=scheduler)
         where = np.where(found >= 0, zpos[np.maximum(found, 0)], -1)
         a, b = len(w_idx), len(w_idx) + len(m_idx)
         w_zone[w_idx] = where[:a]

@@ -18,8 +18,16 @@ process holds the last few zone sets by key, prepared and indexed, so a call on 
 running cluster ships only the points' coordinates (16 bytes each) and gets back one
 int32 zone position per point; a worker that lacks the zones gets them once, as WKB.
 Each strip is pinned to a worker so every worker is busy, and only zones whose box meets
-the strip's are tested. Both engines give the same answer (bench/geo.py row 4). On 2
-cores Dask does not beat one process: see docs/geo-census.md.
+the strip's are tested. Both engines give the same answer (bench/geo.py row 4).
+
+The census has coordinates, not Point objects (roster and check-in lon/lat), so it calls
+`zone_of_xy`: the points are built (vectorised `shapely.points`) only where the join runs,
+in the calling process for pandas, on each worker for its strip with Dask. Building them
+is ~0.5 µs a point, a third of the join, and on Dask it is split across the workers
+instead of done once by the caller and again by the workers. From coordinates, 2 worker
+processes gave 1.41–1.56× one process on a shared 2-core box (medians; single rounds up to
+1.8×); from a frame of Point objects already built (`zone_of_points`) they only tie
+(bench/geo.py row 4, docs/geo-census.md).
 """
 
 from __future__ import annotations
@@ -74,6 +82,32 @@ def zone_of_points(points: geopandas.GeoDataFrame, zones: geopandas.GeoDataFrame
     return pandas.Series(values, index=points.index, name="zone")
 
 
+def zone_of_xy(xy: np.ndarray, zones: geopandas.GeoDataFrame, *,
+               engine: Literal["pandas", "dask"] = "pandas", npartitions: int | None = None,
+               scheduler: str | None = None, workers: int = 2,
+               zones_key: str | None = None) -> np.ndarray:
+    """`zone_of_points` for points given as WGS84 lon/lat coordinates (n × 2; a row with a
+    NaN is no point): each one's zone position as int64, -1 for none. The Point objects
+    are built only where the join runs (see the module docstring); same engines, options
+    and answers as `zone_of_points`."""
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    right = _positional(zones, "zones")
+    usable = np.isfinite(xy).all(axis=1)
+    if engine == "pandas":
+        positions = np.full(len(xy), _NONE, dtype=np.int64)
+        if usable.any() and len(right):
+            shapely.prepare(right)
+            positions[usable] = _lowest_of(right, np.arange(len(right)), xy[usable], None,
+                                           int(usable.sum()))
+    elif engine == "dask":
+        positions = _dask_positions(None, right, npartitions=npartitions, scheduler=scheduler,
+                                    workers=workers, zones_key=zones_key, zones_frame=zones,
+                                    given_xy=(xy, usable))
+    else:
+        raise ValueError(f"unknown engine {engine!r}: 'pandas' or 'dask'")
+    return np.where(positions == _NONE, -1, positions)
+
+
 def _positional(frame: geopandas.GeoDataFrame, what: str) -> np.ndarray:
     """The geometries in row order (position i = row i), checked to be WGS84 (a frame
     without a CRS is taken as WGS84)."""
@@ -90,20 +124,24 @@ def _lowest_zone(zones: np.ndarray, points: np.ndarray) -> np.ndarray:
     if not len(zones) or not len(points):
         return np.full(len(points), _NONE, dtype=np.int64)
     shapely.prepare(zones)
-    xy, _ = _coordinates(points)
-    return _lowest_of(zones, np.arange(len(zones)), xy, points, len(points))
+    xy, usable = _coordinates(points)
+    out = np.full(len(points), _NONE, dtype=np.int64)
+    idx = np.flatnonzero(usable)  # without a NaN coordinate: one would spoil the STRtree
+    out[idx] = _lowest_of(zones, np.arange(len(zones)), xy[idx] if xy is not None else None,
+                          points[idx], len(idx))
+    return out
 
 
 def _coordinates(points: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     """(xy, usable): when every geometry is a point or missing, each one's coordinates
-    (NaN where missing or empty) and which have them; else (None, which are usable)."""
+    (NaN where missing or empty) and which have them, both finite (a Point(x, NaN) is no
+    point: in an STRtree its NaN box loses other points); else (None, which are usable)."""
     kind = shapely.get_type_id(points)
     if np.all(kind <= 0):
         coords, which = shapely.get_coordinates(points, return_index=True)  # not of empty ones
         xy = np.full((len(points), 2), np.nan)
         xy[which] = coords
-        usable = np.zeros(len(points), dtype=bool)
-        usable[which] = True
+        usable = np.isfinite(xy).all(axis=1)
         return xy, usable
     return None, (kind >= 0) & ~shapely.is_empty(points)
 
@@ -149,18 +187,22 @@ def local_cluster(workers: int) -> Iterator[Any]:
         yield cluster
 
 
-def _dask_positions(points: np.ndarray, zones: np.ndarray, *, npartitions: int | None,
+def _dask_positions(points: np.ndarray | None, zones: np.ndarray, *, npartitions: int | None,
                     scheduler: str | None, workers: int, zones_key: str | None,
-                    zones_frame: geopandas.GeoDataFrame) -> np.ndarray:
+                    zones_frame: geopandas.GeoDataFrame,
+                    given_xy: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Positions (or _NONE) of `points` (geometries), or of `given_xy` = (coordinates,
+    which rows are usable) when the points come as coordinates."""
     if workers < 1:
         raise ValueError("workers must be at least 1")
-    if len(points) == 0:
+    n = len(given_xy[0]) if given_xy is not None else len(points) if points is not None else 0
+    if n == 0:
         return np.empty(0, dtype=np.int64)
     key = zones_key or _fingerprint(zones_frame, zones)
     if scheduler is None:
         with local_cluster(workers) as cluster, _distributed().Client(cluster) as client:
-            return _run_dask(client, points, zones, key, npartitions)
-    return _run_dask(_client(scheduler), points, zones, key, npartitions)
+            return _run_dask(client, points, zones, key, npartitions, given_xy)
+    return _run_dask(_client(scheduler), points, zones, key, npartitions, given_xy)
 
 
 _CLIENTS: dict[str, Any] = {}
@@ -258,19 +300,27 @@ def _chunk_lowest(key: str, xy: np.ndarray | None, geoms: np.ndarray | None) -> 
     return np.where(lowest == _NONE, -1, lowest).astype(dtype)
 
 
-def _run_dask(client: Any, points: np.ndarray, zones: np.ndarray, key: str,
-              npartitions: int | None) -> np.ndarray:
+def _run_dask(client: Any, points: np.ndarray | None, zones: np.ndarray, key: str,
+              npartitions: int | None,
+              given_xy: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """`client`: a dask.distributed Client. The points go as coordinates (geometries if
     any is not a point), split by longitude into one strip per worker (or `npartitions`),
     each strip pinned to a worker so all of them work; the zones stay on the workers."""
     workers = sorted(client.scheduler_info()["workers"])
     if not workers:
         raise OSError("the Dask cluster has no workers")
-    n = len(points)
-    xy_all, usable = _coordinates(points)
+    xy_all: np.ndarray | None
+    if given_xy is not None:  # coordinates: the workers build the points
+        xy_all, usable = given_xy
+        geoms = np.empty(0, dtype=object)
+    else:
+        assert points is not None
+        xy_all, usable = _coordinates(points)
+        geoms = points
+    n = len(usable)
     as_points = xy_all is not None
     idx = np.flatnonzero(usable)
-    xy = xy_all[idx] if xy_all is not None else shapely.bounds(points[idx])
+    xy = xy_all[idx] if xy_all is not None else shapely.bounds(geoms[idx])
     parts = max(1, min(len(idx), npartitions or len(workers)))
     bounds = np.linspace(0, len(idx), parts + 1).astype(int)
     if parts > 1:  # strips by longitude (each strip's order does not matter)
@@ -285,7 +335,7 @@ def _run_dask(client: Any, points: np.ndarray, zones: np.ndarray, key: str,
             client.run(_keep_zones, key, shapely.to_wkb(zones), workers=missing)
         futures = [client.submit(
             _chunk_lowest, key, xy[a:b, :2] if as_points else None,
-            None if as_points else points[chunk], workers=[workers[i % len(workers)]],
+            None if as_points else geoms[chunk], workers=[workers[i % len(workers)]],
             allow_other_workers=False, pure=False)
             for i, (chunk, (a, b)) in enumerate(zip(chunks, pairwise(bounds), strict=False))]
         try:
