@@ -19,10 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.audit import service as audit
 from flexunion.bargaining.ballots import service as ballots
 from flexunion.bargaining.ballots.schemas import admin_read
-from flexunion.console.forms import Form, read_form
+from flexunion.console.forms import Form, attempt, read_form
 from flexunion.console.render import html, see_other, speaker
 from flexunion.core.clock import Clock
-from flexunion.core.errors import DomainError
 
 BallotId = Annotated[uuid.UUID, PathParameter()]
 CLOSE_FIELDS = {"early_close_reason_required": "close_reason"}
@@ -64,15 +63,11 @@ async def close_ballot(request: Request[Any, Any, Any], session: NamedDependency
     early = form.values.get("early") == "1"
     if not form.ok:
         return await ballot_page(request, session, clock, ballot_id, form=form, status=422)
-    try:
-        await ballots.close_ballot(session, ballot_id, early=early, reason=reason,
-                                   now=clock.now())
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        form.refused(exc, CLOSE_FIELDS)
+    await attempt(form, ballots.close_ballot(session, ballot_id, early=early, reason=reason,
+                                             now=clock.now()), CLOSE_FIELDS)
+    if not form.ok:
         return await ballot_page(request, session, clock, ballot_id, form=form,
-                                 status=exc.status)
+                                 status=form.status)
     return see_other(f"/console/board/ballots/{ballot_id}?done=closed", htmx=_htmx(request))
 
 
@@ -81,14 +76,10 @@ async def recount(request: Request[Any, Any, Any], session: NamedDependency[Asyn
                   clock: NamedDependency[Clock], ballot_id: BallotId) -> Response[str]:
     """重新计票 from the stored papers; the page lists each recount (from the audit trail)."""
     form = await read_form(request, speaker(request))
-    try:
-        await ballots.recount(session, ballot_id)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        form.refused(exc)
+    await attempt(form, ballots.recount(session, ballot_id))
+    if not form.ok:
         return await ballot_page(request, session, clock, ballot_id, form=form,
-                                 status=exc.status)
+                                 status=form.status)
     return see_other(f"/console/board/ballots/{ballot_id}?done=recounted", htmx=_htmx(request))
 
 

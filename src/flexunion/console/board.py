@@ -41,7 +41,7 @@ from flexunion.bargaining.evidence.schemas import attachment_read
 from flexunion.bargaining.rounds import service as rounds
 from flexunion.bargaining.rounds.schemas import RoundCreate, party_read, promise_read
 from flexunion.config import Settings
-from flexunion.console.forms import Form, read_form
+from flexunion.console.forms import Form, attempt, read_form
 from flexunion.console.i18n import BEIJING
 from flexunion.console.render import html, see_other, speaker
 from flexunion.core.clock import Clock
@@ -164,15 +164,11 @@ async def bulk_answer(request: Request[Any, Any, Any], session: NamedDependency[
                                          "Tick the items to answer on the board.")
     if not form.ok or template is None:
         return await _board(request, session, caller, form=form, status=422)
-    try:
-        await answers.answer(session, caller,
-                             AnswerCreate(template=template, item_ids=ids, reason=reason),
-                             now=clock.now())
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        form.refused(exc)
-        return await _board(request, session, caller, form=form, status=exc.status)
+    await attempt(form, answers.answer(
+        session, caller, AnswerCreate(template=template, item_ids=ids, reason=reason),
+        now=clock.now()))
+    if not form.ok:
+        return await _board(request, session, caller, form=form, status=form.status)
     return see_other("/console/board?done=answered", htmx=_htmx(request))
 
 
@@ -194,14 +190,11 @@ async def save_template(request: Request[Any, Any, Any],
                                        required=False)}
     if not form.ok or code is None:
         return await _board(request, session, caller, form=form, status=422)
-    try:
-        await answers.put_template(session, caller, code, msgspec.convert(values, TemplatePut),
-                                   now=clock.now())
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        form.refused(exc, TEMPLATE_FIELDS)
-        return await _board(request, session, caller, form=form, status=exc.status)
+    await attempt(form, answers.put_template(session, caller, code,
+                                             msgspec.convert(values, TemplatePut),
+                                             now=clock.now()), TEMPLATE_FIELDS)
+    if not form.ok:
+        return await _board(request, session, caller, form=form, status=form.status)
     return see_other("/console/board?done=template", htmx=_htmx(request))
 
 
@@ -260,14 +253,11 @@ async def item_step(request: Request[Any, Any, Any], session: NamedDependency[As
     if not form.ok or target is None or reason is None:
         return await item_page(request, session, caller, clock, item_id, forms={"step": form},
                                status=422)
-    try:
-        await service.move(session, item_id, target, reason=reason, now=clock.now())
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        form.refused(exc, STEP_FIELDS)
+    await attempt(form, service.move(session, item_id, target, reason=reason, now=clock.now()),
+                  STEP_FIELDS)
+    if not form.ok:
         return await item_page(request, session, caller, clock, item_id, forms={"step": form},
-                               status=exc.status)
+                               status=form.status)
     return see_other(f"/console/board/{item_id}?done={target}", htmx=_htmx(request))
 
 

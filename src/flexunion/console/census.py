@@ -18,12 +18,11 @@ from markupsafe import escape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.config import Settings
-from flexunion.console.forms import Form, read_form
+from flexunion.console.forms import Form, attempt, read_form
 from flexunion.console.i18n import Speaker
 from flexunion.console.render import html, see_other, speaker
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
-from flexunion.core.errors import DomainError
 from flexunion.core.pagination import decode_time_cursor, encode_cursor, time_key
 from flexunion.geo.census import render, service
 from flexunion.geo.census.models import CensusRun
@@ -121,16 +120,12 @@ async def run_census(
                                                     "A whole number from 0 to 366.")
     if not form.ok or kind is None:
         return await _page(request, session, None, form, 422)
-    try:
-        done = await service.run_for(
-            session, caller, geo, zone_kind=kind, engine="pandas",
-            scheduler=settings.geo.dask_scheduler, contact_days=settings.geo.census_contact_days,
-            min_active_days=min_days, now=clock.now())
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        form.refused(exc)
-        return await _page(request, session, None, form, exc.status)
+    done = await attempt(form, service.run_for(
+        session, caller, geo, zone_kind=kind, engine="pandas",
+        scheduler=settings.geo.dask_scheduler, contact_days=settings.geo.census_contact_days,
+        min_active_days=min_days, now=clock.now()))
+    if done is None or not form.ok:
+        return await _page(request, session, None, form, form.status)
     return see_other(f"/console/census/{done.id}?done=run",
                      htmx=request.headers.get("hx-request") == "true")
 

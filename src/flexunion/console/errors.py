@@ -8,6 +8,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DBAPIError
@@ -98,8 +99,17 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
                                  "服务内部错误，请稍后再试。", "Internal error; try again later."))
 
 
+def invalid_input(request: Request[Any, Any, Any], exc: msgspec.ValidationError) -> Response[Any]:
+    """A page's input its own checks let through but a domain schema refused: 422, with
+    what msgspec said (the field's path), never a 500."""
+    return html(request, "errors/error.html", status=422,
+                error=PageFailed(422, "validation_failed", "参数校验未通过", "Validation failed",
+                                 f"提交的内容有误：{exc}", f"Something sent is not valid: {exc}"))
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error,
+    msgspec.ValidationError: invalid_input,
     HTTPException: http_error,
     DBAPIError: database_error,
     DatabaseUnavailable: database_error,

@@ -4,9 +4,9 @@ the user's language; a domain error from the service is mapped to the field it c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import Request
 
@@ -62,6 +62,28 @@ class Form:
         if exc.commit_writes:  # e.g. a failed-login counter: kept although refused
             self.keep = True
 
+
+
+T = TypeVar("T")
+
+
+async def attempt(form: Form, work: Awaitable[T], fields: dict[str, str] | None = None) -> T | None:
+    """Run one service call for the form: its answer; or, refused, None with the refusal
+    kept on the form — check `form.ok`, and re-render the page with `form.status`. Not
+    found is not the form's business: it propagates to the 404 page.
+
+        await attempt(form, service.add_supply(session, caller, code, data, now), FIELDS)
+        if not form.ok:
+            return await page(..., form=form, status=form.status)
+        return see_other(".../?done=supply")
+    """
+    try:
+        return await work
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        form.refused(exc, fields)
+        return None
 
 
 async def read_form(request: Request[Any, Any, Any], t: Speaker) -> Form:

@@ -62,7 +62,7 @@ async def members(
     else:
         page = list(await membership.page(session, status=status,
                                           after=decode_time_cursor(after), limit=PAGE + 1,
-                                          name_prefix=query.rstrip("*") or None))
+                                          name=query or None))
         if len(page) > PAGE:
             page = page[:PAGE]
             next_cursor = encode_cursor(*time_key(page[-1].created_at, page[-1].id))

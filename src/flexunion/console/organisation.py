@@ -15,10 +15,9 @@ from litestar.params import PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.auth.partners import service as partner_clients
-from flexunion.console.forms import Form, read_form
+from flexunion.console.forms import Form, attempt, read_form
 from flexunion.console.render import html, see_other, speaker
 from flexunion.core.context import Caller, Role
-from flexunion.core.errors import DomainError
 from flexunion.federation import directory
 from flexunion.federation import service as federation
 from flexunion.federation.schemas import TenantRead
@@ -98,14 +97,11 @@ async def create_client(request: Request[Any, Any, Any], session: NamedDependenc
     partner = form.text("partner", max_length=63)
     if not form.ok or name is None or partner is None:
         return await _page(request, session, caller, form=form, status=422)
-    try:
-        client, secret = await partner_clients.create_client(session, caller,
-                                                             partner_code=partner, name=name)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        form.refused(exc, CLIENT_FIELDS)
-        return await _page(request, session, caller, form=form, status=exc.status)
+    made = await attempt(form, partner_clients.create_client(
+        session, caller, partner_code=partner, name=name), CLIENT_FIELDS)
+    if made is None or not form.ok:
+        return await _page(request, session, caller, form=form, status=form.status)
+    client, secret = made
     return await _page(request, session, caller, status=201, secret=(client.client_id, secret))
 
 
@@ -114,13 +110,10 @@ async def rotate_client(request: Request[Any, Any, Any], session: NamedDependenc
                         caller: NamedDependency[Caller], client_id: ClientId) -> Response[str]:
     """更换密钥: the old secret stops working now; the new one is on this answer only."""
     form = await read_form(request, speaker(request))
-    try:
-        client, secret = await partner_clients.rotate_secret(session, client_id)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        form.refused(exc)
-        return await _page(request, session, caller, form=form, status=exc.status)
+    rotated = await attempt(form, partner_clients.rotate_secret(session, client_id))
+    if rotated is None or not form.ok:
+        return await _page(request, session, caller, form=form, status=form.status)
+    client, secret = rotated
     return await _page(request, session, caller, secret=(client.client_id, secret))
 
 
@@ -129,13 +122,9 @@ async def disable_client(request: Request[Any, Any, Any], session: NamedDependen
                          caller: NamedDependency[Caller], client_id: ClientId) -> Response[str]:
     """停用: the client gets no new token."""
     form = await read_form(request, speaker(request))
-    try:
-        await partner_clients.disable_client(session, client_id)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        form.refused(exc)
-        return await _page(request, session, caller, form=form, status=exc.status)
+    await attempt(form, partner_clients.disable_client(session, client_id))
+    if not form.ok:
+        return await _page(request, session, caller, form=form, status=form.status)
     return see_other("/console/organisation?done=disabled",
                      htmx=request.headers.get("hx-request") == "true")
 

@@ -17,7 +17,7 @@ from litestar.params import PathParameter, QueryParameter
 from markupsafe import escape
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.console.forms import Form, read_form
+from flexunion.console.forms import Form, attempt, read_form
 from flexunion.console.i18n import Speaker
 from flexunion.console.render import html, see_other, speaker
 from flexunion.core.clock import Clock
@@ -298,14 +298,11 @@ async def add_supply(request: Request[Any, Any, Any], session: NamedDependency[A
     if not form.ok or data is None:
         return await _detail(request, session, caller, clock, code, forms={"supply": form},
                              status=422)
-    try:
-        await service.add_supply(session, caller, code, data, clock.now())
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        form.refused(exc, SUPPLY_FIELDS)
+    await attempt(form, service.add_supply(session, caller, code, data, clock.now()),
+                  SUPPLY_FIELDS)
+    if not form.ok:
         return await _detail(request, session, caller, clock, code, forms={"supply": form},
-                             status=exc.status)
+                             status=form.status)
     return see_other(f"/console/stations/{code}?done=supply#supplies")
 
 
@@ -324,14 +321,11 @@ async def record_check(request: Request[Any, Any, Any], session: NamedDependency
     if not form.ok or data is None:
         return await _detail(request, session, caller, clock, code, forms={"check": form},
                              status=422)
-    try:
-        await service.record_check(session, caller, code, data, clock.now())
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        form.refused(exc)  # check_exists (409): said above the form
+    # check_exists (409): said above the form
+    await attempt(form, service.record_check(session, caller, code, data, clock.now()))
+    if not form.ok:
         return await _detail(request, session, caller, clock, code, forms={"check": form},
-                             status=exc.status)
+                             status=form.status)
     return see_other(f"/console/stations/{code}?done=check#checks")
 
 
