@@ -190,6 +190,38 @@ def _in_uow(app_db: Explained, scope: DbScope) -> Any:
     return UnitOfWork(app_db.sessions, scope)
 
 
+@pytest.mark.parametrize("who", ["hq", "region"])
+@pytest.mark.parametrize("typed", ["张", "李**"])
+async def test_the_name_search_pages_along_its_index(seeded: Seeded, app_db: Explained,
+                                                     who: str, typed: str) -> None:
+    """The console's search by masked name (0012): per tenant and masked form one ordered
+    range cut at the page size, and exactly the rows the unshaped query gives."""
+    from flexunion.membership.service import masked_forms
+
+    code = {"hq": "plans-hq", "region": "plans-r1"}[who]
+    role = {"hq": "hq_admin", "region": "regional_admin"}[who]
+    forms = masked_forms(typed)
+    uow = _in_uow(app_db, scope_of(seeded, code, role))
+    try:
+        session = uow.session
+        rows = await members.page(session, status=None, after=None, limit=8, masked_names=forms)
+        for generic in (False, True):
+            plan = await app_db.plan(session, generic=generic)
+            assert_indexed(plan, uses={"ix_members_tenant_name_created"})
+            hit = plan.get("Shared Hit Blocks", 0) + plan.get("Shared Read Blocks", 0)
+            assert hit < 3_000, f"generic: {generic}: touched {hit} buffers"
+            ranges = [n for n in nodes(plan)
+                      if n.get("Index Name") == "ix_members_tenant_name_created"]
+            assert ranges and all(n["Actual Rows"] <= 8 for n in ranges), ranges
+        naive = select(Member.id).where(Member.name_masked.in_(forms)).order_by(
+            Member.created_at, Member.id).limit(8)
+        assert [m.id for m in rows] == list((await session.scalars(naive)).all())
+        assert len(rows) == 8 and all(m.name_masked[:1] == typed[:1] for m in rows)
+    finally:
+        await uow.rollback()
+        await uow.close()
+
+
 @pytest.mark.parametrize("who", ["hq", "region", "station"])
 @pytest.mark.parametrize("status", [None, "suspended"])
 async def test_member_list_pages_along_the_indexes(seeded: Seeded, app_db: Explained,

@@ -67,6 +67,9 @@ class Member(Base):
               postgresql_include=["worker_id"]),
         Index("ix_members_tenant_status_created", "tenant_id", "status", "created_at", "id",
               postgresql_include=["worker_id"]),
+        # The console's name search (0012): one ordered range per tenant and masked form.
+        Index("ix_members_tenant_name_created", "tenant_id", "name_masked", "created_at", "id",
+              postgresql_include=["worker_id"]),
         Index("ix_members_worker", "worker_id"),
     )
 

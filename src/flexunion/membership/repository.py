@@ -9,7 +9,19 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, func, literal_column, select, text, true, tuple_, union, update
+from sqlalchemy import (
+    Integer,
+    Text,
+    func,
+    literal_column,
+    select,
+    text,
+    true,
+    tuple_,
+    union,
+    update,
+)
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.db.engine import reachable
@@ -75,7 +87,7 @@ async def numbers(session: AsyncSession, member_ids: Iterable[uuid.UUID]
 
 async def page(
     session: AsyncSession, *, status: str | None, after: tuple[datetime, uuid.UUID] | None,
-    limit: int, name_prefix: str | None = None,
+    limit: int, masked_names: Sequence[str] | None = None,
 ) -> Sequence[Member]:
     """The members the caller may see, oldest first, `limit` of them past the keyset `after`.
 
@@ -90,8 +102,8 @@ async def page(
     conditions: list[Any] = []
     if status:
         conditions.append(Member.status == status)
-    if name_prefix:  # the masked name as staff see it (张*): read along the same ranges
-        conditions.append(Member.name_masked.startswith(name_prefix, autoescape=True))
+    if masked_names is not None:  # any of these masked names exactly (张*, 张**, …)
+        conditions.append(Member.name_masked.in_(list(masked_names)))
     if after:
         conditions.append(tuple_(Member.created_at, Member.id) > tuple_(*after))
     keys = (Member.id, Member.created_at)
@@ -102,10 +114,19 @@ async def page(
     n = literal_column(str(int(limit)), Integer())
     tenants = (func.unnest(func.flexunion_tenant_scope()).table_valued("tenant_id")
                .render_derived(name="scope_tenant"))
-    per_tenant = (select(*keys).where(Member.tenant_id == tenants.c.tenant_id, *conditions)
-                  .order_by(Member.created_at, Member.id).limit(n).lateral("per_tenant"))
-    home = select(per_tenant.c.id, per_tenant.c.created_at).select_from(
-        tenants.join(per_tenant, true()))
+    if masked_names is None:
+        per_tenant = (select(*keys).where(Member.tenant_id == tenants.c.tenant_id, *conditions)
+                      .order_by(Member.created_at, Member.id).limit(n).lateral("per_tenant"))
+        home = select(per_tenant.c.id, per_tenant.c.created_at).select_from(
+            tenants.join(per_tenant, true()))
+    else:  # one ordered range of ix_members_tenant_name_created per tenant and masked name
+        names = (func.unnest(array(list(masked_names), type_=Text)).table_valued("name_masked")
+                 .render_derived(name="masked"))
+        per_name = (select(*keys).where(Member.tenant_id == tenants.c.tenant_id,
+                                        Member.name_masked == names.c.name_masked, *conditions)
+                    .order_by(Member.created_at, Member.id).limit(n).lateral("per_name"))
+        home = select(per_name.c.id, per_name.c.created_at).select_from(
+            tenants.join(names, true()).join(per_name, true()))
     # Released to the scope: a primary-key probe per id (as a join, so the planner cannot fold
     # `id = ANY (…)` into a BitmapOr over a whole tenant index, which it did at 1M members).
     released = (func.unnest(func.flexunion_incoming_members()).table_valued("member_id")

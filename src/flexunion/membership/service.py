@@ -29,7 +29,7 @@ from flexunion.db.scope import DbScope
 from flexunion.federation import directory
 from flexunion.federation.directory import Directory, DirectoryEntry
 from flexunion.membership import repository
-from flexunion.membership.identity import normalise_id, seal_identity
+from flexunion.membership.identity import mask_name, normalise_id, seal_identity
 from flexunion.membership.models import STATUSES, Member, MemberHome, MemberStatus
 from flexunion.membership.schemas import JoinApplication
 
@@ -211,10 +211,29 @@ async def homes(session: AsyncSession, member_id: uuid.UUID) -> Sequence[MemberH
 
 async def page(
     session: AsyncSession, *, status: str | None, after: tuple[datetime, uuid.UUID] | None,
-    limit: int, name_prefix: str | None = None,
+    limit: int, name: str | None = None,
 ) -> Sequence[Member]:
+    """Oldest first; `name`: only members whose masked name it can be (`masked_forms`)."""
+    masked = masked_forms(name) if name else None
     return await repository.page(session, status=status, after=after, limit=limit,
-                                 name_prefix=name_prefix)
+                                 masked_names=masked)
+
+
+MASKED_MAX = 9  # asterisks a surname search tries (names of up to 10 characters)
+
+
+def masked_forms(query: str) -> list[str]:
+    """The masked names (as staff see them: 张三 → 张*) a search can match: typed with
+    asterisks, exactly that (张**); a whole name, its mask (张三 → 张*); one character, every
+    length (张*, 张**, …). Names are never stored in the clear, so nothing finer exists."""
+    q = query.strip()
+    if not q:
+        return []
+    if "*" in q:
+        return [q[:1] + "*" * max(len(q) - 1, 1)]
+    if len(q) > 1:
+        return [mask_name(q)]
+    return [q + "*" * k for k in range(1, MASKED_MAX + 1)]
 
 
 # ---- for other domains ----------------------------------------------------------------------
