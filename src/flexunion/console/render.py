@@ -7,6 +7,7 @@ map tiles), no framing."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,10 +35,9 @@ _HEADERS = {
 
 def _csp(tiles: str | None) -> str:
     img = "'self' data: blob:"
-    if tiles:
-        parts = urlsplit(tiles.replace("{s}", "a"))
-        img += f" {parts.scheme}://{parts.netloc.split('{')[0]}*" if "{" in parts.netloc else (
-            f" {parts.scheme}://{parts.netloc}")
+    host = urlsplit(tiles).netloc if tiles else ""
+    if tiles and host:  # a tile server elsewhere: {s}.tiles.example → *.tiles.example
+        img += f" {urlsplit(tiles).scheme}://{re.sub(r'^{[a-z]}', '*', host)}"
     return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
             f"img-src {img}; connect-src 'self'; font-src 'self'; media-src 'self' blob:; "
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
