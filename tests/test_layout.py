@@ -43,6 +43,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "bargaining/rounds": SHAPE,
     "bargaining/ballots": SHAPE,
     "bargaining/evidence": SHAPE,
+    "cases": SHAPE,
     "provisioning": ("schemas.py", "service.py"),
     # Pages over the domains' services: no tables, no SQL of its own (checked below).
     "console": ("routes.py",),

@@ -34,6 +34,7 @@ from flexunion.bargaining.ballots.service import refuse_while_voting
 from flexunion.bargaining.board import service as board
 from flexunion.bargaining.evidence.store import FilesystemStore
 from flexunion.bargaining.routes import router as bargaining_router
+from flexunion.cases.routes import router as cases_router
 from flexunion.config import Settings
 from flexunion.consent import service as consent
 from flexunion.consent.routes import router as consent_router
@@ -74,7 +75,8 @@ docs_assets_router = create_static_files_router(
 
 # One router per domain, each carrying its own paths, tags, security and access presets.
 ROUTERS = [system_router, auth_router, federation_router, consent_router, me_router,
-           membership_router, transfers_router, geo_router, bargaining_router, audit_router,
+           membership_router, transfers_router, geo_router, bargaining_router, cases_router,
+           audit_router,
            docs_assets_router, console_router]
 
 

@@ -270,6 +270,42 @@ async def seed_bargaining(conn: asyncpg.Connection, fed: Federation, member) -> 
                        " (gen_random_uuid(), $1, 'yes', 'seed')", ballot)
 
 
+async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
+    """One row in every cases table."""
+    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    w, m = uuid.UUID(member.worker_id), uuid.UUID(member.member_id)
+    partner = await conn.fetchval(
+        "SELECT id FROM platform_partners WHERE tenant_id = $1 AND code = 'alpha'", hq)
+    await conn.execute(
+        "INSERT INTO case_policies (id, federation_id, tenant_id, code, title_zh, title_en,"
+        " source, body, created_by, created_at, updated_at) VALUES (gen_random_uuid(), $1, $1,"
+        " 'seed', '政策', 'Policy', '文号', '正文', 'test', now(), now())", hq)
+    await conn.execute(
+        "INSERT INTO case_intake_partners (id, federation_id, tenant_id, partner_id, kind,"
+        " created_by, created_at) VALUES (gen_random_uuid(), $1, $1, $2, 'hotline', 'test',"
+        " now())", hq, partner)
+    case = await conn.fetchval(
+        "INSERT INTO cases (id, federation_id, tenant_id, case_no, worker_id, member_id,"
+        " is_member, contact, partner_id, category, description, tags, tier, channel, place,"
+        " status, route_details, created_by, created_at, updated_at) VALUES (gen_random_uuid(),"
+        " $1, $2, 'seed-1', $3, $4, true, '{}', $5, 'commission', '述', '{}', 'general', 'app',"
+        " '{}', 'assigned', '{}', 'test', now(), now()) RETURNING id", hq, region, w, m, partner)
+    await conn.execute(
+        "INSERT INTO case_events (id, federation_id, tenant_id, case_id, kind, at, actor,"
+        " details) VALUES (gen_random_uuid(), $1, $2, $3, 'intake', now(), 'test', '{}')",
+        hq, region, case)
+    await conn.execute(
+        "INSERT INTO case_assignments (id, federation_id, tenant_id, case_id, role, seq,"
+        " unit_partner_id, evidence_required, status, assigned_by, assigned_at) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, 'assist', 1, $4, '{}', 'assigned', 'test', now())",
+        hq, region, case, partner)
+    await conn.execute(
+        "INSERT INTO case_attachments (id, federation_id, tenant_id, case_id, storage_key,"
+        " filename, content_type, size_bytes, sha256, uploaded_by, created_at) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, 'case-' || gen_random_uuid(), 'a.pdf',"
+        " 'application/pdf', 1, 'x', 'test', now())", hq, region, case)
+
+
 async def test_no_tenant_table_leaks_to_another_federation(
     client: httpx.AsyncClient, owner, sms, federation: Federation, other_federation: Federation,
     settings: Settings, owner_conn: asyncpg.Connection, staff_token,
@@ -300,6 +336,7 @@ async def test_no_tenant_table_leaks_to_another_federation(
     assert r.status_code == 201, r.text
     await seed_geo(owner_conn, federation, member)
     await seed_bargaining(owner_conn, federation, member)
+    await seed_cases(owner_conn, federation, member)
     # A console session, by the real sign-in form.
     async with httpx.AsyncClient(base_url=str(client.base_url)) as browser:
         signed = await sign_in(browser, f"{federation.hq}-adm", "pw-123456")

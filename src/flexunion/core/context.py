@@ -14,6 +14,8 @@ class Role(StrEnum):
     STATION_OFFICER = "station_officer"
     REGIONAL_ADMIN = "regional_admin"
     HQ_ADMIN = "hq_admin"
+    # 12351 热线话务员: enters hotline calls into the demand ledger (cases/ routes only).
+    HOTLINE_OPERATOR = "hotline_operator"
     PARTNER = "partner"
 
 
@@ -22,6 +24,7 @@ ROLE_TENANT_KIND: dict[Role, tuple[str, ...]] = {
     Role.HQ_ADMIN: ("hq",),
     Role.REGIONAL_ADMIN: ("regional",),
     Role.STATION_OFFICER: ("station",),
+    Role.HOTLINE_OPERATOR: ("hq", "regional"),
     Role.PARTNER: ("hq", "regional"),
     Role.WORKER: ("hq",),
 }

@@ -108,7 +108,7 @@ def problems(codes: Mapping[int, str]) -> dict[int, ResponseSpec]:
 # The roles whose tokens carry each audience (auth/tokens.py `audience_for`).
 AUDIENCE_ROLES: dict[str, frozenset[Role]] = {
     AUDIENCE_MOBILE: frozenset({Role.WORKER}),
-    AUDIENCE_ADMIN: ADMIN_ROLES,
+    AUDIENCE_ADMIN: ADMIN_ROLES | {Role.HOTLINE_OPERATOR},
     AUDIENCE_PARTNER: frozenset({Role.PARTNER}),
 }
 GENERIC_PROBLEMS = {

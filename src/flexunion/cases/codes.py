@@ -1,0 +1,82 @@
+"""The ledger's code lists, each code with its Chinese label first and its English second.
+The migration (0015) holds frozen copies of the channel, status, route and tier codes."""
+
+from __future__ import annotations
+
+Labels = dict[str, tuple[str, str]]
+
+# The paper's seven (工资分配 … 子女托管) and the platform workers' eleven.
+CATEGORIES: Labels = {
+    "wage_distribution": ("工资分配", "Wage distribution"),
+    "leave_scheduling": ("休假排班", "Leave and scheduling"),
+    "labour_protection": ("劳动防护", "Labour protection"),
+    "housing_commute": ("住宿通勤", "Housing and commuting"),
+    "skills_promotion": ("技能晋升", "Skills and promotion"),
+    "women_protection": ("女职工特殊保护", "Special protection of women workers"),
+    "childcare": ("子女托管", "Childcare"),
+    "dispatch": ("派单", "Order dispatch"),
+    "commission": ("抽成", "Commission"),
+    "overtime_judgement": ("超时判定", "Late-delivery judgement"),
+    "appeal_review": ("申诉复核", "Appeal review"),
+    "fines_points": ("罚款扣分", "Fines and demerit points"),
+    "account_ban": ("封号", "Account suspension"),
+    "wage_arrears": ("欠薪", "Unpaid wages"),
+    "social_insurance": ("社保", "Social insurance"),
+    "work_injury": ("工伤", "Work injury"),
+    "legal_advice": ("法律咨询", "Legal advice"),
+    "hardship_aid": ("困难帮扶", "Hardship assistance"),
+}
+PLATFORM_CATEGORIES = frozenset(list(CATEGORIES)[7:])
+
+CHANNELS: Labels = {
+    "app": ("App 提交", "Worker app"),
+    "station": ("现场受理", "Station walk-in"),
+    "visit": ("走访", "Cadre visit"),
+    "hotline": ("12351 热线", "12351 hotline (operator)"),
+    "hotline_platform": ("12351 工单平台", "12351 hotline platform (work order)"),
+    "qr_suggestion": ("意见收集二维码", "Anonymous suggestion (QR code)"),
+}
+# Who may enter which channel: staff enter walk-ins, visits and calls.
+STAFF_CHANNELS = ("station", "visit", "hotline")
+
+TAGS: Labels = {
+    "night_shift": ("夜班", "Night shift"),
+    "heat_outdoor": ("高温外勤", "Outdoor work in heat"),
+    "crowdsourced_dedicated": ("众包/专送", "Crowdsourced / dedicated"),
+    "seasonal": ("季节性", "Seasonal"),
+    "subcontracted": ("外协", "Subcontracted"),
+}
+
+TIERS: Labels = {
+    "general": ("一般", "General"),
+    "difficult": ("难点", "Difficult"),
+    "complex": ("特别复杂", "Especially complex"),
+}
+
+ROUTES: Labels = {
+    "instant": ("即时答复", "Instant answer (same working day)"),
+    "coordinate": ("限期协调", "Coordination within a deadline (3–5 working days)"),
+    "bargaining": ("集体协商", "Collective bargaining (agenda board)"),
+    "policy": ("政策释明", "Policy explanation"),
+}
+# 限期协调: working days by complexity tier (the paper's 3–5).
+COORDINATION_DAYS = {"general": 3, "difficult": 4, "complex": 5}
+
+STATUSES: Labels = {
+    "received": ("已受理", "Received"),
+    "assigned": ("已派单", "Assigned"),
+    "accepted": ("办理中", "Accepted, in handling"),
+    "returned": ("已退单", "Returned"),
+    "answered": ("已答复", "Answered"),
+    "merged": ("已并单", "Merged into another case"),
+}
+OPEN = frozenset(STATUSES) - {"answered", "merged"}
+
+ASSIGNMENT_STATUSES: Labels = {
+    "assigned": ("待接单", "Assigned"),
+    "accepted": ("已接单", "Accepted"),
+    "answered": ("已反馈", "Feedback given"),
+    "returned": ("已退单", "Returned"),
+    "reassigned": ("已改派", "Reassigned"),
+    "closed": ("已结束", "Closed"),
+}

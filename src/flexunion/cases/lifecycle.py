@@ -1,0 +1,52 @@
+"""A case's handling steps (办理环节), one table of allowed steps.
+
+    received ──assign──▶ assigned ──accept──▶ accepted ──answer──▶ answered
+    assigned ──return (退单, reason required)──▶ returned ──assign──▶ assigned
+    assigned / accepted ──reassign (改派, reason required)──▶ assigned
+    received / returned / accepted ──route──▶ (same status; the route is recorded)
+    received ──answer──▶ answered          (即时答复 on the spot, by the intake's own unit)
+    received / assigned / returned ──merge (并单)──▶ merged   (into another open case)
+
+`route` may be taken again before the answer (re-routing is recorded with its reason);
+`answer` needs a route. `answered` and `merged` are final for these steps (follow-up and
+reopening belong to the 回访 steps). Every step is a row of `case_events`; the SLA clocks
+are derived from those rows (see cases/service.py)."""
+
+from __future__ import annotations
+
+STEPS: dict[str, tuple[str, str]] = {
+    "assign": ("派单", "assigned"),
+    "accept": ("接单", "accepted"),
+    "return": ("退单", "returned"),
+    "reassign": ("改派", "reassigned"),
+    "route": ("分流", "routed"),
+    "answer": ("答复", "answered"),
+    "merge": ("并单", "merged"),
+}
+
+# (status, step) → the status after the step.
+ALLOWED: dict[tuple[str, str], str] = {
+    ("received", "assign"): "assigned",
+    ("received", "route"): "received",
+    ("received", "answer"): "answered",
+    ("received", "merge"): "merged",
+    ("assigned", "accept"): "accepted",
+    ("assigned", "return"): "returned",
+    ("assigned", "reassign"): "assigned",
+    ("assigned", "merge"): "merged",
+    ("returned", "assign"): "assigned",
+    ("returned", "route"): "returned",
+    ("returned", "merge"): "merged",
+    ("accepted", "route"): "accepted",
+    ("accepted", "reassign"): "assigned",
+    ("accepted", "answer"): "answered",
+}
+
+
+def after(status: str, step: str) -> str | None:
+    """The status a step leads to from `status`, or None if the step is not allowed."""
+    return ALLOWED.get((status, step))
+
+
+def allowed_steps(status: str) -> list[str]:
+    return sorted(step for (s, step) in ALLOWED if s == status)

@@ -1,0 +1,182 @@
+"""The ledger's tables (migration 0015 has the policies). No relationships are declared:
+every read is an explicit query in cases/repository.py."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from flexunion.db.base import Base, TenantScoped, in_federation, timestamp, uuid_pk, uuid_ref
+
+
+class CasePolicy(TenantScoped, Base):
+    """政策库: a policy the HQ keeps, cited by a 政策释明 answer."""
+
+    __tablename__ = "case_policies"
+    __table_args__ = (
+        in_federation("case_policies"),
+        UniqueConstraint("federation_id", "code", name="uq_case_policies_federation_code"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    code: Mapped[str] = mapped_column(Text)
+    title_zh: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp()
+    updated_at: Mapped[datetime] = timestamp()
+
+
+class CaseIntakePartner(TenantScoped, Base):
+    """A platform partner whose machine clients may push work orders (12351 工单平台)."""
+
+    __tablename__ = "case_intake_partners"
+    __table_args__ = (
+        in_federation("case_intake_partners"),
+        UniqueConstraint("partner_id", "kind", name="uq_case_intake_partners_partner_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    partner_id: Mapped[uuid.UUID] = uuid_ref("platform_partners")
+    kind: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp()
+
+
+class Case(TenantScoped, Base):
+    """One demand (诉求) in the ledger; `tenant_id` is where the worker works (the handling
+    tenant). An anonymous suggestion has no worker, member or contact (CHECK constraint)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        in_federation("cases"),
+        UniqueConstraint("federation_id", "case_no", name="uq_cases_federation_case_no"),
+        Index("uq_cases_external_ref", "intake_partner_id", "external_ref", unique=True,
+              postgresql_where=text("external_ref IS NOT NULL")),
+        Index("uq_cases_pickup_hash", "pickup_hash", unique=True,
+              postgresql_where=text("pickup_hash IS NOT NULL")),
+        Index("ix_cases_tenant_created", "tenant_id", "created_at", "id"),
+        Index("ix_cases_worker", "worker_id", "created_at", "id"),
+        Index("ix_cases_open_dupes", "worker_id", "category",
+              postgresql_where=text("status NOT IN ('answered', 'merged')")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    case_no: Mapped[str] = mapped_column(Text)
+    worker_id: Mapped[uuid.UUID | None] = uuid_ref("worker_accounts", nullable=True)
+    member_id: Mapped[uuid.UUID | None] = uuid_ref("members", nullable=True)
+    is_member: Mapped[bool] = mapped_column(Boolean)
+    contact: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    partner_id: Mapped[uuid.UUID | None] = uuid_ref("platform_partners", nullable=True)
+    category: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    employment_form: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    tier: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text)
+    place: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(Text)
+    route: Mapped[str | None] = mapped_column(Text)
+    route_details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    agenda_item_id: Mapped[uuid.UUID | None] = uuid_ref("agenda_items", nullable=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("cases.id"), nullable=True)
+    intake_partner_id: Mapped[uuid.UUID | None] = uuid_ref("platform_partners", nullable=True)
+    external_ref: Mapped[str | None] = mapped_column(Text)
+    intake_digest: Mapped[str | None] = mapped_column(Text)
+    pickup_hash: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp()
+    updated_at: Mapped[datetime] = timestamp()
+    answered_at: Mapped[datetime | None] = timestamp(nullable=True)
+
+
+class CaseEvent(TenantScoped, Base):
+    """One handling step, append-only (the app role may not UPDATE or DELETE): the SLA
+    clocks are derived from these rows."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (
+        in_federation("case_events"),
+        Index("ix_case_events_case", "case_id", "at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    case_id: Mapped[uuid.UUID] = uuid_ref("cases")
+    kind: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = timestamp()
+    actor: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class CaseAssignment(TenantScoped, Base):
+    """会办单: a lead unit (a tenant) or an assisting unit (a tenant or a platform), its
+    order of handling, feedback deadline and the evidence it must provide."""
+
+    __tablename__ = "case_assignments"
+    __table_args__ = (
+        in_federation("case_assignments"),
+        Index("ix_case_assignments_case", "case_id", "seq"),
+        Index("uq_case_assignments_one_lead", "case_id", unique=True,
+              postgresql_where=text("role = 'lead' AND ended_at IS NULL")),
+        Index("ix_case_assignments_open_tenant", "unit_tenant_id",
+              postgresql_where=text("ended_at IS NULL")),
+        Index("ix_case_assignments_open_partner", "unit_partner_id",
+              postgresql_where=text("ended_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    case_id: Mapped[uuid.UUID] = uuid_ref("cases")
+    role: Mapped[str] = mapped_column(Text)
+    seq: Mapped[int] = mapped_column(Integer)
+    unit_tenant_id: Mapped[uuid.UUID | None] = uuid_ref("tenants", nullable=True)
+    unit_partner_id: Mapped[uuid.UUID | None] = uuid_ref("platform_partners", nullable=True)
+    evidence_required: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    feedback_due_at: Mapped[datetime | None] = timestamp(nullable=True)
+    status: Mapped[str] = mapped_column(Text)
+    feedback: Mapped[str | None] = mapped_column(Text)
+    assigned_by: Mapped[str] = mapped_column(Text)
+    assigned_at: Mapped[datetime] = timestamp()
+    accepted_at: Mapped[datetime | None] = timestamp(nullable=True)
+    ended_at: Mapped[datetime | None] = timestamp(nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseAttachment(TenantScoped, Base):
+    """Evidence on a case; bytes in the evidence store (bargaining/evidence/store.py)."""
+
+    __tablename__ = "case_attachments"
+    __table_args__ = (
+        in_federation("case_attachments"),
+        Index("ix_case_attachments_case", "case_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    case_id: Mapped[uuid.UUID] = uuid_ref("cases")
+    storage_key: Mapped[str] = mapped_column(Text, unique=True)
+    filename: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(Text)
+    uploaded_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp()

@@ -1,0 +1,140 @@
+"""Queries for the ledger. Row-level security decides which cases exist for the caller
+(migration 0015): its subtree's, its units' while assigned, its own (a worker), those
+addressed to it (a partner), or the one its pick-up code names."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# Re-exported for the service: the session calls every repository shares.
+from flexunion.cases.models import (
+    Case,
+    CaseAssignment,
+    CaseAttachment,
+    CaseEvent,
+    CaseIntakePartner,
+    CasePolicy,
+)
+from flexunion.db.rows import add as add
+from flexunion.db.rows import flush as flush
+
+_STATION = text("SELECT id, federation_id, name_zh, name_en"
+                " FROM flexunion_suggestion_station(:code)")
+_SINCE = text("SELECT flexunion_suggestions_since(:station, :since)")
+_PARTNER_CASES = text("SELECT flexunion_case_partners()")
+
+
+async def get(session: AsyncSession, case_id: uuid.UUID, *, lock: bool = False) -> Case | None:
+    stmt = select(Case).where(Case.id == case_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def by_external_ref(session: AsyncSession, partner_id: uuid.UUID,
+                          ref: str) -> Case | None:
+    return await session.scalar(select(Case).where(Case.intake_partner_id == partner_id,
+                                                   Case.external_ref == ref))
+
+
+async def by_pickup(session: AsyncSession, pickup_hash: str) -> Case | None:
+    return await session.scalar(select(Case).where(Case.pickup_hash == pickup_hash))
+
+
+async def open_duplicates(session: AsyncSession, case: Case) -> Sequence[uuid.UUID]:
+    """Other open cases of the same worker and category (并单 candidates)."""
+    if case.worker_id is None:
+        return []
+    return (await session.scalars(
+        select(Case.id).where(Case.worker_id == case.worker_id, Case.category == case.category,
+                              Case.id != case.id,
+                              Case.status.not_in(("answered", "merged")))
+        .order_by(Case.created_at, Case.id))).all()
+
+
+async def page(
+    session: AsyncSession, *, worker_id: uuid.UUID | None = None,
+    status: str | None = None, route: str | None = None, category: str | None = None,
+    channel: str | None = None, only: Sequence[uuid.UUID] | None = None,
+    after: tuple[datetime, uuid.UUID] | None, limit: int,
+) -> Sequence[Case]:
+    """Newest first; row-level security already narrows it to the caller."""
+    stmt = select(Case).order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)
+    if worker_id is not None:
+        stmt = stmt.where(Case.worker_id == worker_id)
+    if only is not None:
+        stmt = stmt.where(Case.id.in_(list(only)))
+    for column, value in ((Case.status, status), (Case.route, route),
+                          (Case.category, category), (Case.channel, channel)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if after:
+        stmt = stmt.where(tuple_(Case.created_at, Case.id) < tuple_(*after))
+    return (await session.scalars(stmt)).all()
+
+
+async def partner_case_ids(session: AsyncSession) -> list[uuid.UUID]:
+    """Cases with an open assignment to the calling partner."""
+    ids = (await session.execute(_PARTNER_CASES)).scalar_one()
+    return [uuid.UUID(str(i)) for i in ids or ()]
+
+
+async def events(session: AsyncSession, case_id: uuid.UUID) -> Sequence[CaseEvent]:
+    return (await session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
+                                  .order_by(CaseEvent.at, CaseEvent.id))).all()
+
+
+async def assignments(session: AsyncSession, case_id: uuid.UUID, *,
+                      lock: bool = False) -> Sequence[CaseAssignment]:
+    stmt = (select(CaseAssignment).where(CaseAssignment.case_id == case_id)
+            .order_by(CaseAssignment.seq, CaseAssignment.assigned_at))
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.scalars(stmt)).all()
+
+
+async def attachments(session: AsyncSession, case_id: uuid.UUID) -> Sequence[CaseAttachment]:
+    return (await session.scalars(select(CaseAttachment).where(CaseAttachment.case_id == case_id)
+                                  .order_by(CaseAttachment.created_at))).all()
+
+
+async def attachment(session: AsyncSession, attachment_id: uuid.UUID) -> CaseAttachment | None:
+    return await session.scalar(select(CaseAttachment).where(CaseAttachment.id == attachment_id))
+
+
+async def policy(session: AsyncSession, federation_id: uuid.UUID, code: str, *,
+                 lock: bool = False) -> CasePolicy | None:
+    stmt = select(CasePolicy).where(CasePolicy.federation_id == federation_id,
+                                    CasePolicy.code == code)
+    if lock:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def policies(session: AsyncSession, federation_id: uuid.UUID) -> Sequence[CasePolicy]:
+    return (await session.scalars(select(CasePolicy)
+                                  .where(CasePolicy.federation_id == federation_id)
+                                  .order_by(CasePolicy.code))).all()
+
+
+async def intake_partner(session: AsyncSession, partner_id: uuid.UUID,
+                         kind: str) -> CaseIntakePartner | None:
+    return await session.scalar(select(CaseIntakePartner).where(
+        CaseIntakePartner.partner_id == partner_id, CaseIntakePartner.kind == kind))
+
+
+async def suggestion_station(session: AsyncSession,
+                             code: str) -> tuple[uuid.UUID, uuid.UUID, str, str] | None:
+    row = (await session.execute(_STATION, {"code": code})).first()
+    return (row.id, row.federation_id, row.name_zh, row.name_en) if row else None
+
+
+async def suggestions_since(session: AsyncSession, station_id: uuid.UUID,
+                            since: datetime) -> int:
+    return int((await session.execute(_SINCE, {"station": station_id, "since": since}))
+               .scalar_one())

@@ -1,0 +1,345 @@
+"""办理环节: route, assign, accept, return, reassign, answer, merge and a unit's feedback,
+each checked against the table in cases/lifecycle.py on the locked, re-read case row, written
+as one `case_events` row (kind, at, actor principal, reason, details) and audited.
+
+Who takes which step:
+- the dispatching union — staff whose subtree holds the case's tenant — assigns, reassigns
+  (改派), merges (并单) and routes;
+- the lead unit (牵头单位) — staff whose subtree holds the open lead assignment's tenant —
+  accepts (接单), returns (退单, with a reason), routes and answers;
+- an assisting unit (a tenant's staff, or a platform through its machine API) gives feedback
+  on its own open assignment, by its `feedback_due_at`.
+
+SLA clocks (derived later from the events; no metric's deadline is derived from another's):
+- first response (首次响应): starts at `intake`; met by the first `accept` or `answer`.
+- resolution (办结): starts at the first `accept` by a lead unit (or at `answer` for a case
+  answered straight from intake, which then starts and meets it at once); its length comes
+  from the route in force (即时答复: the same working day; 限期协调: 3/4/5 working days by
+  tier; 集体协商 and 政策释明: their own policy); met by `answer`.
+- follow-up (回访): starts at `answer`.
+- `return` stops no clock (the case is back with the dispatcher, still running);
+  `reassign` keeps the elapsed time (the clock keeps running from where it was; it is never
+  restarted); `route` again re-derives the resolution deadline from the new route but not
+  its start; `merge` cancels the merged case's clocks (the target's keep running)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.audit import service as audit
+from flexunion.bargaining.board import service as board
+from flexunion.cases import lifecycle, repository
+from flexunion.cases.codes import COORDINATION_DAYS, STATUSES
+from flexunion.cases.models import Case, CaseAssignment
+from flexunion.cases.schemas import AssignCreate, RouteCreate, UnitAssign
+from flexunion.cases.service import access_case, no_such_case, record
+from flexunion.core.errors import Conflict, Forbidden, InvalidInput
+from flexunion.core.workdays import deadline_after
+from flexunion.db import rls
+from flexunion.federation import directory
+
+
+class InvalidCaseStep(Conflict):
+    code, title, title_en = "invalid_case_step", "诉求状态不允许此操作", "Step not allowed"
+
+
+def _check(case: Case, step: str) -> str:
+    target = lifecycle.after(case.status, step)
+    if target is None:
+        zh, en = lifecycle.STEPS[step]
+        raise InvalidCaseStep(
+            f"状态为「{STATUSES[case.status][0]}」的诉求不能{zh}。",
+            f"A case that is '{case.status}' cannot be {en}.",
+            extra={"case_status": case.status, "step": step,
+                   "allowed": lifecycle.allowed_steps(case.status)})
+    return target
+
+
+def _not_yours(zh: str, en: str) -> Forbidden:
+    return Forbidden(zh, en, code="case_step_not_yours")
+
+
+async def _lead(session: AsyncSession, case: Case, *,
+                lock: bool = False) -> CaseAssignment | None:
+    rows = await repository.assignments(session, case.id, lock=lock)
+    return next((a for a in rows if a.role == "lead" and a.ended_at is None), None)
+
+
+async def _dispatcher(session: AsyncSession, case: Case) -> None:
+    if not await rls.in_scope(session, case.tenant_id):
+        raise _not_yours("只有诉求所在地工会（或其上级）可以派单、改派、并单。",
+                         "Only the case's own union (or one above it) dispatches it.")
+
+
+async def _is_lead(session: AsyncSession, case: Case) -> bool:
+    lead = await _lead(session, case)
+    return bool(lead and lead.unit_tenant_id and lead.status == "accepted"
+                and await rls.in_scope(session, lead.unit_tenant_id))
+
+
+async def _dispatcher_or_lead(session: AsyncSession, case: Case) -> None:
+    if not (await rls.in_scope(session, case.tenant_id) or await _is_lead(session, case)):
+        raise _not_yours("只有诉求所在地工会或已接单的牵头单位可以办理此步。",
+                         "Only the case's own union or its accepted lead unit takes this step.")
+
+
+async def _step(session: AsyncSession, case: Case, step: str, target: str, *, now: datetime,
+                reason: str | None = None, details: dict[str, Any] | None = None) -> None:
+    before = case.status
+    case.status = target
+    case.updated_at = now
+    await repository.flush(session)
+    payload = {"from": before, "to": target, **(details or {})}
+    await record(session, case, step, now=now, reason=reason, details=payload)
+    await audit.record(session, f"case.{lifecycle.STEPS[step][1]}", tenant_id=case.tenant_id,
+                       object_type="case", object_id=case.id,
+                       payload={"case_no": case.case_no, "reason": reason, **payload})
+
+
+# ---- 分流 and 答复 --------------------------------------------------------------------------
+
+
+async def route(session: AsyncSession, case_id: uuid.UUID, data: RouteCreate, *,
+                now: datetime) -> Case:
+    """四类路径: the route with who chose it and why. 集体协商 makes the case a source of an
+    agenda item (shown on the item's timeline); 政策释明 cites an active policy of the HQ's
+    library, pinned as it reads now."""
+    case = await access_case(session, case_id, lock=True)
+    target = _check(case, "route")
+    await _dispatcher_or_lead(session, case)
+    details: dict[str, Any] = {}
+    if data.route == "coordinate":
+        days = COORDINATION_DAYS[case.tier]
+        details = {"working_days": days, "due_at": deadline_after(now, days).isoformat()}
+    elif data.route == "instant":
+        details = {"working_days": 0, "due_at": deadline_after(now, 0).isoformat()}
+    elif data.route == "bargaining":
+        if data.agenda_item_id is None:
+            raise InvalidInput("集体协商须指明协商清单上的事项。",
+                               "Collective bargaining names the agenda item.",
+                               code="agenda_item_required")
+        item = await board.access_item(session, data.agenda_item_id)
+        await board.record_event(session, item, "case_linked", actor=await rls.principal(session),
+                                 now=now, payload={"case_id": str(case.id),
+                                                   "case_no": case.case_no}, audience="union")
+        case.agenda_item_id = item.id
+        details = {"agenda_item_id": str(item.id)}
+    elif data.route == "policy":
+        if data.policy is None:
+            raise InvalidInput("政策释明须引用政策库中的一项政策。",
+                               "A policy explanation cites a policy of the library.",
+                               code="policy_required")
+        cited = await repository.policy(session, case.federation_id, data.policy)
+        if cited is None or not cited.active:
+            raise InvalidInput(f"政策库中没有有效的政策 {data.policy}。",
+                               f"No active policy '{data.policy}' in the library.",
+                               code="unknown_policy", extra={"policy": data.policy})
+        details = {"policy": {"code": cited.code, "title_zh": cited.title_zh,
+                              "title_en": cited.title_en, "source": cited.source,
+                              "body": cited.body, "url": cited.url,
+                              "version_at": cited.updated_at.isoformat()}}
+    previous = case.route
+    case.route = data.route
+    case.route_details = details
+    await _step(session, case, "route", target, now=now, reason=data.reason,
+                details={"route": data.route, "previous_route": previous, **details})
+    return case
+
+
+async def answer(session: AsyncSession, case_id: uuid.UUID, text: str, *,
+                 now: datetime) -> Case:
+    """答复: the handling unit's answer to the worker (needs a route)."""
+    case = await access_case(session, case_id, lock=True)
+    target = _check(case, "answer")
+    await _dispatcher_or_lead(session, case)
+    if case.route is None:
+        raise InvalidCaseStep("答复前须先选定办理路径。", "Choose a route before answering.",
+                              code="route_required", extra={"case_status": case.status})
+    case.answer = text.strip()
+    case.answered_at = now
+    lead = await _lead(session, case, lock=True)
+    await _step(session, case, "answer", target, now=now, details={"route": case.route})
+    if lead is not None:
+        lead.status, lead.ended_at = "answered", now
+        await repository.flush(session)
+    return case
+
+
+# ---- 派单, 接单, 退单, 改派 ------------------------------------------------------------------
+
+
+async def _units(session: AsyncSession, case: Case, data: AssignCreate, actor: str,
+                 now: datetime, seq0: int) -> list[CaseAssignment]:
+    tenants = await directory.directory(session, case.federation_id)
+    lead = tenants.get(data.lead)
+    if lead is None:
+        raise InvalidInput(f"{data.lead} 不是本联合会的组织。",
+                           f"'{data.lead}' is not a tenant of this federation.",
+                           code="unknown_unit", extra={"unit": data.lead})
+
+    def row(role: str, seq: int, unit: UnitAssign | AssignCreate, tenant_id: uuid.UUID | None,
+            partner_id: uuid.UUID | None) -> CaseAssignment:
+        return CaseAssignment(
+            id=uuid.uuid4(), federation_id=case.federation_id,
+            tenant_id=tenant_id or case.tenant_id, case_id=case.id, role=role, seq=seq,
+            unit_tenant_id=tenant_id, unit_partner_id=partner_id,
+            evidence_required=list(unit.evidence_required),
+            feedback_due_at=deadline_after(now, unit.feedback_days), status="assigned",
+            assigned_by=actor, assigned_at=now)
+
+    rows = [row("lead", seq0, data, lead.id, None)]
+    for i, unit in enumerate(data.assisting, start=1):
+        if (unit.tenant is None) == (unit.partner is None):
+            raise InvalidInput("协办单位须是一个组织或一个平台（二选一）。",
+                               "An assisting unit is either a tenant or a platform.",
+                               code="unit_ambiguous")
+        if unit.tenant is not None:
+            entry = tenants.get(unit.tenant)
+            if entry is None:
+                raise InvalidInput(f"{unit.tenant} 不是本联合会的组织。",
+                                   f"'{unit.tenant}' is not a tenant of this federation.",
+                                   code="unknown_unit", extra={"unit": unit.tenant})
+            rows.append(row("assist", seq0 + i, unit, entry.id, None))
+        else:
+            assert unit.partner is not None
+            partner = await directory.partner_by_code(session, case.federation_id, unit.partner)
+            rows.append(row("assist", seq0 + i, unit, None, partner.id))
+    return rows
+
+
+def _unit_details(rows: Sequence[CaseAssignment]) -> list[dict[str, Any]]:
+    return [{"role": a.role, "seq": a.seq,
+             "tenant_id": str(a.unit_tenant_id) if a.unit_tenant_id else None,
+             "partner_id": str(a.unit_partner_id) if a.unit_partner_id else None,
+             "feedback_due_at": a.feedback_due_at.isoformat() if a.feedback_due_at else None,
+             "evidence_required": a.evidence_required} for a in rows]
+
+
+async def _end_open(session: AsyncSession, case: Case, status: str, reason: str | None,
+                    now: datetime) -> int:
+    rows = [a for a in await repository.assignments(session, case.id, lock=True)
+            if a.ended_at is None]
+    for a in rows:
+        a.status, a.ended_at, a.end_reason = status, now, reason
+    await repository.flush(session)
+    return max((a.seq for a in await repository.assignments(session, case.id)), default=0)
+
+
+async def assign(session: AsyncSession, case_id: uuid.UUID, data: AssignCreate, *,
+                 now: datetime, reassign: bool = False) -> Case:
+    """派单 (from received or returned) or 改派 (from assigned or accepted, reason required):
+    the open assignments end, the new lead and assisting units get theirs. A reassignment
+    keeps the case's elapsed time: it writes no clock restart, only the step."""
+    case = await access_case(session, case_id, lock=True)
+    step = "reassign" if reassign else "assign"
+    target = _check(case, step)
+    await _dispatcher(session, case)
+    if reassign and not data.reason:
+        raise InvalidInput("改派须说明原因。", "A reassignment needs a reason.",
+                           code="reason_required")
+    actor = await rls.principal(session)
+    last = await _end_open(session, case, "reassigned", data.reason, now) if reassign else max(
+        (a.seq for a in await repository.assignments(session, case.id)), default=0)
+    rows = await _units(session, case, data, actor, now, last + 1)
+    for r in rows:
+        repository.add(session, r)
+    await repository.flush(session)
+    await _step(session, case, step, target, now=now, reason=data.reason,
+                details={"units": _unit_details(rows)})
+    return case
+
+
+async def _own_lead(session: AsyncSession, case: Case) -> CaseAssignment:
+    lead = await _lead(session, case, lock=True)
+    if lead is None or lead.unit_tenant_id is None or not await rls.in_scope(
+            session, lead.unit_tenant_id):
+        raise _not_yours("只有牵头单位可以接单或退单。",
+                         "Only the lead unit accepts or returns a case.")
+    return lead
+
+
+async def accept(session: AsyncSession, case_id: uuid.UUID, *, now: datetime) -> Case:
+    """接单 by the lead unit: the resolution clock starts at the first acceptance."""
+    case = await access_case(session, case_id, lock=True)
+    target = _check(case, "accept")
+    lead = await _own_lead(session, case)
+    await _step(session, case, "accept", target, now=now,
+                details={"assignment_id": str(lead.id)})
+    lead.status, lead.accepted_at = "accepted", now
+    await repository.flush(session)
+    return case
+
+
+async def return_case(session: AsyncSession, case_id: uuid.UUID, reason: str, *,
+                      now: datetime) -> Case:
+    """退单 by the lead unit, with a reason: back to the dispatcher (退回件). No clock stops."""
+    case = await access_case(session, case_id, lock=True)
+    target = _check(case, "return")
+    lead = await _own_lead(session, case)
+    # The case first, while the lead's open assignment still shows it to the unit.
+    await _step(session, case, "return", target, now=now, reason=reason,
+                details={"assignment_id": str(lead.id)})
+    for a in await repository.assignments(session, case.id, lock=True):
+        if a.ended_at is None:
+            a.status, a.ended_at, a.end_reason = "returned", now, reason
+    await repository.flush(session)
+    return case
+
+
+async def merge(session: AsyncSession, case_id: uuid.UUID, into: uuid.UUID,
+                reason: str | None, *, now: datetime) -> Case:
+    """并单: this case joins `into`, an open case of the same worker; both logs say so."""
+    case = await access_case(session, case_id, lock=True)
+    target = _check(case, "merge")
+    await _dispatcher(session, case)
+    other = await access_case(session, into, lock=True)
+    if other.id == case.id or other.status not in ("received", "assigned", "accepted",
+                                                   "returned"):
+        raise InvalidCaseStep("只能并入另一条办理中的诉求。",
+                              "A case merges only into another open case.",
+                              code="merge_target_invalid", extra={"into": str(into)})
+    if case.worker_id is None or other.worker_id != case.worker_id:
+        raise InvalidCaseStep("只能合并同一职工的诉求。",
+                              "Only cases of the same worker are merged.",
+                              code="merge_target_invalid", extra={"into": str(into)})
+    case.merged_into_id = other.id
+    await _end_open(session, case, "closed", "merged", now)
+    await _step(session, case, "merge", target, now=now, reason=reason,
+                details={"into": str(other.id), "into_case_no": other.case_no})
+    await record(session, other, "merged_from", now=now, reason=reason,
+                 details={"case_id": str(case.id), "case_no": case.case_no,
+                          "description": case.description})
+    return case
+
+
+async def feedback(session: AsyncSession, case_id: uuid.UUID, text: str, *,
+                   now: datetime, partner: bool) -> CaseAssignment:
+    """An assisting unit's feedback (a tenant's staff, or the platform by API) on its open
+    assignment; 404 when none is open for the caller. Only the assignment row is locked (a
+    unit may not update the case itself)."""
+    case = await access_case(session, case_id)
+    me = await rls.current_partner(session) if partner else None
+    mine = None
+    for a in await repository.assignments(session, case.id, lock=True):
+        if a.ended_at is not None or a.role != "assist":
+            continue
+        if (partner and a.unit_partner_id == me) or (
+                not partner and a.unit_tenant_id and await rls.in_scope(session,
+                                                                       a.unit_tenant_id)):
+            mine = a
+            break
+    if mine is None:
+        raise no_such_case()
+    mine.feedback, mine.status = text.strip(), "answered"
+    await repository.flush(session)
+    await record(session, case, "feedback", now=now,
+                 details={"assignment_id": str(mine.id), "late": bool(
+                     mine.feedback_due_at and now > mine.feedback_due_at)})
+    await audit.record(session, "case.feedback", tenant_id=case.tenant_id, object_type="case",
+                       object_id=case.id, payload={"assignment_id": str(mine.id)})
+    return mine
