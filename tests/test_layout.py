@@ -27,6 +27,10 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "auth/partners": ("schemas.py", "repository.py", "service.py", "routes.py"),
     "auth/sessions": ("schemas.py", "repository.py", "service.py"),
     "federation": SHAPE,
+    # The working calendar: + hours.py (the pure engine), files.py (the file), apply.py.
+    "calendars": SHAPE,
+    # The pure SLA clock (cases/clocks/engine.py): no tables, no routes of its own.
+    "cases/clocks": (),
     "consent": SHAPE,
     "membership": SHAPE,
     "membership/cards": ("schemas.py", "service.py", "routes.py"),

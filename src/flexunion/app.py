@@ -34,6 +34,7 @@ from flexunion.bargaining.ballots.service import refuse_while_voting
 from flexunion.bargaining.board import service as board
 from flexunion.bargaining.evidence.store import FilesystemStore
 from flexunion.bargaining.routes import router as bargaining_router
+from flexunion.calendars.routes import router as calendars_router
 from flexunion.cases.routes import router as cases_router
 from flexunion.config import Settings
 from flexunion.consent import service as consent
@@ -74,10 +75,9 @@ docs_assets_router = create_static_files_router(
     cache_control=CacheControlHeader(max_age=86400), include_in_schema=False)
 
 # One router per domain, each carrying its own paths, tags, security and access presets.
-ROUTERS = [system_router, auth_router, federation_router, consent_router, me_router,
-           membership_router, transfers_router, geo_router, bargaining_router, cases_router,
-           audit_router,
-           docs_assets_router, console_router]
+ROUTERS = [system_router, auth_router, federation_router, calendars_router, consent_router,
+           me_router, membership_router, transfers_router, geo_router, bargaining_router,
+           cases_router, audit_router, docs_assets_router, console_router]
 
 
 def app_database_url(settings: Settings) -> str:

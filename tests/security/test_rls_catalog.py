@@ -306,6 +306,23 @@ async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
         " 'application/pdf', 1, 'x', 'test', now())", hq, region, case)
 
 
+async def seed_calendar(conn: asyncpg.Connection, fed: Federation) -> None:
+    """A version by the HQ with its hours and a holiday, one by a region with a local day."""
+    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    for version, tenant in ((1, hq), (2, region)):
+        await conn.execute(
+            "INSERT INTO calendar_versions (id, federation_id, tenant_id, version, change, actor)"
+            " VALUES (gen_random_uuid(), $1, $2, $3, 'seed', 'seed')", hq, tenant, version)
+        await conn.execute(
+            "INSERT INTO calendar_days (id, federation_id, tenant_id, version, day, kind,"
+            " name_zh, name_en) VALUES (gen_random_uuid(), $1, $2, $3, '2026-10-01', 'holiday',"
+            " '国庆节', 'National Day')", hq, tenant, version)
+    await conn.execute(
+        "INSERT INTO calendar_settings (id, federation_id, tenant_id, version, weekly_hours,"
+        " makeup_day_hours, covered_years) VALUES (gen_random_uuid(), $1, $1, 1,"
+        " '{\"mon\": [\"09:00-12:00\"]}', '[]', '{2026}')", hq)
+
+
 async def test_no_tenant_table_leaks_to_another_federation(
     client: httpx.AsyncClient, owner, sms, federation: Federation, other_federation: Federation,
     settings: Settings, owner_conn: asyncpg.Connection, staff_token,
@@ -337,6 +354,9 @@ async def test_no_tenant_table_leaks_to_another_federation(
     await seed_geo(owner_conn, federation, member)
     await seed_bargaining(owner_conn, federation, member)
     await seed_cases(owner_conn, federation, member)
+
+
+    await seed_calendar(owner_conn, federation)
     # A console session, by the real sign-in form.
     async with httpx.AsyncClient(base_url=str(client.base_url)) as browser:
         signed = await sign_in(browser, f"{federation.hq}-adm", "pw-123456")

@@ -11,6 +11,7 @@ from flexunion.bargaining.board import models as _board  # noqa: F401
 from flexunion.bargaining.evidence import models as _evidence  # noqa: F401
 from flexunion.bargaining.reports import models as _reports  # noqa: F401
 from flexunion.bargaining.rounds import models as _rounds  # noqa: F401
+from flexunion.calendars import models as _calendars  # noqa: F401
 from flexunion.cases import models as _cases  # noqa: F401
 from flexunion.consent import models as _consent  # noqa: F401
 from flexunion.core import events as _events  # noqa: F401

@@ -4,7 +4,8 @@ A federation is a folder with `federation.yaml`; a folder of such folders (`tena
 holds several. Every file is read and checked before the database is touched; apply runs
 in the caller's single transaction, creates and updates only what differs (a second apply
 changes nothing) and never deletes. Each file that changed something is audited, and every
-federation in the files gets its card key (auth) if it has none."""
+federation in the files gets its card key (auth) if it has none. A `calendar.yaml` beside a
+`federation.yaml` is the federation's working calendar (calendars/apply.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
 from flexunion.auth.keys import ensure_card_keys
+from flexunion.calendars import apply as calendar_apply
+from flexunion.calendars import files as calendar_files
+from flexunion.calendars.schemas import CalendarFile
 from flexunion.core.errors import OperatorError
 from flexunion.core.secrets import Keyring
 from flexunion.federation import tree
@@ -54,10 +58,23 @@ def federation_files(directory: Path) -> list[Path]:
     return found
 
 
+def load_calendar(path: Path) -> CalendarFile | None:
+    """The calendar file beside a federation file, if there is one."""
+    found = path.parent / calendar_files.FILE_NAME
+    if not found.is_file():
+        return None
+    try:
+        return calendar_files.load(found)
+    except OperatorError as exc:
+        raise FederationFileError(str(exc)) from exc
+
+
 def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
     """Read and check every file before touching the database; a tenant code may appear in
     only one file (else plan would promise creates that apply cannot do)."""
     loaded = [(path, load_file(path)) for path in federation_files(directory)]
+    for path, _ in loaded:
+        load_calendar(path)  # checked before the database is touched
     owner: dict[str, tuple[Path, str]] = {}
     for path, spec in loaded:
         for code, where in tree.tenant_codes(spec).items():
@@ -84,6 +101,12 @@ async def _run(session: AsyncSession, directory: Path, apply: bool) -> Plan:
                 session, path, spec.areas, spec.service_points, result.federation_id,
                 result.tenants, result.partner_ids, apply,
                 lambda *args, changes=changes: changes.append(tree.Change(*args)))
+            calendar = load_calendar(path)
+            if calendar is not None:
+                await calendar_apply.plan(
+                    session, path.parent / calendar_files.FILE_NAME, calendar,
+                    result.federation_id, spec.federation.code, result.tenants, apply,
+                    lambda *args, changes=changes: changes.append(tree.Change(*args)))
         except OperatorError as exc:
             raise FederationFileError(str(exc)) from exc
         plan.changes += result.changes
