@@ -15,6 +15,15 @@ one after another on one keep-alive connection after a warm-up. The figure is th
 client waits on loopback: the server's time plus well under a millisecond.
 
 Goals: p95 ≤ 100 ms on the demo data, ≤ 150 ms at 1M members.
+
+Measured 2026-12-04 (2 CPUs shared with four other test runs: load average 3.5 at the start,
+5.2 at the end, so these are pessimistic), p50 / p95 ms:
+- demo, HQ and region: every page ≤ 26.5 p95 (slowest: HQ areas 16.2 / 26.5).
+- 1M members, every page ≤ 91.3 p95 (slowest: region areas 29.5 / 91.3, region organisation
+  29.5 / 85.1, HQ dashboard 35.0 / 72.0); members list HQ 21.9 / 48.9, region 31.1 / 41.8.
+- name search `q=张*` at 1M: HQ 59.0 / 81.2, region 16.2 / 30.6 — before migration 0012's
+  index (2026-12-03, idle box) it was 4,438 / 4,865 and 1,054 / 1,195.
+On an idle box (2026-12-03, load ~1.0) the 1M pages were ≤ 66.0 p95.
 """
 
 from __future__ import annotations
