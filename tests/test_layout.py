@@ -49,6 +49,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "bargaining/evidence": SHAPE,
     "cases": SHAPE,
     "provisioning": ("schemas.py", "service.py"),
+    # The job queue: pgqueuer's tables (no models), its SQL, the runner; no HTTP.
+    "jobs": ("repository.py", "service.py"),
     # Pages over the domains' services: no tables, no SQL of its own (checked below).
     "console": ("routes.py",),
 }

@@ -3,7 +3,9 @@ from __future__ import annotations
 from sqlalchemy import func, select, text
 
 from flexunion.auth.models import OtpChallenge
-from flexunion.db.retention import purge
+from flexunion.db.engine import apply_scope
+from flexunion.db.retention import PRINCIPAL, purge
+from flexunion.db.scope import DbScope
 from tests.support.factories import Federation, bearer, worker_login
 
 
@@ -21,6 +23,7 @@ async def test_purge_removes_only_what_has_expired(client, sms, federation: Fede
         await s.execute(text("UPDATE otp_challenges SET created_at = now() - interval '2 days'"
                              " WHERE tenant_id = :f"), {"f": fed})
     async with owner() as s, s.begin():
+        await apply_scope(s, DbScope(None, PRINCIPAL))  # the purge answers its principal only
         removed = await purge(s)
     assert removed["idempotency_keys"] >= 1 and removed["otp_challenges"] >= 1
     async with owner() as s:

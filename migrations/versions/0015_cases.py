@@ -19,7 +19,7 @@ An anonymous suggestion (channel `qr_suggestion`) stores no worker, member or co
 `case_events` is append-only: the app role may INSERT and SELECT, never UPDATE or DELETE.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-04
 """
 
@@ -30,7 +30,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

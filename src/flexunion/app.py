@@ -57,11 +57,13 @@ from flexunion.core.strict import StrictRequest
 from flexunion.core.system_routes import router as system_router
 from flexunion.db.engine import make_engine, make_sessionmaker
 from flexunion.db.migrate import check_app_role
+from flexunion.db.runtime import app_url
 from flexunion.db.urls import to_asyncpg
 from flexunion.federation.routes import router as federation_router
 from flexunion.geo.checkins.service import erase_on_withdrawal as erase_checkins
 from flexunion.geo.registry import GeoRegistry
 from flexunion.geo.routes import router as geo_router
+from flexunion.jobs import service as jobs
 from flexunion.me.routes import router as me_router
 from flexunion.membership.cards.holders import HolderStore
 from flexunion.membership.routes import router as membership_router
@@ -81,13 +83,7 @@ ROUTERS = [system_router, auth_router, federation_router, calendars_router, cons
 
 
 def app_database_url(settings: Settings) -> str:
-    if settings.app_database_url:
-        return settings.app_database_url
-    if not settings.database_url:
-        raise RuntimeError("no database configured")
-    from flexunion.db.urls import with_user
-
-    return with_user(settings.database_url, settings.app_role, settings.app_db_password)
+    return app_url(settings)
 
 
 # Put in each docs page's <head> before its scripts: the browser loads nothing from another
@@ -182,6 +178,8 @@ def create_app(
     # item while its members vote.
     consent.on_withdrawal("location_checkin", "geo:erase-checkins", erase_checkins)
     board.guard_steps("ballots:voting", refuse_while_voting)
+    # A domain queues a job through core.queue in its own transaction (jobs/service.py).
+    jobs.install()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

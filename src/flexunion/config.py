@@ -157,6 +157,23 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class JobSettings:
+    """The job queue (jobs/, pgqueuer on the same PostgreSQL). A picked job whose worker
+    stops sending heartbeats for `heartbeat_seconds` is picked again by another worker (a
+    killed pod's job runs again); a failing job is retried up to `max_attempts` times with
+    backoff; `concurrency`: jobs one worker process runs at once. `in_process`: whether
+    `flexunion serve` runs a worker beside the API (None: only with the embedded
+    database, i.e. the quick start). `schedules`: whether this worker fires the periodic
+    schedules (a worker with it off only runs queued jobs)."""
+
+    heartbeat_seconds: float = 30.0
+    max_attempts: int = 5
+    concurrency: int = 4
+    in_process: bool | None = None
+    schedules: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     # Owner connection (migrations, operator CLI). None → embedded PostgreSQL.
     database_url: str | None = None
@@ -179,6 +196,7 @@ class Settings:
     geo: GeoSettings = field(default_factory=GeoSettings)
     bargaining: BargainingSettings = field(default_factory=BargainingSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
 
     @property
     def embedded(self) -> bool:
@@ -260,5 +278,13 @@ def load_settings() -> Settings:
             absolute_hours=_int("FLEXUNION_CONSOLE_ABSOLUTE_HOURS", 12),
             tiles=_env("FLEXUNION_CONSOLE_TILES"),
             tiles_crs=_env("FLEXUNION_CONSOLE_TILES_CRS", "wgs84") or "wgs84",
+        ),
+        jobs=JobSettings(
+            heartbeat_seconds=_float("FLEXUNION_JOBS_HEARTBEAT_SECONDS", 30.0),
+            max_attempts=_int("FLEXUNION_JOBS_MAX_ATTEMPTS", 5),
+            concurrency=_int("FLEXUNION_JOBS_CONCURRENCY", 4),
+            in_process=(None if _env("FLEXUNION_JOBS_IN_PROCESS") is None
+                        else _env("FLEXUNION_JOBS_IN_PROCESS") == "1"),
+            schedules=_env("FLEXUNION_JOBS_SCHEDULES", "1") == "1",
         ),
     )

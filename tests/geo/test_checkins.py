@@ -11,7 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from flexunion.db.retention import purge
+from flexunion.db.engine import apply_scope
+from flexunion.db.retention import PRINCIPAL, purge
+from flexunion.db.scope import DbScope
 from flexunion.geo.checkins.models import LocationCheckin
 from flexunion.geo.crs import Crs, from_wgs84
 from tests.support.factories import Federation, Joined, bearer, join, worker_login
@@ -282,6 +284,7 @@ async def test_erase_withdraw_and_purge(client, sms, federation: Federation, sta
             "UPDATE location_checkins SET recorded_at = now() - interval '91 days'"
             " WHERE worker_id = :w AND lon = :lon"), {"w": other.worker_id, "lon": IN_R1[0]})
     async with owner() as s, s.begin():
+        await apply_scope(s, DbScope(None, PRINCIPAL))  # the purge answers its principal only
         removed = await purge(s, checkin_retention_days=90)
     assert removed["location_checkins"] >= 1
     left = (await client.get("/v1/me/checkins", headers=bearer(other.token))).json()["items"]

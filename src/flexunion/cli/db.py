@@ -22,14 +22,16 @@ def migrate() -> None:
 
 @click.command()
 def purge() -> None:
-    """Delete expired idempotency records, day-old one-time-code challenges and location
-    check-ins past FLEXUNION_CHECKIN_RETENTION_DAYS."""
+    """Delete expired idempotency records, day-old one-time-code challenges, ended console
+    sessions, location check-ins past FLEXUNION_CHECKIN_RETENTION_DAYS and the old job log
+    (the worker's `purge` job does the same every hour)."""
+    from flexunion.db.retention import PRINCIPAL
     from flexunion.db.retention import purge as run_purge
 
     async def work(settings: Settings, session: AsyncSession) -> dict[str, int]:
         return await run_purge(session, checkin_retention_days=settings.geo.checkin_retention_days)
 
-    removed = as_owner(work)
+    removed = as_owner(work, principal=PRINCIPAL)
     click.echo(", ".join(f"{table}: {n} removed" for table, n in removed.items()))
 
 

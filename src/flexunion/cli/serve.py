@@ -7,6 +7,12 @@ signals itself; when it has shut down it restores the handlers it found and rais
 signal again: with Python's defaults SIGTERM then killed the process on the spot, before
 any `finally` or exit handler could stop the database.
 
+The job worker (jobs/, `flexunion worker`) runs beside the API in this process, in a thread
+of its own, when the database is the embedded one (the quick start: transfers release and
+ballots close on time without a second command); `--no-worker` turns it off and `--worker`
+turns it on against a configured database (FLEXUNION_JOBS_IN_PROCESS=1/0 sets the default).
+In Kubernetes the worker is a Deployment of its own (helm/flexunion).
+
 `--workers N` (N > 1) serves from N processes on one socket (uvicorn's supervisor): this
 process starts the database, migrates and loads the demo, then spawns the workers, each
 with its own app and its own connection pools (see docs/operations.md, "Serving"). A stop
@@ -15,9 +21,11 @@ signal ends the workers first, then the database."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -31,11 +39,14 @@ if TYPE_CHECKING:
     import uvicorn
     from litestar import Litestar
 
+    from flexunion.jobs.worker import Worker
+
 # PostgreSQL connections one serving process may hold beyond its SQLAlchemy pool
 # (size + overflow): the one-statement reader pool (max(2, size // 2)), and the geo
 # registry's and card holders' pools (2 each) and LISTEN connections (1 each).
 EXTRA_CONNECTIONS = 6
 STARTUP_FAILURE = 3  # uvicorn's exit status of a worker whose start failed
+log = logging.getLogger(__name__)
 
 
 def connections_per_process(settings: Settings) -> int:
@@ -67,6 +78,56 @@ async def load_demo_if_empty(settings: Settings) -> bool:
         plan = await apply_directory(session, settings.demo_dir)
     click.echo(f"loaded demo federation from {settings.demo_dir}: {plan.summary()}", err=True)
     return True
+
+
+def worker_wanted(settings: Settings, flag: bool | None, embedded: bool) -> bool:
+    """--worker/--no-worker, else FLEXUNION_JOBS_IN_PROCESS, else: with the embedded database."""
+    if flag is not None:
+        return flag
+    if settings.jobs.in_process is not None:
+        return settings.jobs.in_process
+    return embedded
+
+
+@contextmanager
+def worker_beside(settings: Settings, enabled: bool) -> Iterator[None]:
+    """The job worker on its own event loop in a thread for as long as the block runs;
+    stopped (running jobs finish) when it ends."""
+    if not enabled:
+        yield
+        return
+    from flexunion.jobs.worker import Worker
+
+    started = threading.Event()
+    held: dict[str, tuple[asyncio.AbstractEventLoop, Worker]] = {}
+
+    async def main() -> None:
+        worker = Worker(settings)
+        held["worker"] = (asyncio.get_running_loop(), worker)
+        started.set()
+        await worker.run()
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except Exception:  # the API goes on; the log says why no jobs run
+            log.exception("the in-process job worker stopped")
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=target, name="flexunion-jobs", daemon=True)
+    thread.start()
+    started.wait(30)
+    if thread.is_alive():
+        click.echo("job worker running in this process (--no-worker to turn it off)", err=True)
+    try:
+        yield
+    finally:
+        if "worker" in held:
+            loop, worker = held["worker"]
+            with suppress(RuntimeError):  # its loop has ended already (the worker failed)
+                loop.call_soon_threadsafe(worker.stop)
+        thread.join(timeout=30)
 
 
 class Stopped(KeyboardInterrupt):
@@ -113,12 +174,14 @@ class _StopSignals:
               help="Serve only: no migrations, no demo (for pods that hold only the app's URL).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes on one socket, each with its own connection pools.")
-def serve(host: str, port: int, no_migrate: bool, workers: int) -> None:
+@click.option("--worker/--no-worker", "job_worker", default=None,
+              help="Run the job worker in this process (default: with the embedded database).")
+def serve(host: str, port: int, no_migrate: bool, workers: int, job_worker: bool | None) -> None:
     """Run the service (embedded PostgreSQL when DATABASE_URL is unset)."""
     signals = _StopSignals()
     try:
         with signals.installed():
-            _serve(host, port, no_migrate, signals, workers)
+            _serve(host, port, no_migrate, signals, workers, job_worker)
     except Stopped as stopped:
         click.echo(f"flexunion stopped ({stopped})", err=True)
 
@@ -156,7 +219,7 @@ def _serve_workers(settings: Settings, host: str, port: int, workers: int,
 
 
 def _serve(host: str, port: int, no_migrate: bool, signals: _StopSignals,
-           workers: int = 1) -> None:
+           workers: int = 1, job_worker: bool | None = None) -> None:
     import uvicorn
 
     from flexunion.app import create_app
@@ -172,8 +235,11 @@ def _serve(host: str, port: int, no_migrate: bool, signals: _StopSignals,
             asyncio.run(prepare(db.settings))
             signals.check()
             asyncio.run(load_demo_if_empty(db.settings))
+        beside = worker_beside(db.settings,
+                               worker_wanted(db.settings, job_worker, db.server is not None))
         if workers > 1:
-            _serve_workers(db.settings, host, port, workers, signals)
+            with beside:
+                _serve_workers(db.settings, host, port, workers, signals)
             return
         app = create_app(db.settings)
         signals.check()
@@ -181,7 +247,8 @@ def _serve(host: str, port: int, no_migrate: bool, signals: _StopSignals,
         signals.server = server = uvicorn.Server(uvicorn.Config(
             app, host=host, port=port, log_config=None, proxy_headers=False,
             server_header=False))
-        server.run()
+        with beside:
+            server.run()
         signals.check()
         if not server.started:  # as uvicorn.run: it could not bind, or the lifespan failed
             raise SystemExit(3)

@@ -16,8 +16,8 @@ def transfers() -> None:
 
 @transfers.command("auto-release")
 def auto_release() -> None:
-    """Release every transfer whose origin did not answer within the working-day deadline
-    (run it every 15 minutes from a CronJob)."""
+    """Release every transfer whose origin did not answer within the working-day deadline,
+    now (the worker does it every 5 minutes: `flexunion worker`)."""
     from flexunion.core.clock import Clock
     from flexunion.transfers.jobs import PRINCIPAL
     from flexunion.transfers.jobs import auto_release as release_due

@@ -37,6 +37,17 @@ def open_database(settings: Settings) -> Database:
                             app_database_url=server.app_url), server)
 
 
+def app_url(settings: Settings) -> str:
+    """The app role's URL: given, or the owner's URL with the app role's name and password."""
+    if settings.app_database_url:
+        return settings.app_database_url
+    if not settings.database_url:
+        raise RuntimeError("no database configured")
+    from flexunion.db.urls import with_user
+
+    return with_user(settings.database_url, settings.app_role, settings.app_db_password)
+
+
 @asynccontextmanager
 async def owner_session(settings: Settings,
                         principal: str = "cli:operator") -> AsyncIterator[AsyncSession]:

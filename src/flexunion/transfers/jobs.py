@@ -1,5 +1,8 @@
-"""Scheduled work for transfers. `flexunion transfers auto-release` runs `auto_release` as the
-owner (an operator command); schedule it every 15 minutes (see helm/flexunion/README.md)."""
+"""Scheduled work for transfers. The worker runs `auto_release` every 5 minutes, once per
+federation, as the app role under RLS with that federation's HQ as scope (the
+`auto-release` job, principal `system:jobs:auto-release`: jobs/tasks.py, jobs/schedule.py).
+`flexunion transfers auto-release` still runs it by hand, as the owner, for every federation
+(principal PRINCIPAL)."""
 
 from __future__ import annotations
 
@@ -21,8 +24,8 @@ async def auto_release(
 ) -> Sequence[Transfer]:
     """Release every requested transfer whose origin let the deadline (N working days) pass.
 
-    `session` is an owner session whose principal names the system (PRINCIPAL): the audit
-    rows are written as that principal. Rows another run holds are skipped, so two runs at
+    `session` names a system principal (the job's, or PRINCIPAL for the operator command):
+    the audit rows are written as that principal. Rows another run holds are skipped, so two runs at
     once never release one transfer twice. The caller commits."""
     due = await repo.due_for_release(session, now, federation_id)
     for transfer in due:

@@ -121,6 +121,13 @@ async def open_ballots(session: AsyncSession, limit: int) -> Sequence[Ballot]:
         .order_by(Ballot.closes_at, Ballot.id).limit(limit))).all()
 
 
+async def due_to_close(session: AsyncSession, now: datetime, limit: int) -> Sequence[uuid.UUID]:
+    """Open ballots the caller may see whose closes_at has passed, soonest first."""
+    return (await session.scalars(
+        select(Ballot.id).where(Ballot.status == "open", Ballot.closes_at <= now)
+        .order_by(Ballot.closes_at, Ballot.id).limit(limit))).all()
+
+
 async def of_item(session: AsyncSession, item_id: uuid.UUID) -> Sequence[Ballot]:
     """Every ballot on an item that the caller may see, newest first."""
     return (await session.scalars(

@@ -239,6 +239,21 @@ async def close_ballot(session: AsyncSession, ballot_id: uuid.UUID, *, early: bo
     return ballot
 
 
+async def close_due(session: AsyncSession, *, now: datetime, limit: int = 100) -> list[Ballot]:
+    """The `close-ballots` job: close every ballot in scope whose closes_at has passed, as a
+    staff close would (sealed, counted, a pass ratifies), each in its own savepoint. A ballot
+    someone closed meanwhile is skipped, so a repeated run closes nothing twice."""
+    closed = []
+    for ballot_id in await repository.due_to_close(session, now, limit):
+        try:
+            async with session.begin_nested():
+                closed.append(await close_ballot(session, ballot_id, early=False, reason=None,
+                                                 now=now))
+        except BallotConflict:  # closed by an officer (or another run) since it was listed
+            continue
+    return closed
+
+
 async def recount(session: AsyncSession, ballot_id: uuid.UUID) -> dict[str, Any]:
     ballot = await access_ballot(session, ballot_id)
     if ballot.status != "closed" or ballot.tally is None:

@@ -1,0 +1,39 @@
+"""定时作业 The periodic schedules, declared in one place.
+
+Each schedule, when its cron expression fires (UTC, pgqueuer's scheduler: one worker of
+the fleet takes each tick), queues its entrypoint: once per federation for a per-federation
+entrypoint — each federation then runs in its own job, transaction and scope, and is retried
+on its own — or once for a service-wide one. A federation's job still waiting or running
+from the last tick is not queued again (dedupe key `<schedule>:<federation>`).
+
+A domain adds a schedule by adding a line here and an entrypoint in tasks.py; docs/jobs.md
+lists them (tests/jobs/test_schedule.py checks the two agree)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    name: str
+    cron: str  # minute hour day month weekday, UTC
+    entrypoint: str
+    what: str
+
+
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule("auto-release", "*/5 * * * *", "auto-release",
+             "异地接转超期自动转出 release transfers whose origin let N working days pass"),
+    Schedule("close-ballots", "* * * * *", "close-ballots",
+             "表决到期结束并计票 close, seal and count ballots past closes_at"),
+    Schedule("purge", "17 * * * *", "purge",
+             "过期数据清理 retention purge (idempotency keys, OTP, sessions, check-ins, job log)"),
+)
+
+
+def by_name(name: str) -> Schedule:
+    for schedule in SCHEDULES:
+        if schedule.name == name:
+            return schedule
+    raise LookupError(f"no schedule named {name!r}")

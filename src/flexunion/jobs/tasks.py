@@ -1,0 +1,34 @@
+"""The entrypoints: each one calls a domain's own job function in the run's session.
+
+To add one (e.g. the demand ledger's SLA reminders): write the function in the domain
+(`cases/jobs.py`: `async def remind(session, now) -> int`), register it here, and if it is
+periodic add a line to schedule.py. The domain never imports flexunion.jobs; to queue a job
+from inside a request it calls `flexunion.core.queue.enqueue`."""
+
+from __future__ import annotations
+
+from flexunion.bargaining.ballots import service as ballots
+from flexunion.db import retention
+from flexunion.jobs.registry import JobRun, register
+from flexunion.transfers import jobs as transfers
+
+
+@register("auto-release")
+async def auto_release(run: JobRun) -> int:
+    """异地接转: the origin's silence past N working days becomes a release."""
+    return len(await transfers.auto_release(run.session, run.now,
+                                            federation_id=run.federation_id))
+
+
+@register("close-ballots")
+async def close_ballots(run: JobRun) -> int:
+    """表决: ballots past closes_at are closed, sealed and counted (a pass ratifies)."""
+    return len(await ballots.close_due(run.session, now=run.now))
+
+
+@register("purge", per_federation=False)
+async def purge(run: JobRun) -> int:
+    """Retention: expired short-lived personal and request data (db/retention.py)."""
+    removed = await retention.purge(
+        run.session, checkin_retention_days=run.settings.geo.checkin_retention_days)
+    return sum(removed.values())
