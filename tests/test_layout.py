@@ -32,6 +32,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     # The pure SLA clock (cases/clocks/engine.py): no tables, no routes of its own.
     "cases/clocks": (),
     "consent": SHAPE,
+    "inbox": SHAPE,
     "membership": SHAPE,
     "membership/cards": ("schemas.py", "service.py", "routes.py"),
     "transfers": SHAPE,

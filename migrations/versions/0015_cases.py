@@ -18,6 +18,15 @@ An anonymous suggestion (channel `qr_suggestion`) stores no worker, member or co
 
 `case_events` is append-only: the app role may INSERT and SELECT, never UPDATE or DELETE.
 
+Closing the loop (回访复核): `case_followups` (one row per follow-up: 已解决 closes the case,
+阶段推进 / 暂难解决 keep a next node, its due date and a responsible unit), `case_ratings` (the
+worker's satisfaction, one per closing: UNIQUE (case_id, closing)) and the worker's own
+UPDATE of a closed case (reopening, within the window the service checks). The worker's
+inbox: `worker_notifications`, readable and markable only by that worker; written by whoever
+changes the case's status (who must see the case, and the case must be that worker's);
+`flexunion_notice_sms(id)` hands the notification's creator the worker's sealed phone once,
+and only when the worker's latest `sms_notice` consent is granted.
+
 Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-04
@@ -46,8 +55,13 @@ ROLES_OLD = "('hq_admin', 'regional_admin', 'station_officer')"
 ROLES_NEW = "('hq_admin', 'regional_admin', 'station_officer', 'hotline_operator')"
 
 # Frozen copies of flexunion.cases.codes (migrations never import app code).
-CHANNELS = ("app", "station", "visit", "hotline", "hotline_platform", "qr_suggestion")
-STATUSES = ("received", "assigned", "accepted", "returned", "answered", "merged")
+CHANNELS = ("app", "station", "visit", "hotline", "hotline_platform", "qr_suggestion",
+            "followup")
+OUTCOMES = ("resolved", "in_progress", "hard")
+RATINGS = ("satisfied", "basically_satisfied", "dissatisfied")
+ENDED = "('answered', 'merged', 'closed')"
+STATUSES = ("received", "assigned", "accepted", "returned", "answered", "merged",
+            "followed_up", "closed", "reopened")
 ROUTES = ("instant", "coordinate", "bargaining", "policy")
 TIERS = ("general", "difficult", "complex")
 
@@ -180,7 +194,19 @@ def upgrade() -> None:
         sa.Column("pickup_hash", sa.Text, nullable=True),
         sa.Column("created_by", sa.Text, nullable=False),
         _ts("created_at"), _ts("updated_at"), _ts("answered_at", nullable=True),
+        # 回访复核: the closing, how often it was closed and reopened, the next node of a
+        # follow-up that did not close it, the satisfaction of the current closing, and the
+        # case a follow-up's new problem came from.
+        _ts("closed_at", nullable=True), _ts("reopen_until", nullable=True),
+        sa.Column("closings", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("reopens", sa.Integer, nullable=False, server_default="0"),
+        _ts("next_due_at", nullable=True),
+        _uuid("next_unit_id", "tenants", nullable=True),
+        sa.Column("satisfaction", sa.Text, nullable=True),
+        sa.Column("source_case_id", UUID(as_uuid=True), sa.ForeignKey("cases.id"), nullable=True),
         sa.CheckConstraint(f"channel IN {_in(CHANNELS)}", name="channel"),
+        sa.CheckConstraint(f"satisfaction IS NULL OR satisfaction IN {_in(RATINGS)}",
+                           name="satisfaction"),
         sa.CheckConstraint(f"status IN {_in(STATUSES)}", name="status"),
         sa.CheckConstraint(f"route IS NULL OR route IN {_in(ROUTES)}", name="route"),
         sa.CheckConstraint(f"tier IN {_in(TIERS)}", name="tier"),
@@ -199,7 +225,13 @@ def upgrade() -> None:
     op.create_index("ix_cases_tenant_created", "cases", ["tenant_id", "created_at", "id"])
     op.create_index("ix_cases_worker", "cases", ["worker_id", "created_at", "id"])
     op.create_index("ix_cases_open_dupes", "cases", ["worker_id", "category"],
-                    postgresql_where=sa.text("status NOT IN ('answered', 'merged')"))
+                    postgresql_where=sa.text(f"status NOT IN {ENDED}"))
+    # 退回件 (the returned list, newest return first) and the open cases (the overdue list's
+    # helper query), each one ordered range per tenant of the scope.
+    op.create_index("ix_cases_returned", "cases", ["tenant_id", "updated_at", "id"],
+                    postgresql_where=sa.text("status = 'returned'"))
+    op.create_index("ix_cases_open", "cases", ["tenant_id", "created_at", "id"],
+                    postgresql_where=sa.text(f"status NOT IN {ENDED}"))
 
     op.create_table(
         "case_assignments", _id(), *_tenancy("case_assignments"),
@@ -270,7 +302,7 @@ def upgrade() -> None:
         f"(pickup_hash IS NOT NULL AND {PRINCIPAL} = 'pickup:' || pickup_hash)",
     ))
     insert = " OR ".join((
-        f"({staff_own} AND channel IN ('station', 'visit', 'hotline'))",
+        f"({staff_own} AND channel IN ('station', 'visit', 'hotline', 'followup'))",
         f"(worker_id = {WORKER} AND channel = 'app')",
         f"(channel = 'hotline_platform' AND intake_partner_id = {PARTNER}"
         f" AND federation_id = {FEDERATION})",
@@ -280,8 +312,12 @@ def upgrade() -> None:
         "read": ("SELECT:" + read, None),
         "insert": ("INSERT:", insert),
         "staff_update": (f"UPDATE:{staff_own} OR {staff_unit}", f"{staff_own} OR {staff_unit}"),
+        # The worker rates a closed case of their own, or reopens it.
+        "worker_update": (f"UPDATE:worker_id = {WORKER} AND status = 'closed'",
+                          f"worker_id = {WORKER} AND status IN ('closed', 'reopened')"),
     }, "SELECT, INSERT, UPDATE (status, route, route_details, agenda_item_id, answer,"
-       " merged_into_id, updated_at, answered_at, tier)")
+       " merged_into_id, updated_at, answered_at, tier, closed_at, closings, reopens,"
+       " next_due_at, next_unit_id, satisfaction, reopen_until)")
 
     op.create_table(
         "case_events", _id(), *_tenancy("case_events"),
@@ -321,6 +357,7 @@ def upgrade() -> None:
         _ts("created_at"),
     )
     op.create_index("ix_case_attachments_case", "case_attachments", ["case_id"])
+    _followups(app, qa)
     protect("case_attachments", app, {
         "read": (f"SELECT:{CASE_VISIBLE} AND {not_partner}", None),
         "insert_as_self": ("INSERT:", f"uploaded_by = {PRINCIPAL} AND {CASE_VISIBLE}"
@@ -328,7 +365,107 @@ def upgrade() -> None:
     }, "SELECT, INSERT")
 
 
+def _followups(app: str, qa: str) -> None:
+    """回访复核, satisfaction and the worker's inbox."""
+    not_partner = f"{PRINCIPAL} !~ '^partner:'"
+    op.create_table(
+        "case_followups", _id(), *_tenancy("case_followups"),
+        _uuid("case_id", "cases"),
+        sa.Column("closing", sa.Integer, nullable=False),
+        sa.Column("outcome", sa.Text, nullable=False),
+        sa.Column("worker_informed", sa.Boolean, nullable=False),
+        sa.Column("worker_accepts", sa.Boolean, nullable=False),
+        sa.Column("new_problem", sa.Text, nullable=True),
+        sa.Column("new_case_id", UUID(as_uuid=True), sa.ForeignKey("cases.id"), nullable=True),
+        sa.Column("next_node", sa.Text, nullable=True),
+        _ts("next_due_at", nullable=True),
+        _uuid("responsible_tenant_id", "tenants", nullable=True),
+        sa.Column("note", sa.Text, nullable=True),
+        sa.Column("by", sa.Text, nullable=False),
+        _ts("at"),
+        sa.CheckConstraint(f"outcome IN {_in(OUTCOMES)}", name="outcome"),
+        sa.CheckConstraint("outcome = 'resolved' OR (next_node IS NOT NULL AND next_due_at IS"
+                           " NOT NULL AND responsible_tenant_id IS NOT NULL)", name="next_node"),
+    )
+    op.create_index("ix_case_followups_case", "case_followups", ["case_id", "at", "id"])
+    protect("case_followups", app, {
+        "read": (f"SELECT:{CASE_VISIBLE} AND {not_partner}", None),
+        "staff_insert": ("INSERT:", f"{STAFF} AND by = {PRINCIPAL} AND {CASE_VISIBLE}"),
+    }, "SELECT, INSERT")
+
+    op.create_table(
+        "case_ratings", _id(), *_tenancy("case_ratings"),
+        _uuid("case_id", "cases"),
+        sa.Column("closing", sa.Integer, nullable=False),
+        _uuid("worker_id", "worker_accounts"),
+        sa.Column("rating", sa.Text, nullable=False),
+        sa.Column("comment", sa.Text, nullable=True),
+        _ts("at"),
+        sa.CheckConstraint(f"rating IN {_in(RATINGS)}", name="rating"),
+        sa.UniqueConstraint("case_id", "closing", name="uq_case_ratings_case_closing"),
+    )
+    protect("case_ratings", app, {
+        "read": (f"SELECT:{CASE_VISIBLE} AND {not_partner}", None),
+        "worker_insert": ("INSERT:", f"worker_id = {WORKER} AND {CASE_VISIBLE}"),
+    }, "SELECT, INSERT")
+
+    op.create_table(
+        "worker_notifications", _id(), *_tenancy("worker_notifications"),
+        _uuid("worker_id", "worker_accounts"),
+        _uuid("case_id", "cases"),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("case_no", sa.Text, nullable=False),
+        sa.Column("title_zh", sa.Text, nullable=False),
+        sa.Column("title_en", sa.Text, nullable=False),
+        sa.Column("sms", sa.Text, nullable=False, server_default="none"),
+        sa.Column("created_by", sa.Text, nullable=False),
+        _ts("created_at"), _ts("read_at", nullable=True),
+        sa.CheckConstraint("kind IN ('case_status')", name="kind"),
+        sa.CheckConstraint("sms IN ('none', 'queued')", name="sms"),
+    )
+    op.create_index("ix_worker_notifications_worker", "worker_notifications",
+                    ["worker_id", "created_at", "id"])
+    own = f"worker_id = {WORKER}"
+    protect("worker_notifications", app, {
+        "own_read": ("SELECT:" + own, None),
+        "own_mark_read": ("UPDATE:" + own, own),
+        "case_change_insert": ("INSERT:", f"created_by = {PRINCIPAL} AND sms = 'none' AND EXISTS"
+                                          " (SELECT 1 FROM cases c WHERE c.id = case_id"
+                                          " AND c.worker_id = worker_notifications.worker_id)"),
+    }, "SELECT, INSERT, UPDATE (read_at)")
+    # The notification's creator, in its own transaction's work, may have the worker's
+    # sealed phone once, when the worker's latest sms_notice consent is a grant.
+    _function(
+        """CREATE FUNCTION flexunion_notice_sms(notification uuid) RETURNS bytea
+        LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+          UPDATE worker_notifications n SET sms = 'queued'
+           WHERE n.id = notification AND n.sms = 'none'
+             AND n.created_by = flexunion_principal()
+             AND coalesce((SELECT c.granted FROM worker_consents c
+                            WHERE c.worker_id = n.worker_id AND c.purpose = 'sms_notice'
+                            ORDER BY c.created_at DESC, c.id LIMIT 1), false)
+          RETURNING (SELECT w.phone_cipher FROM worker_accounts w WHERE w.id = n.worker_id)
+        $$""", "flexunion_notice_sms(uuid)", qa)
+    # A registered 12351 platform links a work order to a member by number (partners read no
+    # members otherwise: migration 0016).
+    _function(
+        """CREATE FUNCTION flexunion_hotline_member(federation uuid, number text)
+        RETURNS TABLE (id uuid, worker_id uuid, status text, name_masked text)
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+          SELECT m.id, m.worker_id, m.status, m.name_masked FROM members m
+           WHERE m.federation_id = federation AND m.member_no = number
+             AND EXISTS (SELECT 1 FROM case_intake_partners p
+                          WHERE p.partner_id = flexunion_partner() AND p.kind = 'hotline'
+                            AND p.federation_id = federation)
+        $$""", "flexunion_hotline_member(uuid, text)", qa)
+
+
 def downgrade() -> None:
+    for fn in ("flexunion_notice_sms(uuid)", "flexunion_hotline_member(uuid, text)"):
+        op.execute(f"DROP FUNCTION IF EXISTS {fn}")
+    for table in ("worker_notifications", "case_ratings", "case_followups"):
+        op.drop_table(table)
     for table in ("case_attachments", "case_events", "case_assignments", "cases",
                   "case_intake_partners", "case_policies"):
         op.drop_table(table)

@@ -55,6 +55,7 @@ from flexunion.core.request_id import stamp_response
 from flexunion.core.secrets import Keyring, load_master_secret
 from flexunion.core.strict import StrictRequest
 from flexunion.core.system_routes import router as system_router
+from flexunion.core.uow import OUTBOUND, Outbound
 from flexunion.db.engine import make_engine, make_sessionmaker
 from flexunion.db.migrate import check_app_role
 from flexunion.db.runtime import app_url
@@ -63,6 +64,7 @@ from flexunion.federation.routes import router as federation_router
 from flexunion.geo.checkins.service import erase_on_withdrawal as erase_checkins
 from flexunion.geo.registry import GeoRegistry
 from flexunion.geo.routes import router as geo_router
+from flexunion.inbox.routes import router as inbox_router
 from flexunion.jobs import service as jobs
 from flexunion.me.routes import router as me_router
 from flexunion.membership.cards.holders import HolderStore
@@ -79,7 +81,7 @@ docs_assets_router = create_static_files_router(
 # One router per domain, each carrying its own paths, tags, security and access presets.
 ROUTERS = [system_router, auth_router, federation_router, calendars_router, consent_router,
            me_router, membership_router, transfers_router, geo_router, bargaining_router,
-           cases_router, audit_router, docs_assets_router, console_router]
+           cases_router, inbox_router, audit_router, docs_assets_router, console_router]
 
 
 def app_database_url(settings: Settings) -> str:
@@ -188,7 +190,10 @@ def create_app(
         engine = make_engine(url, pool_size=settings.pool.size,
                              max_overflow=settings.pool.max_overflow)
         app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine)
+        # Every request's session carries the outbound channels for after-commit effects
+        # (an SMS notice of a case's status: inbox/service.py).
+        app.state.sessionmaker = make_sessionmaker(engine, info={OUTBOUND: Outbound(
+            sms=app.state.sms, keyring=keyring)})
         # Bare asyncpg for one-statement reads through SECURITY DEFINER functions that
         # need no tenant scope (card holder status): no session, no transaction.
         app.state.reader = await asyncpg.create_pool(

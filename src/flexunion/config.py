@@ -144,6 +144,14 @@ class BargainingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseSettings:
+    """需求清单. reopen_days: a worker may reopen a closed case within this many calendar days
+    (自然日, not working days) of its closing, counted to the moment (closed_at + N × 24 h)."""
+
+    reopen_days: int = 15
+
+
+@dataclass(frozen=True, slots=True)
 class ConsoleSettings:
     """工作台: a session ends after `idle_minutes` without a request and `absolute_hours`
     after sign-in at the latest. `tiles`: an optional map tile URL template (Amap or
@@ -197,6 +205,7 @@ class Settings:
     bargaining: BargainingSettings = field(default_factory=BargainingSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
+    cases: CaseSettings = field(default_factory=CaseSettings)
 
     @property
     def embedded(self) -> bool:
@@ -273,6 +282,7 @@ def load_settings() -> Settings:
             ballot_threshold=_float("FLEXUNION_BALLOT_THRESHOLD", 0.5),
             ballot_days=_int("FLEXUNION_BALLOT_DAYS", 7),
         ),
+        cases=CaseSettings(reopen_days=_int("FLEXUNION_CASE_REOPEN_DAYS", 15)),
         console=ConsoleSettings(
             idle_minutes=_int("FLEXUNION_CONSOLE_IDLE_MINUTES", 30),
             absolute_hours=_int("FLEXUNION_CONSOLE_ABSOLUTE_HOURS", 12),

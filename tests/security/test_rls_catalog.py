@@ -304,6 +304,19 @@ async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
         " filename, content_type, size_bytes, sha256, uploaded_by, created_at) VALUES"
         " (gen_random_uuid(), $1, $2, $3, 'case-' || gen_random_uuid(), 'a.pdf',"
         " 'application/pdf', 1, 'x', 'test', now())", hq, region, case)
+    await conn.execute(
+        "INSERT INTO case_followups (id, federation_id, tenant_id, case_id, closing, outcome,"
+        " worker_informed, worker_accepts, by, at) VALUES (gen_random_uuid(), $1, $2, $3, 1,"
+        " 'resolved', true, true, 'test', now())", hq, region, case)
+    await conn.execute(
+        "INSERT INTO case_ratings (id, federation_id, tenant_id, case_id, closing, worker_id,"
+        " rating, at) VALUES (gen_random_uuid(), $1, $2, $3, 1, $4, 'satisfied', now())",
+        hq, region, case, w)
+    await conn.execute(
+        "INSERT INTO worker_notifications (id, federation_id, tenant_id, worker_id, case_id,"
+        " kind, status, case_no, title_zh, title_en, created_by, created_at) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, $4, 'case_status', 'assigned', 'seed-1', '诉求',"
+        " 'Case', 'test', now())", hq, region, w, case)
 
 
 async def seed_calendar(conn: asyncpg.Connection, fed: Federation) -> None:

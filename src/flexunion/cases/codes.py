@@ -35,6 +35,7 @@ CHANNELS: Labels = {
     "hotline": ("12351 热线", "12351 hotline (operator)"),
     "hotline_platform": ("12351 工单平台", "12351 hotline platform (work order)"),
     "qr_suggestion": ("意见收集二维码", "Anonymous suggestion (QR code)"),
+    "followup": ("回访发现", "New problem found at a follow-up"),
 }
 # Who may enter which channel: staff enter walk-ins, visits and calls.
 STAFF_CHANNELS = ("station", "visit", "hotline")
@@ -69,8 +70,25 @@ STATUSES: Labels = {
     "returned": ("已退单", "Returned"),
     "answered": ("已答复", "Answered"),
     "merged": ("已并单", "Merged into another case"),
+    "followed_up": ("跟进中", "Followed up, next node pending"),
+    "closed": ("已办结", "Closed"),
+    "reopened": ("已重启", "Reopened by the worker"),
 }
-OPEN = frozenset(STATUSES) - {"answered", "merged"}
+# Cases no longer in handling: answered (waiting for its follow-up), merged, closed.
+ENDED = frozenset({"answered", "merged", "closed"})
+OPEN = frozenset(STATUSES) - ENDED
+
+# 回访复核: the three states of a follow-up; only 已解决 closes the case.
+OUTCOMES: Labels = {
+    "resolved": ("已解决", "Resolved"),
+    "in_progress": ("阶段推进", "In progress"),
+    "hard": ("暂难解决", "Hard to resolve for now"),
+}
+RATINGS: Labels = {
+    "satisfied": ("满意", "Satisfied"),
+    "basically_satisfied": ("基本满意", "Basically satisfied"),
+    "dissatisfied": ("不满意", "Dissatisfied"),
+}
 
 ASSIGNMENT_STATUSES: Labels = {
     "assigned": ("待接单", "Assigned"),

@@ -7,10 +7,18 @@
     received ──answer──▶ answered          (即时答复 on the spot, by the intake's own unit)
     received / assigned / returned ──merge (并单)──▶ merged   (into another open case)
 
+回访复核 (cases/followup.py):
+    answered / followed_up ──close (回访: 已解决)──▶ closed
+    answered / followed_up ──follow_up (回访: 阶段推进 / 暂难解决)──▶ followed_up
+    followed_up ──answer──▶ answered        (the next node reached, answered again)
+    closed ──reopen (重启, the worker, within the window, reason)──▶ reopened
+    reopened ──assign / route / answer──▶ as from received
+
 `route` may be taken again before the answer (re-routing is recorded with its reason);
-`answer` needs a route. `answered` and `merged` are final for these steps (follow-up and
-reopening belong to the 回访 steps). Every step is a row of `case_events`; the SLA clocks
-are derived from those rows (see cases/service.py)."""
+`answer` needs a route. `merged` is final; a case closes only through a follow-up that
+found it 已解决, and only a closed case is reopened. Rating (满意度) changes no status.
+Every step is a row of `case_events`; the SLA clocks are derived from those rows
+(see cases/steps.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +30,9 @@ STEPS: dict[str, tuple[str, str]] = {
     "route": ("分流", "routed"),
     "answer": ("答复", "answered"),
     "merge": ("并单", "merged"),
+    "close": ("回访办结", "closed"),
+    "follow_up": ("回访跟进", "followed_up"),
+    "reopen": ("重启", "reopened"),
 }
 
 # (status, step) → the status after the step.
@@ -40,6 +51,15 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("accepted", "route"): "accepted",
     ("accepted", "reassign"): "assigned",
     ("accepted", "answer"): "answered",
+    ("answered", "close"): "closed",
+    ("answered", "follow_up"): "followed_up",
+    ("followed_up", "close"): "closed",
+    ("followed_up", "follow_up"): "followed_up",
+    ("followed_up", "answer"): "answered",
+    ("closed", "reopen"): "reopened",
+    ("reopened", "assign"): "assigned",
+    ("reopened", "route"): "reopened",
+    ("reopened", "answer"): "answered",
 }
 
 

@@ -76,7 +76,11 @@ class Case(TenantScoped, Base):
         Index("ix_cases_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_cases_worker", "worker_id", "created_at", "id"),
         Index("ix_cases_open_dupes", "worker_id", "category",
-              postgresql_where=text("status NOT IN ('answered', 'merged')")),
+              postgresql_where=text("status NOT IN ('answered', 'merged', 'closed')")),
+        Index("ix_cases_returned", "tenant_id", "updated_at", "id",
+              postgresql_where=text("status = 'returned'")),
+        Index("ix_cases_open", "tenant_id", "created_at", "id",
+              postgresql_where=text("status NOT IN ('answered', 'merged', 'closed')")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -108,6 +112,15 @@ class Case(TenantScoped, Base):
     created_at: Mapped[datetime] = timestamp()
     updated_at: Mapped[datetime] = timestamp()
     answered_at: Mapped[datetime | None] = timestamp(nullable=True)
+    closed_at: Mapped[datetime | None] = timestamp(nullable=True)
+    reopen_until: Mapped[datetime | None] = timestamp(nullable=True)
+    closings: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    reopens: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_due_at: Mapped[datetime | None] = timestamp(nullable=True)
+    next_unit_id: Mapped[uuid.UUID | None] = uuid_ref("tenants", nullable=True)
+    satisfaction: Mapped[str | None] = mapped_column(Text)
+    source_case_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("cases.id"), nullable=True)
 
 
 class CaseEvent(TenantScoped, Base):
@@ -180,3 +193,48 @@ class CaseAttachment(TenantScoped, Base):
     sha256: Mapped[str] = mapped_column(Text)
     uploaded_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = timestamp()
+
+
+class CaseFollowup(TenantScoped, Base):
+    """回访复核: one follow-up of a case. 已解决 closes it; 阶段推进 / 暂难解决 keep a next
+    node, its due date and a responsible unit (a CHECK constraint)."""
+
+    __tablename__ = "case_followups"
+    __table_args__ = (
+        in_federation("case_followups"),
+        Index("ix_case_followups_case", "case_id", "at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    case_id: Mapped[uuid.UUID] = uuid_ref("cases")
+    closing: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(Text)
+    worker_informed: Mapped[bool] = mapped_column(Boolean)
+    worker_accepts: Mapped[bool] = mapped_column(Boolean)
+    new_problem: Mapped[str | None] = mapped_column(Text)
+    new_case_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("cases.id"), nullable=True)
+    next_node: Mapped[str | None] = mapped_column(Text)
+    next_due_at: Mapped[datetime | None] = timestamp(nullable=True)
+    responsible_tenant_id: Mapped[uuid.UUID | None] = uuid_ref("tenants", nullable=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = timestamp()
+
+
+class CaseRating(TenantScoped, Base):
+    """The worker's satisfaction (满意 / 基本满意 / 不满意), one per closing of the case."""
+
+    __tablename__ = "case_ratings"
+    __table_args__ = (
+        in_federation("case_ratings"),
+        UniqueConstraint("case_id", "closing", name="uq_case_ratings_case_closing"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    case_id: Mapped[uuid.UUID] = uuid_ref("cases")
+    closing: Mapped[int] = mapped_column(Integer)
+    worker_id: Mapped[uuid.UUID] = uuid_ref("worker_accounts")
+    rating: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = timestamp()

@@ -7,18 +7,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import and_, func, select, text, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 # Re-exported for the service: the session calls every repository shares.
+from flexunion.cases.codes import ENDED
 from flexunion.cases.models import (
     Case,
     CaseAssignment,
     CaseAttachment,
     CaseEvent,
+    CaseFollowup,
     CaseIntakePartner,
     CasePolicy,
+    CaseRating,
 )
 from flexunion.db.rows import add as add
 from flexunion.db.rows import flush as flush
@@ -53,7 +59,7 @@ async def open_duplicates(session: AsyncSession, case: Case) -> Sequence[uuid.UU
     return (await session.scalars(
         select(Case.id).where(Case.worker_id == case.worker_id, Case.category == case.category,
                               Case.id != case.id,
-                              Case.status.not_in(("answered", "merged")))
+                              Case.status.not_in(tuple(ENDED)))
         .order_by(Case.created_at, Case.id))).all()
 
 
@@ -138,3 +144,71 @@ async def suggestions_since(session: AsyncSession, station_id: uuid.UUID,
                             since: datetime) -> int:
     return int((await session.execute(_SINCE, {"station": station_id, "since": since}))
                .scalar_one())
+
+
+async def followups(session: AsyncSession, case_id: uuid.UUID) -> Sequence[CaseFollowup]:
+    return (await session.scalars(select(CaseFollowup).where(CaseFollowup.case_id == case_id)
+                                  .order_by(CaseFollowup.at, CaseFollowup.id))).all()
+
+
+async def rating(session: AsyncSession, case_id: uuid.UUID, closing: int) -> CaseRating | None:
+    return await session.scalar(select(CaseRating).where(CaseRating.case_id == case_id,
+                                                         CaseRating.closing == closing))
+
+
+def _filtered(stmt: Any, *, category: str | None, route: str | None,
+              tier: str | None) -> Any:
+    for column, value in ((Case.category, category), (Case.route, route), (Case.tier, tier)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
+async def returned(session: AsyncSession, *, category: str | None, route: str | None,
+                   tier: str | None, after: tuple[datetime, uuid.UUID] | None,
+                   limit: int) -> Sequence[Case]:
+    """退回件: returned cases, the latest return first, along ix_cases_returned
+    (tenant_id, updated_at, id) WHERE status = 'returned'."""
+    stmt = _filtered(select(Case).where(Case.status == "returned")
+                     .order_by(Case.updated_at.desc(), Case.id.desc()).limit(limit),
+                     category=category, route=route, tier=tier)
+    if after:
+        stmt = stmt.where(tuple_(Case.updated_at, Case.id) < tuple_(*after))
+    return (await session.scalars(stmt)).all()
+
+
+async def return_reasons(session: AsyncSession,
+                         case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """The reason of each case's latest 退单."""
+    if not case_ids:
+        return {}
+    rows = await session.execute(
+        select(CaseEvent.case_id, CaseEvent.reason).ext(distinct_on(CaseEvent.case_id))
+        .where(CaseEvent.case_id.in_(list(case_ids)), CaseEvent.kind == "return")
+        .order_by(CaseEvent.case_id, CaseEvent.at.desc(), CaseEvent.id.desc()))
+    return {case_id: reason for case_id, reason in rows.all()}
+
+
+async def open_cases(
+    session: AsyncSession, *, status: str | None, category: str | None, route: str | None,
+    tier: str | None, unit: uuid.UUID | None, after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[tuple[Case, uuid.UUID | None]]:
+    """Open cases (not answered, merged or closed) with the unit handling each — its open lead
+    assignment's tenant, else None (the case's own union) — newest first, along ix_cases_open
+    (tenant_id, created_at, id) WHERE status NOT IN ('answered', 'merged', 'closed'). The
+    overdue list (超期件) builds on it."""
+    lead = aliased(CaseAssignment)
+    stmt = (select(Case, lead.unit_tenant_id)
+            .outerjoin(lead, and_(lead.case_id == Case.id, lead.role == "lead",
+                                  lead.ended_at.is_(None)))
+            .where(Case.status.not_in(tuple(ENDED)))
+            .order_by(Case.created_at.desc(), Case.id.desc()).limit(limit))
+    stmt = _filtered(stmt, category=category, route=route, tier=tier)
+    if status is not None:
+        stmt = stmt.where(Case.status == status)
+    if unit is not None:
+        stmt = stmt.where(func.coalesce(lead.unit_tenant_id, Case.tenant_id) == unit)
+    if after:
+        stmt = stmt.where(tuple_(Case.created_at, Case.id) < tuple_(*after))
+    return [(c, u) for c, u in (await session.execute(stmt)).all()]

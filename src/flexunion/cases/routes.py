@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.bargaining.evidence.schemas import Upload
 from flexunion.bargaining.evidence.store import EvidenceStore
-from flexunion.cases import library, service, steps, suggestions
+from flexunion.cases import followup, library, service, steps, suggestions
 from flexunion.cases.codes import STATUSES
 from flexunion.cases.schemas import (
     AnswerCreate,
@@ -26,6 +26,7 @@ from flexunion.cases.schemas import (
     Category,
     Channel,
     FeedbackCreate,
+    FollowupCreate,
     HotlineOrder,
     IntakePartnerCreate,
     MergeCreate,
@@ -33,6 +34,10 @@ from flexunion.cases.schemas import (
     PolicyCreate,
     PolicyRead,
     PolicyUpdate,
+    QueueRow,
+    RatingCreate,
+    RatingRead,
+    ReopenCreate,
     Route,
     RouteCreate,
     StaffCaseCreate,
@@ -41,10 +46,12 @@ from flexunion.cases.schemas import (
     SuggestionCreate,
     SuggestionReceipt,
     SuggestionStatus,
+    Tier,
     WorkerCaseCreate,
     attachment_read,
     label,
     policy_read,
+    rating_read,
     suggestion_status,
 )
 from flexunion.config import AUDIENCE_ADMIN, Settings
@@ -149,6 +156,28 @@ async def my_attachment(session: NamedDependency[AsyncSession], caller: NamedDep
     return attachment_read(row)
 
 
+@post("/{case_id:uuid}/rating", opt=IDEMPOTENT,
+      summary="评价 Rate the closing of my case: 满意 / 基本满意 / 不满意 (once per closing; "
+              "Idempotency-Key)",
+      responses=problems({404: "case_not_found",
+                          409: "case_not_closed, already_rated: this closing is rated"}))
+async def rate_case(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                    clock: NamedDependency[Clock], case_id: CaseId,
+                    data: JSONBody[RatingCreate], idempotency_key: IdempotencyKey) -> RatingRead:
+    return rating_read(await followup.rate(session, caller, case_id, data, now=clock.now()))
+
+
+@post("/{case_id:uuid}/reopen", status_code=200, opt=IDEMPOTENT,
+      summary="重启 Reopen my closed case within the window, with a reason (Idempotency-Key)",
+      responses=problems({404: "case_not_found",
+                          409: "invalid_case_step: not closed; reopen_window_passed"}))
+async def reopen_case(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                      clock: NamedDependency[Clock], case_id: CaseId,
+                      data: JSONBody[ReopenCreate], idempotency_key: IdempotencyKey) -> CaseRead:
+    case = await followup.reopen(session, caller, case_id, data.reason, now=clock.now())
+    return await service.read(session, case, audience="worker")
+
+
 # ---- staff: intake, the ledger, the steps ---------------------------------------------------
 
 
@@ -177,6 +206,43 @@ async def ledger(session: NamedDependency[AsyncSession], paging: NamedDependency
                                 limit=paging.size + 1)
     reads = await service.reads(session, rows[:paging.size], audience="staff")
     return _page(rows, paging.size, reads)
+
+
+def _queue(rows: list[QueueRow], size: int, key: str) -> Page[QueueRow]:
+    return page_of(rows, size, lambda r: r, lambda r: (getattr(r, key), r.id))
+
+
+@get("/returned", dependencies=PAGING,
+     summary="退回件 Returned cases in my scope, the latest return first, with its reason",
+     responses=problems({422: "cursor_invalid"}))
+async def returned_cases(session: NamedDependency[AsyncSession], paging: NamedDependency[Paging],
+                         category: Annotated[Category | None, QueryParameter()] = None,
+                         route: Annotated[Route | None, QueryParameter()] = None,
+                         tier: Annotated[Tier | None, QueryParameter()] = None,
+                         ) -> Page[QueueRow]:
+    rows = await service.returned_list(session, category=category, route=route, tier=tier,
+                                       after=decode_time_cursor(paging.cursor),
+                                       limit=paging.size + 1)
+    return _queue(rows, paging.size, "updated_at")
+
+
+@get("/open", dependencies=PAGING,
+     summary="在办件 Open cases in my scope with their status and handling unit, newest first",
+     responses=problems({422: "cursor_invalid, unknown_unit"}))
+async def open_cases(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                     paging: NamedDependency[Paging],
+                     status: Annotated[Status | None, QueryParameter()] = None,
+                     category: Annotated[Category | None, QueryParameter()] = None,
+                     route: Annotated[Route | None, QueryParameter()] = None,
+                     tier: Annotated[Tier | None, QueryParameter()] = None,
+                     unit: Annotated[str | None, QueryParameter(
+                         max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] = None,
+                     ) -> Page[QueueRow]:
+    fed = await service.federation_of(session, caller)
+    rows = await service.open_list(session, status=status, category=category, route=route,
+                                   tier=tier, unit=unit, after=decode_time_cursor(paging.cursor),
+                                   limit=paging.size + 1, federation_id=fed)
+    return _queue(rows, paging.size, "created_at")
 
 
 @get("/{case_id:uuid}", summary="诉求详情 One case with its assignments and steps",
@@ -253,6 +319,18 @@ async def merge_case(session: NamedDependency[AsyncSession], clock: NamedDepende
                      case_id: CaseId, data: JSONBody[MergeCreate]) -> CaseRead:
     return await _staff(session, await steps.merge(session, case_id, data.into, data.reason,
                                                    now=clock.now()))
+
+
+@post("/{case_id:uuid}/follow-up", status_code=200,
+      summary="回访复核 Follow up: 已解决 closes the case; 阶段推进 / 暂难解决 keep a next node "
+              "and a responsible unit; a new problem may open a linked case",
+      responses=problems({403: STEP_403, 404: STEP_404, 409: "invalid_case_step",
+                          422: "next_node_required, next_due_invalid, unknown_unit"}))
+async def follow_up_case(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                         settings: NamedDependency[Settings], case_id: CaseId,
+                         data: JSONBody[FollowupCreate]) -> CaseRead:
+    return await _staff(session, await followup.follow_up(
+        session, case_id, data, reopen_days=settings.cases.reopen_days, now=clock.now()))
 
 
 @post("/{case_id:uuid}/feedback", status_code=200,
@@ -402,9 +480,11 @@ async def follow(uow: NamedDependency[UnitOfWork],
 
 router = Router("/", tags=["cases 需求清单"], route_handlers=[
     Router("/v1/me/cases", opt=WORKER, tags=["me 我的"], security=BEARER,
-           route_handlers=[file_case, my_cases, my_case, my_attachment]),
+           route_handlers=[file_case, my_cases, my_case, my_attachment, rate_case,
+                           reopen_case]),
     Router("/v1/cases", opt=CASE_STAFF, security=BEARER, route_handlers=[
-        enter_case, ledger, get_case, route_case, assign_case, reassign_case, accept_case,
+        enter_case, ledger, returned_cases, open_cases, get_case, follow_up_case, route_case,
+        assign_case, reassign_case, accept_case,
         return_case, answer_case, merge_case, unit_feedback, staff_attachment,
         staff_attachments, list_policies, create_policy, update_policy, add_hotline_platform,
         suggestion_qr]),

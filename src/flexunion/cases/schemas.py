@@ -14,7 +14,15 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from flexunion.cases import codes, lifecycle
-from flexunion.cases.models import Case, CaseAssignment, CaseAttachment, CaseEvent, CasePolicy
+from flexunion.cases.models import (
+    Case,
+    CaseAssignment,
+    CaseAttachment,
+    CaseEvent,
+    CaseFollowup,
+    CasePolicy,
+    CaseRating,
+)
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64,
                                    pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(?!\n)$")]
@@ -30,8 +38,12 @@ Tag = Literal["night_shift", "heat_outdoor", "crowdsourced_dedicated", "seasonal
               "subcontracted"]
 Tier = Literal["general", "difficult", "complex"]
 Route = Literal["instant", "coordinate", "bargaining", "policy"]
-Status = Literal["received", "assigned", "accepted", "returned", "answered", "merged"]
-Channel = Literal["app", "station", "visit", "hotline", "hotline_platform", "qr_suggestion"]
+Status = Literal["received", "assigned", "accepted", "returned", "answered", "merged",
+                 "followed_up", "closed", "reopened"]
+Channel = Literal["app", "station", "visit", "hotline", "hotline_platform", "qr_suggestion",
+                  "followup"]
+Outcome = Literal["resolved", "in_progress", "hard"]
+Rating = Literal["satisfied", "basically_satisfied", "dissatisfied"]
 StaffChannel = Literal["station", "visit", "hotline"]
 EmploymentForm = Literal["dedicated", "crowdsourced", "franchise", "direct", "outsourced"]
 CrsName = Literal["wgs84", "gcj02", "bd09"]
@@ -133,6 +145,41 @@ class FeedbackCreate(msgspec.Struct, forbid_unknown_fields=True):
     """An assisting unit's (or platform's) feedback on its assignment."""
 
     text: Text
+
+
+class NewProblem(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A new problem the handling brought about: opens a linked new case (channel 回访发现)."""
+
+    category: Category
+    description: Text
+    open_case: bool = True
+
+
+class FollowupCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """回访复核: 已解决 closes the case; 阶段推进 / 暂难解决 name the next node (what and by
+    when) and the responsible unit (a tenant code) and keep the case open."""
+
+    outcome: Outcome
+    worker_informed: bool
+    worker_accepts: bool
+    note: Reason | None = None
+    new_problem: NewProblem | None = None
+    next_node: Short | None = None
+    next_due_on: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
+    responsible_unit: Code | None = None
+
+
+class RatingCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """满意度: the worker rates the closing (once per closing; Idempotency-Key)."""
+
+    rating: Rating
+    comment: Reason | None = None
+
+
+class ReopenCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """重启: the worker reopens a closed case within the window, with a reason."""
+
+    reason: Reason
 
 
 class PolicyCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -244,6 +291,63 @@ class CaseRead(msgspec.Struct):
     duplicate_of: list[uuid.UUID] = []
     assignments: list[AssignmentRead] = []
     events: list[EventRead] = []
+    closing: Closing | None = None
+    followups: list[FollowupRead] = []
+
+
+class FollowupRead(msgspec.Struct):
+    id: uuid.UUID
+    closing: int
+    outcome: Label
+    worker_informed: bool
+    worker_accepts: bool
+    new_problem: str | None
+    new_case_id: uuid.UUID | None
+    next_node: str | None
+    next_due_at: str | None
+    responsible_unit: str | None
+    note: str | None
+    at: str
+
+
+class Closing(msgspec.Struct):
+    """The loop's state: closings so far, reopens, the current closing's satisfaction, the
+    open next node of a follow-up, and until when the worker may reopen."""
+
+    closings: int
+    reopens: int
+    closed_at: str | None
+    satisfaction: Label | None
+    next_due_at: str | None
+    next_unit: str | None
+    reopen_until: str | None
+    source_case_id: uuid.UUID | None
+
+
+class QueueRow(msgspec.Struct):
+    """One row of a working list (退回件, open cases): the case, its status and where it is
+    handled (the open lead assignment's unit, else the case's own union)."""
+
+    id: uuid.UUID
+    case_no: str
+    status: Label
+    category: Label
+    tier: Label
+    route: Label | None
+    work_tenant: str
+    handling_unit: str
+    created_at: str
+    updated_at: str
+    next_due_at: str | None
+    return_reason: str | None = None
+
+
+class RatingRead(msgspec.Struct):
+    case_id: uuid.UUID
+    closing: int
+    rating: Label
+    comment: str | None
+    at: str
 
 
 class AttachmentRead(msgspec.Struct):
@@ -331,6 +435,7 @@ def case_read(
     case: Case, names: Names, *, audience: Audience, member_no: str | None = None,
     agenda: AgendaRef | None = None, duplicate_of: Sequence[uuid.UUID] = (),
     assignments: Sequence[CaseAssignment] = (), events: Sequence[CaseEvent] = (),
+    followups: Sequence[CaseFollowup] = (),
 ) -> CaseRead:
     staff = audience == "staff"
     return CaseRead(
@@ -349,7 +454,9 @@ def case_read(
         allowed_steps=lifecycle.allowed_steps(case.status) if staff else [],
         duplicate_of=list(duplicate_of),
         assignments=[assignment_read(a, names) for a in assignments],
-        events=[event_read(e) for e in events] if audience != "partner" else [])
+        events=[event_read(e) for e in events] if audience != "partner" else [],
+        closing=closing_of(case, names) if audience != "partner" else None,
+        followups=[followup_read(f, names) for f in followups] if audience != "partner" else [])
 
 
 def attachment_read(row: CaseAttachment) -> AttachmentRead:
@@ -373,3 +480,41 @@ def suggestion_status(case: Case, station: str) -> SuggestionStatus:
 
 def names_of(tenants: Mapping[uuid.UUID, str], partners: Mapping[uuid.UUID, str]) -> Names:
     return Names(tenants=dict(tenants), partners=dict(partners))
+
+
+def followup_read(f: CaseFollowup, names: Names) -> FollowupRead:
+    unit = names.tenants.get(f.responsible_tenant_id) if f.responsible_tenant_id else None
+    return FollowupRead(id=f.id, closing=f.closing, outcome=label(codes.OUTCOMES, f.outcome),
+                        worker_informed=f.worker_informed, worker_accepts=f.worker_accepts,
+                        new_problem=f.new_problem, new_case_id=f.new_case_id,
+                        next_node=f.next_node, next_due_at=_iso(f.next_due_at),
+                        responsible_unit=unit, note=f.note, at=f.at.isoformat())
+
+
+def closing_of(case: Case, names: Names) -> Closing:
+    return Closing(
+        closings=case.closings, reopens=case.reopens, closed_at=_iso(case.closed_at),
+        satisfaction=label(codes.RATINGS, case.satisfaction) if case.satisfaction else None,
+        next_due_at=_iso(case.next_due_at),
+        next_unit=names.tenants.get(case.next_unit_id) if case.next_unit_id else None,
+        reopen_until=_iso(case.reopen_until) if case.status == "closed" else None,
+        source_case_id=case.source_case_id)
+
+
+def rating_read(r: CaseRating) -> RatingRead:
+    return RatingRead(case_id=r.case_id, closing=r.closing, rating=label(codes.RATINGS, r.rating),
+                      comment=r.comment, at=r.at.isoformat())
+
+
+def queue_row(case: Case, names: Names, handling_unit_id: uuid.UUID | None,
+              return_reason: str | None = None) -> QueueRow:
+    unit = handling_unit_id or case.tenant_id
+    return QueueRow(id=case.id, case_no=case.case_no, status=label(codes.STATUSES, case.status),
+                    category=label(codes.CATEGORIES, case.category),
+                    tier=label(codes.TIERS, case.tier),
+                    route=label(codes.ROUTES, case.route) if case.route else None,
+                    work_tenant=names.tenants.get(case.tenant_id, "?"),
+                    handling_unit=names.tenants.get(unit, "?"),
+                    created_at=case.created_at.isoformat(),
+                    updated_at=case.updated_at.isoformat(),
+                    next_due_at=_iso(case.next_due_at), return_reason=return_reason)

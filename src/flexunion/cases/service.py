@@ -43,10 +43,12 @@ from flexunion.cases.schemas import (
     HotlineOrder,
     Label,
     Names,
+    QueueRow,
     StaffCaseCreate,
     Where,
     WorkerCaseCreate,
     case_read,
+    queue_row,
 )
 from flexunion.core.context import Caller
 from flexunion.core.errors import Conflict, InvalidInput, NotFound
@@ -57,6 +59,7 @@ from flexunion.federation.directory import Directory, DirectoryEntry
 from flexunion.geo.areas.service import jurisdiction_of
 from flexunion.geo.crs import Crs, wgs84_point
 from flexunion.geo.registry import GeoRegistry
+from flexunion.inbox import service as inbox
 from flexunion.membership import service as membership
 from flexunion.membership.identity import mask_name
 
@@ -95,6 +98,18 @@ async def record(session: AsyncSession, case: Case, kind: str, *, now: datetime,
     repository.add(session, event)
     await repository.flush(session)
     return event
+
+
+async def tell_worker(session: AsyncSession, case: Case, now: datetime) -> None:
+    """The worker's inbox gets the case's new status, in this transaction (and an SMS after
+    the commit when they opted in). Anonymous suggestions have no worker: nothing."""
+    if case.worker_id is None:
+        return
+    zh, en = STATUSES[case.status]
+    await inbox.case_status_changed(
+        session, federation_id=case.federation_id, tenant_id=case.tenant_id,
+        worker_id=case.worker_id, case_id=case.id, case_no=case.case_no, status=case.status,
+        status_zh=zh, status_en=en, now=now)
 
 
 def _unknown(what_zh: str, what_en: str, code: str, value: str) -> InvalidInput:
@@ -159,8 +174,15 @@ def _case(data: Demand, *, federation_id: uuid.UUID, tenant: DirectoryEntry,
         case_no=new_case_no(now), category=data.category, description=data.description.strip(),
         employment_form=data.employment_form, tags=sorted(set(data.tags)), tier=data.tier,
         channel=channel, place=place, partner_id=partner_id, status="received", route=None,
-        route_details={}, created_by=actor, created_at=now, updated_at=now,
+        route_details={}, created_by=actor, created_at=now, updated_at=now, closings=0,
+        reopens=0,
         **({"worker_id": None, "member_id": None, "is_member": False, "contact": {}} | extra))
+
+
+async def enter(session: AsyncSession, case: Case, now: datetime, *,
+                actor: str | None = None) -> None:
+    """A new case lands: its row, the intake event, the audit entry, the worker told."""
+    await _received(session, case, now, actor=actor)
 
 
 async def _received(session: AsyncSession, case: Case, now: datetime, *,
@@ -172,6 +194,8 @@ async def _received(session: AsyncSession, case: Case, now: datetime, *,
     await record(session, case, "intake", now=now, details=details, actor=actor)
     await audit.record(session, "case.received", tenant_id=case.tenant_id, object_type="case",
                        object_id=case.id, payload={"case_no": case.case_no, **details})
+    if case.channel != "app":  # entered for the worker by someone else: tell them
+        await tell_worker(session, case, now)
 
 
 # ---- intake ---------------------------------------------------------------------------------
@@ -196,7 +220,7 @@ async def intake_by_worker(session: AsyncSession, geo: GeoRegistry, caller: Call
 
 
 async def _staff_fields(session: AsyncSession, federation_id: uuid.UUID,
-                        data: StaffCaseCreate) -> dict[str, Any]:
+                        data: StaffCaseCreate, *, hotline: bool = False) -> dict[str, Any]:
     contact: dict[str, Any] = {}
     if data.contact_name:
         contact["name_masked"] = mask_name(data.contact_name)
@@ -204,14 +228,19 @@ async def _staff_fields(session: AsyncSession, federation_id: uuid.UUID,
         contact["phone_masked"] = mask_phone(data.contact_phone)
     if data.member_no is None:
         return {"contact": contact, "is_member": False}
-    member = await membership.member_by_number(session, federation_id, data.member_no)
-    if member is None:
+    if hotline:  # a platform reads no members: a registered 12351 platform links by number
+        found = await membership.member_for_hotline(session, federation_id, data.member_no)
+    else:
+        member = await membership.member_by_number(session, federation_id, data.member_no)
+        found = (member.id, member.worker_id, member.status, member.name_masked) if member \
+            else None
+    if found is None:
         raise InvalidInput(f"没有会员号 {data.member_no}（或不在你的管辖范围内）。",
                            f"No member '{data.member_no}' that you can see.",
                            code="unknown_member", extra={"member_no": data.member_no})
-    return {"contact": contact | {"name_masked": member.name_masked},
-            "is_member": member.status == "active", "member_id": member.id,
-            "worker_id": member.worker_id}
+    member_id, worker_id, status, name_masked = found
+    return {"contact": contact | {"name_masked": name_masked},
+            "is_member": status == "active", "member_id": member_id, "worker_id": worker_id}
 
 
 async def intake_by_staff(session: AsyncSession, geo: GeoRegistry, caller: Caller,
@@ -260,7 +289,7 @@ async def intake_by_hotline(session: AsyncSession, geo: GeoRegistry, caller: Cal
         return found
     tenants = await directory.my_directory(session, caller)
     tenant, place, implied = await work_place(session, geo, tenants, data, default=None)
-    fields = await _staff_fields(session, tenants.hq.id, data)
+    fields = await _staff_fields(session, tenants.hq.id, data, hotline=True)
     case = _case(data, federation_id=tenants.hq.id, tenant=tenant, place=place,
                  partner_id=await _partner_id(session, tenants.hq.id, data.partner or implied),
                  channel="hotline_platform", actor=caller.principal, now=now,
@@ -335,8 +364,11 @@ async def read(session: AsyncSession, case: Case, *, audience: Audience,
     agenda = await agenda_ref(session, case) if audience != "partner" else None
     assignments = await repository.assignments(session, case.id) if detail else ()
     events = await repository.events(session, case.id) if detail else ()
+    followups = (await repository.followups(session, case.id)
+                 if detail and audience != "partner" else ())
     return case_read(case, found, audience=audience, member_no=member_no, agenda=agenda,
-                     duplicate_of=duplicate_of, assignments=assignments, events=events)
+                     duplicate_of=duplicate_of, assignments=assignments, events=events,
+                     followups=followups)
 
 
 async def reads(session: AsyncSession, rows: Sequence[Case], *,
@@ -351,6 +383,10 @@ async def reads(session: AsyncSession, rows: Sequence[Case], *,
     return [case_read(c, found, audience=audience,
                       member_no=numbers.get(c.member_id) if c.member_id else None)
             for c in rows]
+
+
+async def federation_of(session: AsyncSession, caller: Caller) -> uuid.UUID:
+    return (await directory.my_directory(session, caller)).hq.id
 
 
 async def ledger(session: AsyncSession, *, status: str | None, route: str | None,
@@ -376,3 +412,30 @@ async def addressed(session: AsyncSession, *, status: str | None, after: After,
 
 def status_label(status: str) -> tuple[str, str]:
     return STATUSES[status]
+
+
+async def returned_list(session: AsyncSession, *, category: str | None, route: str | None,
+                        tier: str | None, after: After, limit: int) -> list[QueueRow]:
+    """退回件 in the caller's scope, the latest return first (`limit` rows, the cursor's +1)."""
+    rows = await repository.returned(session, category=category, route=route, tier=tier,
+                                     after=after, limit=limit)
+    if not rows:
+        return []
+    found = await names(session, rows[0].federation_id)
+    reasons = await repository.return_reasons(session, [c.id for c in rows])
+    return [queue_row(c, found, None, reasons.get(c.id)) for c in rows]
+
+
+async def open_list(session: AsyncSession, *, status: str | None, category: str | None,
+                    route: str | None, tier: str | None, unit: str | None, after: After,
+                    limit: int, federation_id: uuid.UUID) -> list[QueueRow]:
+    """Open cases in the caller's scope with their status and handling unit, newest first."""
+    found = await names(session, federation_id)
+    unit_id = None
+    if unit is not None:
+        unit_id = next((i for i, code in found.tenants.items() if code == unit), None)
+        if unit_id is None:
+            raise _unknown("组织", "tenant", "unknown_unit", unit)
+    rows = await repository.open_cases(session, status=status, category=category, route=route,
+                                       tier=tier, unit=unit_id, after=after, limit=limit)
+    return [queue_row(c, found, u) for c, u in rows]

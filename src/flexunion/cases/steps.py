@@ -37,7 +37,7 @@ from flexunion.cases import lifecycle, repository
 from flexunion.cases.codes import COORDINATION_DAYS, STATUSES
 from flexunion.cases.models import Case, CaseAssignment
 from flexunion.cases.schemas import AssignCreate, RouteCreate, UnitAssign
-from flexunion.cases.service import access_case, no_such_case, record
+from flexunion.cases.service import access_case, no_such_case, record, tell_worker
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput
 from flexunion.core.workdays import deadline_after
 from flexunion.db import rls
@@ -99,6 +99,8 @@ async def _step(session: AsyncSession, case: Case, step: str, target: str, *, no
     await audit.record(session, f"case.{lifecycle.STEPS[step][1]}", tenant_id=case.tenant_id,
                        object_type="case", object_id=case.id,
                        payload={"case_no": case.case_no, "reason": reason, **payload})
+    if target != before:
+        await tell_worker(session, case, now)
 
 
 # ---- 分流 and 答复 --------------------------------------------------------------------------
@@ -343,3 +345,9 @@ async def feedback(session: AsyncSession, case_id: uuid.UUID, text: str, *,
     await audit.record(session, "case.feedback", tenant_id=case.tenant_id, object_type="case",
                        object_id=case.id, payload={"assignment_id": str(mine.id)})
     return mine
+
+
+# The pieces the 回访 steps (cases/followup.py) share.
+check = _check
+dispatcher = _dispatcher
+take_step = _step

@@ -65,7 +65,7 @@ async def submit(uow: UnitOfWork, station_code: str, data: SuggestionCreate, *,
                 description=data.description.strip(), employment_form=None, tags=[],
                 tier="general", channel="qr_suggestion", place={"station": station_code},
                 status="received", route=None, route_details={}, pickup_hash=digest,
-                created_by="anonymous", created_at=now, updated_at=now)
+                created_by="anonymous", created_at=now, updated_at=now, closings=0, reopens=0)
     repository.add(uow.session, case)
     await repository.flush(uow.session)
     await record(uow.session, case, "intake", now=now, actor=principal,

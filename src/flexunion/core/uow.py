@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
@@ -30,6 +31,32 @@ if TYPE_CHECKING:
     from litestar.types import Scope
 
 log = logging.getLogger(__name__)
+
+# A service holds only the session: it registers its after-commit effects on the session
+# (`after_commit(session, effect)`), and the unit of work runs them with its own, after the
+# commit, or drops them with a rollback. The app's outbound channels (the SMS gateway and the
+# keyring that opens sealed phones) ride on every session of its sessionmaker (`OUTBOUND` in
+# `Session.info`); a session made elsewhere (a CLI, a test's owner session) has none.
+AFTER_COMMIT = "flexunion.after_commit"
+OUTBOUND = "flexunion.outbound"
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """sms: an SMS gateway (auth/workers/sms.py: `send_notice`); keyring: opens sealed
+    phones (core/secrets.py)."""
+
+    sms: Any
+    keyring: Any
+
+
+def after_commit(session: AsyncSession, effect: Callable[[], Awaitable[None]]) -> None:
+    session.info.setdefault(AFTER_COMMIT, []).append(effect)
+
+
+def outbound(session: AsyncSession) -> Outbound | None:
+    """The app's outbound channels (`.sms`, `.keyring`), or None outside the app."""
+    return session.info.get(OUTBOUND)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -74,10 +101,13 @@ class UnitOfWork:
     async def rollback(self) -> None:
         self._after_commit.clear()
         if self._session is not None:
+            self._session.info.pop(AFTER_COMMIT, None)
             await self._session.rollback()
 
     async def run_after_commit(self) -> None:
         effects, self._after_commit = self._after_commit, []
+        if self._session is not None:
+            effects += self._session.info.pop(AFTER_COMMIT, [])
         for effect in effects:
             try:
                 await effect()

@@ -116,8 +116,10 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Asy
     return engine
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+def make_sessionmaker(engine: AsyncEngine,
+                      info: dict[str, Any] | None = None) -> async_sessionmaker[AsyncSession]:
+    """`info` is copied into every session's `Session.info` (the app's outbound channels)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info)
 
 
 def bind_scope(session: AsyncSession, get_scope: Callable[[], DbScope]) -> None:

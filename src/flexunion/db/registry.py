@@ -23,6 +23,7 @@ from flexunion.geo.areas import models as _areas  # noqa: F401
 from flexunion.geo.census import models as _census  # noqa: F401
 from flexunion.geo.checkins import models as _checkins  # noqa: F401
 from flexunion.geo.stations import models as _stations  # noqa: F401
+from flexunion.inbox import models as _inbox  # noqa: F401
 from flexunion.membership import models as _membership  # noqa: F401
 from flexunion.transfers import models as _transfers  # noqa: F401
 

@@ -75,6 +75,19 @@ async def by_number(session: AsyncSession, federation_id: uuid.UUID,
                                                      Member.member_no == member_no))
 
 
+_HOTLINE_MEMBER = text("SELECT id, worker_id, status, name_masked"
+                       " FROM flexunion_hotline_member(:federation, :number)")
+
+
+async def for_hotline(session: AsyncSession, federation_id: uuid.UUID,
+                      member_no: str) -> tuple[uuid.UUID, uuid.UUID, str, str] | None:
+    """(id, worker id, status, masked name) of a member by number, for a registered 12351
+    platform only (partners read no members: migration 0016)."""
+    row = (await session.execute(_HOTLINE_MEMBER, {"federation": federation_id,
+                                                   "number": member_no})).first()
+    return (row.id, row.worker_id, row.status, row.name_masked) if row else None
+
+
 async def numbers(session: AsyncSession, member_ids: Iterable[uuid.UUID]
                   ) -> dict[uuid.UUID, str | None]:
     """id → 会员号 of the members the caller may see among `member_ids`."""

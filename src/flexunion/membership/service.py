@@ -167,6 +167,13 @@ async def member_by_number(session: AsyncSession, federation_id: uuid.UUID,
     return await repository.by_number(session, federation_id, member_no)
 
 
+async def member_for_hotline(session: AsyncSession, federation_id: uuid.UUID,
+                             member_no: str) -> tuple[uuid.UUID, uuid.UUID, str, str] | None:
+    """A member by 会员号 for the registered 12351 platform calling: (id, worker id, status,
+    masked name). Any other partner gets None."""
+    return await repository.for_hotline(session, federation_id, member_no)
+
+
 async def member_numbers(session: AsyncSession,
                          member_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str | None]:
     """会员号 by member id, for the members the caller may see (others are left out)."""

@@ -22,6 +22,11 @@ OUTBOX = "dev-sms.jsonl"
 class SmsGateway(Protocol):
     async def send_code(self, phone_e164: str, code: str) -> None: ...
 
+    async def send_notice(self, phone_e164: str, text: str) -> None:
+        """A short notice the worker opted into (consent `sms_notice`), e.g. a case's new
+        status; sent only after the change committed (inbox/service.py)."""
+        ...
+
 
 class LogSmsGateway:
     """Development backend: no SMS leaves the machine; the code goes to the log and, when a
@@ -44,6 +49,18 @@ class LogSmsGateway:
                 out.write(line + "\n")
 
 
+    async def send_notice(self, phone_e164: str, text: str) -> None:
+        log.warning("dev sms: notice 通知", extra={"phone": mask_phone(phone_e164), "text": text})
+        if self.outbox is not None:
+            line = json.dumps({"at": datetime.now(UTC).isoformat(timespec="seconds"),
+                               "phone": mask_phone(phone_e164), "notice": text},
+                              ensure_ascii=False)
+            self.outbox.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.outbox, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a") as out:
+                out.write(line + "\n")
+
+
 def last_code(outbox_dir: Path, phone: str) -> str | None:
     """The newest code the log backend wrote for `phone` (any form: +86…, 139…)."""
     path = outbox_dir / OUTBOX
@@ -54,7 +71,7 @@ def last_code(outbox_dir: Path, phone: str) -> str | None:
     found = None
     for line in path.read_text().splitlines():
         entry = json.loads(line)
-        if entry.get("phone") == wanted:
+        if entry.get("phone") == wanted and "code" in entry:
             found = str(entry["code"])
     return found
 
@@ -64,9 +81,13 @@ class RecordingSmsGateway:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.notices: list[tuple[str, str]] = []
 
     async def send_code(self, phone_e164: str, code: str) -> None:
         self.sent.append((phone_e164, code))
+
+    async def send_notice(self, phone_e164: str, text: str) -> None:
+        self.notices.append((phone_e164, text))
 
     def last_code(self, phone_e164: str) -> str | None:
         for phone, code in reversed(self.sent):

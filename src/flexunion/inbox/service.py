@@ -1,0 +1,103 @@
+"""The worker's inbox (收件箱): a row for each status change of the worker's own case,
+written in the transaction of the change by whoever makes it; an SMS as well when the worker
+opted into SMS notices (consent `sms_notice`, the latest row deciding) and the change is not
+the worker's own — sent only after the commit, never from inside the transaction, with no
+detail beyond the case number and its new status.
+
+Anonymous suggestions have no worker and get no notification: the pick-up code's holder reads
+the status instead (cases/suggestions.py)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.core.context import Caller
+from flexunion.core.errors import NotFound
+from flexunion.core.uow import after_commit, outbound
+from flexunion.db import rls
+from flexunion.inbox import repository
+from flexunion.inbox.models import WorkerNotification
+from flexunion.inbox.schemas import NotificationRead
+
+log = logging.getLogger(__name__)
+PHONE_SEAL = "phone"  # auth/workers/service.py seals phones under this purpose
+After = tuple[datetime, uuid.UUID] | None
+
+
+def sms_text(case_no: str, status_zh: str) -> str:
+    return f"【工会服务】您的诉求 {case_no} 状态更新：{status_zh}。详情请在 App「我的诉求」查看。"
+
+
+async def case_status_changed(
+    session: AsyncSession, *, federation_id: uuid.UUID, tenant_id: uuid.UUID,
+    worker_id: uuid.UUID, case_id: uuid.UUID, case_no: str, status: str,
+    status_zh: str, status_en: str, now: datetime,
+) -> WorkerNotification:
+    """Write the worker's notification of the case's new status (same transaction)."""
+    actor = await rls.principal(session)
+    note = WorkerNotification(
+        id=uuid.uuid4(), federation_id=federation_id, tenant_id=tenant_id,
+        worker_id=worker_id, case_id=case_id, kind="case_status", status=status,
+        case_no=case_no, title_zh=f"诉求 {case_no}：{status_zh}",
+        title_en=f"Case {case_no}: {status_en}", sms="none", created_by=actor,
+        created_at=now, read_at=None)
+    repository.add(session, note)
+    await repository.flush(session)
+    if actor != f"worker:{worker_id}":
+        await _sms_after_commit(session, note, status_zh)
+    return note
+
+
+async def _sms_after_commit(session: AsyncSession, note: WorkerNotification,
+                            status_zh: str) -> None:
+    channels = outbound(session)
+    if channels is None:  # not in the app (a CLI, a job without a gateway): the inbox only
+        return
+    sealed = await repository.claim_sms(session, note.id)
+    if sealed is None:  # not opted in
+        return
+    text = sms_text(note.case_no, status_zh)
+
+    async def send() -> None:
+        phone = channels.keyring.open(PHONE_SEAL, bytes(sealed)).decode()
+        await channels.sms.send_notice(phone, text)
+
+    after_commit(session, send)
+
+
+def notification_read(n: WorkerNotification) -> NotificationRead:
+    return NotificationRead(id=n.id, kind=n.kind, case_id=n.case_id, case_no=n.case_no,
+                            status=n.status, title_zh=n.title_zh, title_en=n.title_en,
+                            created_at=n.created_at.isoformat(),
+                            read_at=n.read_at.isoformat() if n.read_at else None)
+
+
+async def mine(session: AsyncSession, caller: Caller, *, unread: bool, after: After,
+               limit: int) -> Sequence[WorkerNotification]:
+    return await repository.page(session, uuid.UUID(caller.subject), unread=unread,
+                                 after=after, limit=limit)
+
+
+class NotificationNotFound(NotFound):
+    code, title, title_en = "notification_not_found", "未找到该通知", "Notification not found"
+
+
+async def mark_read(session: AsyncSession, caller: Caller, notification_id: uuid.UUID, *,
+                    now: datetime) -> WorkerNotification:
+    """Marked once: marking again keeps the first time."""
+    note = await repository.get(session, notification_id)
+    if note is None or str(note.worker_id) != caller.subject:
+        raise NotificationNotFound("没有这条通知。", "No such notification.")
+    if note.read_at is None:
+        note.read_at = now
+        await repository.flush(session)
+    return note
+
+
+async def mark_all_read(session: AsyncSession, caller: Caller, *, now: datetime) -> int:
+    return await repository.mark_all_read(session, uuid.UUID(caller.subject), now)
