@@ -98,3 +98,22 @@ ASSIGNMENT_STATUSES: Labels = {
     "reassigned": ("已改派", "Reassigned"),
     "closed": ("已结束", "Closed"),
 }
+
+# What each case_events kind is called on a timeline (the steps, and the rows that are no step).
+EVENTS: Labels = {
+    "intake": ("受理", "Received"),
+    "route": ("分流", "Routed"),
+    "assign": ("派单", "Assigned"),
+    "accept": ("接单", "Accepted"),
+    "return": ("退单", "Returned"),
+    "reassign": ("改派", "Reassigned"),
+    "answer": ("答复", "Answered"),
+    "merge": ("并单", "Merged"),
+    "merged_from": ("并入一条诉求", "A case merged in"),
+    "feedback": ("协办反馈", "Feedback"),
+    "evidence": ("上传证据", "Evidence added"),
+    "close": ("回访办结", "Followed up: closed"),
+    "follow_up": ("回访跟进", "Followed up: still open"),
+    "reopen": ("重启", "Reopened"),
+    "rate": ("满意度评价", "Rated"),
+}

@@ -68,5 +68,11 @@ def after(status: str, step: str) -> str | None:
     return ALLOWED.get((status, step))
 
 
-def allowed_steps(status: str) -> list[str]:
-    return sorted(step for (s, step) in ALLOWED if s == status)
+# Steps only the worker takes (in the app): never offered to staff.
+WORKER_STEPS = frozenset({"reopen"})
+
+
+def allowed_steps(status: str, *, staff: bool = False) -> list[str]:
+    """The steps `status` allows; with staff=True only those staff take."""
+    return sorted(step for (s, step) in ALLOWED
+                  if s == status and not (staff and step in WORKER_STEPS))

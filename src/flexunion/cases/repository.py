@@ -66,7 +66,8 @@ async def open_duplicates(session: AsyncSession, case: Case) -> Sequence[uuid.UU
 async def page(
     session: AsyncSession, *, worker_id: uuid.UUID | None = None,
     status: str | None = None, route: str | None = None, category: str | None = None,
-    channel: str | None = None, only: Sequence[uuid.UUID] | None = None,
+    channel: str | None = None, tier: str | None = None,
+    only: Sequence[uuid.UUID] | None = None,
     after: tuple[datetime, uuid.UUID] | None, limit: int,
 ) -> Sequence[Case]:
     """Newest first; row-level security already narrows it to the caller."""
@@ -76,11 +77,25 @@ async def page(
     if only is not None:
         stmt = stmt.where(Case.id.in_(list(only)))
     for column, value in ((Case.status, status), (Case.route, route),
-                          (Case.category, category), (Case.channel, channel)):
+                          (Case.category, category), (Case.channel, channel),
+                          (Case.tier, tier)):
         if value is not None:
             stmt = stmt.where(column == value)
     if after:
         stmt = stmt.where(tuple_(Case.created_at, Case.id) < tuple_(*after))
+    return (await session.scalars(stmt)).all()
+
+
+async def awaiting_acceptance(session: AsyncSession, unit_tenant_id: uuid.UUID, *,
+                              limit: int) -> Sequence[Case]:
+    """Cases whose open lead assignment names `unit_tenant_id` and waits for its 接单,
+    oldest assignment first."""
+    stmt = (select(Case).join(CaseAssignment, CaseAssignment.case_id == Case.id)
+            .where(CaseAssignment.role == "lead", CaseAssignment.ended_at.is_(None),
+                   CaseAssignment.status == "assigned",
+                   CaseAssignment.unit_tenant_id == unit_tenant_id,
+                   Case.status == "assigned")
+            .order_by(CaseAssignment.assigned_at, Case.id).limit(limit))
     return (await session.scalars(stmt)).all()
 
 

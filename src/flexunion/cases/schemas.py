@@ -451,7 +451,7 @@ def case_read(
         route_details=dict(case.route_details), agenda_item=agenda, answer=case.answer,
         merged_into_id=case.merged_into_id, created_at=case.created_at.isoformat(),
         updated_at=case.updated_at.isoformat(), answered_at=_iso(case.answered_at),
-        allowed_steps=lifecycle.allowed_steps(case.status) if staff else [],
+        allowed_steps=lifecycle.allowed_steps(case.status, staff=True) if staff else [],
         duplicate_of=list(duplicate_of),
         assignments=[assignment_read(a, names) for a in assignments],
         events=[event_read(e) for e in events] if audience != "partner" else [],

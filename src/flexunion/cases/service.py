@@ -391,10 +391,16 @@ async def federation_of(session: AsyncSession, caller: Caller) -> uuid.UUID:
 
 async def ledger(session: AsyncSession, *, status: str | None, route: str | None,
                  category: str | None, channel: str | None, after: After,
-                 limit: int) -> Sequence[Case]:
+                 limit: int, tier: str | None = None) -> Sequence[Case]:
     """需求台账: the staff caller's cases (its subtree's and its units'), newest first."""
     return await repository.page(session, status=status, route=route, category=category,
-                                 channel=channel, after=after, limit=limit)
+                                 channel=channel, tier=tier, after=after, limit=limit)
+
+
+async def awaiting_acceptance(session: AsyncSession, caller: Caller, *,
+                              limit: int) -> Sequence[Case]:
+    """待接单: cases assigned to the caller's own unit as lead, not yet accepted."""
+    return await repository.awaiting_acceptance(session, caller.tenant_id, limit=limit)
 
 
 async def mine(session: AsyncSession, caller: Caller, *, status: str | None, after: After,

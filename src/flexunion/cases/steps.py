@@ -164,10 +164,19 @@ async def answer(session: AsyncSession, case_id: uuid.UUID, text: str, *,
                               code="route_required", extra={"case_status": case.status})
     case.answer = text.strip()
     case.answered_at = now
-    lead = await _lead(session, case, lock=True)
+    open_rows = [a for a in await repository.assignments(session, case.id, lock=True)
+                 if a.ended_at is None]
     await _step(session, case, "answer", target, now=now, details={"route": case.route})
-    if lead is not None:
-        lead.status, lead.ended_at = "answered", now
+    # The lead's assignment ends as answered; an assisting unit's (a tenant, or a platform
+    # through its API) ends with it, so nobody keeps an answered case as open work. The
+    # assisting rows go first: a lead unit sees the case through its open assignment, and
+    # PostgreSQL checks that sight on every row it updates.
+    for a in sorted(open_rows, key=lambda a: a.role == "lead"):
+        a.ended_at = now
+        if a.role == "lead":
+            a.status = "answered"
+        else:
+            a.status, a.end_reason = "closed", "诉求已答复 The case was answered"
         await repository.flush(session)
     return case
 

@@ -28,7 +28,8 @@ def admin() -> None:
 @click.option("--tenant", "tenant_code", required=True, help="Tenant code the account belongs to.")
 @click.option("--username", required=True)
 @click.option("--role", required=True,
-              type=click.Choice(["hq_admin", "regional_admin", "station_officer"]))
+              type=click.Choice(["hq_admin", "regional_admin", "station_officer",
+                                 "hotline_operator"]))
 @click.option("--display-name", default=None)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--oidc-issuer", default=None, help="Link to an identity provider account.")

@@ -1,4 +1,5 @@
-"""待办: what waits for me — applications to decide, transfers awaiting my release (with the
+"""待办: what waits for me — cases my unit is to accept (待接单) and returned cases (退回件),
+applications to decide, transfers awaiting my release (with the
 day they release themselves) or my acceptance, ballots open, promised data overdue, and
 stations without this week's check. Each list is what the API would give my role, by the
 same services under the same row-level security."""
@@ -13,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.bargaining.ballots import service as ballots
 from flexunion.bargaining.rounds import service as rounds
-from flexunion.console.menus import UNIONS
-from flexunion.console.render import html
+from flexunion.cases import service as cases
+from flexunion.console.menus import HOTLINE, UNIONS
+from flexunion.console.render import html, see_other
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
 from flexunion.geo.stations import service as stations
@@ -29,7 +31,14 @@ SHOWN = 10  # per list; the list's own page has the rest
 async def dashboard(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
                     caller: NamedDependency[Caller],
                     clock: NamedDependency[Clock]) -> Response[str]:
+    if caller.role is HOTLINE:  # a 12351 operator has the ledger only
+        return see_other("/console/cases")
     now = clock.now()
+    to_take = await cases.reads(session, await cases.awaiting_acceptance(
+        session, caller, limit=SHOWN + 1), audience="staff")
+    returned = await cases.reads(session, await cases.ledger(
+        session, status="returned", route=None, category=None, channel=None, after=None,
+        limit=SHOWN + 1), audience="staff")
     applicants = await membership.page(session, status="applicant", after=None,
                                        limit=SHOWN + 1)
     union = caller.role in UNIONS
@@ -55,7 +64,8 @@ async def dashboard(request: Request[Any, Any, Any], session: NamedDependency[As
     missing = await stations.missing_checks(session, caller, week=week, tenant=None,
                                             after=None, limit=SHOWN + 1)
     return html(request, "dashboard.html", menu="dashboard", shown=SHOWN, now=now,
-                applicants=applicants, to_release=to_release, to_accept=to_accept,
+                to_take=to_take, returned=returned, applicants=applicants,
+                to_release=to_release, to_accept=to_accept,
                 ballots=open_ballots, overdue=overdue, missing=missing, week=week)
 
 

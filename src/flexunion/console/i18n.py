@@ -40,10 +40,13 @@ class Speaker:
         return str(exc.detail or exc.title)
 
 
-def beijing(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A time as Beijing reads it (dates stay as they are)."""
+def beijing(value: datetime | date | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time as Beijing reads it (dates stay as they are; an ISO string, as a read schema
+    carries it, is read first)."""
     if value is None:
         return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
         return value.astimezone(BEIJING).strftime(fmt)
     return value.strftime("%Y-%m-%d")

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from flexunion.core.context import Role
 
 HQ, REGION, STATION = Role.HQ_ADMIN, Role.REGIONAL_ADMIN, Role.STATION_OFFICER
+HOTLINE = Role.HOTLINE_OPERATOR  # 12351 话务员: the demand ledger only
 ALL = frozenset({HQ, REGION, STATION})
 UNIONS = frozenset({HQ, REGION})
+LEDGER = ALL | {HOTLINE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,7 @@ MENUS = (
     Menu("stations", "/console/stations", "驿站", "Stations", ALL),
     Menu("areas", "/console/areas", "服务区域", "Service areas", UNIONS),
     Menu("census", "/console/census", "摸清底数", "Census", UNIONS),
+    Menu("cases", "/console/cases", "需求台账", "Demand ledger", LEDGER),
     Menu("board", "/console/board", "协商清单", "Agenda board", UNIONS),
     Menu("cards", "/console/cards", "会员卡核验", "Card check", ALL),
     Menu("audit", "/console/audit", "审计", "Audit", UNIONS),

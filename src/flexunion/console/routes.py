@@ -19,6 +19,8 @@ from flexunion.console import (
     audit,
     board,
     cards,
+    case_steps,
+    cases,
     census,
     csrf,
     dashboard,
@@ -30,7 +32,7 @@ from flexunion.console import (
 )
 from flexunion.console import ballots as ballot_pages
 from flexunion.console.errors import EXCEPTION_HANDLERS
-from flexunion.console.menus import ALL, HQ, UNIONS
+from flexunion.console.menus import ALL, HQ, LEDGER, UNIONS
 from flexunion.console.render import STATIC, see_other
 from flexunion.core.clock import Clock
 from flexunion.core.uow import UnitOfWork
@@ -60,7 +62,9 @@ def signed_in(*pages: Any, roles: frozenset[Any] = ALL) -> Router:
 
 # Each page module's router, with the roles its menu has (console/menus.py).
 PAGES = [
-    signed_in(dashboard.router, members.router, logout),
+    # 待办 and 退出 for every role (a 12351 operator's 待办 leads to the ledger)
+    signed_in(dashboard.router, logout, roles=LEDGER),
+    signed_in(members.router, roles=ALL),
     # one line per page module, after this one: signed_in(<module>.router, roles=…)
     signed_in(transfers.router, roles=UNIONS),
     signed_in(organisation.router, roles=ALL),
@@ -71,6 +75,7 @@ PAGES = [
     signed_in(board.router, ballot_pages.router, roles=UNIONS),
     signed_in(stations.router, roles=ALL),
     signed_in(areas.router, roles=UNIONS),
+    signed_in(cases.router, case_steps.router, roles=LEDGER),
 ]
 
 
