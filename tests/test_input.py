@@ -139,7 +139,8 @@ def _is_string_parameter(schema: dict[str, Any]) -> bool:
         schema = branches[0]
     if "array" in _types(schema):
         schema = resolve(schema.get("items", {}))
-    return "string" in _types(schema) and schema.get("format") != "uuid"
+    # a uuid or date path segment is matched by the router's converter: NUL in it is no path
+    return "string" in _types(schema) and schema.get("format") not in ("uuid", "date")
 
 
 def _placeholder(schema: dict[str, Any]) -> str:
@@ -148,6 +149,8 @@ def _placeholder(schema: dict[str, Any]) -> str:
         schema = branches[0]
     if schema.get("format") == "uuid":
         return str(uuid.uuid4())
+    if schema.get("format") == "date":
+        return "2026-10-01"
     if "integer" in _types(schema):
         return "1"
     return "x"
