@@ -29,8 +29,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "federation": SHAPE,
     # The working calendar: + hours.py (the pure engine), files.py (the file), apply.py.
     "calendars": SHAPE,
-    # The pure SLA clock (cases/clocks/engine.py): no tables, no routes of its own.
-    "cases/clocks": (),
+    # SLA clocks: + engine.py (the pure clock), rules.py (which event does what), pauses.py.
+    "cases/clocks": SHAPE,
     "consent": SHAPE,
     "inbox": SHAPE,
     "membership": SHAPE,

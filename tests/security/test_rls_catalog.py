@@ -317,6 +317,12 @@ async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
         " kind, status, case_no, title_zh, title_en, created_by, created_at) VALUES"
         " (gen_random_uuid(), $1, $2, $3, $4, 'case_status', 'assigned', 'seed-1', '诉求',"
         " 'Case', 'test', now())", hq, region, w, case)
+    await conn.execute(
+        "INSERT INTO case_clocks (id, federation_id, tenant_id, case_id, metric, target_minutes,"
+        " policy_version, calendar_version, calendar_tenant_id, started_at, state, deadline,"
+        " elapsed_minutes, remaining_minutes, budget_minutes, uncovered_years, derived_at)"
+        " VALUES (gen_random_uuid(), $1, $2, $3, 'first_response', 240, 1, 0, $2, now(),"
+        " 'running', now() - interval '1 day', 0, 240, 240, '{2026}', now())", hq, region, case)
 
 
 async def seed_calendar(conn: asyncpg.Connection, fed: Federation) -> None:
@@ -410,6 +416,7 @@ async def test_no_tenant_table_leaks_to_another_federation(
             (other_federation.ids[other_federation.hq], "hq_admin:spy"),
             (None, f"worker:{other_worker}"),
             (other_federation.ids[other_federation.hq], f"partner:{other_client}"),
+            (other_federation.ids[other_federation.hq], "system:spy"),  # e.g. the SLA sweep
         ):
             for table in readable:
                 async with app.transaction():

@@ -116,4 +116,8 @@ EVENTS: Labels = {
     "follow_up": ("回访跟进", "Followed up: still open"),
     "reopen": ("重启", "Reopened"),
     "rate": ("满意度评价", "Rated"),
+    "pause": ("暂停计时", "Clocks paused"),
+    "resume": ("恢复计时", "Clocks resumed"),
+    "extension_request": ("申请延期", "Extension asked"),
+    "extension_decision": ("审批延期", "Extension decided"),
 }

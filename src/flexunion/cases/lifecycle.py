@@ -4,6 +4,8 @@
     assigned ──return (退单, reason required)──▶ returned ──assign──▶ assigned
     assigned / accepted ──reassign (改派, reason required)──▶ assigned
     received / returned / accepted ──route──▶ (same status; the route is recorded)
+    received / assigned / accepted / returned ──pause, resume, extension_request,
+        extension_decision──▶ (same status; the SLA clocks pause, resume, extend)
     received ──answer──▶ answered          (即时答复 on the spot, by the intake's own unit)
     received / assigned / returned ──merge (并单)──▶ merged   (into another open case)
 
@@ -33,6 +35,11 @@ STEPS: dict[str, tuple[str, str]] = {
     "close": ("回访办结", "closed"),
     "follow_up": ("回访跟进", "followed_up"),
     "reopen": ("重启", "reopened"),
+    # SLA clock steps (cases/clocks/pauses.py): the status stays, the clocks pause / extend.
+    "pause": ("暂停计时", "paused"),
+    "resume": ("恢复计时", "resumed"),
+    "extension_request": ("申请延期", "extension_requested"),
+    "extension_decision": ("审批延期", "extension_decided"),
 }
 
 # (status, step) → the status after the step.
@@ -60,6 +67,11 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("reopened", "assign"): "assigned",
     ("reopened", "route"): "reopened",
     ("reopened", "answer"): "answered",
+    # pause / resume / extension_request / extension_decision from any open status, to the
+    # same status (whether the case is paused, or a request pending, is read from its events)
+    **{(status, step): status for status in ("received", "assigned", "accepted", "returned",
+                                                  "reopened")
+       for step in ("pause", "resume", "extension_request", "extension_decision")},
 }
 
 

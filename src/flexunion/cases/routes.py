@@ -136,9 +136,9 @@ async def my_cases(session: NamedDependency[AsyncSession], caller: NamedDependen
 @get("/{case_id:uuid}", summary="诉求详情 One of my cases, with its steps",
      responses=problems({404: "case_not_found"}))
 async def my_case(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
-                  case_id: CaseId) -> CaseRead:
+                  clock: NamedDependency[Clock], case_id: CaseId) -> CaseRead:
     case = await service.own_case(session, caller, case_id)
-    return await service.read(session, case, audience="worker")
+    return await service.read(session, case, audience="worker", now=clock.now())
 
 
 @post("/{case_id:uuid}/attachments", opt=IDEMPOTENT, request_max_body_size=BODY_CEILING,
@@ -247,9 +247,10 @@ async def open_cases(session: NamedDependency[AsyncSession], caller: NamedDepend
 
 @get("/{case_id:uuid}", summary="诉求详情 One case with its assignments and steps",
      responses=problems({404: STEP_404}))
-async def get_case(session: NamedDependency[AsyncSession], case_id: CaseId) -> CaseRead:
+async def get_case(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                   case_id: CaseId) -> CaseRead:
     return await service.read(session, await service.access_case(session, case_id),
-                              audience="staff")
+                              audience="staff", now=clock.now())
 
 
 async def _staff(session: AsyncSession, case) -> CaseRead:  # type: ignore[no-untyped-def]

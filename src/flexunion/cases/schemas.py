@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from flexunion.cases import codes, lifecycle
+from flexunion.cases.clocks.schemas import ClockRead
 from flexunion.cases.models import (
     Case,
     CaseAssignment,
@@ -293,6 +294,7 @@ class CaseRead(msgspec.Struct):
     events: list[EventRead] = []
     closing: Closing | None = None
     followups: list[FollowupRead] = []
+    clocks: list[ClockRead] = []  # SLA clocks (staff and the worker): cases/clocks/
 
 
 class FollowupRead(msgspec.Struct):
@@ -436,6 +438,7 @@ def case_read(
     agenda: AgendaRef | None = None, duplicate_of: Sequence[uuid.UUID] = (),
     assignments: Sequence[CaseAssignment] = (), events: Sequence[CaseEvent] = (),
     followups: Sequence[CaseFollowup] = (),
+    clocks: Sequence[ClockRead] = (),
 ) -> CaseRead:
     staff = audience == "staff"
     return CaseRead(
@@ -456,7 +459,8 @@ def case_read(
         assignments=[assignment_read(a, names) for a in assignments],
         events=[event_read(e) for e in events] if audience != "partner" else [],
         closing=closing_of(case, names) if audience != "partner" else None,
-        followups=[followup_read(f, names) for f in followups] if audience != "partner" else [])
+        followups=[followup_read(f, names) for f in followups] if audience != "partner" else [],
+        clocks=list(clocks) if audience != "partner" else [])
 
 
 def attachment_read(row: CaseAttachment) -> AttachmentRead:

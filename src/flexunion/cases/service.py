@@ -13,8 +13,8 @@ falls in (geo's spatial index); staff may leave it out for their own tenant. A d
 another open case of the same worker and category — is never refused nor dropped: the 201
 lists it in `duplicate_of`, and the explicit 并单 step (cases/steps.py) joins them.
 
-SLA clocks are not kept here: every step is a `case_events` row, and each clock is derived
-from a case's events (cases/steps.py says which step starts and stops which clock)."""
+SLA clocks are not kept here: every step is a `case_events` row written by `record`, which
+re-derives the case's clocks from its events in the same transaction (cases/clocks/)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from flexunion.audit import service as audit
 from flexunion.bargaining.board import service as board
 from flexunion.bargaining.board.lifecycle import STATUSES as ITEM_STATUSES
 from flexunion.cases import repository
+from flexunion.cases.clocks import service as clocks
 from flexunion.cases.codes import STATUSES
 from flexunion.cases.models import Case, CaseEvent
 from flexunion.cases.schemas import (
@@ -97,6 +98,7 @@ async def record(session: AsyncSession, case: Case, kind: str, *, now: datetime,
                       details=details or {})
     repository.add(session, event)
     await repository.flush(session)
+    await clocks.derive(session, case, now)  # the SLA clocks, re-derived from the events
     return event
 
 
@@ -354,8 +356,10 @@ async def agenda_ref(session: AsyncSession, case: Case) -> AgendaRef | None:
 
 
 async def read(session: AsyncSession, case: Case, *, audience: Audience,
-               detail: bool = True, duplicate_of: Sequence[uuid.UUID] = ()) -> CaseRead:
-    """The case as `audience` may see it; the detail adds assignments and events."""
+               detail: bool = True, duplicate_of: Sequence[uuid.UUID] = (),
+               now: datetime | None = None) -> CaseRead:
+    """The case as `audience` may see it; the detail adds assignments, events and the SLA
+    clocks (live at `now`; without it as derived at the last event)."""
     found = await names(session, case.federation_id)
     member_no = None
     if case.member_id is not None and audience == "staff":
@@ -366,9 +370,10 @@ async def read(session: AsyncSession, case: Case, *, audience: Audience,
     events = await repository.events(session, case.id) if detail else ()
     followups = (await repository.followups(session, case.id)
                  if detail and audience != "partner" else ())
+    timed = await clocks.views(session, case, now) if detail and audience != "partner" else ()
     return case_read(case, found, audience=audience, member_no=member_no, agenda=agenda,
                      duplicate_of=duplicate_of, assignments=assignments, events=events,
-                     followups=followups)
+                     followups=followups, clocks=timed)
 
 
 async def reads(session: AsyncSession, rows: Sequence[Case], *,

@@ -10,7 +10,8 @@ Who takes which step:
 - an assisting unit (a tenant's staff, or a platform through its machine API) gives feedback
   on its own open assignment, by its `feedback_due_at`.
 
-SLA clocks (derived later from the events; no metric's deadline is derived from another's):
+SLA clocks (derived from the events by cases/clocks/ after each one; no metric's deadline is
+derived from another's):
 - first response (首次响应): starts at `intake`; met by the first `accept` or `answer`.
 - resolution (办结): starts at the first `accept` by a lead unit (or at `answer` for a case
   answered straight from intake, which then starts and meets it at once); its length comes
