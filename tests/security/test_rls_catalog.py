@@ -3,25 +3,15 @@ cannot get around it. These fail if RLS is switched off on any table."""
 
 from __future__ import annotations
 
-import uuid
-
 import asyncpg
 import httpx
 import pytest
 
 from flexunion.auth.partners.service import create_partner_client
-from flexunion.auth.staff.service import create_admin
 from flexunion.config import Settings
 from flexunion.db.urls import to_asyncpg
-from tests.support.console import sign_in
-from tests.support.factories import Federation, bearer, join, worker_login
-
-# Service-wide tables that hold no tenant's data, each with its reason.
-GLOBAL_TABLES = {
-    "alembic_version": "schema version; app role may only read it",
-    "signing_keys": "service token keys; app role may only read them (no tenant data)",
-    "audit_chain_head": "one row, written only by the owner-owned audit trigger; no app grants",
-}
+from tests.security.seeds import GLOBAL_TABLES, seed_every_table, where_mine
+from tests.support.factories import Federation, worker_login
 
 # Tables the app role may DELETE from, each with its reason and the policy that confines it.
 APP_MAY_DELETE = {
@@ -139,209 +129,6 @@ async def test_app_role_is_refused_at_startup_when_unsafe(settings: Settings) ->
         await check_app_role(settings.database_url)  # the owner owns tables: refused
 
 
-async def seed_geo(conn: asyncpg.Connection, fed: Federation, member) -> None:
-    """One row in every geo table (geo_versions follows by trigger)."""
-    import shapely
-    from shapely.geometry import box
-
-    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
-    partner = await conn.fetchval(
-        "SELECT id FROM platform_partners WHERE tenant_id = $1 AND code = 'alpha'", hq)
-    await conn.execute(
-        "INSERT INTO service_areas (id, federation_id, tenant_id, kind, code, name_zh, name_en,"
-        " partner_id, geom_wkb, min_lon, min_lat, max_lon, max_lat, area_m2, vertices, source,"
-        " repaired) VALUES (gen_random_uuid(), $1, $2, 'delivery_zone', 'seed', '种子', 'Seed',"
-        " $3, $4, 121.4, 31.1, 121.5, 31.2, 1e8, 5, 'test', false)",
-        hq, region, partner, shapely.to_wkb(box(121.4, 31.1, 121.5, 31.2)))
-    point = await conn.fetchval(
-        "INSERT INTO service_points (id, federation_id, tenant_id, code, name_zh, name_en, address,"
-        " lon, lat, amenities, opening_hours, shift_changes, active) VALUES (gen_random_uuid(),"
-        " $1, $2, 'seed', '种子驿站', 'Seed', '路', 121.45, 31.15, '{rest}',"
-        " '{\"mon\": [[\"00:00\", \"24:00\"]]}', '[\"06:00\"]', true) RETURNING id", hq, region)
-    for sql in (
-        "INSERT INTO station_duties (id, federation_id, tenant_id, point_id, duty_date, shift_no,"
-        " starts_at, ends_at, officer_name, created_by) VALUES (gen_random_uuid(), $1, $2, $3,"
-        " current_date, 0, now(), now() + interval '8 hours', '值班员', 'test')",
-        "INSERT INTO station_supplies (id, federation_id, tenant_id, point_id, season, item,"
-        " quantity, unit, valid_from, valid_to, created_by) VALUES (gen_random_uuid(), $1, $2, $3,"
-        " 'heat', '藿香正气水', 10, '盒', current_date, current_date, 'test')",
-        "INSERT INTO station_checks (id, federation_id, tenant_id, point_id, iso_week, restocked,"
-        " cleaned, equipment, checked_by) VALUES (gen_random_uuid(), $1, $2, $3, '2026-W48',"
-        " true, true, 'ok', 'test')",
-    ):
-        await conn.execute(sql, hq, region, point)
-    await conn.execute(
-        "INSERT INTO location_checkins (id, federation_id, tenant_id, member_id, worker_id,"
-        " recorded_at, local_day, lon, lat) VALUES (gen_random_uuid(), $1, $1, $2, $3, now(),"
-        " current_date, 121.45, 31.15)", hq, uuid.UUID(member.member_id),
-        uuid.UUID(member.worker_id))
-    await conn.execute(
-        "INSERT INTO transfer_suggestions (id, federation_id, tenant_id, member_id, worker_id,"
-        " to_tenant_id, days_away, window_days, status, offered_at) VALUES (gen_random_uuid(),"
-        " $1, $1, $2, $3, $4, 9, 14, 'offered', now())", hq, uuid.UUID(member.member_id),
-        uuid.UUID(member.worker_id), region)
-    upload = await conn.fetchval(
-        "INSERT INTO roster_uploads (id, federation_id, tenant_id, partner_id, source, crs, rows,"
-        " uploaded_by) VALUES (gen_random_uuid(), $1, $1, $2, 'api', 'wgs84', 1, 'test')"
-        " RETURNING id", hq, partner)
-    await conn.execute(
-        "INSERT INTO roster_entries (upload_id, federation_id, tenant_id, worker_ref, platform,"
-        " lon, lat, active_days) VALUES ($1, $2, $3, 'w-1', 'alpha', 121.45, 31.15, 3)",
-        upload, hq, region)
-    await conn.execute(
-        "INSERT INTO census_runs (id, federation_id, tenant_id, requested_by, engine, params,"
-        " zones, totals, started_at, finished_at) VALUES (gen_random_uuid(), $1, $2, 'test',"
-        " 'pandas', '{}', '[]', '{}', now(), now())", hq, region)
-
-
-async def seed_bargaining(conn: asyncpg.Connection, fed: Federation, member) -> None:
-    """One row in every bargaining table, ballot papers included."""
-    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
-    m, w = uuid.UUID(member.member_id), uuid.UUID(member.worker_id)
-    partner = await conn.fetchval(
-        "SELECT id FROM platform_partners WHERE tenant_id = $1 AND code = 'alpha'", hq)
-    rep = await conn.fetchval(
-        "INSERT INTO worker_representatives (id, federation_id, tenant_id, member_id, worker_id,"
-        " kind, ref_code, designated_by, started_at) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
-        " 'station', 'seed', 'test', now()) RETURNING id", hq, region, m, w)
-    report = await conn.fetchval(
-        "INSERT INTO problem_reports (id, federation_id, tenant_id, region_id, member_id,"
-        " worker_id, topic, partner_id, title, body, details, created_at)"
-        " VALUES (gen_random_uuid(), $1, $2, $2, $3, $4, 'rest', $5, '题', '述', '{}', now())"
-        " RETURNING id", hq, region, m, w, partner)
-    proposal = await conn.fetchval(
-        "INSERT INTO rep_proposals (id, federation_id, tenant_id, representative_id, worker_id,"
-        " topic, partner_id, title, body, details, status, created_at) VALUES (gen_random_uuid(),"
-        " $1, $2, $3, $4, 'rest', $5, '题', '述', '{}', 'submitted', now()) RETURNING id",
-        hq, region, rep, w, partner)
-    await conn.execute("INSERT INTO rep_proposal_reports (proposal_id, report_id, federation_id,"
-                       " tenant_id) VALUES ($1, $2, $3, $4)", proposal, report, hq, region)
-    item = await conn.fetchval(
-        "INSERT INTO agenda_items (id, federation_id, tenant_id, partner_id, topic, title, summary,"
-        " details, status, support_count, support_threshold, created_by, created_at, updated_at)"
-        " VALUES (gen_random_uuid(), $1, $2, $3, 'rest', '题', '述', '{}', 'agreed', 1, 5, 'test',"
-        " now(), now()) RETURNING id", hq, region, partner)
-    await conn.execute(
-        "INSERT INTO agenda_item_events (id, federation_id, tenant_id, item_id, partner_id, kind,"
-        " actor, payload, audience, created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
-        " 'created', 'test', '{}', 'all', now())", hq, region, item, partner)
-    await conn.execute(
-        "INSERT INTO agenda_item_sources (id, federation_id, tenant_id, item_id, report_id,"
-        " proposal_id, via, actor, created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5,"
-        " 'created', 'test', now())", hq, region, item, report, proposal)
-    await conn.execute("INSERT INTO agenda_supports (item_id, member_id, worker_id, federation_id,"
-                       " tenant_id, created_at) VALUES ($1, $2, $3, $4, $5, now())",
-                       item, m, w, hq, region)
-    await conn.execute(
-        "INSERT INTO agenda_templates (id, federation_id, tenant_id, code, title_zh, title_en,"
-        " body, created_by, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, 'seed',"
-        " '模板', 'Template', '{title}', 'test', now(), now())", hq, region)
-    round_id = await conn.fetchval(
-        "INSERT INTO negotiation_rounds (id, federation_id, tenant_id, partner_id, held_on,"
-        " parties, minutes, created_by, created_at) VALUES (gen_random_uuid(), $1, $2, $3,"
-        " current_date, '[]', '纪要', 'test', now()) RETURNING id", hq, region, partner)
-    await conn.execute(
-        "INSERT INTO negotiation_round_items (round_id, item_id, federation_id, tenant_id,"
-        " partner_id, union_position) VALUES ($1, $2, $3, $4, $5, '立场')",
-        round_id, item, hq, region, partner)
-    response = await conn.fetchval(
-        "INSERT INTO partner_responses (id, federation_id, tenant_id, item_id, partner_id,"
-        " client_id, body, data, created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, 'c',"
-        " '答复', '{}', now()) RETURNING id", hq, region, item, partner)
-    await conn.execute(
-        "INSERT INTO data_promises (id, federation_id, tenant_id, round_id, item_id, partner_id,"
-        " description, due_on, response_id, created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
-        " $5, '数据', current_date, $6, now())", hq, region, round_id, item, partner, response)
-    await conn.execute(
-        "INSERT INTO agenda_attachments (id, federation_id, tenant_id, item_id, partner_id,"
-        " storage_key, filename, content_type, size_bytes, sha256, shared_with_partner,"
-        " uploaded_by, created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, 'seed-' ||"
-        " gen_random_uuid(), 'a.pdf', 'application/pdf', 1, 'x', true, 'test', now())",
-        hq, region, item, partner)
-    ballot = await conn.fetchval(
-        "INSERT INTO ballots (id, federation_id, tenant_id, item_id, question, status, quorum,"
-        " threshold, electorate, opened_at, closes_at, opened_by) VALUES (gen_random_uuid(), $1,"
-        " $2, $3, '是否通过', 'open', 0.5, 0.5, 1, now(), now() + interval '1 day', 'test')"
-        " RETURNING id", hq, region, item)
-    await conn.execute("INSERT INTO ballot_electors (ballot_id, member_id, worker_id,"
-                       " federation_id, tenant_id, voted_at) VALUES ($1, $2, $3, $4, $5, now())",
-                       ballot, m, w, hq, region)
-    await conn.execute("INSERT INTO ballot_papers (id, ballot_id, choice, receipt_hash) VALUES"
-                       " (gen_random_uuid(), $1, 'yes', 'seed')", ballot)
-
-
-async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
-    """One row in every cases table."""
-    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
-    w, m = uuid.UUID(member.worker_id), uuid.UUID(member.member_id)
-    partner = await conn.fetchval(
-        "SELECT id FROM platform_partners WHERE tenant_id = $1 AND code = 'alpha'", hq)
-    await conn.execute(
-        "INSERT INTO case_policies (id, federation_id, tenant_id, code, title_zh, title_en,"
-        " source, body, created_by, created_at, updated_at) VALUES (gen_random_uuid(), $1, $1,"
-        " 'seed', '政策', 'Policy', '文号', '正文', 'test', now(), now())", hq)
-    await conn.execute(
-        "INSERT INTO case_intake_partners (id, federation_id, tenant_id, partner_id, kind,"
-        " created_by, created_at) VALUES (gen_random_uuid(), $1, $1, $2, 'hotline', 'test',"
-        " now())", hq, partner)
-    case = await conn.fetchval(
-        "INSERT INTO cases (id, federation_id, tenant_id, case_no, worker_id, member_id,"
-        " is_member, contact, partner_id, category, description, tags, tier, channel, place,"
-        " status, route_details, created_by, created_at, updated_at) VALUES (gen_random_uuid(),"
-        " $1, $2, 'seed-1', $3, $4, true, '{}', $5, 'commission', '述', '{}', 'general', 'app',"
-        " '{}', 'assigned', '{}', 'test', now(), now()) RETURNING id", hq, region, w, m, partner)
-    await conn.execute(
-        "INSERT INTO case_events (id, federation_id, tenant_id, case_id, kind, at, actor,"
-        " details) VALUES (gen_random_uuid(), $1, $2, $3, 'intake', now(), 'test', '{}')",
-        hq, region, case)
-    await conn.execute(
-        "INSERT INTO case_assignments (id, federation_id, tenant_id, case_id, role, seq,"
-        " unit_partner_id, evidence_required, status, assigned_by, assigned_at) VALUES"
-        " (gen_random_uuid(), $1, $2, $3, 'assist', 1, $4, '{}', 'assigned', 'test', now())",
-        hq, region, case, partner)
-    await conn.execute(
-        "INSERT INTO case_attachments (id, federation_id, tenant_id, case_id, storage_key,"
-        " filename, content_type, size_bytes, sha256, uploaded_by, created_at) VALUES"
-        " (gen_random_uuid(), $1, $2, $3, 'case-' || gen_random_uuid(), 'a.pdf',"
-        " 'application/pdf', 1, 'x', 'test', now())", hq, region, case)
-    await conn.execute(
-        "INSERT INTO case_followups (id, federation_id, tenant_id, case_id, closing, outcome,"
-        " worker_informed, worker_accepts, by, at) VALUES (gen_random_uuid(), $1, $2, $3, 1,"
-        " 'resolved', true, true, 'test', now())", hq, region, case)
-    await conn.execute(
-        "INSERT INTO case_ratings (id, federation_id, tenant_id, case_id, closing, worker_id,"
-        " rating, at) VALUES (gen_random_uuid(), $1, $2, $3, 1, $4, 'satisfied', now())",
-        hq, region, case, w)
-    await conn.execute(
-        "INSERT INTO worker_notifications (id, federation_id, tenant_id, worker_id, case_id,"
-        " kind, status, case_no, title_zh, title_en, created_by, created_at) VALUES"
-        " (gen_random_uuid(), $1, $2, $3, $4, 'case_status', 'assigned', 'seed-1', '诉求',"
-        " 'Case', 'test', now())", hq, region, w, case)
-    await conn.execute(
-        "INSERT INTO case_clocks (id, federation_id, tenant_id, case_id, metric, target_minutes,"
-        " policy_version, calendar_version, calendar_tenant_id, started_at, state, deadline,"
-        " elapsed_minutes, remaining_minutes, budget_minutes, uncovered_years, derived_at)"
-        " VALUES (gen_random_uuid(), $1, $2, $3, 'first_response', 240, 1, 0, $2, now(),"
-        " 'running', now() - interval '1 day', 0, 240, 240, '{2026}', now())", hq, region, case)
-
-
-async def seed_calendar(conn: asyncpg.Connection, fed: Federation) -> None:
-    """A version by the HQ with its hours and a holiday, one by a region with a local day."""
-    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
-    for version, tenant in ((1, hq), (2, region)):
-        await conn.execute(
-            "INSERT INTO calendar_versions (id, federation_id, tenant_id, version, change, actor)"
-            " VALUES (gen_random_uuid(), $1, $2, $3, 'seed', 'seed')", hq, tenant, version)
-        await conn.execute(
-            "INSERT INTO calendar_days (id, federation_id, tenant_id, version, day, kind,"
-            " name_zh, name_en) VALUES (gen_random_uuid(), $1, $2, $3, '2026-10-01', 'holiday',"
-            " '国庆节', 'National Day')", hq, tenant, version)
-    await conn.execute(
-        "INSERT INTO calendar_settings (id, federation_id, tenant_id, version, weekly_hours,"
-        " makeup_day_hours, covered_years) VALUES (gen_random_uuid(), $1, $1, 1,"
-        " '{\"mon\": [\"09:00-12:00\"]}', '[]', '{2026}')", hq)
-
-
 async def test_no_tenant_table_leaks_to_another_federation(
     client: httpx.AsyncClient, owner, sms, federation: Federation, other_federation: Federation,
     settings: Settings, owner_conn: asyncpg.Connection, staff_token,
@@ -349,58 +136,8 @@ async def test_no_tenant_table_leaks_to_another_federation(
     """Put rows of `federation` into every tenant table, then look from `other_federation`
     (and from a worker of it) as the app role with no WHERE clause: nothing must show.
     A new table without seed data here fails the test, so it cannot be forgotten."""
-    async with owner() as s, s.begin():
-        await create_admin(s, tenant_code=federation.regions[0], username=f"{federation.hq}-adm",
-                           role="regional_admin", display_name="x", password="pw-123456",
-                           oidc_issuer=None, oidc_subject=None)
-        await create_partner_client(s, tenant_code=federation.hq, partner_code="alpha", name="x")
-    hq = await staff_token(federation, "hq_admin", federation.hq)
-    member = await join(client, sms, federation, federation.stations[federation.regions[0]][0],
-                        approver_token=hq)
-    # A real transfer to another region: the transfers row, the new home and (on acceptance)
-    # the member.transferred row in domain_events.
-    moved = await client.post("/v1/me/transfers", json={"to": federation.regions[1]},
-                              headers=bearer(member.token) | {"Idempotency-Key": "seed-move"})
-    assert moved.status_code == 201, moved.text
-    for step in ("release", "accept"):
-        r = await client.post(f"/v1/admin/transfers/{moved.json()['id']}/{step}",
-                              headers=bearer(hq))
-        assert r.status_code == 200, r.text
-    token, worker_id = await worker_login(client, sms, federation.hq)
-    r = await client.post("/v1/me/consents", headers=bearer(token) | {"Idempotency-Key": "seed-1"},
-                          json={"purpose": "privacy_policy", "version": "2026-11", "granted": True})
-    assert r.status_code == 201, r.text
-    await seed_geo(owner_conn, federation, member)
-    await seed_bargaining(owner_conn, federation, member)
-    await seed_cases(owner_conn, federation, member)
-
-
-    await seed_calendar(owner_conn, federation)
-    # A console session, by the real sign-in form.
-    async with httpx.AsyncClient(base_url=str(client.base_url)) as browser:
-        signed = await sign_in(browser, f"{federation.hq}-adm", "pw-123456")
-        assert signed.status_code == 303, signed.text
-
-    fed_ids = [str(i) for i in federation.ids.values()]
-    both = " AND $1::text[] IS NOT NULL AND $2::text IS NOT NULL"  # every query takes both
-    mine = {
-        "tenants": "id::text = ANY($1)" + both,
-        "idempotency_keys": "principal = 'worker:' || $2" + both,
-        "transfers": "origin_tenant_id::text = ANY($1)" + both,
-        "member_counters": "federation_id::text = ANY($1)" + both,
-        "geo_versions": "federation_id::text = ANY($1)" + both,
-        "card_versions": "federation_id::text = ANY($1)" + both,  # bumped by the join
-        "ballot_papers": "ballot_id IN (SELECT id FROM ballots WHERE tenant_id::text = ANY($1))"
-                         + both,
-    }
-    tables = [r["relname"] for r in await owner_conn.fetch(
-        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace"
-        " AND relkind = 'r' AND relname <> ALL($1::text[])", list(GLOBAL_TABLES))]
-    for table in tables:
-        where = mine.get(table, "tenant_id::text = ANY($1)" + both)
-        seeded = await owner_conn.fetchval(f'SELECT count(*) FROM "{table}" WHERE {where}',
-                                           fed_ids, worker_id)
-        assert seeded > 0, f"seed {table} in this test"
+    seeded = await seed_every_table(client, owner, sms, federation, owner_conn, staff_token)
+    tables, fed_ids, worker_id = seeded.tables, seeded.fed_ids, seeded.worker_id
 
     # Tables the app role may not even read need no look from the other side.
     readable = [t for t in tables if await owner_conn.fetchval(
@@ -424,9 +161,9 @@ async def test_no_tenant_table_leaks_to_another_federation(
                         "SELECT set_config('flexunion.tenant_id', $1, true),"
                         " set_config('flexunion.principal', $2, true)",
                         str(tenant) if tenant else "", principal)
-                    where = mine.get(table, "tenant_id::text = ANY($1)" + both)
                     seen = await app.fetchval(
-                        f'SELECT count(*) FROM "{table}" WHERE {where}', fed_ids, worker_id)
+                        f'SELECT count(*) FROM "{table}" WHERE {where_mine(table)}', fed_ids,
+                        worker_id)
                     assert seen == 0, (table, principal)
     finally:
         await app.close()

@@ -405,7 +405,7 @@ async def add_hotline_platform(session: NamedDependency[AsyncSession],
      summary="意见收集二维码 The station's anonymous suggestion link as a QR code (SVG)")
 async def suggestion_qr(uow: NamedDependency[UnitOfWork], settings: NamedDependency[Settings],
                         station: StationCode) -> Response[bytes]:
-    await suggestions.station(uow, station)
+    await suggestions.station_in_scope(uow, station)
     link = f"{(settings.issuer or '').rstrip('/')}/v1/suggestions/{station}"
     return Response(qr_svg(link).encode(), media_type="image/svg+xml",
                     headers={"X-Suggestion-Link": link})

@@ -21,6 +21,7 @@ from flexunion.cases.schemas import SuggestionCreate
 from flexunion.cases.service import new_case_no, record
 from flexunion.core.errors import NotFound, TooManyRequests
 from flexunion.core.uow import UnitOfWork
+from flexunion.db import rls
 from flexunion.db.scope import DbScope
 
 PER_HOUR = 30
@@ -43,6 +44,17 @@ def new_pickup_code() -> str:
 async def station(uow: UnitOfWork, code: str) -> tuple[uuid.UUID, uuid.UUID, str, str]:
     found = await repository.suggestion_station(uow.session, code)
     if found is None:
+        raise _station_unknown()
+    return found
+
+
+async def station_in_scope(uow: UnitOfWork, code: str) -> tuple[uuid.UUID, uuid.UUID, str, str]:
+    """A station of the caller's own subtree (staff printing its QR code); any other station,
+    of this federation or another, answers 404 as if it did not exist. The lookup itself
+    reads every federation's stations (the anonymous form needs it), so the subtree is
+    checked here."""
+    found = await station(uow, code)
+    if not await rls.in_scope(uow.session, found[0]):
         raise _station_unknown()
     return found
 

@@ -1,0 +1,228 @@
+"""Who sees what inside ONE federation: every tenant table × every kind of principal.
+
+tests/security/seeds.py puts rows of a federation into every tenant table. This test opens
+app-role transactions with the scope each audience's requests really get (core/context.py
+`Caller.db_scope`, auth/*/service.py, cases/suggestions.py, jobs/service.py) and records, per
+table, whether any of the federation's rows is visible — no WHERE clause narrowing by role.
+The result must equal `audiences.EXPECTED`, so a new table, or a policy that widens sight,
+fails here until someone writes the new cell down (with its reason, for partners and workers).
+It also tries the writes a partner must never make (UPDATE/DELETE/INSERT where the app role
+holds the grant): each must touch no row or be refused by a policy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from flexunion.auth.partners.service import create_partner_client
+from flexunion.config import Settings
+from flexunion.db.urls import to_asyncpg
+from tests.security.audiences import AUDIENCES, EXPECTED, PEOPLE_AUDIENCES
+from tests.security.seeds import Seeded, seed_every_table, where_mine
+from tests.support.factories import Federation
+
+PICKUP_HASH = "f" * 64
+
+
+@pytest.fixture
+async def owner_conn(settings: Settings):
+    assert settings.database_url
+    conn = await asyncpg.connect(to_asyncpg(settings.database_url))
+    yield conn
+    await conn.close()
+
+
+async def scopes(owner: Any, conn: asyncpg.Connection, fed: Federation,
+                 seeded: Seeded) -> dict[str, tuple[str, str]]:
+    """Each audience's (flexunion.tenant_id, flexunion.principal), as the app sets them."""
+    hq, region_a, region_b = fed.ids[fed.hq], fed.ids[fed.regions[0]], fed.ids[fed.regions[1]]
+    station = fed.ids[fed.stations[fed.regions[0]][0]]
+    clients = {}
+    async with owner() as s, s.begin():
+        for name, tenant, partner in (("partner_hq", fed.hq, "alpha"),
+                                      ("partner_region", fed.regions[0], "alpha"),
+                                      ("partner_other_hq", fed.hq, "beta")):
+            clients[name], _ = await create_partner_client(s, tenant_code=tenant,
+                                                           partner_code=partner, name=name)
+    admin = await conn.fetchval("SELECT id FROM admin_accounts WHERE username = $1",
+                                seeded.admin_username)
+    other = uuid.uuid4()
+    found = {
+        "anonymous": ("", "anonymous"),
+        "worker": ("", f"worker:{seeded.member.worker_id}"),
+        "worker_nonmember": ("", f"worker:{seeded.worker_id}"),
+        "pickup": ("", f"pickup:{PICKUP_HASH}"),
+        "login_admin": ("", f"login:admin:{seeded.admin_username}"),
+        "partner_hq": (str(hq), f"partner:{clients['partner_hq']}"),
+        "partner_region": (str(region_a), f"partner:{clients['partner_region']}"),
+        "partner_other_hq": (str(hq), f"partner:{clients['partner_other_hq']}"),
+        "hq_admin": (str(hq), f"hq_admin:{other}"),
+        "regional_admin_a": (str(region_a), f"regional_admin:{admin}"),
+        "regional_admin_b": (str(region_b), f"regional_admin:{other}"),
+        "station_officer": (str(station), f"station_officer:{other}"),
+        "hotline_operator": (str(region_a), f"hotline_operator:{other}"),
+        "system_jobs": (str(hq), "system:jobs:close-ballots"),
+    }
+    assert set(found) == set(AUDIENCES)
+    return found
+
+
+async def seed_suggestion(conn: asyncpg.Connection, fed: Federation) -> None:
+    """An anonymous QR suggestion at a station of region A, followed by its pick-up code."""
+    station = fed.ids[fed.stations[fed.regions[0]][0]]
+    await conn.execute(
+        "INSERT INTO cases (id, federation_id, tenant_id, case_no, is_member, contact,"
+        " category, description, tags, tier, channel, place, status, route_details,"
+        " pickup_hash, created_by, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2,"
+        " 'seed-qr', false, '{}', 'commission', '述', '{}', 'general', 'qr_suggestion', '{}',"
+        " 'received', '{}', $3, 'anonymous', now(), now())",
+        fed.ids[fed.hq], station, PICKUP_HASH)
+
+
+async def as_app(app: asyncpg.Connection, tenant: str, principal: str) -> None:
+    await app.execute("SELECT set_config('flexunion.tenant_id', $1, true),"
+                      " set_config('flexunion.principal', $2, true)", tenant, principal)
+
+
+def differences(seen: dict[str, set[str]]) -> list[str]:
+    out = []
+    for table in sorted(set(seen) | set(EXPECTED)):
+        want = set(EXPECTED.get(table, {}))
+        got = seen.get(table, set())
+        for audience in sorted(got - want):
+            out.append(f"{table}: {audience} SEES rows it is not expected to")
+        for audience in sorted(want - got):
+            out.append(f"{table}: {audience} sees nothing, expected to see rows")
+    return out
+
+
+async def test_each_audience_sees_exactly_the_expected_tables(
+    client: httpx.AsyncClient, owner, sms, federation: Federation, settings: Settings,
+    owner_conn: asyncpg.Connection, staff_token,
+) -> None:
+    seeded = await seed_every_table(client, owner, sms, federation, owner_conn, staff_token)
+    await seed_suggestion(owner_conn, federation)
+    audiences = await scopes(owner, owner_conn, federation, seeded)
+    readable = [t for t in seeded.tables if await owner_conn.fetchval(
+        "SELECT has_table_privilege($1, $2, 'SELECT')", settings.app_role, t)]
+    assert set(EXPECTED) <= set(readable), "EXPECTED names a table the app role cannot read"
+    seen: dict[str, set[str]] = {}
+    app = await asyncpg.connect(to_asyncpg(settings.app_database_url or ""))
+    try:
+        for table in readable:
+            seen[table] = set()
+            for name, (tenant, principal) in audiences.items():
+                async with app.transaction():
+                    await as_app(app, tenant, principal)
+                    if await app.fetchval(
+                            f'SELECT EXISTS (SELECT 1 FROM "{table}" WHERE {where_mine(table)})',
+                            seeded.fed_ids, seeded.worker_id):
+                        seen[table].add(name)
+            if not seen[table]:
+                del seen[table]
+    finally:
+        await app.close()
+    assert differences(seen) == []
+
+
+def test_every_visible_partner_or_worker_cell_states_its_reason() -> None:
+    for table, cells in EXPECTED.items():
+        assert set(cells) <= set(AUDIENCES), table
+        for audience, reason in cells.items():
+            if audience in PEOPLE_AUDIENCES:
+                assert reason.strip(), f"{table} × {audience}: say why it may see rows"
+
+
+def test_the_comparison_catches_a_widened_policy() -> None:
+    """The matrix is not vacuous: one extra cell, or one missing, is reported."""
+    seen = {table: set(cells) for table, cells in EXPECTED.items()}
+    assert differences(seen) == []
+    seen.setdefault("members", set()).add("partner_hq")
+    seen["tenants"].discard("hq_admin")
+    assert differences(seen) == ["members: partner_hq SEES rows it is not expected to",
+                                 "tenants: hq_admin sees nothing, expected to see rows"]
+
+
+# Tables whose rows a partner must not change: UPDATE (of a column the app role may update)
+# and DELETE (where the app role holds the grant) must touch no row.
+PARTNER_MAY_NOT_UPDATE = (
+    "members", "member_homes", "transfers", "worker_accounts", "admin_accounts",
+    "partner_clients", "tenants", "service_areas", "service_points", "station_duties",
+    "station_supplies", "station_checks", "cases", "case_policies", "console_sessions",
+    "idempotency_keys", "worker_notifications", "agenda_items", "ballots",
+)
+# ... except its own rows there, with the reason.
+PARTNER_OWN_ROWS = {
+    "partner_clients": ("'partner:' || client_id <> flexunion_principal()",
+                        "its own client: last_used_at is stamped at each token"),
+}
+PARTNER_MAY_NOT_DELETE = ("service_areas", "station_duties", "location_checkins",
+                          "agenda_supports")
+# Rows a partner must not create: refused by a policy ($1 its tenant, $2 the HQ).
+PARTNER_MAY_NOT_INSERT = (
+    "INSERT INTO admin_accounts (id, tenant_id, username, display_name, role)"
+    " VALUES (gen_random_uuid(), $1::uuid, 'intruder', 'x', left('hq_admin' || $2::text, 8))",
+    "INSERT INTO service_points (id, federation_id, tenant_id, code, name_zh, name_en, address,"
+    " lon, lat, amenities, opening_hours, shift_changes, active) VALUES (gen_random_uuid(),"
+    " $2::uuid, $1::uuid, 'intruder', '假', 'Fake', '路', 121.4, 31.1, '{}', '{}', '[]', true)",
+    "INSERT INTO census_runs (id, federation_id, tenant_id, requested_by, engine, params,"
+    " zones, totals, started_at, finished_at) VALUES (gen_random_uuid(), $2::uuid, $1::uuid,"
+    " 'x', 'pandas', '{}', '[]', '{}', now(), now())",
+)
+
+
+async def partner_writes(conn: asyncpg.Connection, app_role: str) -> list[tuple[str, bool]]:
+    """(statement, must be refused) for every write above the app role holds a grant for."""
+    out: list[tuple[str, bool]] = []
+    for table in PARTNER_MAY_NOT_UPDATE:
+        column = await conn.fetchval(
+            "SELECT column_name FROM information_schema.column_privileges WHERE grantee = $1"
+            " AND table_name = $2 AND privilege_type = 'UPDATE' ORDER BY column_name LIMIT 1",
+            app_role, table)
+        if column:
+            own = PARTNER_OWN_ROWS.get(table)
+            out.append((f'UPDATE "{table}" SET "{column}" = "{column}"'
+                        + (f" WHERE {own[0]}" if own else ""), False))
+    for table in PARTNER_MAY_NOT_DELETE:
+        if await conn.fetchval("SELECT has_table_privilege($1, $2, 'DELETE')", app_role, table):
+            out.append((f'DELETE FROM "{table}"', False))
+    out += [(sql, True) for sql in PARTNER_MAY_NOT_INSERT]
+    return out
+
+
+async def test_a_partner_writes_nothing_it_may_not(
+    client: httpx.AsyncClient, owner, sms, federation: Federation, settings: Settings,
+    owner_conn: asyncpg.Connection, staff_token,
+) -> None:
+    """As each partner client (HQ- and region-anchored), every write outside the partner's
+    own rows touches nothing or is refused by a policy (not merely by a missing grant)."""
+    seeded = await seed_every_table(client, owner, sms, federation, owner_conn, staff_token)
+    audiences = await scopes(owner, owner_conn, federation, seeded)
+    hq = str(federation.ids[federation.hq])
+    writes = await partner_writes(owner_conn, settings.app_role)
+    assert len(writes) >= 12, writes
+    app = await asyncpg.connect(to_asyncpg(settings.app_database_url or ""))
+    try:
+        for name in ("partner_hq", "partner_region"):
+            tenant, principal = audiences[name]
+            for sql, refused in writes:
+                tx = app.transaction()
+                await tx.start()
+                try:
+                    await as_app(app, tenant, principal)
+                    if refused:
+                        with pytest.raises(asyncpg.InsufficientPrivilegeError,
+                                           match="row-level security"):
+                            await app.execute(sql, tenant, hq)
+                    else:
+                        status = await app.execute(sql)
+                        assert status.split()[-1] == "0", (name, sql, status)
+                finally:
+                    await tx.rollback()
+    finally:
+        await app.close()
