@@ -49,6 +49,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "bargaining/ballots": SHAPE,
     "bargaining/evidence": SHAPE,
     "cases": SHAPE,
+    # 季度整改清单: + quarters.py (pure), steps.py (the writes), export.py (the CSV).
+    "cases/rectification": SHAPE,
     "provisioning": ("schemas.py", "service.py"),
     # The job queue: pgqueuer's tables (no models), its SQL, the runner; no HTTP.
     "jobs": ("repository.py", "service.py"),

@@ -149,6 +149,11 @@ class CaseSettings:
     (自然日, not working days) of its closing, counted to the moment (closed_at + N × 24 h)."""
 
     reopen_days: int = 15
+    # 季度整改清单: a group (category × place) of a quarter is recurring with at least
+    # `recurring_cases` cases in the quarter, or at least `recurring_consecutive_cases` in
+    # each of two consecutive quarters (this one and the last).
+    recurring_cases: int = 3
+    recurring_consecutive_cases: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +287,10 @@ def load_settings() -> Settings:
             ballot_threshold=_float("FLEXUNION_BALLOT_THRESHOLD", 0.5),
             ballot_days=_int("FLEXUNION_BALLOT_DAYS", 7),
         ),
-        cases=CaseSettings(reopen_days=_int("FLEXUNION_CASE_REOPEN_DAYS", 15)),
+        cases=CaseSettings(
+            reopen_days=_int("FLEXUNION_CASE_REOPEN_DAYS", 15),
+            recurring_cases=_int("FLEXUNION_CASE_RECURRING_CASES", 3),
+            recurring_consecutive_cases=_int("FLEXUNION_CASE_RECURRING_CONSECUTIVE_CASES", 2)),
         console=ConsoleSettings(
             idle_minutes=_int("FLEXUNION_CONSOLE_IDLE_MINUTES", 30),
             absolute_hours=_int("FLEXUNION_CONSOLE_ABSOLUTE_HOURS", 12),

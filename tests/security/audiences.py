@@ -125,6 +125,22 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "worker": "the evidence of its own case",
     },
+    "rectification_item_cases": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+    },
+    "rectification_items": {
+        "hq_admin": "",
+        "partner_hq": "an item it owns (no cases, no trend: the API shows neither)",
+        "partner_region": "an item it owns (no cases, no trend: the API shows neither)",
+        "regional_admin_a": "",
+    },
+    "rectification_steps": {
+        "hq_admin": "",
+        "partner_hq": "the history of an item it owns (authors by role only)",
+        "partner_region": "the history of an item it owns (authors by role only)",
+        "regional_admin_a": "",
+    },
     "case_clocks": {
         "hotline_operator": "",
         "hq_admin": "",

@@ -244,6 +244,25 @@ async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
         " elapsed_minutes, remaining_minutes, budget_minutes, uncovered_years, derived_at)"
         " VALUES (gen_random_uuid(), $1, $2, $3, 'first_response', 240, 1, 0, $2, now(),"
         " 'running', now() - interval '1 day', 0, 240, 240, '{2026}', now())", hq, region, case)
+    await seed_rectification(conn, fed, case, partner)
+
+
+async def seed_rectification(conn: asyncpg.Connection, fed: Federation, case, partner) -> None:
+    """季度整改清单 (migration 0019): an item owned by a partner, its linked case, a step."""
+    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    item = await conn.fetchval(
+        "INSERT INTO rectification_items (id, federation_id, tenant_id, quarter, category,"
+        " dimension, place, owner_partner_id, problem, measure, next_node, next_due_on, status,"
+        " created_by, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, '2026Q4',"
+        " 'commission', 'partner', 'alpha', $3, '抽成', '复核', '约谈', '2027-01-15', 'open',"
+        " 'test', now(), now()) RETURNING id", hq, region, partner)
+    await conn.execute(
+        "INSERT INTO rectification_item_cases (federation_id, tenant_id, item_id, case_id,"
+        " linked_by, linked_at) VALUES ($1, $2, $3, $4, 'test', now())", hq, region, item, case)
+    await conn.execute(
+        "INSERT INTO rectification_steps (id, federation_id, tenant_id, item_id, kind, at, actor,"
+        " details) VALUES (gen_random_uuid(), $1, $2, $3, 'created', now(), 'test', '{}')",
+        hq, region, item)
 
 
 async def seed_calendar(conn: asyncpg.Connection, fed: Federation) -> None:

@@ -26,6 +26,7 @@ from flexunion.console import (
     dashboard,
     members,
     organisation,
+    rectification,
     signin,
     stations,
     transfers,
@@ -76,6 +77,7 @@ PAGES = [
     signed_in(stations.router, roles=ALL),
     signed_in(areas.router, roles=UNIONS),
     signed_in(cases.router, case_steps.router, roles=LEDGER),
+    signed_in(rectification.router, roles=UNIONS),
 ]
 
 

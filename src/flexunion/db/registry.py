@@ -14,6 +14,7 @@ from flexunion.bargaining.rounds import models as _rounds  # noqa: F401
 from flexunion.calendars import models as _calendars  # noqa: F401
 from flexunion.cases import models as _cases  # noqa: F401
 from flexunion.cases.clocks import models as _case_clocks  # noqa: F401
+from flexunion.cases.rectification import models as _rectification  # noqa: F401
 from flexunion.consent import models as _consent  # noqa: F401
 from flexunion.core import events as _events  # noqa: F401
 from flexunion.core import idempotency_models as _idempotency  # noqa: F401

@@ -29,6 +29,9 @@ SCHEDULES: tuple[Schedule, ...] = (
              "表决到期结束并计票 close, seal and count ballots past closes_at"),
     Schedule("purge", "17 * * * *", "purge",
              "过期数据清理 retention purge (idempotency keys, OTP, sessions, check-ins, job log)"),
+    # 00:05 UTC on the first day of a quarter = 08:05 Beijing, the quarter's first day too.
+    Schedule("rectification-carry-over", "5 0 1 1,4,7,10 *", "rectification-carry-over",
+             "季度整改清单结转 carry the last quarter's open rectification items into this one"),
 )
 
 

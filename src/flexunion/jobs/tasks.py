@@ -8,6 +8,7 @@ from inside a request it calls `flexunion.core.queue.enqueue`."""
 from __future__ import annotations
 
 from flexunion.bargaining.ballots import service as ballots
+from flexunion.cases.rectification import steps as rectification
 from flexunion.db import retention
 from flexunion.jobs.registry import JobRun, register
 from flexunion.transfers import jobs as transfers
@@ -32,3 +33,9 @@ async def purge(run: JobRun) -> int:
     removed = await retention.purge(
         run.session, checkin_retention_days=run.settings.geo.checkin_retention_days)
     return sum(removed.values())
+
+
+@register("rectification-carry-over")
+async def rectification_carry_over(run: JobRun) -> int:
+    """季度整改清单: the last quarter's open items are carried into this one (idempotent)."""
+    return await rectification.carry_over_due(run.session, run.now)
