@@ -51,6 +51,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "cases": SHAPE,
     # 季度整改清单: + quarters.py (pure), steps.py (the writes), export.py (the CSV).
     "cases/rectification": SHAPE,
+    # 办理统计: no tables; + periods.py (pure), export.py (the CSV).
+    "cases/figures": ("schemas.py", "repository.py", "service.py", "routes.py"),
     "provisioning": ("schemas.py", "service.py"),
     # The job queue: pgqueuer's tables (no models), its SQL, the runner; no HTTP.
     "jobs": ("repository.py", "service.py"),

@@ -24,6 +24,7 @@ from flexunion.console import (
     census,
     csrf,
     dashboard,
+    figures,
     members,
     organisation,
     rectification,
@@ -78,6 +79,7 @@ PAGES = [
     signed_in(areas.router, roles=UNIONS),
     signed_in(cases.router, case_steps.router, roles=LEDGER),
     signed_in(rectification.router, roles=UNIONS),
+    signed_in(figures.router, roles=UNIONS),
 ]
 
 
