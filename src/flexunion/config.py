@@ -149,6 +149,9 @@ class CaseSettings:
     (自然日, not working days) of its closing, counted to the moment (closed_at + N × 24 h)."""
 
     reopen_days: int = 15
+    # 临期提醒: the SLA sweep reminds a running clock this many working minutes before its
+    # deadline (FLEXUNION_CASE_REMINDER_MINUTES; 240 = 4 working hours).
+    reminder_minutes: int = 240
     # 季度整改清单: a group (category × place) of a quarter is recurring with at least
     # `recurring_cases` cases in the quarter, or at least `recurring_consecutive_cases` in
     # each of two consecutive quarters (this one and the last).
@@ -289,6 +292,7 @@ def load_settings() -> Settings:
         ),
         cases=CaseSettings(
             reopen_days=_int("FLEXUNION_CASE_REOPEN_DAYS", 15),
+            reminder_minutes=_int("FLEXUNION_CASE_REMINDER_MINUTES", 240),
             recurring_cases=_int("FLEXUNION_CASE_RECURRING_CASES", 3),
             recurring_consecutive_cases=_int("FLEXUNION_CASE_RECURRING_CONSECUTIVE_CASES", 2)),
         console=ConsoleSettings(

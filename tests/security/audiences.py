@@ -9,7 +9,7 @@ AUDIENCES = (
     "anonymous", "worker", "worker_nonmember", "pickup", "login_admin",
     "partner_hq", "partner_region", "partner_other_hq",
     "hq_admin", "regional_admin_a", "regional_admin_b", "station_officer", "hotline_operator",
-    "system_jobs",
+    "system_jobs", "system_sla_sweep",
 )
 PEOPLE_AUDIENCES = frozenset(a for a in AUDIENCES if a.startswith(("partner", "worker")))
 
@@ -20,6 +20,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "login_admin": "",
         "regional_admin_a": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "agenda_attachments": {
         "hq_admin": "",
@@ -62,6 +63,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "ballot_electors": {
         "hq_admin": "",
@@ -86,6 +88,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "calendar_settings": {
         "hotline_operator": "",
@@ -98,6 +101,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "calendar_versions": {
         "hotline_operator": "",
@@ -110,6 +114,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "case_assignments": {
         "hotline_operator": "",
@@ -118,12 +123,14 @@ EXPECTED: dict[str, dict[str, str]] = {
         "partner_region": "the 会办单 of a case it is assigned to as a unit",
         "regional_admin_a": "",
         "worker": "the handling units of its own case",
+        "system_sla_sweep": "the SLA sweep finds the handling (lead) unit to escalate above (0020)",
     },
     "case_attachments": {
         "hotline_operator": "",
         "hq_admin": "",
         "regional_admin_a": "",
         "worker": "the evidence of its own case",
+        "system_sla_sweep": "follows the case's visibility (0020); the sweep reads none",
     },
     "rectification_item_cases": {
         "hq_admin": "",
@@ -149,6 +156,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "system_jobs": "the SLA sweep reads every clock of its federation",
         "worker": "the deadlines of its own case",
+        "system_sla_sweep": "the SLA sweep reads every clock of its federation",
     },
     "case_events": {
         "hotline_operator": "",
@@ -157,12 +165,14 @@ EXPECTED: dict[str, dict[str, str]] = {
         "partner_region": "the steps of a case it is assigned to (worker masked by the API)",
         "regional_admin_a": "",
         "worker": "the steps of its own case",
+        "system_sla_sweep": "the SLA sweep reads and writes reminder / escalation events (0020)",
     },
     "case_followups": {
         "hotline_operator": "",
         "hq_admin": "",
         "regional_admin_a": "",
         "worker": "the 回访 of its own case",
+        "system_sla_sweep": "follows the case's visibility (0020); the sweep reads none",
     },
     "case_intake_partners": {
         "hq_admin": "",
@@ -181,6 +191,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "hq_admin": "",
         "regional_admin_a": "",
         "worker": "its own satisfaction rating",
+        "system_sla_sweep": "follows the case's visibility (0020); the sweep reads none",
     },
     "cases": {
         "hotline_operator": "",
@@ -191,12 +202,15 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "station_officer": "",
         "worker": "its own case",
+        "system_sla_sweep":
+            "the SLA sweep reads its federation's cases to remind and escalate (0020)",
     },
     "census_runs": {
         "hotline_operator": "",
         "hq_admin": "",
         "regional_admin_a": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "console_sessions": {
         "regional_admin_a": "",
@@ -211,6 +225,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "hq_admin": "",
         "regional_admin_b": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "geo_versions": {
         "hotline_operator": "",
@@ -222,6 +237,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "idempotency_keys": {
         "worker_nonmember": "its own retried request's stored answer",
@@ -234,12 +250,14 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "system_jobs": "",
         "worker": "its own membership's homes",
+        "system_sla_sweep": "",
     },
     "members": {
         "hq_admin": "",
         "regional_admin_b": "",
         "system_jobs": "",
         "worker": "its own membership",
+        "system_sla_sweep": "",
     },
     "negotiation_round_items": {
         "hq_admin": "",
@@ -261,6 +279,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "partner_region": "its own machine client (GET /v1/partner/me), no other",
         "regional_admin_a": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "partner_responses": {
         "hq_admin": "",
@@ -278,6 +297,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "problem_reports": {
         "hq_admin": "",
@@ -299,12 +319,14 @@ EXPECTED: dict[str, dict[str, str]] = {
         "hq_admin": "",
         "regional_admin_a": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "roster_uploads": {
         "hq_admin": "",
         "partner_hq": "its own roster uploads (partner_id), no other platform's",
         "partner_region": "its own roster uploads (partner_id), no other platform's",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "service_areas": {
         "hotline_operator": "",
@@ -316,6 +338,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "service_points": {
         "hotline_operator": "",
@@ -327,6 +350,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "station_checks": {
         "hotline_operator": "",
@@ -335,6 +359,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "station_duties": {
         "hotline_operator": "",
@@ -343,6 +368,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "station_supplies": {
         "hotline_operator": "",
@@ -351,6 +377,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "tenants": {
         "hotline_operator": "",
@@ -362,6 +389,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
+        "system_sla_sweep": "",
     },
     "transfer_suggestions": {
         "worker": "a transfer offered to it",
@@ -374,18 +402,21 @@ EXPECTED: dict[str, dict[str, str]] = {
         "station_officer": "",
         "system_jobs": "",
         "worker": "its own transfer",
+        "system_sla_sweep": "",
     },
     "worker_accounts": {
         "hq_admin": "",
         "system_jobs": "",
         "worker": "its own account",
         "worker_nonmember": "its own account",
+        "system_sla_sweep": "",
     },
     "worker_consents": {
         "hq_admin": "",
         "system_jobs": "",
         "worker": "its own consents",
         "worker_nonmember": "its own consents",
+        "system_sla_sweep": "",
     },
     "worker_notifications": {
         "worker": "its own inbox",

@@ -67,6 +67,7 @@ async def scopes(owner: Any, conn: asyncpg.Connection, fed: Federation,
         "station_officer": (str(station), f"station_officer:{other}"),
         "hotline_operator": (str(region_a), f"hotline_operator:{other}"),
         "system_jobs": (str(hq), "system:jobs:close-ballots"),
+        "system_sla_sweep": (str(hq), "system:jobs:sla-sweep"),  # reads cases (0020)
     }
     assert set(found) == set(AUDIENCES)
     return found

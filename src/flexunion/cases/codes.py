@@ -120,4 +120,7 @@ EVENTS: Labels = {
     "resume": ("恢复计时", "Clocks resumed"),
     "extension_request": ("申请延期", "Extension asked"),
     "extension_decision": ("审批延期", "Extension decided"),
+    # Written by the SLA sweep (cases/clocks/sweep.py); no clock reads them (clocks/rules.py).
+    "reminder": ("临期提醒", "Deadline reminder"),
+    "escalation": ("超期升级", "Escalated: deadline passed"),
 }

@@ -131,6 +131,9 @@ class CaseEvent(TenantScoped, Base):
     __table_args__ = (
         in_federation("case_events"),
         Index("ix_case_events_case", "case_id", "at", "id"),
+        # 督办: escalations newest first (migration 0020).
+        Index("ix_case_events_escalations", "at", "id",
+              postgresql_where=text("kind = 'escalation'")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -1,4 +1,5 @@
-"""待办: what waits for me — cases my unit is to accept (待接单) and returned cases (退回件),
+"""待办: what waits for me — cases my unit is to accept (待接单), returned cases (退回件),
+cases with a clock past its deadline (超期件) and clocks escalated to my unit (督办),
 applications to decide, transfers awaiting my release (with the
 day they release themselves) or my acceptance, ballots open, promised data overdue, and
 stations without this week's check. Each list is what the API would give my role, by the
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.bargaining.ballots import service as ballots
 from flexunion.bargaining.rounds import service as rounds
 from flexunion.cases import service as cases
+from flexunion.cases.clocks import rules as clock_rules
+from flexunion.cases.clocks import service as clocks
 from flexunion.console.menus import HOTLINE, UNIONS
 from flexunion.console.render import html, see_other
 from flexunion.core.clock import Clock
@@ -39,6 +42,13 @@ async def dashboard(request: Request[Any, Any, Any], session: NamedDependency[As
     returned = await cases.reads(session, await cases.ledger(
         session, status="returned", route=None, category=None, channel=None, after=None,
         limit=SHOWN + 1), audience="staff")
+    # 超期件 (open clocks past their deadline in my scope) and 督办 (escalated to my unit).
+    late = await clocks.overdue(session, now, after=None, limit=SHOWN + 1)
+    late_cases = await clocks.cases_of(session, late)
+    overdue_cases = [(row, late_cases[row.case_id]) for row in late]
+    escalations, escalated_cases = await clocks.escalated(session, [caller.tenant_id],
+                                                          after=None, limit=SHOWN + 1)
+    escalated = [(e, escalated_cases[e.case_id]) for e in escalations]
     applicants = await membership.page(session, status="applicant", after=None,
                                        limit=SHOWN + 1)
     union = caller.role in UNIONS
@@ -65,6 +75,7 @@ async def dashboard(request: Request[Any, Any, Any], session: NamedDependency[As
                                             after=None, limit=SHOWN + 1)
     return html(request, "dashboard.html", menu="dashboard", shown=SHOWN, now=now,
                 to_take=to_take, returned=returned, applicants=applicants,
+                overdue_cases=overdue_cases, escalated=escalated, metrics=clock_rules.METRICS,
                 to_release=to_release, to_accept=to_accept,
                 ballots=open_ballots, overdue=overdue, missing=missing, week=week)
 

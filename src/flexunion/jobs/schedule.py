@@ -7,7 +7,7 @@ on its own — or once for a service-wide one. A federation's job still waiting 
 from the last tick is not queued again (dedupe key `<schedule>:<federation>`).
 
 A domain adds a schedule by adding a line here and an entrypoint in tasks.py; docs/jobs.md
-lists them (tests/jobs/test_schedule.py checks the two agree)."""
+lists them (tests/jobs/test_schema.py checks the two agree)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ SCHEDULES: tuple[Schedule, ...] = (
              "表决到期结束并计票 close, seal and count ballots past closes_at"),
     Schedule("purge", "17 * * * *", "purge",
              "过期数据清理 retention purge (idempotency keys, OTP, sessions, check-ins, job log)"),
+    Schedule("sla-sweep", "*/5 * * * *", "sla-sweep",
+             "临期提醒与超期升级 remind SLA clocks near their deadline, escalate breached ones"),
     # 00:05 UTC on the first day of a quarter = 08:05 Beijing, the quarter's first day too.
     Schedule("rectification-carry-over", "5 0 1 1,4,7,10 *", "rectification-carry-over",
              "季度整改清单结转 carry the last quarter's open rectification items into this one"),

@@ -7,7 +7,10 @@ from inside a request it calls `flexunion.core.queue.enqueue`."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flexunion.bargaining.ballots import service as ballots
+from flexunion.cases.clocks import sweep as sla
 from flexunion.cases.rectification import steps as rectification
 from flexunion.db import retention
 from flexunion.jobs.registry import JobRun, register
@@ -39,3 +42,10 @@ async def purge(run: JobRun) -> int:
 async def rectification_carry_over(run: JobRun) -> int:
     """季度整改清单: the last quarter's open items are carried into this one (idempotent)."""
     return await rectification.carry_over_due(run.session, run.now)
+
+
+@register("sla-sweep")
+async def sla_sweep(run: JobRun) -> int:
+    """临期提醒 / 超期升级: remind clocks near their deadline, escalate breached ones."""
+    return await sla.sweep(run.session, run.now,
+                           within=timedelta(minutes=run.settings.cases.reminder_minutes))

@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Integer, literal_column, select, tuple_
+from sqlalchemy import DateTime, Integer, Text, cast, exists, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.cases.clocks.models import CaseClock
-from flexunion.cases.models import Case
+from flexunion.cases.models import Case, CaseEvent
 from flexunion.db.rows import add as add
 from flexunion.db.rows import flush as flush
 
@@ -55,3 +55,74 @@ async def cases(session: AsyncSession, case_ids: Sequence[uuid.UUID]) -> Sequenc
     if not case_ids:
         return []
     return (await session.scalars(select(Case).where(Case.id.in_(list(case_ids))))).all()
+
+
+# ---- the SLA sweep (临期提醒, 超期升级) and the 督办 list --------------------------------------
+
+
+def _marked(kind: str, *, same_deadline: bool = False):  # type: ignore[no-untyped-def]
+    """EXISTS an event of `kind` naming the clock (and, for a reminder, its deadline)."""
+    cond = [CaseEvent.case_id == CaseClock.case_id, CaseEvent.kind == kind,
+            CaseEvent.details["clock_id"].astext == cast(CaseClock.id, Text)]
+    if same_deadline:
+        cond.append(cast(CaseEvent.details["deadline"].astext, DateTime(timezone=True))
+                    == CaseClock.deadline)
+    return exists().where(*cond)
+
+
+async def unescalated_breaches(session: AsyncSession, now: datetime, *,
+                               after: tuple[datetime, uuid.UUID] | None,
+                               limit: int) -> Sequence[CaseClock]:
+    """Open clocks past their deadline with no `escalation` event yet, oldest first."""
+    stmt = (select(CaseClock).where(CaseClock.ended_at.is_(None), CaseClock.deadline < now,
+                                    ~_marked("escalation"))
+            .order_by(CaseClock.deadline, CaseClock.id).limit(_n(limit)))
+    if after is not None:
+        stmt = stmt.where(tuple_(CaseClock.deadline, CaseClock.id) > tuple_(*after))
+    return (await session.scalars(stmt)).all()
+
+
+async def unreminded_between(session: AsyncSession, start: datetime, end: datetime, *,
+                             after: tuple[datetime, uuid.UUID] | None,
+                             limit: int) -> Sequence[CaseClock]:
+    """Open clocks with a deadline in [start, end) not reminded for that deadline yet."""
+    stmt = (select(CaseClock).where(CaseClock.ended_at.is_(None), CaseClock.deadline >= start,
+                                    CaseClock.deadline < end,
+                                    ~_marked("reminder", same_deadline=True))
+            .order_by(CaseClock.deadline, CaseClock.id).limit(_n(limit)))
+    if after is not None:
+        stmt = stmt.where(tuple_(CaseClock.deadline, CaseClock.id) > tuple_(*after))
+    return (await session.scalars(stmt)).all()
+
+
+async def clock_locked(session: AsyncSession, clock_id: uuid.UUID) -> CaseClock | None:
+    """The clock row, locked and re-read (what another transaction committed meanwhile)."""
+    return await session.scalar(select(CaseClock).where(CaseClock.id == clock_id)
+                                .with_for_update().execution_options(populate_existing=True))
+
+
+async def marked(session: AsyncSession, clock: CaseClock, kind: str) -> bool:
+    """Whether the clock already has its `reminder` (for its deadline) or `escalation`."""
+    stmt = select(CaseEvent.id).where(
+        CaseEvent.case_id == clock.case_id, CaseEvent.kind == kind,
+        CaseEvent.details["clock_id"].astext == str(clock.id)).limit(1)
+    if kind == "reminder":
+        stmt = stmt.where(cast(CaseEvent.details["deadline"].astext, DateTime(timezone=True))
+                          == clock.deadline)
+    return await session.scalar(stmt) is not None
+
+
+async def escalations(session: AsyncSession, to: Sequence[uuid.UUID], *,
+                      after: tuple[datetime, uuid.UUID] | None,
+                      limit: int) -> Sequence[CaseEvent]:
+    """`escalation` events to one of the tenants `to`, newest first, along
+    ix_case_events_escalations (RLS: only events of cases the caller sees)."""
+    if not to:
+        return []
+    stmt = (select(CaseEvent).where(CaseEvent.kind == "escalation",
+                                    CaseEvent.details["to_tenant_id"].astext
+                                    .in_([str(t) for t in to]))
+            .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()).limit(_n(limit)))
+    if after is not None:
+        stmt = stmt.where(tuple_(CaseEvent.at, CaseEvent.id) < tuple_(*after))
+    return (await session.scalars(stmt)).all()

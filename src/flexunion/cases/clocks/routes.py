@@ -15,12 +15,15 @@ from flexunion.cases import service as cases
 from flexunion.cases.clocks import pauses
 from flexunion.cases.clocks import service as clocks
 from flexunion.cases.clocks.schemas import (
+    EscalationRead,
     ExtensionDecisionCreate,
     ExtensionRequestCreate,
     OverdueRead,
     PauseCreate,
     ResumeCreate,
     clock_key,
+    escalation_key,
+    escalation_read,
     overdue_read,
 )
 from flexunion.cases.schemas import CaseRead
@@ -103,6 +106,27 @@ async def overdue_list(session: NamedDependency[AsyncSession], clock: NamedDepen
     return page_of(rows, paging.size, one, clock_key)
 
 
+@get("/escalated", dependencies=PAGING,
+     summary="督办 Clocks escalated past their deadline to a unit of my subtree (超期升级), "
+             "newest first",
+     responses=problems({422: "cursor_invalid"}))
+async def escalated_list(session: NamedDependency[AsyncSession],
+                         paging: NamedDependency[Paging]) -> Page[EscalationRead]:
+    events, found = await clocks.escalated_to_my_subtree(
+        session, after=decode_time_cursor(paging.cursor), limit=paging.size + 1)
+    shown = events[:paging.size]  # an event is visible only with its case (RLS)
+    names = await cases.names(session, shown[0].federation_id) if shown else None
+
+    def one(event):  # type: ignore[no-untyped-def]
+        case = found[event.case_id]
+        return escalation_read(event, case_no=case.case_no, status=case.status,
+                               category=case.category,
+                               work_tenant=names.tenants.get(case.tenant_id, "?")
+                               if names else "?")
+
+    return page_of(list(events), paging.size, one, escalation_key)
+
+
 router = Router("/v1/cases", opt=CLOCK_STAFF, security=BEARER, tags=["cases 需求清单"],
-                route_handlers=[overdue_list, pause_case, resume_case, request_extension,
-                                decide_extension])
+                route_handlers=[overdue_list, escalated_list, pause_case, resume_case,
+                                request_extension, decide_extension])

@@ -14,6 +14,7 @@ from flexunion.cases import codes
 from flexunion.cases.clocks.engine import STATE_LABELS
 from flexunion.cases.clocks.models import CaseClock
 from flexunion.cases.clocks.rules import METRICS, PAUSE_REASONS
+from flexunion.cases.models import CaseEvent
 
 # (cases/schemas.py embeds ClockRead in CaseRead, so nothing here imports it.)
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
@@ -143,3 +144,36 @@ def overdue_read(row: CaseClock, *, case_no: str, status: str, category: str,
                        route=_label(codes.ROUTES, route) if route else None,
                        work_tenant=work_tenant, clock=clock_read(row, now),
                        overdue_since=row.deadline.isoformat())
+
+
+class EscalationRead(msgspec.Struct):
+    """督办: a clock of an open or closed case escalated to a unit of my subtree (超期升级) —
+    which metric, its deadline, the handling unit and the unit it went up to, and when."""
+
+    event_id: uuid.UUID
+    case_id: uuid.UUID
+    case_no: str
+    case_status: ClockLabel
+    category: ClockLabel
+    work_tenant: str
+    metric: ClockLabel
+    deadline: str
+    unit: str
+    to: str
+    escalated_at: str
+
+
+def escalation_read(event: CaseEvent, *, case_no: str, status: str, category: str,
+                    work_tenant: str) -> EscalationRead:
+    d = event.details
+    zh, en = METRICS.get(d.get("metric", ""), (d.get("metric", ""),) * 2)
+    return EscalationRead(event_id=event.id, case_id=event.case_id, case_no=case_no,
+                          case_status=_label(codes.STATUSES, status),
+                          category=_label(codes.CATEGORIES, category), work_tenant=work_tenant,
+                          metric=ClockLabel(code=d.get("metric", ""), zh=zh, en=en),
+                          deadline=str(d.get("deadline", "")), unit=str(d.get("unit", "")),
+                          to=str(d.get("to", "")), escalated_at=event.at.isoformat())
+
+
+def escalation_key(event: CaseEvent) -> tuple[str, uuid.UUID]:
+    return event.at.isoformat(), event.id

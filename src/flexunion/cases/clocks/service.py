@@ -31,6 +31,7 @@ from flexunion.cases.clocks.engine import ClockEvent, ClockView, Target, evaluat
 from flexunion.cases.clocks.models import CaseClock
 from flexunion.cases.clocks.schemas import ClockRead, clock_read
 from flexunion.cases.models import Case, CaseEvent
+from flexunion.db import rls
 from flexunion.federation import directory
 
 
@@ -193,3 +194,20 @@ async def due_reminders(session: AsyncSession, now: datetime, within: timedelta,
         if working_time(calendar, now, row.deadline).duration <= within:
             keep.append(row)
     return keep
+
+
+async def escalated(session: AsyncSession, to: Sequence[uuid.UUID], *,
+                    after: tuple[datetime, uuid.UUID] | None,
+                    limit: int) -> tuple[Sequence[CaseEvent], dict[uuid.UUID, Case]]:
+    """督办: escalations to one of the tenants `to`, newest first, with their cases."""
+    events = await repository.escalations(session, to, after=after, limit=limit)
+    found = await repository.cases(session, list({e.case_id for e in events}))
+    return events, {c.id: c for c in found}
+
+
+async def escalated_to_my_subtree(session: AsyncSession, *,
+                                  after: tuple[datetime, uuid.UUID] | None,
+                                  limit: int) -> tuple[Sequence[CaseEvent], dict[uuid.UUID, Case]]:
+    """督办 for the caller: escalations to any tenant of the caller's subtree."""
+    return await escalated(session, sorted(await rls.scope_ids(session)), after=after,
+                           limit=limit)
