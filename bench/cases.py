@@ -54,11 +54,24 @@ rows, 307 other regions' clocks filtered), but case_clocks' read policy (migrati
 cases c WHERE c.id = case_id)`, as a hashed SubPlan: built the first time a row fails the
 first arm (any other region's clock), as a Seq Scan of every case evaluating cases' own
 seven-arm policy — 1M rows, 937,496 removed, 4,373 ms of the 4,420 ms (at 100k: 384 of
-388 ms). The owner's plan of the same page: 3.1 ms. Not fixed here (a policy change is a
-migration); a narrower visibility arm (only the cases assigned to the caller's units, as an
-indexed lookup, e.g. `case_id = ANY (<a STABLE function returning those ids>)`) should keep
-the list on its index. The figures ratio is met, barely at 1M; their p95 (617.7 ms, one
-region, a quarter ≈ 22,600 cases) has no goal. The sweep's due_reminders is Python-bound
+388 ms). The owner's plan of the same page: 3.1 ms.
+
+After migration 0021 (the same sight, arm by arm: case_units()/case_partners() arrays and
+indexed IN lookups for the worker, the hotline platform and the pick-up code), same box,
+2026-12-04 21:33–21:43, load ~1.0–1.2:
+
+    overdue list p1, regional (RLS)           19.7 /  25.6 (again: 18.3 / 25.8)   148.6 / 217.0
+    overdue list p1, owner (no RLS)            2.2 /   3.1                          2.3 /   3.0
+      ratio owner / RLS (p50)                 0.11 — MISSED                        0.02 — MISSED
+    figures, quarter: ratio owner / RLS       0.49                                 0.49
+    sweep: open clocks / s                    11,647/s                             14,575/s
+
+The list's p95 goal is met at 100k (25.6 ms) but not at 1M (217 ms), and the ratio is missed
+at both: the three `IN (SELECT … FROM cases …)` arms are planned through the cases policy's
+OR arms and still read a share of `cases` that grows with the federation. An owner-owned
+function returning those case ids was tried and was slower (237 / 372 ms at 100k).
+The figures ratio is 0.49–0.53 across runs: at the goal's edge; their p95 (617.7 ms at 1M,
+one region, a quarter ≈ 22,600 cases) has no goal. The sweep's due_reminders is Python-bound
 (a working_time per candidate on its pinned calendar).
 """
 
