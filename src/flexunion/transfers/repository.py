@@ -20,8 +20,11 @@ _SIDES = text(
     " CAST(:dest AS uuid) = ANY (flexunion_tenant_scope()) AS destination"
 )
 _IN_SCOPE = {
-    "incoming": text("transfers.dest_tenant_id = ANY (flexunion_tenant_scope())"),
-    "outgoing": text("transfers.origin_tenant_id = ANY (flexunion_tenant_scope())"),
+    # The scope as one value per query (an InitPlan), not a call per row.
+    "incoming": text("transfers.dest_tenant_id"
+                     " = ANY (CAST((SELECT flexunion_tenant_scope()) AS uuid[]))"),
+    "outgoing": text("transfers.origin_tenant_id"
+                     " = ANY (CAST((SELECT flexunion_tenant_scope()) AS uuid[]))"),
 }
 
 

@@ -22,7 +22,7 @@ WITH c AS (
   SELECT id, tenant_id, status, route, closings, reopens
     FROM cases
    WHERE created_at >= :start AND created_at < :end AND status <> 'merged'
-     AND tenant_id = ANY (flexunion_tenant_scope())
+     AND tenant_id = ANY (CAST((SELECT flexunion_tenant_scope()) AS uuid[]))
 ), u AS (
   SELECT c.*, coalesce(l.unit_tenant_id, c.tenant_id) AS unit_id
     FROM c LEFT JOIN LATERAL (

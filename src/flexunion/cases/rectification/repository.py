@@ -32,7 +32,7 @@ WITH c AS (
          reopens, created_at >= :start AS current
     FROM cases
    WHERE created_at >= :prev AND created_at < :end AND status <> 'merged'
-     AND tenant_id = ANY (flexunion_tenant_scope())
+     AND tenant_id = ANY (CAST((SELECT flexunion_tenant_scope()) AS uuid[]))
      AND (CAST(:category AS text) IS NULL OR category = CAST(:category AS text))
 ), g AS (
   SELECT c.*, d.dimension, d.place FROM c CROSS JOIN LATERAL (VALUES
@@ -62,7 +62,7 @@ SELECT g.category, g.dimension, g.place, g.current,
 _GROUP_CASES = text("""
 SELECT id FROM cases
  WHERE created_at >= :start AND created_at < :end AND status <> 'merged'
-   AND tenant_id = ANY (flexunion_tenant_scope()) AND category = :category
+   AND tenant_id = ANY (CAST((SELECT flexunion_tenant_scope()) AS uuid[])) AND category = :category
    AND CASE CAST(:dimension AS text)
          WHEN 'tenant' THEN tenant_id::text = :place
          WHEN 'zone' THEN place->>'zone' = :place

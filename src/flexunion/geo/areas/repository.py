@@ -15,7 +15,9 @@ from flexunion.db.rows import add as add
 from flexunion.db.rows import flush as flush
 from flexunion.geo.areas.models import ServiceArea
 
-_IN_SCOPE = text("service_areas.tenant_id = ANY (flexunion_tenant_scope())")
+# The scope as one value per query (an InitPlan), not a call per row.
+_IN_SCOPE = text("service_areas.tenant_id"
+                 " = ANY (CAST((SELECT flexunion_tenant_scope()) AS uuid[]))")
 
 
 async def of_kind(session: AsyncSession, federation_id: uuid.UUID,

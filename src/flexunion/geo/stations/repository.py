@@ -22,7 +22,9 @@ from flexunion.db.rows import add as add
 from flexunion.db.rows import flush as flush
 from flexunion.geo.stations.models import ServicePoint, StationCheck, StationDuty, StationSupply
 
-_IN_SCOPE = text("service_points.tenant_id = ANY (flexunion_tenant_scope())")
+# The scope as one value per query (an InitPlan), not a call per row.
+_IN_SCOPE = text("service_points.tenant_id"
+                 " = ANY (CAST((SELECT flexunion_tenant_scope()) AS uuid[]))")
 
 
 # ---- stations -------------------------------------------------------------------------------
@@ -121,7 +123,7 @@ SELECT p.code, p.tenant_id, p.name_zh, p.name_en, last.iso_week AS last_week,
   FROM service_points p
   LEFT JOIN LATERAL (SELECT c.iso_week, c.checked_at FROM station_checks c
                       WHERE c.point_id = p.id ORDER BY c.iso_week DESC LIMIT 1) last ON true
- WHERE p.active AND p.tenant_id = ANY (flexunion_tenant_scope())
+ WHERE p.active AND p.tenant_id = ANY (CAST((SELECT flexunion_tenant_scope()) AS uuid[]))
    AND p.created_at < :week_end
    AND NOT EXISTS (SELECT 1 FROM station_checks c WHERE c.point_id = p.id AND c.iso_week = :week)
    AND (CAST(:after AS text) IS NULL OR p.code > :after)
