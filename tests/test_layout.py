@@ -48,7 +48,16 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "bargaining/rounds": SHAPE,
     "bargaining/ballots": SHAPE,
     "bargaining/evidence": SHAPE,
-    "cases": SHAPE,
+    "cases": ("routes.py",),
+    # The ledger at the bottom: + codes.py, lifecycle.py (the step table), http.py (what the
+    # case routers share).
+    "cases/ledger": SHAPE,
+    "cases/policies": SHAPE,
+    "cases/intake": ("schemas.py", "repository.py", "service.py", "routes.py"),
+    "cases/handling": ("schemas.py", "service.py", "routes.py"),
+    "cases/suggestions": ("schemas.py", "repository.py", "service.py", "routes.py"),
+    "cases/attachments": SHAPE,
+    "cases/followup": SHAPE,
     # 季度整改清单: + quarters.py (pure), steps.py (the writes), export.py (the CSV).
     "cases/rectification": SHAPE,
     # 办理统计: no tables; + periods.py (pure), export.py (the CSV).

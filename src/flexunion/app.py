@@ -35,9 +35,6 @@ from flexunion.bargaining.board import service as board
 from flexunion.bargaining.evidence.store import FilesystemStore
 from flexunion.bargaining.routes import router as bargaining_router
 from flexunion.calendars.routes import router as calendars_router
-from flexunion.cases.clocks.routes import router as case_clocks_router
-from flexunion.cases.figures.routes import router as case_figures_router
-from flexunion.cases.rectification.routes import router as rectification_router
 from flexunion.cases.routes import router as cases_router
 from flexunion.config import Settings
 from flexunion.consent import service as consent
@@ -84,8 +81,7 @@ docs_assets_router = create_static_files_router(
 # One router per domain, each carrying its own paths, tags, security and access presets.
 ROUTERS = [system_router, auth_router, federation_router, calendars_router, consent_router,
            me_router, membership_router, transfers_router, geo_router, bargaining_router,
-           cases_router, case_clocks_router, rectification_router, case_figures_router,
-           inbox_router, audit_router, docs_assets_router, console_router]
+           cases_router, inbox_router, audit_router, docs_assets_router, console_router]
 
 
 def app_database_url(settings: Settings) -> str:

@@ -33,9 +33,6 @@ from hypothesis.stateful import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.calendars.service import work_calendar
-from flexunion.cases import followup, steps
-from flexunion.cases import repository as case_repository
-from flexunion.cases import service as cases
 from flexunion.cases.clocks import pauses, rules
 from flexunion.cases.clocks import service as clocks
 from flexunion.cases.clocks.engine import ClockEvent, Target, evaluate
@@ -45,7 +42,14 @@ from flexunion.cases.clocks.schemas import (
     PauseCreate,
     ResumeCreate,
 )
-from flexunion.cases.schemas import AssignCreate, FollowupCreate, RouteCreate, StaffCaseCreate
+from flexunion.cases.followup import service as followup
+from flexunion.cases.followup.schemas import FollowupCreate
+from flexunion.cases.handling import service as steps
+from flexunion.cases.handling.schemas import AssignCreate, RouteCreate
+from flexunion.cases.intake import service as intake
+from flexunion.cases.intake.schemas import StaffCaseCreate
+from flexunion.cases.ledger import repository as case_repository
+from flexunion.cases.ledger import service as cases
 from flexunion.config import AUDIENCE_ADMIN
 from flexunion.core.clock import BEIJING
 from flexunion.core.context import Caller, Role
@@ -153,7 +157,7 @@ class CaseClocks(RuleBasedStateMachine):
         self.tier = tier
         data = StaffCaseCreate(category="commission", description="抽成上调未公示。",
                                channel="visit", station=self.world.s1, tier=tier)  # type: ignore[arg-type]
-        case = self._do("r1", lambda s, c: cases.intake_by_staff(s, None, c, data,  # type: ignore[arg-type]
+        case = self._do("r1", lambda s, c: intake.intake_by_staff(s, None, c, data,  # type: ignore[arg-type]
                                                                  now=self.now))
         self.case_id = case.id
         self._start("first_response")
@@ -286,7 +290,7 @@ class CaseClocks(RuleBasedStateMachine):
 
     @precondition(lambda self: self.status == "answered" and self._open("follow_up"))
     @rule(gap=GAP)
-    def follow_up(self, gap: int) -> None:  # the 回访 step (cases/followup.py): 已解决 closes
+    def follow_up(self, gap: int) -> None:  # the 回访 step (cases/followup/): 已解决 closes
         self._step(gap)
 
         async def visit(s: AsyncSession, c: Caller) -> None:

@@ -2,8 +2,9 @@
 
 tests/security/seeds.py puts rows of a federation into every tenant table. This test opens
 app-role transactions with the scope each audience's requests really get (core/context.py
-`Caller.db_scope`, auth/*/service.py, cases/suggestions.py, jobs/service.py) and records, per
-table, whether any of the federation's rows is visible — no WHERE clause narrowing by role.
+`Caller.db_scope`, auth/*/service.py, cases/suggestions/service.py, jobs/service.py) and
+records, per table, whether any of the federation's rows is visible — no WHERE clause
+narrowing by role.
 The result must equal `audiences.EXPECTED`, so a new table, or a policy that widens sight,
 fails here until someone writes the new cell down (with its reason, for partners and workers).
 It also tries the writes a partner must never make (UPDATE/DELETE/INSERT where the app role

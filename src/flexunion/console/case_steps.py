@@ -2,7 +2,7 @@
 政策释明 picks a policy of the library, 集体协商 an agenda item), 派单 and 改派 (a lead unit
 and assisting units, tenants or platforms, in their order; 改派 with its reason), 接单, 退单
 (reason required), 答复, 并单 and 回访 (已解决 closes the case; 阶段推进 / 暂难解决 name
-the next node, its date and the responsible unit). Each is the API's step (cases/steps.py
+the next node, its date and the responsible unit). Each is the API's step (cases/handling/service.py
 decides who may take it): a refusal is shown on its form, next to the field its code concerns."""
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.cases import codes, followup, service, steps
-from flexunion.cases.schemas import AssignCreate, FollowupCreate, RouteCreate
+from flexunion.cases.followup import service as followup
+from flexunion.cases.followup.schemas import FollowupCreate
+from flexunion.cases.handling import service as steps
+from flexunion.cases.handling.schemas import AssignCreate, RouteCreate
+from flexunion.cases.ledger import codes, service
 from flexunion.config import Settings
 from flexunion.console.cases import case_page, htmx
 from flexunion.console.forms import Form, attempt, read_form

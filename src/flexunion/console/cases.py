@@ -23,8 +23,12 @@ from litestar.params import PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.bargaining.board import service as board
-from flexunion.cases import codes, library, service
-from flexunion.cases.schemas import PolicyCreate, PolicyUpdate, StaffCaseCreate, policy_read
+from flexunion.cases.attachments import service as evidence
+from flexunion.cases.intake import service as intake
+from flexunion.cases.intake.schemas import StaffCaseCreate
+from flexunion.cases.ledger import codes, service
+from flexunion.cases.policies import service as library
+from flexunion.cases.policies.schemas import PolicyCreate, PolicyUpdate, policy_read
 from flexunion.config import Settings
 from flexunion.console.forms import Form, attempt, read_form
 from flexunion.console.i18n import Speaker
@@ -161,7 +165,7 @@ async def take_case(request: Request[Any, Any, Any], session: NamedDependency[As
         "contact_name": contact_name,
         "contact_phone": phone.replace(" ", "").replace("-", "") if phone else None,
     }, StaffCaseCreate)
-    case = await attempt(form, service.intake_by_staff(session, geo, caller, data,
+    case = await attempt(form, intake.intake_by_staff(session, geo, caller, data,
                                                        now=clock.now()), INTAKE_FIELDS)
     if not form.ok or case is None:
         return await _intake_page(request, session, caller, form, form.status)
@@ -193,7 +197,7 @@ async def case_page(request: Request[Any, Any, Any], session: AsyncSession, call
     policies = [p for p in await library.policies(session, caller) if p.active]
     return html(
         request, "cases/detail.html", status=status, menu="cases", x=x, case=case,
-        attachments=await library.attachments(session, case),
+        attachments=await evidence.attachments(session, case),
         route_event=_route_event(x.events), actors=ACTORS, dupes=dupes,
         units=sorted(tenants.values(), key=lambda e: e.code), partners=partners,
         items=items, policies=policies, codes=codes, forms=forms or {},

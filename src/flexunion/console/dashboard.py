@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.bargaining.ballots import service as ballots
 from flexunion.bargaining.rounds import service as rounds
-from flexunion.cases import service as cases
 from flexunion.cases.clocks import rules as clock_rules
 from flexunion.cases.clocks import service as clocks
+from flexunion.cases.ledger import service as cases
 from flexunion.console.menus import HOTLINE, UNIONS
 from flexunion.console.render import html, see_other
 from flexunion.core.clock import Clock

@@ -12,8 +12,11 @@ from flexunion.bargaining.evidence import models as _evidence  # noqa: F401
 from flexunion.bargaining.reports import models as _reports  # noqa: F401
 from flexunion.bargaining.rounds import models as _rounds  # noqa: F401
 from flexunion.calendars import models as _calendars  # noqa: F401
-from flexunion.cases import models as _cases  # noqa: F401
+from flexunion.cases.attachments import models as _case_attachments  # noqa: F401
 from flexunion.cases.clocks import models as _case_clocks  # noqa: F401
+from flexunion.cases.followup import models as _case_followup  # noqa: F401
+from flexunion.cases.ledger import models as _cases  # noqa: F401
+from flexunion.cases.policies import models as _case_policies  # noqa: F401
 from flexunion.cases.rectification import models as _rectification  # noqa: F401
 from flexunion.consent import models as _consent  # noqa: F401
 from flexunion.core import events as _events  # noqa: F401

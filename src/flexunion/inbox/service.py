@@ -5,7 +5,7 @@ the worker's own — sent only after the commit, never from inside the transacti
 detail beyond the case number and its new status.
 
 Anonymous suggestions have no worker and get no notification: the pick-up code's holder reads
-the status instead (cases/suggestions.py)."""
+the status instead (cases/suggestions/service.py)."""
 
 from __future__ import annotations
 

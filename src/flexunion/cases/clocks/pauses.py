@@ -1,5 +1,5 @@
 """The clock steps of a case: pause (暂停计时), resume, extension request (延期申请) and its
-decision (延期审批). Each is checked against cases/lifecycle.py's table on the locked,
+decision (延期审批). Each is checked against cases/ledger/lifecycle.py's table on the locked,
 re-read case row, written as one `case_events` row (which re-derives the clocks) and
 audited (`case.paused|resumed|extension_requested|extension_decided`). The case's status
 does not change.
@@ -28,8 +28,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
-from flexunion.cases import lifecycle
-from flexunion.cases import repository as cases_repository
 from flexunion.cases.clocks import rules
 from flexunion.cases.clocks import service as clocks
 from flexunion.cases.clocks.schemas import (
@@ -38,10 +36,12 @@ from flexunion.cases.clocks.schemas import (
     PauseCreate,
     ResumeCreate,
 )
-from flexunion.cases.codes import STATUSES
-from flexunion.cases.models import Case
-from flexunion.cases.service import access_case, record
-from flexunion.cases.steps import InvalidCaseStep
+from flexunion.cases.handling.service import InvalidCaseStep
+from flexunion.cases.ledger import lifecycle
+from flexunion.cases.ledger import repository as cases_repository
+from flexunion.cases.ledger.codes import STATUSES
+from flexunion.cases.ledger.models import Case
+from flexunion.cases.ledger.service import access_case, record
 from flexunion.core.context import Caller, Role
 from flexunion.core.errors import Conflict, Forbidden
 from flexunion.db import rls

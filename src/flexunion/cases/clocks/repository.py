@@ -11,7 +11,7 @@ from sqlalchemy import DateTime, Integer, Text, cast, exists, literal_column, se
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.cases.clocks.models import CaseClock
-from flexunion.cases.models import Case, CaseEvent
+from flexunion.cases.ledger.models import Case, CaseEvent
 from flexunion.db.rows import add as add
 from flexunion.db.rows import flush as flush
 

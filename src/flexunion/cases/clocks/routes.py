@@ -11,7 +11,6 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.cases import service as cases
 from flexunion.cases.clocks import pauses
 from flexunion.cases.clocks import service as clocks
 from flexunion.cases.clocks.schemas import (
@@ -26,7 +25,8 @@ from flexunion.cases.clocks.schemas import (
     escalation_read,
     overdue_read,
 )
-from flexunion.cases.schemas import CaseRead
+from flexunion.cases.ledger import service as cases
+from flexunion.cases.ledger.schemas import CaseRead
 from flexunion.config import AUDIENCE_ADMIN
 from flexunion.core.clock import Clock
 from flexunion.core.context import ADMIN_ROLES, Caller, Role

@@ -10,13 +10,13 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from flexunion.cases import codes
 from flexunion.cases.clocks.engine import STATE_LABELS
 from flexunion.cases.clocks.models import CaseClock
 from flexunion.cases.clocks.rules import METRICS, PAUSE_REASONS
-from flexunion.cases.models import CaseEvent
+from flexunion.cases.ledger import codes
+from flexunion.cases.ledger.models import CaseEvent
 
-# (cases/schemas.py embeds ClockRead in CaseRead, so nothing here imports it.)
+# (cases/ledger/schemas.py embeds ClockRead in CaseRead, so nothing here imports it.)
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 PauseReason = Literal["waiting_worker", "waiting_partner_data"]

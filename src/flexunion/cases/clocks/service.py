@@ -1,6 +1,6 @@
 """SLA clocks on cases: derived from the case's events, pinned to the calendar.
 
-`derive(session, case, now)` runs after every case event (cases/service.py `record`), in
+`derive(session, case, now)` runs after every case event (cases/ledger/service.py `record`), in
 the same transaction: it reads the case's events, turns them into each metric's clock
 events (clocks/rules.py) and stores the engine's answer (clocks/engine.py) in the clock's
 row — derived every time from all the events, never incremented. A clock's row is created
@@ -25,12 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.calendars import service as calendars
 from flexunion.calendars.hours import WorkCalendar, working_time
-from flexunion.cases import repository as cases_repository
 from flexunion.cases.clocks import repository, rules
 from flexunion.cases.clocks.engine import ClockEvent, ClockView, Target, evaluate
 from flexunion.cases.clocks.models import CaseClock
 from flexunion.cases.clocks.schemas import ClockRead, clock_read
-from flexunion.cases.models import Case, CaseEvent
+from flexunion.cases.ledger import repository as cases_repository
+from flexunion.cases.ledger.models import Case, CaseEvent
 from flexunion.db import rls
 from flexunion.federation import directory
 

@@ -13,7 +13,7 @@ applies; migration 0020 lets exactly that principal read its federation's cases)
 
 Idempotent across runs and retries: candidates are read without the clocks already marked,
 then each case row and clock row is locked and the mark re-checked before writing, so two
-sweeps racing on one clock write one event. The events go through cases/service.py
+sweeps racing on one clock write one event. The events go through cases/ledger/service.py
 `record` (its clocks are re-derived); clocks/rules.py reads neither kind, so no deadline,
 pause or stop moves."""
 
@@ -28,12 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
 from flexunion.calendars.hours import working_time
-from flexunion.cases import repository as cases_repository
 from flexunion.cases.clocks import repository
 from flexunion.cases.clocks.models import CaseClock
 from flexunion.cases.clocks.service import REMINDER_MARGIN, REMINDER_SPAN, Calendars
-from flexunion.cases.models import Case
-from flexunion.cases.service import record
+from flexunion.cases.ledger import repository as cases_repository
+from flexunion.cases.ledger.models import Case
+from flexunion.cases.ledger.service import record
 from flexunion.federation import directory
 
 PAGE = 500

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.cases.models import Case
+from flexunion.cases.ledger.models import Case
 from flexunion.cases.rectification.models import (
     RectificationItem,
     RectificationItemCase,

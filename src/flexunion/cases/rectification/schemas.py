@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from flexunion.cases.ledger.schemas import Category, Code, Label, Reason, Text
 from flexunion.cases.rectification.quarters import PATTERN
-from flexunion.cases.schemas import Category, Code, Label, Reason, Text
 
 QuarterCode = Annotated[str, msgspec.Meta(pattern=PATTERN, examples=["2026Q4"])]
 DayText = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",

@@ -36,7 +36,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.cases import codes
+from flexunion.cases.ledger import codes
+from flexunion.cases.ledger.schemas import label
 from flexunion.cases.rectification import repository
 from flexunion.cases.rectification.models import (
     RectificationItem,
@@ -55,7 +56,6 @@ from flexunion.cases.rectification.schemas import (
     StepRead,
     Trend,
 )
-from flexunion.cases.schemas import label
 from flexunion.config import CaseSettings
 from flexunion.core.clock import BEIJING
 from flexunion.core.context import Caller

@@ -1,9 +1,8 @@
-"""The HQ's policy library (政策库) for 政策释明, the hotline platforms allowed to push work
-orders, and evidence on a case (bytes in the evidence store, rows in `case_attachments`)."""
+"""The HQ's policy library (政策库) for 政策释明, and the hotline platforms allowed to push work
+orders."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -12,17 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
-from flexunion.bargaining.evidence.files import clean_filename, sniff
-from flexunion.bargaining.evidence.schemas import Upload
-from flexunion.bargaining.evidence.service import AttachmentNotFound, AttachmentTooLarge
-from flexunion.bargaining.evidence.store import EvidenceStore
-from flexunion.cases import repository
-from flexunion.cases.models import Case, CaseAttachment, CaseIntakePartner, CasePolicy
-from flexunion.cases.schemas import PolicyCreate, PolicyUpdate
-from flexunion.cases.service import record
+from flexunion.cases.policies import repository
+from flexunion.cases.policies.models import CaseIntakePartner, CasePolicy
+from flexunion.cases.policies.schemas import PolicyCreate, PolicyUpdate
 from flexunion.core.context import Caller, Role
-from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from flexunion.db import rls
+from flexunion.core.errors import Conflict, Forbidden, NotFound
 from flexunion.federation import directory
 
 
@@ -93,53 +86,4 @@ async def add_intake_partner(session: AsyncSession, caller: Caller, partner_code
     await audit.record(session, "case_intake_partner.added", tenant_id=fed,
                        object_type="case_intake_partner", object_id=row.id,
                        payload={"partner": partner_code, "kind": "hotline"})
-    return row
-
-
-# ---- evidence -----------------------------------------------------------------------------
-
-
-async def attach(session: AsyncSession, store: EvidenceStore, case: Case, upload: Upload, *,
-                 max_bytes: int, now: datetime) -> CaseAttachment:
-    """证据: bytes to the store first, then the row; the bytes go again if the row fails."""
-    if len(upload.data) > max_bytes:
-        raise AttachmentTooLarge(f"附件最大 {max_bytes} 字节。",
-                                 f"An attachment may be at most {max_bytes} bytes.",
-                                 extra={"max_bytes": max_bytes, "size_bytes": len(upload.data)})
-    if not upload.data:
-        raise InvalidInput("文件是空的。", "The file is empty.", code="attachment_empty")
-    filename = clean_filename(upload.filename)
-    content_type, suffix = sniff(upload.data, filename)
-    actor = await rls.principal(session)
-    key = await store.put(upload.data, suffix=suffix)
-    row = CaseAttachment(id=uuid.uuid4(), federation_id=case.federation_id,
-                         tenant_id=case.tenant_id, case_id=case.id, storage_key=key,
-                         filename=filename, content_type=content_type,
-                         size_bytes=len(upload.data),
-                         sha256=hashlib.sha256(upload.data).hexdigest(), uploaded_by=actor,
-                         created_at=now)
-    try:
-        repository.add(session, row)
-        await repository.flush(session)
-        await record(session, case, "evidence", now=now,
-                     details={"attachment_id": str(row.id), "sha256": row.sha256})
-        await audit.record(session, "case.attachment_added", tenant_id=case.tenant_id,
-                           object_type="case", object_id=case.id,
-                           payload={"attachment_id": str(row.id), "sha256": row.sha256,
-                                    "content_type": content_type})
-    except BaseException:
-        await store.delete(key)
-        raise
-    return row
-
-
-async def attachments(session: AsyncSession, case: Case) -> Sequence[CaseAttachment]:
-    return await repository.attachments(session, case.id)
-
-
-async def attachment(session: AsyncSession, case: Case,
-                     attachment_id: uuid.UUID) -> CaseAttachment:
-    row = await repository.attachment(session, attachment_id)
-    if row is None or row.case_id != case.id:
-        raise AttachmentNotFound("没有这个附件。", "No such attachment.")
     return row

@@ -9,7 +9,7 @@
     received ──answer──▶ answered          (即时答复 on the spot, by the intake's own unit)
     received / assigned / returned ──merge (并单)──▶ merged   (into another open case)
 
-回访复核 (cases/followup.py):
+回访复核 (cases/followup/service.py):
     answered / followed_up ──close (回访: 已解决)──▶ closed
     answered / followed_up ──follow_up (回访: 阶段推进 / 暂难解决)──▶ followed_up
     followed_up ──answer──▶ answered        (the next node reached, answered again)
@@ -20,7 +20,7 @@
 `answer` needs a route. `merged` is final; a case closes only through a follow-up that
 found it 已解决, and only a closed case is reopened. Rating (满意度) changes no status.
 Every step is a row of `case_events`; the SLA clocks are derived from those rows
-(see cases/steps.py)."""
+(see cases/handling/service.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The ledger's tables (migration 0015 has the policies). No relationships are declared:
-every read is an explicit query in cases/repository.py."""
+every read is an explicit query in each sub-package's repository.py."""
 
 from __future__ import annotations
 
@@ -7,58 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    ForeignKey,
-    Index,
-    Integer,
-    Text,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flexunion.db.base import Base, TenantScoped, in_federation, timestamp, uuid_pk, uuid_ref
-
-
-class CasePolicy(TenantScoped, Base):
-    """政策库: a policy the HQ keeps, cited by a 政策释明 answer."""
-
-    __tablename__ = "case_policies"
-    __table_args__ = (
-        in_federation("case_policies"),
-        UniqueConstraint("federation_id", "code", name="uq_case_policies_federation_code"),
-    )
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    code: Mapped[str] = mapped_column(Text)
-    title_zh: Mapped[str] = mapped_column(Text)
-    title_en: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(Text)
-    body: Mapped[str] = mapped_column(Text)
-    url: Mapped[str | None] = mapped_column(Text)
-    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    created_by: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = timestamp()
-    updated_at: Mapped[datetime] = timestamp()
-
-
-class CaseIntakePartner(TenantScoped, Base):
-    """A platform partner whose machine clients may push work orders (12351 工单平台)."""
-
-    __tablename__ = "case_intake_partners"
-    __table_args__ = (
-        in_federation("case_intake_partners"),
-        UniqueConstraint("partner_id", "kind", name="uq_case_intake_partners_partner_id"),
-    )
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    partner_id: Mapped[uuid.UUID] = uuid_ref("platform_partners")
-    kind: Mapped[str] = mapped_column(Text)
-    created_by: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = timestamp()
 
 
 class Case(TenantScoped, Base):
@@ -178,26 +131,6 @@ class CaseAssignment(TenantScoped, Base):
     end_reason: Mapped[str | None] = mapped_column(Text)
 
 
-class CaseAttachment(TenantScoped, Base):
-    """Evidence on a case; bytes in the evidence store (bargaining/evidence/store.py)."""
-
-    __tablename__ = "case_attachments"
-    __table_args__ = (
-        in_federation("case_attachments"),
-        Index("ix_case_attachments_case", "case_id"),
-    )
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    case_id: Mapped[uuid.UUID] = uuid_ref("cases")
-    storage_key: Mapped[str] = mapped_column(Text, unique=True)
-    filename: Mapped[str] = mapped_column(Text)
-    content_type: Mapped[str] = mapped_column(Text)
-    size_bytes: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(Text)
-    uploaded_by: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = timestamp()
-
-
 class CaseFollowup(TenantScoped, Base):
     """回访复核: one follow-up of a case. 已解决 closes it; 阶段推进 / 暂难解决 keep a next
     node, its due date and a responsible unit (a CHECK constraint)."""
@@ -222,22 +155,4 @@ class CaseFollowup(TenantScoped, Base):
     responsible_tenant_id: Mapped[uuid.UUID | None] = uuid_ref("tenants", nullable=True)
     note: Mapped[str | None] = mapped_column(Text)
     by: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = timestamp()
-
-
-class CaseRating(TenantScoped, Base):
-    """The worker's satisfaction (满意 / 基本满意 / 不满意), one per closing of the case."""
-
-    __tablename__ = "case_ratings"
-    __table_args__ = (
-        in_federation("case_ratings"),
-        UniqueConstraint("case_id", "closing", name="uq_case_ratings_case_closing"),
-    )
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    case_id: Mapped[uuid.UUID] = uuid_ref("cases")
-    closing: Mapped[int] = mapped_column(Integer)
-    worker_id: Mapped[uuid.UUID] = uuid_ref("worker_accounts")
-    rating: Mapped[str] = mapped_column(Text)
-    comment: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = timestamp()

@@ -1,5 +1,5 @@
 """办理环节: route, assign, accept, return, reassign, answer, merge and a unit's feedback,
-each checked against the table in cases/lifecycle.py on the locked, re-read case row, written
+each checked against the table in cases/ledger/lifecycle.py on the locked, re-read case row, written
 as one `case_events` row (kind, at, actor principal, reason, details) and audited.
 
 Who takes which step:
@@ -34,11 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
 from flexunion.bargaining.board import service as board
-from flexunion.cases import lifecycle, repository
-from flexunion.cases.codes import COORDINATION_DAYS, STATUSES
-from flexunion.cases.models import Case, CaseAssignment
-from flexunion.cases.schemas import AssignCreate, RouteCreate, UnitAssign
-from flexunion.cases.service import access_case, no_such_case, record, tell_worker
+from flexunion.cases.handling.schemas import AssignCreate, RouteCreate, UnitAssign
+from flexunion.cases.ledger import lifecycle, repository
+from flexunion.cases.ledger.codes import COORDINATION_DAYS, STATUSES
+from flexunion.cases.ledger.models import Case, CaseAssignment
+from flexunion.cases.ledger.service import access_case, no_such_case, record, tell_worker
+from flexunion.cases.policies import repository as policies_repository
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput
 from flexunion.core.workdays import deadline_after
 from flexunion.db import rls
@@ -137,7 +138,7 @@ async def route(session: AsyncSession, case_id: uuid.UUID, data: RouteCreate, *,
             raise InvalidInput("政策释明须引用政策库中的一项政策。",
                                "A policy explanation cites a policy of the library.",
                                code="policy_required")
-        cited = await repository.policy(session, case.federation_id, data.policy)
+        cited = await policies_repository.policy(session, case.federation_id, data.policy)
         if cited is None or not cited.active:
             raise InvalidInput(f"政策库中没有有效的政策 {data.policy}。",
                                f"No active policy '{data.policy}' in the library.",
@@ -357,7 +358,7 @@ async def feedback(session: AsyncSession, case_id: uuid.UUID, text: str, *,
     return mine
 
 
-# The pieces the 回访 steps (cases/followup.py) share.
+# The pieces the 回访 steps (cases/followup/service.py) share.
 check = _check
 dispatcher = _dispatcher
 take_step = _step

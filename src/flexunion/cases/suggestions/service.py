@@ -15,10 +15,10 @@ import uuid
 from datetime import datetime, timedelta
 
 from flexunion.audit import service as audit
-from flexunion.cases import repository
-from flexunion.cases.models import Case
-from flexunion.cases.schemas import SuggestionCreate
-from flexunion.cases.service import new_case_no, record
+from flexunion.cases.ledger.models import Case
+from flexunion.cases.ledger.service import new_case_no, record
+from flexunion.cases.suggestions import repository
+from flexunion.cases.suggestions.schemas import SuggestionCreate
 from flexunion.core.errors import NotFound, TooManyRequests
 from flexunion.core.uow import UnitOfWork
 from flexunion.db import rls

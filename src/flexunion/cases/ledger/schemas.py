@@ -1,4 +1,5 @@
-"""需求清单 — what callers send and see, and the pure mappings from rows to it.
+"""需求清单 — the field types every part shares, the case as each caller sees it, and the pure
+mappings from rows to it (what a step sends is in its sub-package's schemas.py).
 
 Who sees what of the worker: staff see the member number, whether the worker is a member and
 the contact masked (张*, 139****5678); the worker sees their own case; a platform partner sees
@@ -13,17 +14,9 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from flexunion.cases import codes, lifecycle
 from flexunion.cases.clocks.schemas import ClockRead
-from flexunion.cases.models import (
-    Case,
-    CaseAssignment,
-    CaseAttachment,
-    CaseEvent,
-    CaseFollowup,
-    CasePolicy,
-    CaseRating,
-)
+from flexunion.cases.ledger import codes, lifecycle
+from flexunion.cases.ledger.models import Case, CaseAssignment, CaseEvent, CaseFollowup
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64,
                                    pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(?!\n)$")]
@@ -45,173 +38,6 @@ Channel = Literal["app", "station", "visit", "hotline", "hotline_platform", "qr_
                   "followup"]
 Outcome = Literal["resolved", "in_progress", "hard"]
 Rating = Literal["satisfied", "basically_satisfied", "dissatisfied"]
-StaffChannel = Literal["station", "visit", "hotline"]
-EmploymentForm = Literal["dedicated", "crowdsourced", "franchise", "direct", "outsourced"]
-CrsName = Literal["wgs84", "gcj02", "bd09"]
-Lon = Annotated[float, msgspec.Meta(ge=-180, le=180)]
-Lat = Annotated[float, msgspec.Meta(ge=-90, le=90)]
-
-
-class Point(msgspec.Struct, forbid_unknown_fields=True):
-    lon: Lon
-    lat: Lat
-    crs: CrsName = "wgs84"
-
-
-class Where(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Where the worker actually works: one of a station (its code), a delivery zone the
-    worker names, or a point resolved to its jurisdiction."""
-
-    station: Code | None = None
-    zone: Code | None = None
-    point: Point | None = None
-
-
-class Demand(Where, kw_only=True):
-    category: Category
-    description: Text
-    partner: Code | None = None
-    employment_form: EmploymentForm | None = None
-    tags: Annotated[list[Tag], msgspec.Meta(max_length=5)] = []
-    tier: Tier = "general"
-
-
-class WorkerCaseCreate(Demand, kw_only=True):
-    """A worker's own demand from the app (needs Idempotency-Key)."""
-
-
-class StaffCaseCreate(Demand, kw_only=True):
-    """现场受理 / 走访 / 12351 热线: entered by staff for a worker — a member by number,
-    or anyone by name and phone (kept masked only)."""
-
-    channel: StaffChannel
-    member_no: Short | None = None
-    contact_name: Short | None = None
-    contact_phone: Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9]{7,15}$")] | None = None
-
-
-class HotlineOrder(StaffCaseCreate, kw_only=True):
-    """A 12351 work order pushed by the hotline platform; `order_no` makes it idempotent."""
-
-    order_no: Short
-    channel: StaffChannel = "hotline"
-
-
-class RouteCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """分流: one of the four routes, with why. 集体协商 names the agenda item the case
-    becomes a source of; 政策释明 names the policy it cites."""
-
-    route: Route
-    reason: Reason
-    agenda_item_id: uuid.UUID | None = None
-    policy: Code | None = None
-
-
-class UnitAssign(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """An assisting unit (协办单位): a tenant by code or a platform partner by code."""
-
-    tenant: Code | None = None
-    partner: Code | None = None
-    feedback_days: Annotated[int, msgspec.Meta(ge=0, le=30)] = 3
-    evidence_required: Annotated[list[Short], msgspec.Meta(max_length=20)] = []
-
-
-class AssignCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """派单 / 改派 (reason required for 改派): the lead unit (牵头单位, a tenant) and the
-    assisting units in their order of handling."""
-
-    lead: Code
-    reason: Reason | None = None
-    feedback_days: Annotated[int, msgspec.Meta(ge=0, le=30)] = 3
-    evidence_required: Annotated[list[Short], msgspec.Meta(max_length=20)] = []
-    assisting: Annotated[list[UnitAssign], msgspec.Meta(max_length=10)] = []
-
-
-class StepReason(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Reason
-
-
-class AnswerCreate(msgspec.Struct, forbid_unknown_fields=True):
-    text: Text
-
-
-class MergeCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """并单: this case joins `into` (an open case of the same worker)."""
-
-    into: uuid.UUID
-    reason: Reason | None = None
-
-
-class FeedbackCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """An assisting unit's (or platform's) feedback on its assignment."""
-
-    text: Text
-
-
-class NewProblem(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A new problem the handling brought about: opens a linked new case (channel 回访发现)."""
-
-    category: Category
-    description: Text
-    open_case: bool = True
-
-
-class FollowupCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """回访复核: 已解决 closes the case; 阶段推进 / 暂难解决 name the next node (what and by
-    when) and the responsible unit (a tenant code) and keep the case open."""
-
-    outcome: Outcome
-    worker_informed: bool
-    worker_accepts: bool
-    note: Reason | None = None
-    new_problem: NewProblem | None = None
-    next_node: Short | None = None
-    next_due_on: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
-    responsible_unit: Code | None = None
-
-
-class RatingCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """满意度: the worker rates the closing (once per closing; Idempotency-Key)."""
-
-    rating: Rating
-    comment: Reason | None = None
-
-
-class ReopenCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """重启: the worker reopens a closed case within the window, with a reason."""
-
-    reason: Reason
-
-
-class PolicyCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    code: Code
-    title_zh: Short
-    title_en: Short
-    source: Short
-    body: Text
-    url: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^https?://")] | None = None
-
-
-class PolicyUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    title_zh: Short | None = None
-    title_en: Short | None = None
-    source: Short | None = None
-    body: Text | None = None
-    url: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^https?://")] | None = None
-    active: bool | None = None
-
-
-class IntakePartnerCreate(msgspec.Struct, forbid_unknown_fields=True):
-    partner: Code
-
-
-class PickupCode(msgspec.Struct, forbid_unknown_fields=True):
-    pickup_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
-
-
-class SuggestionCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    category: Category
-    description: Text
 
 
 # ---- what callers see ----------------------------------------------------------------------
@@ -344,52 +170,6 @@ class QueueRow(msgspec.Struct):
     return_reason: str | None = None
 
 
-class RatingRead(msgspec.Struct):
-    case_id: uuid.UUID
-    closing: int
-    rating: Label
-    comment: str | None
-    at: str
-
-
-class AttachmentRead(msgspec.Struct):
-    id: uuid.UUID
-    filename: str
-    content_type: str
-    size_bytes: int
-    sha256: str
-    created_at: str
-
-
-class PolicyRead(msgspec.Struct):
-    id: uuid.UUID
-    code: str
-    title_zh: str
-    title_en: str
-    source: str
-    body: str
-    url: str | None
-    active: bool
-    updated_at: str
-
-
-class SuggestionReceipt(msgspec.Struct):
-    """取件码: shown this once; with it the sender can read the status later."""
-
-    pickup_code: str
-    case_no: str
-    status: Label
-
-
-class SuggestionStatus(msgspec.Struct):
-    case_no: str
-    station: str
-    category: Label
-    status: Label
-    answer: str | None
-    created_at: str
-
-
 class Names(msgspec.Struct):
     """Tenant and partner codes of a federation by id (for reads)."""
 
@@ -463,25 +243,6 @@ def case_read(
         clocks=list(clocks) if audience != "partner" else [])
 
 
-def attachment_read(row: CaseAttachment) -> AttachmentRead:
-    return AttachmentRead(id=row.id, filename=row.filename, content_type=row.content_type,
-                          size_bytes=row.size_bytes, sha256=row.sha256,
-                          created_at=row.created_at.isoformat())
-
-
-def policy_read(row: CasePolicy) -> PolicyRead:
-    return PolicyRead(id=row.id, code=row.code, title_zh=row.title_zh, title_en=row.title_en,
-                      source=row.source, body=row.body, url=row.url, active=row.active,
-                      updated_at=row.updated_at.isoformat())
-
-
-def suggestion_status(case: Case, station: str) -> SuggestionStatus:
-    return SuggestionStatus(case_no=case.case_no, station=station,
-                            category=label(codes.CATEGORIES, case.category),
-                            status=label(codes.STATUSES, case.status), answer=case.answer,
-                            created_at=case.created_at.isoformat())
-
-
 def names_of(tenants: Mapping[uuid.UUID, str], partners: Mapping[uuid.UUID, str]) -> Names:
     return Names(tenants=dict(tenants), partners=dict(partners))
 
@@ -503,11 +264,6 @@ def closing_of(case: Case, names: Names) -> Closing:
         next_unit=names.tenants.get(case.next_unit_id) if case.next_unit_id else None,
         reopen_until=_iso(case.reopen_until) if case.status == "closed" else None,
         source_case_id=case.source_case_id)
-
-
-def rating_read(r: CaseRating) -> RatingRead:
-    return RatingRead(case_id=r.case_id, closing=r.closing, rating=label(codes.RATINGS, r.rating),
-                      comment=r.comment, at=r.at.isoformat())
 
 
 def queue_row(case: Case, names: Names, handling_unit_id: uuid.UUID | None,

@@ -25,11 +25,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
-from flexunion.cases import repository
-from flexunion.cases.models import Case, CaseFollowup, CaseRating
-from flexunion.cases.schemas import FollowupCreate, RatingCreate
-from flexunion.cases.service import access_case, enter, new_case_no, no_such_case, record
-from flexunion.cases.steps import check, dispatcher, take_step
+from flexunion.cases.followup import repository as followup_repository
+from flexunion.cases.followup.models import CaseRating
+from flexunion.cases.followup.schemas import FollowupCreate, RatingCreate
+from flexunion.cases.handling.service import check, dispatcher, take_step
+from flexunion.cases.intake.service import enter
+from flexunion.cases.ledger import repository
+from flexunion.cases.ledger.models import Case, CaseFollowup
+from flexunion.cases.ledger.service import access_case, new_case_no, no_such_case, record
 from flexunion.core.clock import BEIJING
 from flexunion.core.context import Caller
 from flexunion.core.errors import Conflict, InvalidInput
@@ -142,7 +145,7 @@ async def rate(session: AsyncSession, caller: Caller, case_id: uuid.UUID, data: 
     if case.status != "closed":
         raise CaseNotClosed("诉求办结后才能评价。", "A case is rated once it is closed.",
                             extra={"case_status": case.status})
-    if await repository.rating(session, case.id, case.closings) is not None:
+    if await followup_repository.rating(session, case.id, case.closings) is not None:
         raise Conflict("本次办结已评价过。", "This closing was already rated.",
                        code="already_rated", extra={"closing": case.closings})
     row = CaseRating(id=uuid.uuid4(), federation_id=case.federation_id,

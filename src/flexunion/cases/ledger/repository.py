@@ -15,23 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 # Re-exported for the service: the session calls every repository shares.
-from flexunion.cases.codes import ENDED
-from flexunion.cases.models import (
-    Case,
-    CaseAssignment,
-    CaseAttachment,
-    CaseEvent,
-    CaseFollowup,
-    CaseIntakePartner,
-    CasePolicy,
-    CaseRating,
-)
+from flexunion.cases.ledger.codes import ENDED
+from flexunion.cases.ledger.models import Case, CaseAssignment, CaseEvent, CaseFollowup
 from flexunion.db.rows import add as add
 from flexunion.db.rows import flush as flush
 
-_STATION = text("SELECT id, federation_id, name_zh, name_en"
-                " FROM flexunion_suggestion_station(:code)")
-_SINCE = text("SELECT flexunion_suggestions_since(:station, :since)")
 _PARTNER_CASES = text("SELECT flexunion_case_partners()")
 
 
@@ -40,16 +28,6 @@ async def get(session: AsyncSession, case_id: uuid.UUID, *, lock: bool = False) 
     if lock:
         stmt = stmt.with_for_update()
     return await session.scalar(stmt)
-
-
-async def by_external_ref(session: AsyncSession, partner_id: uuid.UUID,
-                          ref: str) -> Case | None:
-    return await session.scalar(select(Case).where(Case.intake_partner_id == partner_id,
-                                                   Case.external_ref == ref))
-
-
-async def by_pickup(session: AsyncSession, pickup_hash: str) -> Case | None:
-    return await session.scalar(select(Case).where(Case.pickup_hash == pickup_hash))
 
 
 async def open_duplicates(session: AsyncSession, case: Case) -> Sequence[uuid.UUID]:
@@ -119,56 +97,9 @@ async def assignments(session: AsyncSession, case_id: uuid.UUID, *,
     return (await session.scalars(stmt)).all()
 
 
-async def attachments(session: AsyncSession, case_id: uuid.UUID) -> Sequence[CaseAttachment]:
-    return (await session.scalars(select(CaseAttachment).where(CaseAttachment.case_id == case_id)
-                                  .order_by(CaseAttachment.created_at))).all()
-
-
-async def attachment(session: AsyncSession, attachment_id: uuid.UUID) -> CaseAttachment | None:
-    return await session.scalar(select(CaseAttachment).where(CaseAttachment.id == attachment_id))
-
-
-async def policy(session: AsyncSession, federation_id: uuid.UUID, code: str, *,
-                 lock: bool = False) -> CasePolicy | None:
-    stmt = select(CasePolicy).where(CasePolicy.federation_id == federation_id,
-                                    CasePolicy.code == code)
-    if lock:
-        stmt = stmt.with_for_update()
-    return await session.scalar(stmt)
-
-
-async def policies(session: AsyncSession, federation_id: uuid.UUID) -> Sequence[CasePolicy]:
-    return (await session.scalars(select(CasePolicy)
-                                  .where(CasePolicy.federation_id == federation_id)
-                                  .order_by(CasePolicy.code))).all()
-
-
-async def intake_partner(session: AsyncSession, partner_id: uuid.UUID,
-                         kind: str) -> CaseIntakePartner | None:
-    return await session.scalar(select(CaseIntakePartner).where(
-        CaseIntakePartner.partner_id == partner_id, CaseIntakePartner.kind == kind))
-
-
-async def suggestion_station(session: AsyncSession,
-                             code: str) -> tuple[uuid.UUID, uuid.UUID, str, str] | None:
-    row = (await session.execute(_STATION, {"code": code})).first()
-    return (row.id, row.federation_id, row.name_zh, row.name_en) if row else None
-
-
-async def suggestions_since(session: AsyncSession, station_id: uuid.UUID,
-                            since: datetime) -> int:
-    return int((await session.execute(_SINCE, {"station": station_id, "since": since}))
-               .scalar_one())
-
-
 async def followups(session: AsyncSession, case_id: uuid.UUID) -> Sequence[CaseFollowup]:
     return (await session.scalars(select(CaseFollowup).where(CaseFollowup.case_id == case_id)
                                   .order_by(CaseFollowup.at, CaseFollowup.id))).all()
-
-
-async def rating(session: AsyncSession, case_id: uuid.UUID, closing: int) -> CaseRating | None:
-    return await session.scalar(select(CaseRating).where(CaseRating.case_id == case_id,
-                                                         CaseRating.closing == closing))
 
 
 def _filtered(stmt: Any, *, category: str | None, route: str | None,

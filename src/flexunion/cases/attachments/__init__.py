@@ -1,0 +1,1 @@
+"""诉求证据 Evidence on a case."""

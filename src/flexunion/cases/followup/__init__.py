@@ -1,0 +1,1 @@
+"""回访复核, 满意度 and 重启: closing the loop."""

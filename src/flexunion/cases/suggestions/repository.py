@@ -1,0 +1,34 @@
+"""Queries for the suggestion link: the station a link names, the hour's count, the case a
+pick-up code names."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.cases.ledger.models import Case
+from flexunion.db.rows import add as add
+from flexunion.db.rows import flush as flush
+
+_STATION = text("SELECT id, federation_id, name_zh, name_en"
+                " FROM flexunion_suggestion_station(:code)")
+_SINCE = text("SELECT flexunion_suggestions_since(:station, :since)")
+
+
+async def by_pickup(session: AsyncSession, pickup_hash: str) -> Case | None:
+    return await session.scalar(select(Case).where(Case.pickup_hash == pickup_hash))
+
+
+async def suggestion_station(session: AsyncSession,
+                             code: str) -> tuple[uuid.UUID, uuid.UUID, str, str] | None:
+    row = (await session.execute(_STATION, {"code": code})).first()
+    return (row.id, row.federation_id, row.name_zh, row.name_en) if row else None
+
+
+async def suggestions_since(session: AsyncSession, station_id: uuid.UUID,
+                            since: datetime) -> int:
+    return int((await session.execute(_SINCE, {"station": station_id, "since": since}))
+               .scalar_one())
