@@ -36,6 +36,7 @@ from flexunion.cases.clocks.schemas import (
     PauseCreate,
     ResumeCreate,
 )
+from flexunion.cases.clocks.service import ClockStepRefused
 from flexunion.cases.handling.service import InvalidCaseStep
 from flexunion.cases.ledger import lifecycle
 from flexunion.cases.ledger import repository as cases_repository
@@ -43,12 +44,8 @@ from flexunion.cases.ledger.codes import STATUSES
 from flexunion.cases.ledger.models import Case
 from flexunion.cases.ledger.service import access_case, record
 from flexunion.core.context import Caller, Role
-from flexunion.core.errors import Conflict, Forbidden
+from flexunion.core.errors import Forbidden
 from flexunion.db import rls
-
-
-class ClockStepRefused(Conflict):
-    code, title, title_en = "clock_step_refused", "计时状态不允许此操作", "Clock step refused"
 
 
 def _check(case: Case, step: str) -> None:

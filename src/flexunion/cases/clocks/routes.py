@@ -26,6 +26,7 @@ from flexunion.cases.clocks.schemas import (
     overdue_read,
 )
 from flexunion.cases.ledger import service as cases
+from flexunion.cases.ledger.http import STEP_409
 from flexunion.cases.ledger.schemas import CaseRead
 from flexunion.config import AUDIENCE_ADMIN
 from flexunion.core.clock import Clock
@@ -46,14 +47,14 @@ async def _read(session: AsyncSession, case) -> CaseRead:  # type: ignore[no-unt
 @post("/{case_id:uuid}/pause", status_code=200,
       summary="暂停计时 Pause the case's SLA clocks: waiting for the worker or the partner's data",
       responses=problems({403: NOT_YOURS, 404: NOT_FOUND,
-                          409: "invalid_case_step, clock_already_paused"}))
+                          409: f"{STEP_409}, clock_already_paused"}))
 async def pause_case(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                      case_id: CaseId, data: JSONBody[PauseCreate]) -> CaseRead:
     return await _read(session, await pauses.pause(session, case_id, data, now=clock.now()))
 
 
 @post("/{case_id:uuid}/resume", status_code=200, summary="恢复计时 Resume the paused clocks",
-      responses=problems({403: NOT_YOURS, 404: NOT_FOUND, 409: "invalid_case_step, "
+      responses=problems({403: NOT_YOURS, 404: NOT_FOUND, 409: f"{STEP_409}, "
                           "clock_not_paused"}))
 async def resume_case(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                       case_id: CaseId, data: JSONBody[ResumeCreate]) -> CaseRead:
@@ -63,7 +64,7 @@ async def resume_case(session: NamedDependency[AsyncSession], clock: NamedDepend
 @post("/{case_id:uuid}/extension-request", status_code=200,
       summary="申请延期 Ask a superior for N more working days on the resolution deadline",
       responses=problems({403: NOT_YOURS, 404: NOT_FOUND,
-                          409: "invalid_case_step, extension_not_applicable, "
+                          409: f"{STEP_409}, extension_not_applicable, "
                                "extension_too_late, extension_pending"}))
 async def request_extension(session: NamedDependency[AsyncSession],
                             clock: NamedDependency[Clock], case_id: CaseId,
@@ -76,7 +77,7 @@ async def request_extension(session: NamedDependency[AsyncSession],
       summary="审批延期 Approve or refuse the pending extension (a union above the handling "
               "unit)",
       responses=problems({403: "extension_not_superior", 404: NOT_FOUND,
-                          409: "invalid_case_step, no_extension_pending, extension_too_late"}))
+                          409: f"{STEP_409}, no_extension_pending, extension_too_late"}))
 async def decide_extension(session: NamedDependency[AsyncSession],
                            caller: NamedDependency[Caller], clock: NamedDependency[Clock],
                            case_id: CaseId, data: JSONBody[ExtensionDecisionCreate]) -> CaseRead:

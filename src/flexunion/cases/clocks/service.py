@@ -26,11 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.calendars import service as calendars
 from flexunion.calendars.hours import WorkCalendar, working_time
 from flexunion.cases.clocks import repository, rules
-from flexunion.cases.clocks.engine import ClockEvent, ClockView, Target, evaluate
+from flexunion.cases.clocks.engine import ClockError, ClockEvent, ClockView, Target, evaluate
 from flexunion.cases.clocks.models import CaseClock
 from flexunion.cases.clocks.schemas import ClockRead, clock_read
 from flexunion.cases.ledger import repository as cases_repository
 from flexunion.cases.ledger.models import Case, CaseEvent
+from flexunion.core.errors import Conflict
 from flexunion.db import rls
 from flexunion.federation import directory
 
@@ -89,8 +90,14 @@ def _new_row(case: Case, metric: str, started: datetime, calendar: WorkCalendar)
                      started_at=started)
 
 
+class ClockStepRefused(Conflict):
+    code, title, title_en = "clock_step_refused", "计时状态不允许此操作", "Clock step refused"
+
+
 async def derive(session: AsyncSession, case: Case, now: datetime) -> list[CaseClock]:
-    """Re-derive every clock of the case from its events (the hook after each event)."""
+    """Re-derive every clock of the case from its events (the hook after each event). An
+    event the clock cannot take (the engine's ClockError: a pause while paused, events out of
+    order) refuses the whole step with a 409: the caller's transaction rolls back."""
     rows = {r.metric: r for r in await repository.of_case(session, case.id, lock=True)}
     steps = steps_of(await cases_repository.events(session, case.id))
     cals = Calendars(case.federation_id)
@@ -108,7 +115,13 @@ async def derive(session: AsyncSession, case: Case, now: datetime) -> list[CaseC
             calendar = await cals.get(session, row.calendar_tenant_id, row.calendar_version)
         target = _target(row, metric, steps, case.tier)
         as_of = max(now, events[-1].at)
-        out.append(_fill(row, target, evaluate(target, calendar, events, as_of), events, as_of))
+        try:
+            view = evaluate(target, calendar, events, as_of)
+        except ClockError as exc:
+            raise ClockStepRefused(f"此操作与{rules.METRICS[metric][0]}计时的记录不符：{exc}。",
+                                   f"The step does not fit the {metric} clock: {exc}.",
+                                   extra={"metric": metric}) from exc
+        out.append(_fill(row, target, view, events, as_of))
     await repository.flush(session)
     return out
 

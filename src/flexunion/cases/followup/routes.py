@@ -16,7 +16,7 @@ from flexunion.cases.followup.schemas import (
     rating_read,
 )
 from flexunion.cases.ledger import service
-from flexunion.cases.ledger.http import CASE_STAFF, STEP_403, STEP_404, CaseId
+from flexunion.cases.ledger.http import CASE_STAFF, STEP_403, STEP_404, STEP_409, CaseId
 from flexunion.cases.ledger.schemas import CaseRead
 from flexunion.config import Settings
 from flexunion.core.clock import Clock
@@ -38,7 +38,8 @@ async def rate_case(session: NamedDependency[AsyncSession], caller: NamedDepende
 @post("/{case_id:uuid}/reopen", status_code=200, opt=IDEMPOTENT,
       summary="重启 Reopen my closed case within the window, with a reason (Idempotency-Key)",
       responses=problems({404: "case_not_found",
-                          409: "invalid_case_step: not closed; reopen_window_passed"}))
+                          409: "invalid_case_step: not closed; reopen_window_passed, "
+                               "clock_step_refused"}))
 async def reopen_case(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                       clock: NamedDependency[Clock], case_id: CaseId,
                       data: JSONBody[ReopenCreate], idempotency_key: IdempotencyKey) -> CaseRead:
@@ -53,7 +54,7 @@ async def _staff(session: AsyncSession, case) -> CaseRead:  # type: ignore[no-un
 @post("/{case_id:uuid}/follow-up", status_code=200,
       summary="回访复核 Follow up: 已解决 closes the case; 阶段推进 / 暂难解决 keep a next node "
               "and a responsible unit; a new problem may open a linked case",
-      responses=problems({403: STEP_403, 404: STEP_404, 409: "invalid_case_step",
+      responses=problems({403: STEP_403, 404: STEP_404, 409: STEP_409,
                           422: "next_node_required, next_due_invalid, unknown_unit"}))
 async def follow_up_case(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                          settings: NamedDependency[Settings], case_id: CaseId,

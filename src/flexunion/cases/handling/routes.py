@@ -17,7 +17,7 @@ from flexunion.cases.handling.schemas import (
     StepReason,
 )
 from flexunion.cases.ledger import service
-from flexunion.cases.ledger.http import CASE_STAFF, STEP_403, STEP_404, CaseId
+from flexunion.cases.ledger.http import CASE_STAFF, STEP_403, STEP_404, STEP_409, CaseId
 from flexunion.cases.ledger.schemas import CaseRead
 from flexunion.core.clock import Clock
 from flexunion.core.http import BEARER, PARTNER, problems
@@ -30,7 +30,7 @@ async def _staff(session: AsyncSession, case) -> CaseRead:  # type: ignore[no-un
 @post("/{case_id:uuid}/route", status_code=200,
       summary="分流 Choose one of the four routes, with the reason",
       responses=problems({403: STEP_403, 404: STEP_404 + "; agenda_item_not_found",
-                          409: "invalid_case_step",
+                          409: STEP_409,
                           422: "agenda_item_required, policy_required, unknown_policy"}))
 async def route_case(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                      case_id: CaseId, data: JSONBody[RouteCreate]) -> CaseRead:
@@ -39,7 +39,7 @@ async def route_case(session: NamedDependency[AsyncSession], clock: NamedDepende
 
 @post("/{case_id:uuid}/assign", status_code=200,
       summary="派单 Assign the lead unit and assisting units (会办单)",
-      responses=problems({403: STEP_403, 404: STEP_404, 409: "invalid_case_step",
+      responses=problems({403: STEP_403, 404: STEP_404, 409: STEP_409,
                           422: "unknown_unit, unit_ambiguous, unknown_partner"}))
 async def assign_case(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                       case_id: CaseId, data: JSONBody[AssignCreate]) -> CaseRead:
@@ -48,7 +48,7 @@ async def assign_case(session: NamedDependency[AsyncSession], clock: NamedDepend
 
 @post("/{case_id:uuid}/reassign", status_code=200,
       summary="改派 Reassign (reason required): elapsed time is kept",
-      responses=problems({403: STEP_403, 404: STEP_404, 409: "invalid_case_step",
+      responses=problems({403: STEP_403, 404: STEP_404, 409: STEP_409,
                           422: "reason_required, unknown_unit, unit_ambiguous, "
                                "unknown_partner"}))
 async def reassign_case(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
@@ -58,7 +58,7 @@ async def reassign_case(session: NamedDependency[AsyncSession], clock: NamedDepe
 
 
 @post("/{case_id:uuid}/accept", status_code=200, summary="接单 The lead unit accepts",
-      responses=problems({403: STEP_403, 404: STEP_404, 409: "invalid_case_step"}))
+      responses=problems({403: STEP_403, 404: STEP_404, 409: STEP_409}))
 async def accept_case(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                       case_id: CaseId) -> CaseRead:
     return await _staff(session, await steps.accept(session, case_id, now=clock.now()))
@@ -66,7 +66,7 @@ async def accept_case(session: NamedDependency[AsyncSession], clock: NamedDepend
 
 @post("/{case_id:uuid}/return", status_code=200,
       summary="退单 The lead unit returns the case, with a reason",
-      responses=problems({403: STEP_403, 404: STEP_404, 409: "invalid_case_step"}))
+      responses=problems({403: STEP_403, 404: STEP_404, 409: STEP_409}))
 async def return_case(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                       case_id: CaseId, data: JSONBody[StepReason]) -> CaseRead:
     return await _staff(session, await steps.return_case(session, case_id, data.reason,
@@ -75,7 +75,7 @@ async def return_case(session: NamedDependency[AsyncSession], clock: NamedDepend
 
 @post("/{case_id:uuid}/answer", status_code=200, summary="答复 Answer the worker",
       responses=problems({403: STEP_403, 404: STEP_404,
-                          409: "invalid_case_step, route_required"}))
+                          409: f"{STEP_409}, route_required"}))
 async def answer_case(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                       case_id: CaseId, data: JSONBody[AnswerCreate]) -> CaseRead:
     return await _staff(session, await steps.answer(session, case_id, data.text,
@@ -85,7 +85,7 @@ async def answer_case(session: NamedDependency[AsyncSession], clock: NamedDepend
 @post("/{case_id:uuid}/merge", status_code=200,
       summary="并单 Merge this case into another open case of the same worker",
       responses=problems({403: STEP_403, 404: STEP_404,
-                          409: "invalid_case_step, merge_target_invalid"}))
+                          409: f"{STEP_409}, merge_target_invalid"}))
 async def merge_case(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                      case_id: CaseId, data: JSONBody[MergeCreate]) -> CaseRead:
     return await _staff(session, await steps.merge(session, case_id, data.into, data.reason,

@@ -16,3 +16,5 @@ CASE_STAFF = access(AUDIENCE_ADMIN, roles={*ADMIN_ROLES, Role.HOTLINE_OPERATOR})
 CaseId = Annotated[uuid.UUID, PathParameter()]
 STEP_404 = "case_not_found (also a case outside my scope)"
 STEP_403 = "case_step_not_yours: another unit's step"
+# Every step re-derives the case's SLA clocks: one the clock cannot take is refused too.
+STEP_409 = "invalid_case_step, clock_step_refused"

@@ -7,7 +7,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +44,9 @@ class Case(TenantScoped, Base):
               postgresql_where=text("status = 'returned'")),
         Index("ix_cases_open", "tenant_id", "created_at", "id",
               postgresql_where=text("status NOT IN ('answered', 'merged', 'closed')")),
+        # The hotline platform's arm of the clocks' read policy (migration 0022).
+        Index("ix_cases_intake_partner", "intake_partner_id",
+              postgresql_where=text("intake_partner_id IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -83,13 +96,16 @@ class CaseEvent(TenantScoped, Base):
     __tablename__ = "case_events"
     __table_args__ = (
         in_federation("case_events"),
-        Index("ix_case_events_case", "case_id", "at", "id"),
+        # In the order they happened: `at`, then `seq` for steps of one instant (migration 0023).
+        Index("ix_case_events_case", "case_id", "at", "seq"),
         # 督办: escalations newest first (migration 0020).
         Index("ix_case_events_escalations", "at", "id",
               postgresql_where=text("kind = 'escalation'")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
+    # The order of writing: two steps in one request share their `at` (one clock reading).
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True))
     case_id: Mapped[uuid.UUID] = uuid_ref("cases")
     kind: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = timestamp()

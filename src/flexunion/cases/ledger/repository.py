@@ -85,7 +85,7 @@ async def partner_case_ids(session: AsyncSession) -> list[uuid.UUID]:
 
 async def events(session: AsyncSession, case_id: uuid.UUID) -> Sequence[CaseEvent]:
     return (await session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
-                                  .order_by(CaseEvent.at, CaseEvent.id))).all()
+                                  .order_by(CaseEvent.at, CaseEvent.seq))).all()
 
 
 async def assignments(session: AsyncSession, case_id: uuid.UUID, *,
@@ -131,7 +131,7 @@ async def return_reasons(session: AsyncSession,
     rows = await session.execute(
         select(CaseEvent.case_id, CaseEvent.reason).ext(distinct_on(CaseEvent.case_id))
         .where(CaseEvent.case_id.in_(list(case_ids)), CaseEvent.kind == "return")
-        .order_by(CaseEvent.case_id, CaseEvent.at.desc(), CaseEvent.id.desc()))
+        .order_by(CaseEvent.case_id, CaseEvent.at.desc(), CaseEvent.seq.desc()))
     return {case_id: reason for case_id, reason in rows.all()}
 
 
