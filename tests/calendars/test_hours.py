@@ -19,9 +19,11 @@ from flexunion.calendars.hours import (
     WeeklyHours,
     add_working_days,
     add_working_time,
+    end_of_working_days,
     working_time,
 )
 from flexunion.core.clock import BEIJING
+from flexunion.core.workdays import deadline_after
 
 CAL = files.calendar_of(files.generate([2025, 2026]), version=3)
 
@@ -153,3 +155,33 @@ def test_n_working_days_end_at_the_close_of_the_nth_official_working_day(
         day += timedelta(days=1)
         counted += chinese_calendar.is_workday(day)
     assert counted == n and chinese_calendar.is_workday(found.date())
+
+
+def test_the_end_of_the_nth_working_day() -> None:
+    """24:00 Beijing ending the Nth working day (a transfer's release deadline)."""
+    start = bj(2026, 9, 30, 10)
+    five = end_of_working_days(CAL, start, 5)
+    assert five.at == bj(2026, 10, 14, 0) and five.at.tzinfo is UTC and not five.uncovered
+    assert end_of_working_days(CAL, bj(2026, 10, 3, 23, 59), 0).at == bj(2026, 10, 4, 0)
+    assert end_of_working_days(CAL, bj(2026, 9, 18, 16), 5).at == bj(2026, 9, 25, 0)  # 调休 Sun
+    late = end_of_working_days(CAL, bj(2026, 12, 28, 10), 5)
+    assert late.at == bj(2027, 1, 5, 0) and late.uncovered_years == {2027}
+    with pytest.raises(CalendarError):
+        end_of_working_days(CAL, start, -1)
+
+
+@given(instants, st.integers(min_value=0, max_value=20))
+def test_the_end_of_the_nth_working_day_is_the_day_after_its_close(
+        start: datetime, n: int) -> None:
+    """The same day as add_working_days for N ≥ 1, at the following midnight — and, on a
+    covered year, what core/workdays.py's deadline_after (chinese-calendar) answered."""
+    moment = end_of_working_days(CAL, start, n)
+    assert moment.at == deadline_after(start, n)
+    found = moment.at.astimezone(BEIJING)
+    assert found.time() == time(0)
+    if n:
+        closed = add_working_days(CAL, start, n).at.astimezone(BEIJING)
+        assert found.date() == closed.date() + timedelta(days=1)
+    else:
+        assert found.date() == start.astimezone(BEIJING).date() + timedelta(days=1)
+

@@ -18,8 +18,8 @@ async def kinds(owner, cid: str) -> list[str]:
             "SELECT kind FROM case_events WHERE case_id = :i ORDER BY seq"), {"i": cid})).all()]
 
 
-async def test_steps_at_one_instant_keep_their_order(  # noqa: F811
-        client, owner, fed: Federation, real_tokens, frozen: FixedClock):
+async def test_steps_at_one_instant_keep_their_order(
+        client, owner, fed: Federation, real_tokens, frozen: FixedClock):  # noqa: F811
     desk = Desk(client, fed, token_maker(real_tokens))
     r1 = fed.regions[0]
     s1 = fed.stations[r1][0]
@@ -39,8 +39,8 @@ async def test_steps_at_one_instant_keep_their_order(  # noqa: F811
         assert first["state"]["code"] == "met" and first["elapsed_minutes"] == 0
 
 
-async def test_a_step_the_clock_cannot_take_is_refused_whole(  # noqa: F811
-        client, owner, fed: Federation, real_tokens, frozen: FixedClock):
+async def test_a_step_the_clock_cannot_take_is_refused_whole(
+        client, owner, fed: Federation, real_tokens, frozen: FixedClock):  # noqa: F811
     desk = Desk(client, fed, token_maker(real_tokens))
     r1 = fed.regions[0]
     cid = (await desk.enter(r1))["id"]

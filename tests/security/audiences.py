@@ -82,7 +82,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "partner_hq": "the federation's working calendar: holidays and hours, nothing personal",
         "partner_region": "the federation's working calendar: holidays and hours, nothing personal",
         "pickup": "the calendar the followed suggestion's deadlines are counted on",
-        "worker": "the calendar its own cases' deadlines are counted on (0017)",
+        "worker": ("the calendar its own cases' deadlines (0017) and its transfer's release"
+                   " deadline (0024) are counted on"),
         "hq_admin": "",
         "regional_admin_a": "",
         "regional_admin_b": "",
@@ -95,7 +96,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "partner_hq": "the federation's working calendar: holidays and hours, nothing personal",
         "partner_region": "the federation's working calendar: holidays and hours, nothing personal",
         "pickup": "the calendar the followed suggestion's deadlines are counted on",
-        "worker": "the calendar its own cases' deadlines are counted on (0017)",
+        "worker": ("the calendar its own cases' deadlines (0017) and its transfer's release"
+                   " deadline (0024) are counted on"),
         "hq_admin": "",
         "regional_admin_a": "",
         "regional_admin_b": "",
@@ -108,7 +110,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "partner_hq": "the federation's working calendar: holidays and hours, nothing personal",
         "partner_region": "the federation's working calendar: holidays and hours, nothing personal",
         "pickup": "the calendar the followed suggestion's deadlines are counted on",
-        "worker": "the calendar its own cases' deadlines are counted on (0017)",
+        "worker": ("the calendar its own cases' deadlines (0017) and its transfer's release"
+                   " deadline (0024) are counted on"),
         "hq_admin": "",
         "regional_admin_a": "",
         "regional_admin_b": "",

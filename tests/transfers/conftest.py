@@ -1,14 +1,21 @@
-"""A federation with three regional unions (two stations each) and an admin token per tenant
-kind: transfers run between two regions, and the third must not notice."""
+"""A federation with three regional unions (two stations each) on the demo federation's
+working calendar (tenants/demo/calendar.yaml: 2024–2026, 国庆 and its 调休 included), and an
+admin token per tenant kind: transfers run between two regions, and the third must not
+notice."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from flexunion.provisioning.service import apply_directory
 from tests.support.factories import Federation, make_federation
+
+DEMO_CALENDAR = Path(__file__).resolve().parents[2] / "tenants" / "demo" / "calendar.yaml"
 
 
 @dataclass
@@ -21,7 +28,12 @@ class Staff:
 
 @pytest.fixture
 async def fed3(owner, tmp_path: Any) -> Federation:
-    return await make_federation(owner, tmp_path, regions=3)
+    made = await make_federation(owner, tmp_path, regions=3)
+    folder = tmp_path / made.hq.removesuffix("-hq")
+    shutil.copy(DEMO_CALENDAR, folder / "calendar.yaml")
+    async with owner() as session, session.begin():
+        await apply_directory(session, folder)
+    return made
 
 
 @pytest.fixture

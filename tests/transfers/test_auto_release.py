@@ -1,4 +1,4 @@
-"""An origin that does not answer within N working days (Chinese calendar, 调休 included)
+"""An origin that does not answer within N working days (its working calendar, 调休 included)
 releases automatically: `flexunion transfers auto-release`, run as the system."""
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ its name) and the years the official calendar covers. The rules:
   days" ends at the close (the end of the last working interval) of the Nth working day.
   N = 0 (same working day, 即时答复) is the close of `start`'s own day when that is a
   working day and `start` is before its close, else the close of the next working day.
+- **End of the Nth working day** (`end_of_working_days`, 24:00 Beijing): the same days
+  counted, but the deadline is midnight ending that day rather than its close — the
+  release deadline of a transfer (a decision "within N working days", not working time).
+  N = 0 is the end of `start`'s own date, whatever kind of day it is.
 - Every day is read in Beijing time (core/clock.py BEIJING; UTC+8 all year); instants come
   in aware and go out aware, in UTC.
 - **Uncovered years.** A day in a year the calendar does not cover (the official holidays of
@@ -259,3 +263,21 @@ def add_working_days(cal: WorkCalendar, start: datetime, days: int) -> Moment:
             if counted == days:
                 return Moment(cal.close_of(day).astimezone(UTC), _uncovered(cal, first, day))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def end_of_working_days(cal: WorkCalendar, start: datetime, days: int) -> Moment:
+    """The end (24:00 Beijing) of the `days`-th working day after `start`'s date in Beijing
+    (the date itself not counted; days=0: the end of that date), in UTC."""
+    if days < 0:
+        raise CalendarError("working days must not be negative")
+    first = last = _local_day(start)
+    counted = 0
+    if days:
+        for day in _days(first + timedelta(days=1)):
+            if cal.is_working_day(day):
+                counted += 1
+                if counted == days:
+                    last = day
+                    break
+    at = datetime.combine(last + timedelta(days=1), time(0), BEIJING).astimezone(UTC)
+    return Moment(at, _uncovered(cal, first, last))

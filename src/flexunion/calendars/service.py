@@ -13,6 +13,7 @@ own region's local days only (RLS in migration 0013 holds the same rule)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -25,10 +26,12 @@ from flexunion.calendars.hours import (
     STANDARD_WEEK,
     CalendarError,
     DayOverride,
+    Moment,
     WeeklyHours,
     WorkCalendar,
     add_working_days,
     add_working_time,
+    end_of_working_days,
     working_time,
 )
 from flexunion.calendars.models import CalendarDay, CalendarSettings, CalendarVersion
@@ -116,6 +119,43 @@ async def work_calendar(session: AsyncSession, tenant_id: uuid.UUID,
     an SLA clock pins when it starts (`.version`)."""
     layers = layers_of(await directory.tenant_by_id(session, tenant_id))
     return (await snapshot(session, layers, version)).calendar(layers)
+
+
+async def deadline_after(session: AsyncSession, tenant_id: uuid.UUID, start: datetime,
+                         days: int, *, federation_id: uuid.UUID | None = None) -> Moment:
+    """N working days after `start` on `tenant_id`'s calendar (in force now), at the end
+    (24:00 Beijing) of that working day: what another domain counts a "within N working
+    days" deadline on (a transfer's auto-release; the cases' time limits). `start`'s own
+    date is not counted; days=0 is the end of that date. `.uncovered_years` names every year
+    from `start` to the deadline that the calendar does not cover: such a deadline is
+    counted on weekly hours only and must be shown as provisional (`deadline_warnings`),
+    never taken for an official one.
+
+    With `federation_id` the tenant is found in the federation's directory (public within
+    it: a worker's session, which sees no tenant row, counts a deadline this way)."""
+    if federation_id is None:
+        layers = layers_of(await directory.tenant_by_id(session, tenant_id))
+    else:
+        found = await directory.directory(session, federation_id)
+        entry = found.by_id.get(tenant_id)
+        if entry is None:
+            raise directory.TenantNotFound("没有该组织。", "No such tenant.")
+        region = found.region_of(entry)
+        layers = Layers(federation_id, region.id if region is not None else None)
+    cal = (await snapshot(session, layers)).calendar(layers)
+    return end_of_working_days(cal, start, days)
+
+
+def deadline_warnings(years: Iterable[int]) -> tuple[str | None, str | None]:
+    """The warning (Chinese, English) a deadline counted across uncovered `years` carries;
+    (None, None) when it crossed none."""
+    listed = sorted(years)
+    if not listed:
+        return None, None
+    return (f"工作日历未覆盖 {'、'.join(map(str, listed))} 年的法定节假日：此期限仅按每周"
+            "工作时间推算，不是正式期限，须人工核对。",
+            f"The calendar does not cover {', '.join(map(str, listed))}: this deadline counts "
+            "weekly hours only, is provisional and must be checked by hand.")
 
 
 def _to_read(snap: Snapshot, layers: Layers, tenant_code: str) -> CalendarRead:

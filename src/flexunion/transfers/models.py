@@ -4,8 +4,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, ForeignKeyConstraint, Index, Text, text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flexunion.db.base import Base, uuid_pk, uuid_ref
@@ -52,6 +61,10 @@ class Transfer(Base):
     rejected_by: Mapped[str | None] = mapped_column(Text)
     auto_released: Mapped[bool] = mapped_column(Boolean, default=False)
     release_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The years the origin's calendar did not cover between the request and release_due_at
+    # (0024): non-empty, the deadline was counted on weekly hours only and is provisional.
+    release_due_uncovered_years: Mapped[list[int]] = mapped_column(
+        ARRAY(Integer), default=list, server_default=text("'{}'"))
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                    server_default=text("now()"))

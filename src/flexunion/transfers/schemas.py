@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from flexunion.calendars.service import deadline_warnings
 from flexunion.federation.directory import DirectoryEntry
 from flexunion.transfers.models import STATUSES, Transfer
 
@@ -72,6 +73,12 @@ class TransferRead(msgspec.Struct):
     to: TenantRef
     requested_at: datetime
     release_due_at: datetime
+    # The release deadline reached years the origin's calendar does not cover: it was
+    # counted on weekly hours only and is provisional (the warning says so).
+    release_due_uncovered: bool = False
+    release_due_uncovered_years: list[int] = msgspec.field(default_factory=list)
+    release_due_warning_zh: str | None = None
+    release_due_warning_en: str | None = None
     reason: str | None = None
     reject_reason: str | None = None
     rejected_by: Side | None = None
@@ -96,10 +103,14 @@ def tenant_ref(entry: DirectoryEntry) -> TenantRef:
 
 
 def _fields(t: Transfer, by_id: Mapping[uuid.UUID, DirectoryEntry]) -> dict[str, Any]:
+    years = sorted(t.release_due_uncovered_years or ())
+    zh, en = deadline_warnings(years)
     return {
         "id": t.id, "status": t.status, "status_zh": STATUSES[t.status],
         "from_": tenant_ref(by_id[t.origin_tenant_id]), "to": tenant_ref(by_id[t.dest_tenant_id]),
         "requested_at": t.requested_at, "release_due_at": t.release_due_at, "reason": t.reason,
+        "release_due_uncovered": bool(years), "release_due_uncovered_years": years,
+        "release_due_warning_zh": zh, "release_due_warning_en": en,
         "reject_reason": t.reject_reason, "rejected_by": t.rejected_by,
         "auto_released": t.auto_released, "released_at": t.released_at,
         "accepted_at": t.accepted_at, "completed_at": t.completed_at, "closed_at": t.closed_at,

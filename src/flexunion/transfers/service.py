@@ -11,6 +11,11 @@ members.tenant_id changes, the open member_homes row is closed and a new one ope
 tenant), member_since is left alone (seniority is continuous), the outbox gets
 `member.transferred`, and the audit trail gets `transfer.accepted`.
 
+The release deadline (`release_due_at`) is the end of the N-th working day after the
+request on the origin's working calendar (calendars.service.deadline_after: the origin is
+the side that must answer, so its region's local days count); the years it reached that the
+calendar does not cover are kept in `release_due_uncovered_years` and shown as a warning.
+
 Row-level security decides who sees a transfer at all (its two sides and the worker);
 everyone else gets the same 404 as for an id that never existed."""
 
@@ -25,10 +30,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
+from flexunion.calendars import service as calendars
 from flexunion.core.context import Caller
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from flexunion.core.events import emit
-from flexunion.core.workdays import deadline_after
 from flexunion.federation import directory
 from flexunion.federation.directory import DirectoryEntry
 from flexunion.membership import service as membership
@@ -95,11 +100,16 @@ async def request(
         raise _not_transferable(member)
     if any(t.status in OPEN for t in await repo.for_member(session, member.id)):
         raise _already_open()
+    # The origin is the side that must answer, so its calendar (the federation's days with
+    # its region's local days) counts the N working days.
+    due = await calendars.deadline_after(session, member.tenant_id, now, max(0, release_days),
+                                         federation_id=member.federation_id)
     transfer = Transfer(
         id=uuid.uuid4(), federation_id=member.federation_id, member_id=member.id,
         worker_id=member.worker_id, origin_tenant_id=member.tenant_id, dest_tenant_id=target.id,
         status="requested", reason=reason, auto_released=False, requested_at=now,
-        release_due_at=deadline_after(now, max(0, release_days)), snapshot=_snapshot(member),
+        release_due_at=due.at, release_due_uncovered_years=sorted(due.uncovered_years),
+        snapshot=_snapshot(member),
     )
     try:
         async with session.begin_nested():
@@ -111,7 +121,9 @@ async def request(
                        object_type="transfer", object_id=transfer.id,
                        payload={"member_id": str(member.id), "from": home.code, "to": target.code,
                                 "reason": reason,
-                                "release_due_at": transfer.release_due_at.isoformat()})
+                                "release_due_at": transfer.release_due_at.isoformat(),
+                                "release_due_uncovered_years":
+                                    transfer.release_due_uncovered_years})
     return transfer
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
 from flexunion.bargaining.board import service as board
+from flexunion.calendars import service as calendars
 from flexunion.cases.handling.schemas import AssignCreate, RouteCreate, UnitAssign
 from flexunion.cases.ledger import lifecycle, repository
 from flexunion.cases.ledger.codes import COORDINATION_DAYS, STATUSES
@@ -41,7 +42,6 @@ from flexunion.cases.ledger.models import Case, CaseAssignment
 from flexunion.cases.ledger.service import access_case, no_such_case, record, tell_worker
 from flexunion.cases.policies import repository as policies_repository
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput
-from flexunion.core.workdays import deadline_after
 from flexunion.db import rls
 from flexunion.federation import directory
 
@@ -117,11 +117,15 @@ async def route(session: AsyncSession, case_id: uuid.UUID, data: RouteCreate, *,
     target = _check(case, "route")
     await _dispatcher_or_lead(session, case)
     details: dict[str, Any] = {}
-    if data.route == "coordinate":
-        days = COORDINATION_DAYS[case.tier]
-        details = {"working_days": days, "due_at": deadline_after(now, days).isoformat()}
-    elif data.route == "instant":
-        details = {"working_days": 0, "due_at": deadline_after(now, 0).isoformat()}
+    if data.route in ("coordinate", "instant"):
+        # On the case's own calendar (calendars.deadline_after); the resolution clock keeps
+        # the binding deadline, this is the route's stated time limit as recorded.
+        days = COORDINATION_DAYS[case.tier] if data.route == "coordinate" else 0
+        due = await calendars.deadline_after(session, case.tenant_id, now, days,
+                                             federation_id=case.federation_id)
+        details = {"working_days": days, "due_at": due.at.isoformat()}
+        if due.uncovered_years:
+            details["uncovered_years"] = sorted(due.uncovered_years)
     elif data.route == "bargaining":
         if data.agenda_item_id is None:
             raise InvalidInput("集体协商须指明协商清单上的事项。",
@@ -187,7 +191,10 @@ async def answer(session: AsyncSession, case_id: uuid.UUID, text: str, *,
 
 
 async def _units(session: AsyncSession, case: Case, data: AssignCreate, actor: str,
-                 now: datetime, seq0: int) -> list[CaseAssignment]:
+                 now: datetime, seq0: int
+                 ) -> tuple[list[CaseAssignment], dict[int, list[int]]]:
+    """The new assignments, and the years each feedback deadline (by seq) reached that the
+    calendar does not cover (counted on weekly hours only: provisional)."""
     tenants = await directory.directory(session, case.federation_id)
     lead = tenants.get(data.lead)
     if lead is None:
@@ -195,17 +202,24 @@ async def _units(session: AsyncSession, case: Case, data: AssignCreate, actor: s
                            f"'{data.lead}' is not a tenant of this federation.",
                            code="unknown_unit", extra={"unit": data.lead})
 
-    def row(role: str, seq: int, unit: UnitAssign | AssignCreate, tenant_id: uuid.UUID | None,
-            partner_id: uuid.UUID | None) -> CaseAssignment:
+    async def row(role: str, seq: int, unit: UnitAssign | AssignCreate,
+                  tenant_id: uuid.UUID | None, partner_id: uuid.UUID | None) -> CaseAssignment:
+        # The unit's own calendar (a platform answers on the case's tenant's calendar).
+        due = await calendars.deadline_after(session, tenant_id or case.tenant_id, now,
+                                             unit.feedback_days,
+                                             federation_id=case.federation_id)
+        if due.uncovered_years:
+            uncovered[seq] = sorted(due.uncovered_years)
         return CaseAssignment(
             id=uuid.uuid4(), federation_id=case.federation_id,
             tenant_id=tenant_id or case.tenant_id, case_id=case.id, role=role, seq=seq,
             unit_tenant_id=tenant_id, unit_partner_id=partner_id,
             evidence_required=list(unit.evidence_required),
-            feedback_due_at=deadline_after(now, unit.feedback_days), status="assigned",
+            feedback_due_at=due.at, status="assigned",
             assigned_by=actor, assigned_at=now)
 
-    rows = [row("lead", seq0, data, lead.id, None)]
+    uncovered: dict[int, list[int]] = {}
+    rows = [await row("lead", seq0, data, lead.id, None)]
     for i, unit in enumerate(data.assisting, start=1):
         if (unit.tenant is None) == (unit.partner is None):
             raise InvalidInput("协办单位须是一个组织或一个平台（二选一）。",
@@ -217,16 +231,18 @@ async def _units(session: AsyncSession, case: Case, data: AssignCreate, actor: s
                 raise InvalidInput(f"{unit.tenant} 不是本联合会的组织。",
                                    f"'{unit.tenant}' is not a tenant of this federation.",
                                    code="unknown_unit", extra={"unit": unit.tenant})
-            rows.append(row("assist", seq0 + i, unit, entry.id, None))
+            rows.append(await row("assist", seq0 + i, unit, entry.id, None))
         else:
             assert unit.partner is not None
             partner = await directory.partner_by_code(session, case.federation_id, unit.partner)
-            rows.append(row("assist", seq0 + i, unit, None, partner.id))
-    return rows
+            rows.append(await row("assist", seq0 + i, unit, None, partner.id))
+    return rows, uncovered
 
 
-def _unit_details(rows: Sequence[CaseAssignment]) -> list[dict[str, Any]]:
+def _unit_details(rows: Sequence[CaseAssignment],
+                  uncovered: dict[int, list[int]]) -> list[dict[str, Any]]:
     return [{"role": a.role, "seq": a.seq,
+             "feedback_due_uncovered_years": uncovered.get(a.seq, []),
              "tenant_id": str(a.unit_tenant_id) if a.unit_tenant_id else None,
              "partner_id": str(a.unit_partner_id) if a.unit_partner_id else None,
              "feedback_due_at": a.feedback_due_at.isoformat() if a.feedback_due_at else None,
@@ -258,12 +274,12 @@ async def assign(session: AsyncSession, case_id: uuid.UUID, data: AssignCreate, 
     actor = await rls.principal(session)
     last = await _end_open(session, case, "reassigned", data.reason, now) if reassign else max(
         (a.seq for a in await repository.assignments(session, case.id)), default=0)
-    rows = await _units(session, case, data, actor, now, last + 1)
+    rows, uncovered = await _units(session, case, data, actor, now, last + 1)
     for r in rows:
         repository.add(session, r)
     await repository.flush(session)
     await _step(session, case, step, target, now=now, reason=data.reason,
-                details={"units": _unit_details(rows)})
+                details={"units": _unit_details(rows, uncovered)})
     return case
 
 
