@@ -404,10 +404,6 @@ async def test_suggestions_beyond_the_hourly_limit_are_429_per_station_until_the
                                    ("post", f"/v1/suggestions/{station}", again)]) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cases/suggestions.py answers a fixed Retry-After: 600, but the hour's window frees a "
-    "slot only when its oldest suggestion is an hour old: retrying after 600 s is refused "
-    "again (Retry-After should be oldest-in-window + 3600 s - now)"))
 async def test_a_suggestion_retried_after_retry_after_is_accepted(
         client, clock, federation: Federation):
     station = federation.stations[federation.regions[1]][0]
@@ -419,9 +415,6 @@ async def test_a_suggestion_retried_after_retry_after_is_accepted(
     assert (await suggest(client, station)).status_code == 201
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cases/suggestions.py submit() counts then inserts with no lock (READ COMMITTED): "
-    "suggestions sent at once all see the same count, and all are taken past the limit"))
 async def test_suggestions_sent_at_once_do_not_pass_the_limit(
         client, owner, federation: Federation):
     station = federation.stations[federation.regions[1]][1]

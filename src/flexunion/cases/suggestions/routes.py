@@ -48,7 +48,9 @@ async def suggestion_qr(uow: NamedDependency[UnitOfWork], settings: NamedDepende
 @post("/{station:str}",
       summary="匿名意见 Leave an anonymous suggestion at a station: no identity is stored; "
               "keep the pick-up code (取件码) to follow it",
-      responses=problems({404: "station_not_found", 429: "suggestions_rate_limited"}))
+      responses=problems({404: "station_not_found",
+                          429: "suggestions_rate_limited: 30 a station an hour; Retry-After"
+                               " (and `retry_after`) is the seconds until a slot opens"}))
 async def suggest(uow: NamedDependency[UnitOfWork], clock: NamedDependency[Clock],
                   station: StationCode, data: JSONBody[SuggestionCreate]) -> SuggestionReceipt:
     case, code = await suggestions.submit(uow, station, data, now=clock.now())

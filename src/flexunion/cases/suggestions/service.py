@@ -10,6 +10,7 @@ function, since an anonymous caller sees no rows)."""
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from flexunion.db import rls
 from flexunion.db.scope import DbScope
 
 PER_HOUR = 30
+WINDOW = timedelta(hours=1)
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 
 
@@ -62,11 +64,15 @@ async def station_in_scope(uow: UnitOfWork, code: str) -> tuple[uuid.UUID, uuid.
 async def submit(uow: UnitOfWork, station_code: str, data: SuggestionCreate, *,
                  now: datetime) -> tuple[Case, str]:
     station_id, federation_id, _, _ = await station(uow, station_code)
-    if await repository.suggestions_since(uow.session, station_id,
-                                          now - timedelta(hours=1)) >= PER_HOUR:
+    await repository.lock_station(uow.session, station_id)
+    taken, oldest = await repository.window(uow.session, station_id, now - WINDOW)
+    if taken >= PER_HOUR and oldest is not None:
+        # The next slot opens when the window's oldest suggestion turns an hour old.
+        wait = max(1, math.ceil((oldest + WINDOW - now).total_seconds()))
         raise TooManyRequests("该站点本小时收到的意见过多，请稍后再试。",
                               "Too many suggestions at this station this hour.",
-                              code="suggestions_rate_limited", headers={"Retry-After": "600"})
+                              code="suggestions_rate_limited",
+                              headers={"Retry-After": str(wait)}, extra={"retry_after": wait})
     code = new_pickup_code()
     digest = _hash(code)
     principal = f"pickup:{digest}"
