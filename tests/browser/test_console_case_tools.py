@@ -3,17 +3,19 @@ form — a bad one is refused next to its fields, in Chinese — sees it listed 
 regional admin reads the same library without the form or the buttons); a station's
 printable 意见收集二维码, whose QR code reads back as the station's suggestion link (a station
 of another region is the 404 page); and the 待办's 超期件 and 督办 cards on a frozen clock,
-each leading to the case."""
+each leading to the case, the 超期件 page behind the card's 查看全部 and the case's breached
+clock in its 办理时限 panel (the new pages fitting a phone)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from flexunion.core.clock import FixedClock
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import shoot, sign_in
 from tests.cards.conftest import read_qr, svg_modules
 from tests.cases.test_clocks import Desk, bj, calendar_federation, token_maker
 from tests.cases.test_sweep import (  # noqa: F401 (fixtures)
@@ -150,3 +152,61 @@ async def test_the_overdue_and_escalated_cards_lead_to_the_case(
     await page.get_by_test_id("todo-cases-overdue").get_by_role(
         "link", name=case["case_no"]).click()
     await page.wait_for_url(f"**/console/cases/{case['id']}")
+
+
+async def test_see_all_overdue_leads_to_the_case_and_its_breached_clock(
+        page: Page, browser: Browser, live, client, owner, tmp_path: Path,
+        real_tokens, frozen: FixedClock, app_sessions) -> None:  # noqa: F811
+    fed = await calendar_federation(owner, tmp_path)
+    desk = Desk(client, fed, token_maker(real_tokens))
+    r1 = fed.regions[0]
+    station = fed.stations[r1][0]
+    case = await desk.enter(station)  # 09:00 Monday: first response due 14:30
+    frozen.at = bj(2026, 10, 12, 16)
+    assert await sweep_as_job(app_sessions, fed, frozen.at, timedelta(0)) == 1
+
+    username, password = await staff_account(owner, r1, "regional_admin")
+    await sign_in(page, username, password)
+    await page.get_by_test_id("todo-cases-overdue").get_by_role("link", name="查看全部").click()
+    await page.wait_for_url("**/console/cases/overdue")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("超期件")
+    await expect(page.get_by_test_id("tab-overdue")).to_have_class(re.compile("btn-primary"))
+    row = page.get_by_test_id("overdue").locator(f'tr[data-case="{case["id"]}"]')
+    await expect(row).to_contain_text("首次响应")
+    await expect(row).to_contain_text("2026-10-12 14:30")
+    await expect(row).to_contain_text(station)
+    await shoot(page, "cases-overdue")
+    await row.get_by_role("link", name=case["case_no"]).click()
+    await page.wait_for_url(f"**/console/cases/{case['id']}")
+    clock = page.get_by_test_id("clocks").locator('tr[data-clock="first_response"]')
+    await expect(clock).to_have_attribute("data-state", "breached")
+    await expect(clock).to_contain_text("已超期")
+    await expect(clock).to_contain_text("2026-10-12 14:30")
+    await expect(clock.get_by_test_id("clock-left")).to_have_text("已超期 1 小时 30 分（工作时间）")
+    await shoot(page, "case-clocks")
+    await page.get_by_role("link", name="需求台账", exact=True).first.click()
+    await page.get_by_test_id("tab-escalated").click()
+    await expect(page.get_by_test_id("escalated").locator(
+        f'tr[data-case="{case["id"]}"]')).to_contain_text("首次响应")
+
+    # On a phone: the lists, the case's clocks and the policy edit form fit its width.
+    made = await client.post("/v1/cases/policies", headers=await desk.as_(fed.hq), json={
+        "code": "heat-2026", "title_zh": "高温津贴办法", "title_en": "Heat allowance",
+        "source": "沪人社 7 号", "body": "6 月至 9 月发放高温津贴。"})
+    assert made.status_code == 201, made.text
+    context = await browser.new_context(base_url=live.url, viewport={"width": 390, "height": 844},
+                                        is_mobile=True, has_touch=True, locale="zh-CN")
+    phone = await context.new_page()
+    try:
+        username, password = await staff_account(owner, fed.hq, "hq_admin")
+        await sign_in(phone, username, password)
+        for path in ("/console/cases/overdue", "/console/cases/escalated",
+                     f"/console/cases/{case['id']}", "/console/cases/policies/heat-2026/edit"):
+            await phone.goto(path)
+            await expect(phone.get_by_role("heading", level=1)).to_be_visible()
+            wide = await phone.evaluate("document.documentElement.scrollWidth")
+            assert wide <= 390, (path, wide)
+        await expect(phone.get_by_test_id("policy-edit-form").get_by_label("名称（中文）")
+                     ).to_have_value("高温津贴办法")
+    finally:
+        await context.close()

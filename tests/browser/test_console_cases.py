@@ -208,7 +208,8 @@ async def test_the_ledger_and_a_case_fit_a_phone(
         username, password = await staff_account(owner, r1, "regional_admin")
         await sign_in(phone, username, password)
         for path in ("/console/cases", f"/console/cases/{case['id']}", "/console/cases/new",
-                     "/console/cases/policies", "/console/"):
+                     "/console/cases/policies", "/console/cases/overdue",
+                     "/console/cases/escalated", "/console/"):
             await phone.goto(path)
             wide = await phone.evaluate("document.documentElement.scrollWidth")
             assert wide <= 390, (path, wide)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -24,6 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.bargaining.board import service as board
 from flexunion.cases.attachments import service as evidence
+from flexunion.cases.clocks import service as clocks
+from flexunion.cases.clocks.schemas import (
+    ClockRead,
+    clock_key,
+    escalation_key,
+    escalation_read,
+    overdue_read,
+)
 from flexunion.cases.intake import service as intake
 from flexunion.cases.intake.schemas import StaffCaseCreate
 from flexunion.cases.ledger import codes, service
@@ -36,6 +44,7 @@ from flexunion.console.menus import UNIONS
 from flexunion.console.render import html, see_other, speaker
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller, Role
+from flexunion.core.errors import Forbidden, NotFound
 from flexunion.core.pagination import decode_time_cursor, encode_cursor, time_key
 from flexunion.federation import directory
 from flexunion.geo.registry import GeoRegistry
@@ -52,6 +61,7 @@ INTAKE_FIELDS = {"work_place_outside_subtree": "station", "unknown_station": "st
                  "unknown_member": "member_no", "unknown_partner": "partner",
                  "work_place_required": "station"}
 POLICY_FIELDS = {"policy_code_taken": "code"}
+POLICY_TEXT = (("title_zh", 200), ("title_en", 200), ("source", 200), ("body", 4000))
 ACTORS = {"hq_admin": ("总部管理员", "HQ admin"),
           "regional_admin": ("区域工会管理员", "Regional admin"),
           "station_officer": ("驿站工作人员", "Station officer"),
@@ -72,6 +82,25 @@ def age(t: Speaker, since: datetime, now: datetime) -> str:
     if hours < 24:
         return t(f"{hours} 小时", f"{hours} h")
     return t(f"{hours // 24} 天", f"{hours // 24} d")
+
+
+def span(t: Speaker, minutes: int, *, days: bool = False) -> str:
+    """A duration as hours and minutes — working time on a clock, where a day is not 24
+    hours — or, with `days`, wall-clock time as days and hours past the first day."""
+    hours, rest = divmod(abs(minutes), 60)
+    whole, hours = divmod(hours, 24) if days else (0, hours)
+    if whole:
+        return t(f"{whole} 天 {hours} 小时", f"{whole} d {hours} h") if hours else t(
+            f"{whole} 天", f"{whole} d")
+    if hours:
+        return t(f"{hours} 小时 {rest} 分", f"{hours} h {rest} min") if rest else t(
+            f"{hours} 小时", f"{hours} h")
+    return t(f"{rest} 分", f"{rest} min")
+
+
+def since(t: Speaker, then: datetime, now: datetime) -> str:
+    """Wall-clock time from `then` to `now` (how long a deadline has been past)."""
+    return span(t, max(0, int((now - then) // timedelta(minutes=1))), days=True)
 
 
 # ---- the ledger ---------------------------------------------------------------------------
@@ -179,6 +208,33 @@ def _route_event(events: list[Any]) -> Any | None:
     return next((e for e in reversed(events) if e.kind == "route"), None)
 
 
+def _extensions(events: list[Any]) -> list[Any]:
+    """The approved extensions (延期) of the resolution clock, oldest first."""
+    return [e for e in events
+            if e.kind == "extension_decision" and (e.details or {}).get("approved")]
+
+
+def _pending_extension(events: list[Any]) -> Any | None:
+    found = None
+    for e in events:
+        if e.kind == "extension_request":
+            found = e
+        elif e.kind == "extension_decision":
+            found = None
+    return found
+
+
+def clock_left(t: Speaker, c: ClockRead) -> str:
+    """剩余 / 已超期 in working time, for a clock still counting (running, paused, breached)."""
+    if c.state.code in ("met", "cancelled"):
+        return "—"
+    if c.remaining_minutes < 0 or c.state.code == "breached":
+        return t(f"已超期 {span(t, c.remaining_minutes)}（工作时间）",
+                 f"overdue by {span(t, c.remaining_minutes)} (working time)")
+    return t(f"剩余 {span(t, c.remaining_minutes)}（工作时间）",
+             f"{span(t, c.remaining_minutes)} left (working time)")
+
+
 async def case_page(request: Request[Any, Any, Any], session: AsyncSession, caller: Caller,
                     case_id: uuid.UUID, *, forms: dict[str, Form] | None = None,
                     status: int = 200) -> Response[str]:
@@ -186,7 +242,9 @@ async def case_page(request: Request[Any, Any, Any], session: AsyncSession, call
     case = await service.access_case(session, case_id)
     dupes = [await service.access_case(session, i)
              for i in await service.duplicates(session, case)]
-    x = await service.read(session, case, audience="staff")
+    # The clocks live at this instant, as GET /v1/cases/{id} reads them.
+    x = await service.read(session, case, audience="staff",
+                           now=request.app.state.clock.now())
     tenants = await directory.my_directory(session, caller)
     partners = await directory.partners(session, tenants.hq.id)
     items: list[Any] = []
@@ -201,6 +259,8 @@ async def case_page(request: Request[Any, Any, Any], session: AsyncSession, call
         route_event=_route_event(x.events), actors=ACTORS, dupes=dupes,
         units=sorted(tenants.values(), key=lambda e: e.code), partners=partners,
         items=items, policies=policies, codes=codes, forms=forms or {},
+        clock_left=clock_left, span=span, extensions=_extensions(x.events),
+        pending_extension=_pending_extension(x.events),
         done=request.query_params.get("done"))
 
 
@@ -208,6 +268,59 @@ async def case_page(request: Request[Any, Any, Any], session: AsyncSession, call
 async def case_detail(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
                       caller: NamedDependency[Caller], case_id: CaseId) -> Response[str]:
     return await case_page(request, session, caller, case_id)
+
+
+# ---- 超期件 and 督办 ------------------------------------------------------------------------
+
+
+@get("/overdue", include_in_schema=False)
+async def overdue_page(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                       clock: NamedDependency[Clock],
+                       after: Annotated[str | None, QueryParameter(max_length=200)] = None,
+                       ) -> Response[str]:
+    """超期件: open clocks in my scope past their deadline, the oldest deadline first (the
+    list GET /v1/cases/overdue pages)."""
+    now = clock.now()
+    rows = list(await clocks.overdue(session, now, after=decode_time_cursor(after),
+                                     limit=PAGE + 1))
+    next_cursor = encode_cursor(*clock_key(rows[PAGE - 1])) if len(rows) > PAGE else None
+    rows = rows[:PAGE]
+    found = await clocks.cases_of(session, rows)
+    names = await service.names(session, rows[0].federation_id) if rows else None
+    reads = []
+    for row in rows:
+        case = found[row.case_id]
+        reads.append(overdue_read(
+            row, case_no=case.case_no, status=case.status, category=case.category,
+            route=case.route, now=now,
+            work_tenant=names.tenants.get(case.tenant_id, "?") if names else "?"))
+    t = speaker(request)
+    return html(request, "cases/overdue.html", menu="cases", tab="overdue", now=now,
+                rows=[(r, since(t, row.deadline or now, now))
+                      for r, row in zip(reads, rows, strict=True)],
+                next_cursor=next_cursor)
+
+
+@get("/escalated", include_in_schema=False)
+async def escalated_page(request: Request[Any, Any, Any],
+                         session: NamedDependency[AsyncSession],
+                         after: Annotated[str | None, QueryParameter(max_length=200)] = None,
+                         ) -> Response[str]:
+    """督办: the clocks escalated past their deadline to a unit of my subtree (超期升级), the
+    newest first (the list GET /v1/cases/escalated pages)."""
+    events, found = await clocks.escalated_to_my_subtree(
+        session, after=decode_time_cursor(after), limit=PAGE + 1)
+    shown = list(events[:PAGE])
+    next_cursor = encode_cursor(*escalation_key(shown[-1])) if len(events) > PAGE else None
+    names = await service.names(session, shown[0].federation_id) if shown else None
+    rows = []
+    for event in shown:
+        case = found[event.case_id]
+        rows.append(escalation_read(
+            event, case_no=case.case_no, status=case.status, category=case.category,
+            work_tenant=names.tenants.get(case.tenant_id, "?") if names else "?"))
+    return html(request, "cases/escalated.html", menu="cases", tab="escalated", rows=rows,
+                next_cursor=next_cursor)
 
 
 # ---- 政策库 ---------------------------------------------------------------------------------
@@ -272,6 +385,57 @@ async def policy_active(request: Request[Any, Any, Any], session: NamedDependenc
     return see_other("/console/cases/policies?done=updated", htmx=htmx(request))
 
 
+async def _policy(session: AsyncSession, caller: Caller, code: str) -> Any:
+    found = next((p for p in await library.policies(session, caller) if p.code == code), None)
+    if found is None:
+        raise NotFound("政策库中没有该政策。", "No such policy.", code="policy_not_found")
+    return policy_read(found)
+
+
+async def _edit_page(request: Request[Any, Any, Any], session: AsyncSession, caller: Caller,
+                     code: str, form: Form | None = None, status: int = 200) -> Response[str]:
+    return html(request, "cases/policy_edit.html", status=status, menu="cases",
+                p=await _policy(session, caller, code), form=form)
+
+
+@get("/policies/{code:str}/edit", include_in_schema=False)
+async def edit_policy(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                      caller: NamedDependency[Caller], code: StationCode) -> Response[str]:
+    """编辑政策 (the HQ; for anyone else the page does not exist)."""
+    if caller.role is not Role.HQ_ADMIN:
+        raise Forbidden("只有总部可以编辑政策库。", "Only the HQ edits the policy library.")
+    return await _edit_page(request, session, caller, code)
+
+
+@post("/policies/{code:str}/edit", include_in_schema=False)
+async def save_policy_edit(request: Request[Any, Any, Any],
+                           session: NamedDependency[AsyncSession],
+                           caller: NamedDependency[Caller], clock: NamedDependency[Clock],
+                           code: StationCode) -> Response[str]:
+    """PATCH /v1/cases/policies/{code}: a policy's titles, source, text and link (the HQ;
+    others get the refusal above the form). A link can be changed, not removed."""
+    form = await read_form(request, speaker(request))
+    values: dict[str, Any] = {name: form.text(name, max_length=most)
+                              for name, most in POLICY_TEXT}
+    url = form.text("url", required=False, max_length=500)
+    current = await _policy(session, caller, code)
+    if url and not url.startswith(("http://", "https://")):
+        form.errors["url"] = form.t("链接须以 http:// 或 https:// 开头。",
+                                    "A link starts with http:// or https://.")
+    elif not url and current.url:
+        form.errors["url"] = form.t("链接不能删除，只能改为另一个链接。",
+                                    "A link can be changed, not removed.")
+    values["url"] = url or None
+    if not form.ok:
+        return await _edit_page(request, session, caller, code, form, 422)
+    await attempt(form, library.update_policy(session, caller, code,
+                                              msgspec.convert(values, PolicyUpdate),
+                                              now=clock.now()))
+    if not form.ok:
+        return await _edit_page(request, session, caller, code, form, form.status)
+    return see_other("/console/cases/policies?done=updated", htmx=htmx(request))
+
+
 # ---- 意见收集二维码 ------------------------------------------------------------------------
 
 
@@ -309,5 +473,7 @@ async def qr_image(session: NamedDependency[AsyncSession], caller: NamedDependen
                     headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
-router = Router("/cases", route_handlers=[ledger, new_case, take_case, case_detail, policies,
-                                          save_policy, policy_active, qr_page, qr_image])
+router = Router("/cases", route_handlers=[ledger, new_case, take_case, case_detail,
+                                          overdue_page, escalated_page, policies, save_policy,
+                                          policy_active, edit_policy, save_policy_edit,
+                                          qr_page, qr_image])
