@@ -1,7 +1,9 @@
 """In a real browser, 整改清单 under 需求台账: a regional admin picks the quarter, finds the
 recurring group (three wage cases at one station), makes it a rectification item with the
 station as owner, sees the item with its next node and trend, and downloads the CSV (UTF-8
-with BOM, Chinese headers). A station officer has no such page (the 404 page)."""
+with BOM, Chinese headers). A station officer has no such page (the 404 page), but finds
+the item its station owns under 我方整改项 and reports on it (责任方报告), which the region
+then sees in the item's history."""
 
 from __future__ import annotations
 
@@ -63,5 +65,19 @@ async def test_a_recurring_group_becomes_an_item_and_the_csv_downloads(
         await sign_in(other, officer, secret)
         answer = await other.goto("/console/cases/rectification")
         assert answer is not None and answer.status == 404
+        await other.goto("/console/cases")
+        await other.get_by_test_id("owned-items").click()
+        await other.get_by_test_id("owned").get_by_role("link", name="站点反复拖欠工资").click()
+        report = other.get_by_test_id("report-form")
+        await report.get_by_label("进展说明").fill("已约谈站长，台账下周提交")
+        await report.get_by_label("建议下一节点（选填）").fill("复查发放台账")
+        await report.get_by_role("button", name="提交报告").click()
+        await expect(other.get_by_test_id("done")).to_be_visible()
+        await expect(other.get_by_test_id("status")).to_contain_text("整改中")
+        await expect(other.get_by_test_id("history")).to_contain_text("已约谈站长，台账下周提交")
+        await shoot(other, "rectification-owner-report")
     finally:
         await context.close()
+    await items.get_by_test_id("item-link").click()
+    history = page.get_by_test_id("history")
+    await expect(history.locator('li[data-kind="owner_report"]')).to_contain_text("复查发放台账")

@@ -141,15 +141,21 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "rectification_items": {
         "hq_admin": "",
-        "partner_hq": "an item it owns (no cases, no trend: the API shows neither)",
-        "partner_region": "an item it owns (no cases, no trend: the API shows neither)",
+        "partner_hq": "an item it owns (no cases, no trend: the API shows neither); it"
+                      " reports on it (0026)",
+        "partner_region": "an item it owns (no cases, no trend: the API shows neither); it"
+                          " reports on it (0026)",
         "regional_admin_a": "",
+        "station_officer": "",
     },
     "rectification_steps": {
         "hq_admin": "",
-        "partner_hq": "the history of an item it owns (authors by role only)",
-        "partner_region": "the history of an item it owns (authors by role only)",
+        "partner_hq": "the history of an item it owns (authors by role only), its own"
+                      " owner_report steps among them",
+        "partner_region": "the history of an item it owns (authors by role only), its own"
+                          " owner_report steps among them",
         "regional_admin_a": "",
+        "station_officer": "",
     },
     "case_clocks": {
         "hotline_operator": "",

@@ -248,8 +248,20 @@ async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
 
 
 async def seed_rectification(conn: asyncpg.Connection, fed: Federation, case, partner) -> None:
-    """季度整改清单 (migration 0019): an item owned by a partner, its linked case, a step."""
+    """季度整改清单 (migrations 0019, 0026): an item owned by a partner, its linked case, a
+    step; and one owned by the station officer's station with its owner's report."""
     hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    station = fed.ids[fed.stations[fed.regions[0]][0]]
+    owned = await conn.fetchval(
+        "INSERT INTO rectification_items (id, federation_id, tenant_id, quarter, category,"
+        " dimension, place, owner_tenant_id, problem, measure, next_node, next_due_on, status,"
+        " created_by, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, '2026Q4',"
+        " 'wage_arrears', 'tenant', 'station', $3, '欠薪', '约谈', '台账', '2027-01-15',"
+        " 'in_progress', 'test', now(), now()) RETURNING id", hq, region, station)
+    await conn.execute(
+        "INSERT INTO rectification_steps (id, federation_id, tenant_id, item_id, kind, at, actor,"
+        " note, details) VALUES (gen_random_uuid(), $1, $2, $3, 'owner_report', now(), 'test',"
+        " '已约谈', '{}')", hq, region, owned)
     item = await conn.fetchval(
         "INSERT INTO rectification_items (id, federation_id, tenant_id, quarter, category,"
         " dimension, place, owner_partner_id, problem, measure, next_node, next_due_on, status,"

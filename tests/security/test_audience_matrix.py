@@ -165,7 +165,8 @@ PARTNER_OWN_ROWS = {
 }
 PARTNER_MAY_NOT_DELETE = ("service_areas", "station_duties", "location_checkins",
                           "agenda_supports")
-# Rows a partner must not create: refused by a policy ($1 its tenant, $2 the HQ).
+# Rows a partner must not create (or an item it must not close): refused by a policy
+# ($1 its tenant, $2 the HQ).
 PARTNER_MAY_NOT_INSERT = (
     "INSERT INTO admin_accounts (id, tenant_id, username, display_name, role)"
     " VALUES (gen_random_uuid(), $1::uuid, 'intruder', 'x', left('hq_admin' || $2::text, 8))",
@@ -175,6 +176,14 @@ PARTNER_MAY_NOT_INSERT = (
     "INSERT INTO census_runs (id, federation_id, tenant_id, requested_by, engine, params,"
     " zones, totals, started_at, finished_at) VALUES (gen_random_uuid(), $2::uuid, $1::uuid,"
     " 'x', 'pandas', '{}', '[]', '{}', now(), now())",
+    # on the item it owns, a partner reports (0026) but never closes it: no union step, no
+    # 完成 (the seeded item is visible to both partner clients, so these reach the policy)
+    "INSERT INTO rectification_steps (id, federation_id, tenant_id, item_id, kind, at, actor,"
+    " details) SELECT gen_random_uuid(), federation_id, tenant_id, id, 'done', now(),"
+    " flexunion_principal(), '{}' FROM rectification_items"
+    " WHERE $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL",
+    "UPDATE rectification_items SET status = 'done', done_at = now()"
+    " WHERE $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL",
 )
 
 

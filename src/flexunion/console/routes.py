@@ -79,6 +79,7 @@ PAGES = [
     signed_in(areas.router, roles=UNIONS),
     signed_in(cases.router, case_steps.router, roles=LEDGER),
     signed_in(rectification.router, roles=UNIONS),
+    signed_in(rectification.owners, roles=ALL),
     signed_in(figures.router, roles=UNIONS),
 ]
 

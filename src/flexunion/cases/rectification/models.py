@@ -1,5 +1,5 @@
-"""季度整改清单's tables (migration 0019 has the policies). No relationships are declared:
-every read is an explicit query in repository.py."""
+"""季度整改清单's tables (migrations 0019 and 0026 have the policies). No relationships are
+declared: every read is an explicit query in repository.py."""
 
 from __future__ import annotations
 

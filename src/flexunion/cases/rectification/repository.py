@@ -100,13 +100,14 @@ async def visible_cases(session: AsyncSession,
 async def item(session: AsyncSession, item_id: uuid.UUID, *,
                lock: bool = False) -> RectificationItem | None:
     stmt = select(RectificationItem).where(RectificationItem.id == item_id)
-    if lock:
-        stmt = stmt.with_for_update()
+    if lock:  # and re-read: the row may have been loaded (unlocked) earlier in the session
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return await session.scalar(stmt)
 
 
 async def items(session: AsyncSession, *, quarter: str | None = None,
                 statuses: Sequence[str] | None = None, owner_partner: uuid.UUID | None = None,
+                owner_tenants: Sequence[uuid.UUID] | None = None,
                 lock: bool = False) -> Sequence[RectificationItem]:
     stmt = select(RectificationItem).order_by(RectificationItem.created_at,
                                               RectificationItem.id)
@@ -116,6 +117,8 @@ async def items(session: AsyncSession, *, quarter: str | None = None,
         stmt = stmt.where(RectificationItem.status.in_(list(statuses)))
     if owner_partner is not None:
         stmt = stmt.where(RectificationItem.owner_partner_id == owner_partner)
+    if owner_tenants is not None:
+        stmt = stmt.where(RectificationItem.owner_tenant_id.in_(list(owner_tenants)))
     if lock:
         stmt = stmt.with_for_update()
     return (await session.scalars(stmt)).all()

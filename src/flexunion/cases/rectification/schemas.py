@@ -28,7 +28,8 @@ STEPS = {"created": ("立项", "Created"), "updated": ("修改", "Updated"),
          "carried_over": ("转入下季度", "Carried into the next quarter"),
          "carried_in": ("由上季度转入", "Carried in from the last quarter"),
          "cases_linked": ("关联诉求", "Cases linked"),
-         "cases_unlinked": ("取消关联", "Cases unlinked")}
+         "cases_unlinked": ("取消关联", "Cases unlinked"),
+         "owner_report": ("责任方报告", "Owner's report")}
 
 
 class Owner(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -65,6 +66,16 @@ class ProgressCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     note: Reason
     status: Progress = "in_progress"
+    next_node: Node | None = None
+    next_due_on: DayText | None = None
+
+
+class OwnerReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """责任方报告: the owner's account of its progress, optionally the next node and due date
+    it proposes. Recorded in the history; the item's own next node and due date stay as the
+    union set them (the union takes a proposal over with 推进, and decides 完成)."""
+
+    note: Reason
     next_node: Node | None = None
     next_due_on: DayText | None = None
 

@@ -16,6 +16,11 @@ next quarter.
   and its due date, the linked cases (by default every case of the group in the quarter).
   Steps: update, progress (推进: a note, a new next node), done (完成), link / unlink
   cases. Each is a `rectification_steps` row and an audit entry in the same transaction.
+- **Owner's reports** (责任方报告, `owner_report`): the owner carries the item — the platform
+  partner through its machine API, the staff of the owner tenant (or of a union above it)
+  through the staff API and the console. A report is a note, optionally a proposed next
+  node and due date (kept in the step's details; the item's own stay as the union set
+  them); it moves an open item to in_progress and never further: 完成 is the union's.
 - **Trend**: the satisfaction of the item's group this quarter against the last, from the
   ratings of the group's cases (satisfied rate = (满意 + 基本满意) / rated).
 - **Carry-over** (`carry_over`, the quarterly job): open and in-progress items of a quarter
@@ -23,7 +28,8 @@ next quarter.
   the same linked cases), the old one 转下季度 (carried_over). Idempotent: a carried item is
   no longer open, and `carried_from_id` is UNIQUE. The new item's history shows the chain.
 
-    open ──progress──▶ in_progress ──done──▶ done
+    open ──progress / owner_report──▶ in_progress ──done──▶ done
+    in_progress ──progress / owner_report──▶ in_progress
     open / in_progress ──carry_over──▶ carried_over (and a new item in the next quarter)
 """
 
@@ -59,7 +65,7 @@ from flexunion.cases.rectification.schemas import (
 from flexunion.config import CaseSettings
 from flexunion.core.clock import BEIJING
 from flexunion.core.context import Caller
-from flexunion.core.errors import Conflict, InvalidInput, NotFound
+from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from flexunion.db import rls
 from flexunion.federation import directory
 from flexunion.federation.directory import Directory, Partner
@@ -81,6 +87,11 @@ class ItemExists(Conflict):
 class ItemClosed(Conflict):
     code, title, title_en = ("rectification_item_closed", "整改项已完成或已转下季度",
                              "The item is done or carried over")
+
+
+class NotOwner(Forbidden):
+    code, title, title_en = ("rectification_not_owner", "只有责任单位可以报告整改进展",
+                             "Only the owner reports on an item")
 
 
 def no_such_item() -> ItemNotFound:
@@ -241,9 +252,9 @@ async def _chain(session: AsyncSession, row: RectificationItem) -> list[Rectific
 
 
 async def reads(session: AsyncSession, rows: Sequence[RectificationItem], *, now: datetime,
-                partner: bool = False) -> list[ItemRead]:
-    """Items as callers see them: staff with the linked cases and the trend, a partner
-    without either."""
+                partner: bool = False, trend: bool = True) -> list[ItemRead]:
+    """Items as callers see them: union admins with the linked cases and the trend, a
+    station's officer (`trend=False`) with the cases it sees, a partner without either."""
     if not rows:
         return []
     known = await names(session, rows[0].federation_id)
@@ -251,7 +262,7 @@ async def reads(session: AsyncSession, rows: Sequence[RectificationItem], *, now
     counts: dict[str, tuple[dict[GroupKey, Any], dict[GroupKey, Any]]] = {}
     linked: dict[uuid.UUID, list[LinkedCase]] = {}
     if not partner:
-        for code in {r.quarter for r in rows}:
+        for code in {r.quarter for r in rows} if trend else ():
             counts[code] = await _counts(session, Quarter.parse(code))
         links = await repository.links(session, [r.id for r in rows])
         cases = {c.id: c for c in await repository.visible_cases(
@@ -268,8 +279,8 @@ async def reads(session: AsyncSession, rows: Sequence[RectificationItem], *, now
         quarters = {r.id: r.quarter for r in chain}
         history = [step_read(s, quarters[s.item_id], partner=partner)
                    for s in await repository.steps(session, list(quarters))]
-        trend = None
-        if not partner:
+        movement = None
+        if not partner and trend:
             current, before = counts[row.quarter]
             try:
                 key = (row.category, row.dimension, _key(known, row.dimension, row.place))
@@ -278,9 +289,9 @@ async def reads(session: AsyncSession, rows: Sequence[RectificationItem], *, now
             this_mix = _row_mix(current[key]) if key in current else EMPTY
             last_mix = _row_mix(before[key]) if key in before else EMPTY
             quarter = Quarter.parse(row.quarter)
-            trend = Trend(quarter=quarter.code, previous_quarter=quarter.previous().code,
-                          this_quarter=this_mix, last_quarter=last_mix,
-                          direction=direction(this_mix, last_mix))  # type: ignore[arg-type]
+            movement = Trend(quarter=quarter.code, previous_quarter=quarter.previous().code,
+                             this_quarter=this_mix, last_quarter=last_mix,
+                             direction=direction(this_mix, last_mix))  # type: ignore[arg-type]
         after = nexts.get(row.id)
         found.append(ItemRead(
             id=str(row.id), quarter=row.quarter,
@@ -294,7 +305,7 @@ async def reads(session: AsyncSession, rows: Sequence[RectificationItem], *, now
             carried_to=str(after) if after else None, created_at=row.created_at.isoformat(),
             updated_at=row.updated_at.isoformat(),
             done_at=row.done_at.isoformat() if row.done_at else None, history=history,
-            cases=None if partner else linked.get(row.id, []), trend=trend))
+            cases=None if partner else linked.get(row.id, []), trend=movement))
     return found
 
 
@@ -316,6 +327,23 @@ async def owned(session: AsyncSession) -> Sequence[RectificationItem]:
     if partner is None:
         return []
     return await repository.items(session, owner_partner=partner)
+
+
+async def unit_owned(session: AsyncSession) -> Sequence[RectificationItem]:
+    """The items a tenant of my subtree owns (staff: a station's officer, its region)."""
+    mine = await rls.scope_ids(session)
+    return [r for r in await repository.items(session, owner_tenants=sorted(mine))
+            if r.owner_tenant_id in mine]
+
+
+async def owns(session: AsyncSession, row: RectificationItem, *, partner: bool) -> bool:
+    """Is the caller the item's owner: its platform partner (`partner`), or staff of its
+    owner tenant or of a union above it? (A partner client's scope is the tenant it is
+    anchored at: never read as ownership of a tenant's item.)"""
+    if partner:
+        me = await rls.current_partner(session)
+        return me is not None and row.owner_partner_id == me
+    return row.owner_tenant_id is not None and await rls.in_scope(session, row.owner_tenant_id)
 
 
 async def owned_item(session: AsyncSession, item_id: uuid.UUID) -> RectificationItem:

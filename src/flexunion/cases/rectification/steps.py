@@ -1,7 +1,7 @@
 """The steps of a rectification item (the state machine is in service.py's docstring): make
-one from a group, change it, move it on or finish it, link and unlink cases, and the
-quarterly carry-over. Rows are locked and re-checked; each step writes its
-`rectification_steps` row and its audit entry in the caller's transaction."""
+one from a group, change it, move it on or finish it, link and unlink cases, the owner's
+report (责任方报告) and the quarterly carry-over. Rows are locked and re-checked; each step
+writes its `rectification_steps` row and its audit entry in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -21,14 +21,23 @@ from flexunion.cases.rectification.models import (
     RectificationStep,
 )
 from flexunion.cases.rectification.quarters import Quarter
-from flexunion.cases.rectification.schemas import ItemCreate, ItemUpdate, LinkCreate, Owner
+from flexunion.cases.rectification.schemas import (
+    ItemCreate,
+    ItemUpdate,
+    LinkCreate,
+    Owner,
+    OwnerReport,
+)
 from flexunion.cases.rectification.service import (
     OPEN,
     ItemClosed,
     ItemExists,
     Names,
+    NotOwner,
     item,
     names,
+    no_such_item,
+    owns,
     parse_day,
 )
 from flexunion.cases.rectification.service import _key as group_key
@@ -196,6 +205,40 @@ async def progress(session: AsyncSession, item_id: uuid.UUID, *, note: str, stat
     await _step(session, row, kind, now=now, note=note.strip(), details=details)
     await _audit(session, row, kind, **details)
     return row
+
+
+async def report(session: AsyncSession, item_id: uuid.UUID, data: OwnerReport, *,
+                 now: datetime, partner: bool) -> RectificationItem:
+    """责任方报告 by the item's owner: a partner (an item it does not own does not exist for
+    it: 404) or staff of the owner tenant or above (another's item it sees: 403). An open
+    item becomes in_progress; nothing else of the item changes (a proposed next node and
+    due date stay in the step). Migration 0026 lets the owner do exactly this."""
+    row = await item(session, item_id)
+    if not await owns(session, row, partner=partner):
+        if partner:
+            raise no_such_item()
+        raise NotOwner("只有责任单位（或其上级工会）可以报告这一整改项的进展。",
+                       "Only the owner (or a union above it) reports on this item.")
+    _open(row)
+    details: dict[str, Any] = {}
+    if data.next_node is not None:
+        details["proposed_next_node"] = data.next_node.strip()
+    if data.next_due_on is not None:
+        parse_day(data.next_due_on)
+        details["proposed_next_due_on"] = data.next_due_on
+    locked = await repository.item(session, item_id, lock=True)
+    if locked is None:  # done or carried over meanwhile (the owner's lock sees open ones)
+        raise ItemClosed("整改项已完成或已转入下季度，不能再修改。",
+                         "A done or carried-over item cannot change.")
+    _open(locked)
+    if locked.status == "open":
+        details["status"] = "in_progress"
+    locked.status, locked.updated_at = "in_progress", now
+    await repository.flush(session)
+    await _step(session, locked, "owner_report", now=now, note=data.note.strip(),
+                details=details)
+    await _audit(session, locked, "owner_report", **details)
+    return locked
 
 
 async def link_cases(session: AsyncSession, item_id: uuid.UUID, data: LinkCreate, *,
