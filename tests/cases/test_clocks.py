@@ -312,7 +312,7 @@ async def test_overdue_list_is_time_not_events_in_scope_and_paged(
     engine = make_engine(settings.app_database_url, pool_size=1, max_overflow=0)
     try:
         session = make_sessionmaker(engine)()
-        bind_scope(session, lambda: DbScope(fed.ids[fed.hq], "system:sla-sweep"))
+        bind_scope(session, lambda: DbScope(fed.ids[fed.hq], "system:jobs:sla-sweep"))
         async with session, session.begin():
             late = await clocks.breaches(session, bj(2026, 10, 12, 15))
             assert {str(r.case_id) for r in late} == {a, b, c}
@@ -378,7 +378,8 @@ async def test_the_sweep_and_the_overdue_list_read_the_partial_index(
 
     now = datetime.now(BEIJING)
     try:
-        for scope in (DbScope(hq, "system:sla-sweep"), DbScope(r1, "regional_admin:planner")):
+        for scope in (DbScope(hq, "system:jobs:sla-sweep"),
+                      DbScope(r1, "regional_admin:planner")):
             for call in (lambda s: clocks.breaches(s, now, limit=50),
                          lambda s: clocks.overdue(s, now, after=None, limit=21),
                          lambda s: clocks.due_reminders(s, now, timedelta(hours=2))):

@@ -27,17 +27,21 @@ from tests.support.factories import Federation
 
 @pytest.fixture
 def unfiltered() -> Iterator[str]:
-    """A job that asks for every due transfer with no WHERE on the federation: only RLS
-    stands between it and the other federations' rows. It also checks it is the app role."""
-    name = "test-release-unfiltered"
+    """The `auto-release` job (its principal is one that may read transfers: migration 0027)
+    asking for every due transfer with no WHERE on the federation: only RLS stands between it
+    and the other federations' rows. It also checks it is the app role."""
+    name = "auto-release"
+    registered = ENTRYPOINTS.pop(name)
 
     @register(name)
     async def release_everything(run: JobRun) -> int:
         assert await run.session.scalar(text("SELECT current_user")) == run.settings.app_role
         return len(await transfer_jobs.auto_release(run.session, run.now))
 
-    yield name
-    ENTRYPOINTS.pop(name)
+    try:
+        yield name
+    finally:
+        ENTRYPOINTS[name] = registered
 
 
 async def test_auto_release_touches_only_its_federation(
@@ -54,7 +58,10 @@ async def test_auto_release_touches_only_its_federation(
     assert await transfer_state(owner, mine) == ("released", ["system:jobs:" + unfiltered])
     assert await transfer_state(owner, theirs) == ("requested", [])
 
-    # The registered job, run again for the same federation: nothing is due twice.
+    # A job principal no policy names reads no transfer at all (migration 0027).
+    async with scoped(app_sessions, DbScope(fed, "system:jobs:unnamed")) as s:
+        assert await s.scalar(text("SELECT count(*) FROM transfers")) == 0
+    # Run again for the same federation: nothing is due twice.
     assert await service.run("auto-release", body(fed), sessions=app_sessions,
                              settings=settings, clock=clock) == 0
     other = other_federation.ids[other_federation.hq]

@@ -15,12 +15,10 @@ PEOPLE_AUDIENCES = frozenset(a for a in AUDIENCES if a.startswith(("partner", "w
 
 EXPECTED: dict[str, dict[str, str]] = {
     "admin_accounts": {
-        "hotline_operator": "",
         "hq_admin": "",
         "login_admin": "",
         "regional_admin_a": "",
         "system_jobs": "",
-        "system_sla_sweep": "",
     },
     "agenda_attachments": {
         "hq_admin": "",
@@ -57,13 +55,11 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
     },
     "audit_events": {
-        "hotline_operator": "",
         "hq_admin": "",
         "regional_admin_a": "",
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
-        "system_sla_sweep": "",
     },
     "ballot_electors": {
         "hq_admin": "",
@@ -88,7 +84,6 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "regional_admin_b": "",
         "station_officer": "",
-        "system_jobs": "",
         "system_sla_sweep": "",
     },
     "calendar_settings": {
@@ -102,7 +97,6 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "regional_admin_b": "",
         "station_officer": "",
-        "system_jobs": "",
         "system_sla_sweep": "",
     },
     "calendar_versions": {
@@ -116,7 +110,6 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "regional_admin_b": "",
         "station_officer": "",
-        "system_jobs": "",
         "system_sla_sweep": "",
     },
     "case_assignments": {
@@ -163,7 +156,6 @@ EXPECTED: dict[str, dict[str, str]] = {
         "partner_hq": "the deadlines of a case it is assigned to (it answers by them)",
         "partner_region": "the deadlines of a case it is assigned to (it answers by them)",
         "regional_admin_a": "",
-        "system_jobs": "the SLA sweep reads every clock of its federation",
         "worker": "the deadlines of its own case",
         "system_sla_sweep": "the SLA sweep reads every clock of its federation",
     },
@@ -215,11 +207,9 @@ EXPECTED: dict[str, dict[str, str]] = {
             "the SLA sweep reads its federation's cases to remind and escalate (0020)",
     },
     "census_runs": {
-        "hotline_operator": "",
         "hq_admin": "",
         "regional_admin_a": "",
         "system_jobs": "",
-        "system_sla_sweep": "",
     },
     "console_sessions": {
         "regional_admin_a": "",
@@ -234,7 +224,6 @@ EXPECTED: dict[str, dict[str, str]] = {
         "hq_admin": "",
         "regional_admin_b": "",
         "system_jobs": "",
-        "system_sla_sweep": "",
     },
     "geo_versions": {
         "hotline_operator": "",
@@ -259,14 +248,12 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "system_jobs": "",
         "worker": "its own membership's homes",
-        "system_sla_sweep": "",
     },
     "members": {
         "hq_admin": "",
         "regional_admin_b": "",
         "system_jobs": "",
         "worker": "its own membership",
-        "system_sla_sweep": "",
     },
     "negotiation_round_items": {
         "hq_admin": "",
@@ -281,14 +268,12 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
     },
     "partner_clients": {
-        "hotline_operator": "",
         "hq_admin": "",
         "partner_hq": "its own machine client (GET /v1/partner/me), no other",
         "partner_other_hq": "its own machine client (GET /v1/partner/me), no other",
         "partner_region": "its own machine client (GET /v1/partner/me), no other",
         "regional_admin_a": "",
         "system_jobs": "",
-        "system_sla_sweep": "",
     },
     "partner_responses": {
         "hq_admin": "",
@@ -324,18 +309,15 @@ EXPECTED: dict[str, dict[str, str]] = {
         "worker": "its own proposal as a representative",
     },
     "roster_entries": {
-        "hotline_operator": "",
         "hq_admin": "",
         "regional_admin_a": "",
         "system_jobs": "",
-        "system_sla_sweep": "",
     },
     "roster_uploads": {
         "hq_admin": "",
         "partner_hq": "its own roster uploads (partner_id), no other platform's",
         "partner_region": "its own roster uploads (partner_id), no other platform's",
         "system_jobs": "",
-        "system_sla_sweep": "",
     },
     "service_areas": {
         "hotline_operator": "",
@@ -362,31 +344,25 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_sla_sweep": "",
     },
     "station_checks": {
-        "hotline_operator": "",
         "hq_admin": "",
         "regional_admin_a": "",
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
-        "system_sla_sweep": "",
     },
     "station_duties": {
-        "hotline_operator": "",
         "hq_admin": "",
         "regional_admin_a": "",
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
-        "system_sla_sweep": "",
     },
     "station_supplies": {
-        "hotline_operator": "",
         "hq_admin": "",
         "regional_admin_a": "",
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
-        "system_sla_sweep": "",
     },
     "tenants": {
         "hotline_operator": "",
@@ -404,28 +380,24 @@ EXPECTED: dict[str, dict[str, str]] = {
         "worker": "a transfer offered to it",
     },
     "transfers": {
-        "hotline_operator": "",
         "hq_admin": "",
         "regional_admin_a": "",
         "regional_admin_b": "",
         "station_officer": "",
         "system_jobs": "",
         "worker": "its own transfer",
-        "system_sla_sweep": "",
     },
     "worker_accounts": {
         "hq_admin": "",
         "system_jobs": "",
         "worker": "its own account",
         "worker_nonmember": "its own account",
-        "system_sla_sweep": "",
     },
     "worker_consents": {
         "hq_admin": "",
         "system_jobs": "",
         "worker": "its own consents",
         "worker_nonmember": "its own consents",
-        "system_sla_sweep": "",
     },
     "worker_notifications": {
         "worker": "its own inbox",

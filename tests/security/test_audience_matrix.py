@@ -25,7 +25,7 @@ from flexunion.config import Settings
 from flexunion.db.urls import to_asyncpg
 from tests.security.audiences import AUDIENCES, EXPECTED, PEOPLE_AUDIENCES
 from tests.security.seeds import Seeded, seed_every_table, where_mine
-from tests.support.factories import Federation
+from tests.support.factories import Federation, bearer, join
 
 PICKUP_HASH = "f" * 64
 
@@ -129,7 +129,7 @@ async def test_each_audience_sees_exactly_the_expected_tables(
                 del seen[table]
     finally:
         await app.close()
-    assert differences(seen) == []
+    assert differences(seen) == [], "\n".join(differences(seen))
 
 
 def test_every_visible_partner_or_worker_cell_states_its_reason() -> None:
@@ -143,7 +143,7 @@ def test_every_visible_partner_or_worker_cell_states_its_reason() -> None:
 def test_the_comparison_catches_a_widened_policy() -> None:
     """The matrix is not vacuous: one extra cell, or one missing, is reported."""
     seen = {table: set(cells) for table, cells in EXPECTED.items()}
-    assert differences(seen) == []
+    assert differences(seen) == [], "\n".join(differences(seen))
     seen.setdefault("members", set()).add("partner_hq")
     seen["tenants"].discard("hq_admin")
     assert differences(seen) == ["members: partner_hq SEES rows it is not expected to",
@@ -237,3 +237,69 @@ async def test_a_partner_writes_nothing_it_may_not(
                     await tx.rollback()
     finally:
         await app.close()
+
+
+async def test_a_hotline_operator_reads_the_members_it_links_and_nothing_of_their_homes(
+    client: httpx.AsyncClient, owner, sms, federation: Federation, settings: Settings,
+    owner_conn: asyncpg.Connection, staff_token,
+) -> None:
+    """Migration 0027, where the member lives (the matrix's operator sits elsewhere): a 12351
+    operator reads the member — a call names its 会员号 and the ledger shows it — but changes
+    no member, and reads or writes none of its homes, transfers, accounts or audit trail;
+    the union's own staff there still see the homes (the check is not vacuous)."""
+    seeded = await seed_every_table(client, owner, sms, federation, owner_conn, staff_token)
+    member = uuid.UUID(seeded.member.member_id)
+    home = await owner_conn.fetchval("SELECT tenant_id FROM members WHERE id = $1", member)
+    column = await owner_conn.fetchval(
+        "SELECT column_name FROM information_schema.column_privileges WHERE grantee = $1"
+        " AND table_name = 'members' AND privilege_type = 'UPDATE' ORDER BY column_name"
+        " LIMIT 1", settings.app_role)
+    homes = "SELECT count(*) FROM member_homes WHERE member_id = $1"
+    app = await asyncpg.connect(to_asyncpg(settings.app_database_url or ""))
+    try:
+        async with app.transaction():
+            await as_app(app, str(home), f"hotline_operator:{uuid.uuid4()}")
+            assert await app.fetchval("SELECT count(*) FROM members WHERE id = $1", member) == 1
+            assert await app.fetchval(homes, member) == 0
+            for table in ("transfers", "worker_accounts", "worker_consents", "admin_accounts",
+                          "audit_events", "domain_events", "station_duties"):
+                assert await app.fetchval(
+                    f'SELECT count(*) FROM "{table}" WHERE {where_mine(table)}',
+                    seeded.fed_ids, seeded.worker_id) == 0, table
+            if column:
+                status = await app.execute(f'UPDATE members SET "{column}" = "{column}"')
+                assert status.split()[-1] == "0"
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+                await app.execute(
+                    "INSERT INTO member_homes (id, member_id, federation_id, tenant_id)"
+                    " SELECT gen_random_uuid(), id, federation_id, tenant_id FROM members"
+                    " WHERE id = $1", member)
+        async with app.transaction():
+            await as_app(app, str(home), f"regional_admin:{uuid.uuid4()}")
+            assert await app.fetchval(homes, member) >= 1
+    finally:
+        await app.close()
+
+
+async def test_a_hotline_call_naming_a_member_number_is_linked_to_the_member(
+    client: httpx.AsyncClient, sms, federation: Federation, staff_token,
+) -> None:
+    """The flow behind the operator's members arm (0027 `hotline_read`): a 12351 call taken
+    by an operator of the region names a 会员号; the case is the member's and shows the
+    number. An operator of the sibling region does not find that member."""
+    r1, r2 = federation.regions
+    hq = await staff_token(federation, "hq_admin", federation.hq)
+    member = await join(client, sms, federation, federation.stations[r1][0], approver_token=hq)
+    number = member.body["member_no"]
+    call = {"channel": "hotline", "category": "wage_arrears", "description": "拖欠三个月工资",
+            "member_no": number, "contact_phone": "13700002222"}
+    operator = await staff_token(federation, "hotline_operator", r1)
+    made = await client.post("/v1/cases", headers=bearer(operator), json=call)
+    assert made.status_code == 201, made.text
+    assert made.json()["worker"]["is_member"] is True
+    assert made.json()["worker"]["member_no"] == number
+    shown = await client.get(f"/v1/cases/{made.json()['id']}", headers=bearer(operator))
+    assert shown.status_code == 200 and shown.json()["worker"]["member_no"] == number
+    sibling = await staff_token(federation, "hotline_operator", r2)
+    refused = await client.post("/v1/cases", headers=bearer(sibling), json=call)
+    assert refused.status_code == 422 and refused.json()["code"] == "unknown_member"
