@@ -187,7 +187,7 @@ async def test_the_overdue_and_escalated_lists_page_by_cursor_in_my_scope(
         late = (await c.get("/console/cases/overdue")).text
         assert not any(no in late for no in nos) and "没有超期件" in late
         empty = (await c.get("/console/cases/escalated")).text
-        assert not any(no in empty for no in nos) and "没有升级到本单位的超期件" in empty
+        assert not any(no in empty for no in nos) and "没有升级到本单位或下级单位的超期件" in empty
     async with signed_in(live.url, owner, s1, "station_officer") as c:
         assert nos[0] in (await c.get("/console/cases/overdue")).text
         up = (await c.get("/console/cases/escalated")).text

@@ -42,12 +42,13 @@ async def dashboard(request: Request[Any, Any, Any], session: NamedDependency[As
     returned = await cases.reads(session, await cases.ledger(
         session, status="returned", route=None, category=None, channel=None, after=None,
         limit=SHOWN + 1), audience="staff")
-    # 超期件 (open clocks past their deadline in my scope) and 督办 (escalated to my unit).
+    # 超期件 (open clocks past their deadline in my scope) and 督办 (escalated to my unit or a
+    # unit under it: the same list as its page and GET /v1/cases/escalated).
     late = await clocks.overdue(session, now, after=None, limit=SHOWN + 1)
     late_cases = await clocks.cases_of(session, late)
     overdue_cases = [(row, late_cases[row.case_id]) for row in late]
-    escalations, escalated_cases = await clocks.escalated(session, [caller.tenant_id],
-                                                          after=None, limit=SHOWN + 1)
+    escalations, escalated_cases = await clocks.escalated_to_my_subtree(
+        session, after=None, limit=SHOWN + 1)
     escalated = [(e, escalated_cases[e.case_id]) for e in escalations]
     applicants = await membership.page(session, status="applicant", after=None,
                                        limit=SHOWN + 1)
