@@ -125,8 +125,7 @@ async def test_worker_and_handling_staff_add_evidence_nobody_else_reaches_it(
     nokey = await call("post", url, headers=bearer(token),
                        files={"file": ("receipt.pdf", PNG, "application/pdf")})
     assert nokey.status_code == 400 and nokey.json()["code"] == "idempotency_key_required"
-    # one multipart body, sent twice under one key (the key covers the exact bytes, so the
-    # retry must reuse the boundary too)
+    # one multipart body, sent twice under one key
     form = httpx.Request("post", url, files={"file": ("receipt.pdf", PNG, "application/pdf")})
     body, once = form.read(), key() | {"content-type": form.headers["content-type"]}
     up = await call("post", url, headers=bearer(token) | once, content=body)
@@ -236,31 +235,103 @@ async def test_a_worker_photo_over_the_idempotency_body_limit_is_413_as_document
     assert undocumented(document, [("post", path, r)]) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "no route reads evidence back: the worker has no GET /v1/me/cases/{id}/attachments, "
-    "nobody has a download GET …/attachments/{attachment_id} (library.attachment is unused)"))
 async def test_worker_and_staff_download_the_bytes_with_the_sniffed_type(
         client, sms, demo: Federation, staff_token):
+    document = (await client.get("/schema/openapi.json")).json()
+    answers: list[tuple[str, str, httpx.Response]] = []
+
+    async def get(path: str, who: str) -> httpx.Response:
+        r = await client.get(path, headers=bearer(who))
+        answers.append(("get", path, r))
+        return r
+
     station, sibling = demo.stations[demo.regions[0]]
     token, _ = await worker_login(client, sms, demo.hq)
     cid = (await client.post(ME, json=demand(station=station),
                              headers=bearer(token) | key())).json()["id"]
     up = await client.post(f"{ME}/{cid}/attachments", headers=bearer(token) | key(),
-                           files={"file": ("receipt.pdf", PNG, "application/pdf")})
+                           files={"file": ("收据 receipt.pdf", PNG, "application/pdf")})
     aid = up.json()["id"]
-    listed = await client.get(f"{ME}/{cid}/attachments", headers=bearer(token))
+    listed = await get(f"{ME}/{cid}/attachments", token)
     assert listed.status_code == 200 and [a["id"] for a in listed.json()] == [aid]
     officer = await staff_token(demo, "station_officer", station)
     for path, who in ((f"{ME}/{cid}/attachments/{aid}", token),
                       (f"{STAFF}/{cid}/attachments/{aid}", officer)):
-        got = await client.get(path, headers=bearer(who))
+        got = await get(path, who)
         assert got.status_code == 200 and got.content == PNG
         assert got.headers["content-type"] == "image/png"
+        assert got.headers["content-disposition"] == (
+            "attachment; filename=\"__ receipt.pdf\"; "
+            "filename*=UTF-8''%E6%94%B6%E6%8D%AE%20receipt.pdf")
+        assert got.headers["x-content-type-options"] == "nosniff"
+        assert got.headers["digest"] == f"sha-256={hashlib.sha256(PNG).hexdigest()}"
+        assert got.headers["content-length"] == str(len(PNG))
+    # a text note keeps its charset
+    note = "客服回复\n".encode()
+    nid = (await client.post(f"{STAFF}/{cid}/attachments", headers=bearer(officer),
+                             files={"file": ("回复.txt", note, "text/html")})).json()["id"]
+    text_ = await get(f"{ME}/{cid}/attachments/{nid}", token)
+    assert text_.content == note
+    assert text_.headers["content-type"] == "text/plain; charset=utf-8"
+    # a photo of several store chunks (64 KiB) comes back whole
+    big = PNG + secrets.token_bytes(200 * 1024 + 7)
+    bid = (await client.post(f"{STAFF}/{cid}/attachments", headers=bearer(officer),
+                             files={"file": ("big.png", big, "image/png")})).json()["id"]
+    whole = await get(f"{ME}/{cid}/attachments/{bid}", token)
+    assert whole.content == big and whole.headers["content-length"] == str(len(big))
+
+    # another worker, a sibling station: as if the case did not exist
     other, _ = await worker_login(client, sms, demo.hq)
     outsider = await staff_token(demo, "station_officer", sibling)
     for path, who in ((f"{ME}/{cid}/attachments/{aid}", other),
+                      (f"{ME}/{cid}/attachments", other),
                       (f"{STAFF}/{cid}/attachments/{aid}", outsider)):
-        assert (await client.get(path, headers=bearer(who))).status_code == 404
+        r = await get(path, who)
+        assert r.status_code == 404 and r.json()["code"] == "case_not_found", path
+    # an attachment of another case of the same worker, asked for through this case
+    cid2 = (await client.post(ME, json=demand(station=station),
+                              headers=bearer(token) | key())).json()["id"]
+    for path, who in ((f"{ME}/{cid2}/attachments/{aid}", token),
+                      (f"{STAFF}/{cid2}/attachments/{aid}", officer),
+                      (f"{STAFF}/{cid}/attachments/{cid2}", officer)):
+        r = await get(path, who)
+        assert r.status_code == 404 and r.json()["code"] == "attachment_not_found", path
+    assert undocumented(document, answers) == []
+
+
+async def test_an_upload_retried_under_a_new_boundary_replays_other_bytes_are_422(
+        client, sms, owner, demo: Federation):
+    """A client retrying an upload encodes the form again (a new random boundary): the key
+    reads the parts, not the framing. Other bytes, name or type under the key: refused."""
+    document = (await client.get("/schema/openapi.json")).json()
+    station = demo.stations[demo.regions[0]][0]
+    token, _ = await worker_login(client, sms, demo.hq)
+    cid = (await client.post(ME, json=demand(station=station),
+                             headers=bearer(token) | key())).json()["id"]
+    url, once = f"{ME}/{cid}/attachments", bearer(token) | key()
+    answers = []
+
+    async def send(file: tuple[str, bytes, str]) -> httpx.Response:
+        # httpx draws a fresh random boundary for every request it encodes
+        r = await client.post(url, headers=once, files={"file": file})
+        answers.append(("post", url, r))
+        return r
+
+    photo = ("receipt.png", PNG, "image/png")
+    first = await send(photo)
+    assert first.status_code == 201, first.text
+    again = await send(photo)
+    assert again.request.headers["content-type"] != first.request.headers["content-type"]
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()
+    for changed in (("receipt.png", PNG + b"\x00", "image/png"),  # other bytes
+                    ("other.png", PNG, "image/png"),  # another name
+                    ("receipt.png", PNG, "application/pdf")):  # another declared type
+        r = await send(changed)
+        assert r.status_code == 422 and r.json()["code"] == "idempotency_key_reused", changed
+    assert len(await rows(owner, "SELECT 1 FROM case_attachments WHERE case_id = :c",
+                          c=cid)) == 1
+    assert undocumented(document, answers) == []
 
 
 # ---- intake by place ----------------------------------------------------------------------

@@ -9,6 +9,8 @@ import re
 import uuid
 from typing import Any
 
+import httpx
+
 from tests.support.bargaining import seed_item
 from tests.support.console import csrf_of, signed_in
 from tests.support.factories import Federation, bearer, join
@@ -273,3 +275,38 @@ async def test_the_station_page_links_its_suggestion_qr(live, owner,
         assert f'href="/console/cases/qr/{station}" data-testid="suggestion-qr"' in kept.text
         regional = await c.get("/console/stations/pt-kept-by-region")
         assert regional.status_code == 200 and 'data-testid="suggestion-qr"' not in regional.text
+
+
+async def test_the_case_page_links_each_piece_of_evidence_to_its_download(
+        live, owner, client, staff_token, federation: Federation) -> None:
+    r1, r2 = federation.regions
+    token = bearer(await staff_token(federation, "regional_admin", r1))
+    case = await _api_case(client, staff_token, federation, r1)
+    other = await _api_case(client, staff_token, federation, r1)
+    note = "平台客服回复：规则已调整。\n".encode()
+    up = await client.post(f"/v1/cases/{case['id']}/attachments", headers=token,
+                           files={"file": ("客服回复.txt", note, "application/octet-stream")})
+    assert up.status_code == 201, up.text
+    href = f"/console/cases/{case['id']}/attachments/{up.json()['id']}"
+    async with signed_in(live.url, owner, r1, "regional_admin") as c:
+        page = await c.get(f"/console/cases/{case['id']}")
+        assert f'href="{href}"' in page.text and "客服回复.txt</a>" in page.text
+        got = await c.get(href)
+        assert got.status_code == 200 and got.content == note
+        assert got.headers["content-type"] == "text/plain; charset=utf-8"
+        assert got.headers["x-content-type-options"] == "nosniff"
+        assert got.headers["content-disposition"].endswith(
+            "filename*=UTF-8''%E5%AE%A2%E6%9C%8D%E5%9B%9E%E5%A4%8D.txt")
+        # through another case of the same region, or no such file: the 404 page
+        for wrong in (f"/console/cases/{other['id']}/attachments/{up.json()['id']}",
+                      f"/console/cases/{case['id']}/attachments/{uuid.uuid4()}"):
+            missing = await c.get(wrong)
+            assert missing.status_code == 404 and 'data-testid="not-found"' in missing.text
+    async with signed_in(live.url, owner, r2, "regional_admin") as c:
+        theirs = await c.get(href)
+        assert theirs.status_code == 404 and note not in theirs.content
+    async with httpx.AsyncClient(base_url=live.url) as anonymous:
+        nobody = await anonymous.get(href)
+        assert nobody.status_code == 303, nobody.status_code
+        assert nobody.headers["location"].startswith("/console/login")
+        assert note not in nobody.content

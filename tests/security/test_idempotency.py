@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import func, select
 
 from flexunion.consent.models import WorkerConsent
+from flexunion.core.idempotency import fingerprint
 from tests.support.factories import Federation, bearer, worker_login
 
 CONSENT = {"purpose": "location_checkin", "version": "2026-11", "granted": True}
@@ -108,3 +109,38 @@ async def test_a_failed_request_leaves_the_key_free(
     good = await client.post("/v1/me/consents", headers=headers, json=CONSENT)
     assert good.status_code == 201
     assert await consent_rows(owner, worker) == 1
+
+
+def form(boundary: bytes, data: bytes, *, name: bytes = b"a.png", tail: bytes = b"") -> bytes:
+    return (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="'
+            + name + b'"\r\nContent-Type: image/png\r\n\r\n' + data + b"\r\n--" + boundary
+            + b"--\r\n" + tail)
+
+
+def multipart(boundary: bytes) -> bytes:
+    return b"multipart/form-data; boundary=" + boundary
+
+
+def test_a_form_is_fingerprinted_by_its_parts_unless_its_split_is_not_plain() -> None:
+    """The upload retry itself is walked over HTTP in tests/cases/test_intake_paths.py."""
+    def fp(body: bytes, content_type: bytes) -> str:
+        return fingerprint("POST", "/v1/me/cases/x/attachments", b"", body, content_type)
+
+    one = fp(form(b"AAA", b"\x89PNG"), multipart(b"AAA"))
+    assert fp(form(b"BBBB", b"\x89PNG"), multipart(b'"BBBB"')) == one  # another boundary
+    assert fp(form(b"BBBB", b"\x89PNG"), b"Multipart/Form-Data;boundary=BBBB") == one
+    for other in (form(b"BBBB", b"\x89PNH"), form(b"BBBB", b"\x89PNG", name=b"b.png"),
+                  form(b"BBBB", b"\x89PNG", tail=b"epilogue")):
+        assert fp(other, multipart(b"BBBB")) != one
+    # not plainly a form: the exact bytes decide (a boundary inside a part, two boundaries,
+    # bare LF line ends, another type, no close delimiter)
+    odd = [(form(b"AAA", b"x--AAAy"), multipart(b"AAA")),
+           (form(b"AAA", b"\x89PNG"), multipart(b"AAA; boundary=AAA")),
+           (form(b"AAA", b"\x89PNG").replace(b"\r\n", b"\n"), multipart(b"AAA")),
+           (form(b"AAA", b"\x89PNG"), b"multipart/mixed; boundary=AAA"),
+           (form(b"AAA", b"\x89PNG")[:-4], multipart(b"AAA"))]
+    for body, content_type in odd:
+        assert fp(body, content_type) == fp(body, b""), (body, content_type)
+    # JSON as before: the parsed value, whatever the Content-Type says
+    assert fp(b'{"a": 1, "b": 2}', b"application/json") == fp(b'{"b":2,"a":1}', b"")
+    assert fp(b'{"a": 1}', multipart(b"AAA")) == fp(b'{"a":1}', b"")

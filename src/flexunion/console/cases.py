@@ -1,10 +1,11 @@
 """需求台账: the demand ledger as the union's officers run it — the list (by status, route,
 category, channel and tier, newest first), the 受理 form for a station walk-in (现场受理), a
 cadre's visit (走访) or a 12351 call, and each case's page: what was asked and where, the
-evidence, the 会办单 (lead and assisting units, their order, feedback due and evidence
-required), the route with who chose it and why, the agenda item it feeds, the duplicates
-offered for 并单, the timeline, and the step forms (console/case_steps.py). Also the 政策库
-(the HQ edits, others read) and each station's printable suggestion QR (意见收集二维码).
+evidence (each a download link, streamed under the session), the 会办单 (lead and assisting
+units, their order, feedback due and evidence required), the route with who chose it and
+why, the agenda item it feeds, the duplicates offered for 并单, the timeline, and the step
+forms (console/case_steps.py). Also the 政策库 (the HQ edits, others read) and each
+station's printable suggestion QR (意见收集二维码).
 
 Every list and step is the API's service call under the same row-level security: a case of
 a sibling region is the 404 page, as a missing one."""
@@ -20,10 +21,13 @@ import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
+from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.bargaining.board import service as board
+from flexunion.bargaining.evidence.store import EvidenceStore
 from flexunion.cases.attachments import service as evidence
+from flexunion.cases.attachments.http import download
 from flexunion.cases.clocks import service as clocks
 from flexunion.cases.clocks.schemas import (
     ClockRead,
@@ -270,6 +274,16 @@ async def case_detail(request: Request[Any, Any, Any], session: NamedDependency[
     return await case_page(request, session, caller, case_id)
 
 
+@get("/{case_id:uuid}/attachments/{attachment_id:uuid}", include_in_schema=False)
+async def case_evidence(session: NamedDependency[AsyncSession],
+                        attachments: NamedDependency[EvidenceStore], case_id: CaseId,
+                        attachment_id: Annotated[uuid.UUID, PathParameter()]) -> Stream:
+    """One piece of the case's evidence, as GET /v1/cases/{id}/attachments/{id} sends it;
+    a case out of scope or another case's file is the 404 page."""
+    case = await service.access_case(session, case_id)
+    return await download(attachments, await evidence.attachment(session, case, attachment_id))
+
+
 # ---- 超期件 and 督办 ------------------------------------------------------------------------
 
 
@@ -474,6 +488,6 @@ async def qr_image(session: NamedDependency[AsyncSession], caller: NamedDependen
 
 
 router = Router("/cases", route_handlers=[ledger, new_case, take_case, case_detail,
-                                          overdue_page, escalated_page, policies, save_policy,
-                                          policy_active, edit_policy, save_policy_edit,
+                                          case_evidence, overdue_page, escalated_page, policies,
+                                          save_policy, policy_active, edit_policy, save_policy_edit,
                                           qr_page, qr_image])

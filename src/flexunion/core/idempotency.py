@@ -9,6 +9,13 @@ The first request takes a transaction-scoped advisory lock on (principal,
 key) and stores its response in the same transaction as its write, so the
 record and the stored answer land together or not at all. Only successful
 answers are stored; a failed request leaves the key free for a retry.
+
+"Same body" is read loosely where a client cannot help it: a JSON body by its parsed
+value (whitespace, key order), a multipart/form-data body by its parts (each part's
+header lines as sent and the SHA-256 of its bytes) — a client retrying an upload encodes
+the form again under a new random boundary. Anything else, and any form whose split is
+not plain (no CRLF before a delimiter, the boundary inside a part, two boundaries),
+by its exact bytes.
 """
 
 from __future__ import annotations
@@ -54,19 +61,77 @@ def _valid_key(raw: bytes) -> str | None:
     return key
 
 
-def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
-    """Whitespace and key order do not make a JSON body 'different'."""
-    try:
-        canonical = json.dumps(
-            json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode()
-    except (ValueError, RecursionError):  # not JSON, or too deep to read: the bytes
-        canonical = body
+def fingerprint(method: str, path: str, query: bytes, body: bytes,
+                content_type: bytes = b"") -> str:
+    """Whitespace and key order do not make a JSON body 'different', nor a new boundary a
+    multipart/form-data one."""
+    parts = [method.encode(), path.encode(), query]
+    boundary = _boundary(content_type)
+    form = _form_parts(body, boundary) if boundary is not None else None
+    if form is not None:
+        parts += [_MULTIPART.encode(), b"".join(_framed(p) for p in form)]
+    else:
+        try:
+            canonical = json.dumps(
+                json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ).encode()
+        except (ValueError, RecursionError):  # not JSON, or too deep to read: the bytes
+            canonical = body
+        parts.append(canonical)
     digest = hashlib.sha256()
-    for part in (method.encode(), path.encode(), query, canonical):
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
+    for part in parts:
+        digest.update(_framed(part))
     return digest.hexdigest()
+
+
+_MULTIPART = "multipart/form-data"
+
+
+def _framed(part: bytes) -> bytes:
+    return len(part).to_bytes(8, "big") + part
+
+
+def _boundary(content_type: bytes) -> bytes | None:
+    """The one boundary of a multipart/form-data Content-Type (RFC 2046: 1–70 characters);
+    None for another type, no boundary or more than one."""
+    media, _, params = content_type.decode("latin-1").partition(";")
+    if media.strip().lower() != _MULTIPART:
+        return None
+    found = []
+    for param in params.split(";"):
+        name, eq, value = param.strip().partition("=")
+        if eq and name.strip().lower() == "boundary":
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            found.append(value)
+    if len(found) != 1 or not 1 <= len(found[0]) <= 70:
+        return None
+    return found[0].encode("latin-1")
+
+
+def _form_parts(body: bytes, boundary: bytes) -> list[bytes] | None:
+    """[preamble, epilogue, then each part's header block and the SHA-256 of its bytes], or
+    None when the body does not split plainly on `CRLF--boundary` into header block CRLF
+    CRLF bytes, closed by `--boundary--` — then the raw bytes decide."""
+    dash = b"--" + boundary
+    pieces = (b"\r\n" + body).split(b"\r\n" + dash)
+    if len(pieces) < 2 or not pieces[-1].startswith(b"--"):
+        return None
+    preamble, *parts, close = pieces
+    out = [preamble, close[2:]]
+    for piece in parts:
+        if not piece.startswith(b"\r\n"):  # transport padding, or `--` before the end
+            return None
+        head, sep, data = piece[2:].partition(b"\r\n\r\n")
+        if piece[2:].startswith(b"\r\n"):  # a part with no header lines
+            head, sep, data = b"", b"\r\n", piece[4:]
+        if not sep or dash in head or dash in data:
+            return None
+        out += [head, hashlib.sha256(data).digest()]
+    if dash in out[0] or dash in out[1]:
+        return None
+    return out
 
 
 async def read_body(receive: Any, limit: int) -> bytes | None:
@@ -131,7 +196,8 @@ async def run_idempotent(
         return await fail(413, "payload_too_large", "请求体过大", "Payload too large",
                           f"请求体超过 {max_body} 字节。", f"The body exceeds {max_body} bytes.")
     principal = uow.scope.principal
-    fp = fingerprint(scope["method"], path, scope.get("query_string", b""), body)
+    fp = fingerprint(scope["method"], path, scope.get("query_string", b""), body,
+                     dict(scope.get("headers", [])).get(b"content-type", b""))
     session = uow.session
     if not await session.scalar(_LOCK, {"lock_key": f"{principal}\x1f{key}"}):
         return await fail(409, "idempotency_in_flight", "相同请求正在处理", "Request in flight",
