@@ -211,6 +211,40 @@ async def test_policy_and_bargaining_routes_and_a_merge_through_the_forms(
         assert "发放台账、班组签收记录" in rows
 
 
+async def test_bargaining_route_files_the_case_as_a_report_through_the_form(
+        live, owner, client, sms, staff_token, federation: Federation) -> None:
+    r1 = federation.regions[0]
+    station = federation.stations[r1][0]
+    hq = await staff_token(federation, "hq_admin", federation.hq)
+    member = await join(client, sms, federation, station, approver_token=hq)
+    visit = await _api_case(client, staff_token, federation, r1)  # no member
+    case = await _api_case(client, staff_token, federation, station, role="station_officer",
+                           channel="station", member_no=member.body["member_no"],
+                           partner="alpha")
+    async with signed_in(live.url, owner, r1, "regional_admin") as c:
+        page = await c.get(f"/console/cases/{case['id']}")
+        form = page.text.split('data-testid="route-report"')[1].split("</fieldset>")[0]
+        assert '<option value="commission_rates"' in form and "抽成比例" in form  # zh first
+        csrf = csrf_of(page.text)
+        refused = await c.post(f"/console/cases/{visit['id']}/route", data={
+            "_csrf": csrf, "route": "bargaining", "reason": "共性问题",
+            "report_topic": "commission_rates"})
+        assert refused.status_code == 409 and 'id="report_topic-error"' in refused.text
+        both = await c.post(f"/console/cases/{case['id']}/route", data={
+            "_csrf": csrf, "route": "bargaining", "reason": "共性问题",
+            "report_topic": "commission_rates", "agenda_item": str(uuid.uuid4())})
+        assert both.status_code == 422 and 'id="report_topic-error"' in both.text
+        filed = await c.post(f"/console/cases/{case['id']}/route", data={
+            "_csrf": csrf, "route": "bargaining", "reason": "共性问题",
+            "report_topic": "commission_rates", "report_title": "站点抽成过高"})
+        assert filed.status_code == 303, filed.text
+        shown = await c.get(filed.headers["location"])
+        box = shown.text.split('data-testid="case-report"')[1].split("</div>")[0]
+        assert "站点抽成过高" in box and "抽成比例" in box and "尚未进入协商清单" in box
+    mine = await client.get("/v1/bargaining/reports", headers=bearer(member.token))
+    assert [r["title"] for r in mine.json()["items"]] == ["站点抽成过高"]
+
+
 async def test_a_duplicate_is_offered_for_merge_and_merged(
         live, owner, client, sms, staff_token, federation: Federation) -> None:
     r1 = federation.regions[0]

@@ -1,5 +1,6 @@
 """The step forms on a case's page (需求台账): 分流 (one of the four routes, with its reason;
-政策释明 picks a policy of the library, 集体协商 an agenda item), 派单 and 改派 (a lead unit
+政策释明 picks a policy of the library, 集体协商 an agenda item or a topic to file the case
+as a problem report for the worker), 派单 and 改派 (a lead unit
 and assisting units, tenants or platforms, in their order; 改派 with its reason), 接单, 退单
 (reason required), 答复, 并单 and 回访 (已解决 closes the case; 阶段推进 / 暂难解决 name
 the next node, its date and the responsible unit). Each is the API's step (cases/handling/service.py
@@ -16,10 +17,11 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flexunion.bargaining.board.topics import TOPICS
 from flexunion.cases.followup import service as followup
 from flexunion.cases.followup.schemas import FollowupCreate
 from flexunion.cases.handling import service as steps
-from flexunion.cases.handling.schemas import AssignCreate, RouteCreate
+from flexunion.cases.handling.schemas import AssignCreate, CaseReport, RouteCreate
 from flexunion.cases.ledger import codes, service
 from flexunion.config import Settings
 from flexunion.console.cases import case_page, htmx
@@ -31,6 +33,9 @@ from flexunion.federation import directory
 
 CaseId = Annotated[uuid.UUID, PathParameter()]
 ROUTE_FIELDS = {"agenda_item_required": "agenda_item", "agenda_item_not_found": "agenda_item",
+                "bargaining_target_ambiguous": "report_topic",
+                "case_worker_not_member": "report_topic", "case_partner_required": "report_topic",
+                "case_already_reported": "report_topic", "invalid_details": "report_topic",
                 "policy_required": "policy", "unknown_policy": "policy",
                 "route_required": "route"}
 ASSIGN_FIELDS = {"unknown_unit": "lead", "unit_ambiguous": "assisting",
@@ -67,7 +72,10 @@ async def route(request: Request[Any, Any, Any], session: NamedDependency[AsyncS
     chosen = form.choice("route", codes.ROUTES)
     reason = form.text("reason", max_length=2000)
     policy = form.text("policy", required=chosen == "policy", max_length=64)
-    item = form.text("agenda_item", required=chosen == "bargaining", max_length=64)
+    topic = form.choice("report_topic", TOPICS, required=False)
+    title = form.text("report_title", required=False, max_length=200)
+    item = form.text("agenda_item", required=chosen == "bargaining" and topic is None,
+                     max_length=64)
     item_id = None
     if item and chosen == "bargaining":
         try:
@@ -76,8 +84,10 @@ async def route(request: Request[Any, Any, Any], session: NamedDependency[AsyncS
             form.errors["agenda_item"] = form.t("请从列表中选择。", "Choose one of the options.")
     if not form.ok:
         return await _refused(request, session, caller, case_id, "route", form)
+    report = (CaseReport(topic=topic, title=title)  # type: ignore[arg-type]
+              if topic is not None and chosen == "bargaining" else None)
     data = RouteCreate(route=chosen, reason=reason or "", agenda_item_id=item_id,  # type: ignore[arg-type]
-                       policy=policy if chosen == "policy" else None)
+                       report=report, policy=policy if chosen == "policy" else None)
     await attempt(form, steps.route(session, case_id, data, now=clock.now()), ROUTE_FIELDS)
     if not form.ok:
         return await _refused(request, session, caller, case_id, "route", form)

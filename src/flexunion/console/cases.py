@@ -25,6 +25,7 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.bargaining.board import service as board
+from flexunion.bargaining.board.topics import TOPICS
 from flexunion.bargaining.evidence.store import EvidenceStore
 from flexunion.cases.attachments import service as evidence
 from flexunion.cases.attachments.http import download
@@ -262,7 +263,7 @@ async def case_page(request: Request[Any, Any, Any], session: AsyncSession, call
         attachments=await evidence.attachments(session, case),
         route_event=_route_event(x.events), actors=ACTORS, dupes=dupes,
         units=sorted(tenants.values(), key=lambda e: e.code), partners=partners,
-        items=items, policies=policies, codes=codes, forms=forms or {},
+        items=items, policies=policies, topics=TOPICS, codes=codes, forms=forms or {},
         clock_left=clock_left, span=span, extensions=_extensions(x.events),
         pending_extension=_pending_extension(x.events),
         done=request.query_params.get("done"))

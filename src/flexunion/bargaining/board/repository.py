@@ -137,13 +137,16 @@ async def sources(session: AsyncSession, item_id: uuid.UUID) -> Sequence[AgendaI
         .order_by(AgendaItemSource.created_at, AgendaItemSource.id))).all()
 
 
-async def items_fed_by_report(session: AsyncSession,
-                              report_id: uuid.UUID) -> Sequence[uuid.UUID]:
-    """The items a report is an active source of, oldest link first."""
+async def items_fed_by_report(session: AsyncSession, report_id: uuid.UUID,
+                              proposal_ids: Sequence[uuid.UUID] = ()) -> Sequence[uuid.UUID]:
+    """The items a report is an active source of — itself, or (when given) through the
+    proposals that hold it — oldest link first."""
+    fed = AgendaItemSource.report_id == report_id
+    if proposal_ids:
+        fed = or_(fed, AgendaItemSource.proposal_id.in_(list(proposal_ids)))
     return (await session.scalars(
         select(AgendaItemSource.item_id)
-        .where(AgendaItemSource.report_id == report_id,
-               AgendaItemSource.moved_to_item_id.is_(None))
+        .where(fed, AgendaItemSource.moved_to_item_id.is_(None))
         .order_by(AgendaItemSource.created_at, AgendaItemSource.id))).all()
 
 

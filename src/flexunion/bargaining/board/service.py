@@ -178,12 +178,15 @@ async def public_timeline(session: AsyncSession,
     return await repository.events(session, item.id, audience="all")
 
 
-async def fed_by_report(session: AsyncSession,
-                        report_id: uuid.UUID) -> list[tuple[AgendaItem, list[uuid.UUID]]]:
-    """The items a report feeds now, each followed through merges to the surviving item,
-    with the merged items passed on the way. Items the caller cannot see are left out."""
+async def fed_by_report(session: AsyncSession, report_id: uuid.UUID,
+                        proposal_ids: Sequence[uuid.UUID] = (),
+                        ) -> list[tuple[AgendaItem, list[uuid.UUID]]]:
+    """The items a report feeds now (itself, or through `proposal_ids`, the proposals that
+    hold it), each followed through merges to the surviving item, with the merged items
+    passed on the way. Items the caller cannot see are left out."""
     out: dict[uuid.UUID, tuple[AgendaItem, list[uuid.UUID]]] = {}
-    for item_id in dict.fromkeys(await repository.items_fed_by_report(session, report_id)):
+    for item_id in dict.fromkeys(await repository.items_fed_by_report(session, report_id,
+                                                                      proposal_ids)):
         item = await repository.get(session, item_id)
         passed: list[uuid.UUID] = []
         while (item is not None and item.status == "merged" and item.merged_into_id

@@ -53,13 +53,18 @@ class WorkerRepresentative(TenantScoped, Base):
 
 class ProblemReport(TenantScoped, Base):
     """问题提报: one worker's report of a problem with a platform's labour rules.
-    `tenant_id` is the reporter's home when reporting, `region_id` its regional union."""
+    `tenant_id` is the reporter's home when reporting, `region_id` its regional union. One
+    filed from a demand-ledger case (集体协商, cases/handling/service.py `route`) has the case
+    as `source_case_id`, the staff principal that filed it as `filed_by`, and the case's
+    tenant (where the worker works) with its region (migration 0028)."""
 
     __tablename__ = "problem_reports"
     __table_args__ = (
         in_federation("problem_reports"),
         Index("ix_problem_reports_tenant_at", "tenant_id", "created_at"),
         Index("ix_problem_reports_worker", "worker_id", "created_at"),
+        Index("ix_problem_reports_source_case", "source_case_id",
+              postgresql_where=text("source_case_id IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -74,6 +79,8 @@ class ProblemReport(TenantScoped, Base):
     body: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = timestamp()
+    source_case_id: Mapped[uuid.UUID | None] = uuid_ref("cases", nullable=True)
+    filed_by: Mapped[str | None] = mapped_column(Text)
 
 
 class RepProposal(TenantScoped, Base):

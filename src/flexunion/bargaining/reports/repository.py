@@ -201,6 +201,19 @@ async def proposal(session: AsyncSession, proposal_id: uuid.UUID, *,
     return await session.scalar(stmt)
 
 
+async def report_of_case(session: AsyncSession, case_id: uuid.UUID) -> uuid.UUID | None:
+    return await session.scalar(select(ProblemReport.id).where(
+        ProblemReport.source_case_id == case_id).limit(1))
+
+
+async def proposals_holding(session: AsyncSession,
+                            report_id: uuid.UUID) -> Sequence[uuid.UUID]:
+    """The proposals that hold the report, as far as the caller sees the links."""
+    return (await session.scalars(
+        select(RepProposalReport.proposal_id).where(RepProposalReport.report_id == report_id)
+        .order_by(RepProposalReport.proposal_id))).all()
+
+
 async def report_ids(session: AsyncSession,
                      proposal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
     """Each proposal's reports, by report id."""

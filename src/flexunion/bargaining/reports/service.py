@@ -132,6 +132,54 @@ async def file_report(session: AsyncSession, geo: GeoRegistry, caller: Caller,
     return report
 
 
+async def file_for_case(session: AsyncSession, *, federation_id: uuid.UUID,
+                        tenant_id: uuid.UUID, member_id: uuid.UUID, worker_id: uuid.UUID,
+                        partner_id: uuid.UUID, station_code: str | None,
+                        zone_code: str | None, topic: str, title: str, body: str,
+                        details: object, source_case_id: uuid.UUID,
+                        now: datetime) -> ProblemReport:
+    """提报 on a worker's behalf, from a demand-ledger case (集体协商; the caller is the case's
+    dispatching union, checked by cases/handling/service.py `route`). The report is the
+    worker's own (they read it among their reports) but belongs where the case is handled —
+    `tenant_id` the case's tenant (where the worker works), `region_id` that tenant's region
+    (the HQ for a case of the HQ itself) — so the staff of the work region and the
+    representatives of its stations, zones and platforms see it (issue 15: a worker takes
+    part where they work). `filed_by` is the staff principal; RLS (0028 `case_staff_insert`)
+    lets staff insert only from a case they see, with that case's worker, member, partner
+    and tenant."""
+    checked = check_details(topic, details, complete=False)
+    tenants = await directory.directory(session, federation_id)
+    work = tenants.by_id[tenant_id]
+    region = tenants.region_of(work) or work
+    report = ProblemReport(
+        id=uuid.uuid4(), federation_id=federation_id, tenant_id=work.id, region_id=region.id,
+        member_id=member_id, worker_id=worker_id, topic=topic, partner_id=partner_id,
+        station_code=station_code, zone_code=zone_code, title=title, body=body,
+        details=checked, created_at=now, source_case_id=source_case_id,
+        filed_by=await rls.principal(session))
+    repository.add(session, report)
+    await repository.flush(session)
+    await audit.record(session, "report.filed_from_case", tenant_id=report.tenant_id,
+                       object_type="problem_report", object_id=report.id,
+                       payload={"topic": topic, "case_id": str(source_case_id),
+                                "station_code": station_code, "zone_code": zone_code})
+    return report
+
+
+async def report_of_case(session: AsyncSession, case_id: uuid.UUID) -> uuid.UUID | None:
+    """The report filed from the case, as far as the caller sees it."""
+    return await repository.report_of_case(session, case_id)
+
+
+async def report_with_trace(session: AsyncSession, report_id: uuid.UUID,
+                            ) -> tuple[ProblemReport, list[AgendaItem]] | None:
+    """A report the caller sees (RLS) and the board items it feeds now, or None."""
+    found = await repository.reports(session, [report_id])
+    if not found:
+        return None
+    return found[0], [item for item, _ in await trace(session, found[0])]
+
+
 async def mine(session: AsyncSession, caller: Caller, *, after: After,
                limit: int) -> Sequence[ProblemReport]:
     """My own reports only (a representative's RLS also shows its remit: filtered out)."""
@@ -149,8 +197,11 @@ async def own_report(session: AsyncSession, caller: Caller, report_id: uuid.UUID
 
 async def trace(session: AsyncSession,
                 report: ProblemReport) -> list[tuple[AgendaItem, list[uuid.UUID]]]:
-    """The board items the report feeds now (merges followed), as far as the caller sees."""
-    return await board.fed_by_report(session, report.id)
+    """The board items the report feeds now — as a source, or through a representative's
+    proposal that holds it and was taken onto an item — merges followed, as far as the caller
+    sees (a worker sees the proposal link only as the representative who made it)."""
+    return await board.fed_by_report(session, report.id,
+                                     await repository.proposals_holding(session, report.id))
 
 
 # ---- a representative's remit ----------------------------------------------------------------

@@ -30,8 +30,10 @@ async def _staff(session: AsyncSession, case) -> CaseRead:  # type: ignore[no-un
 @post("/{case_id:uuid}/route", status_code=200,
       summary="分流 Choose one of the four routes, with the reason",
       responses=problems({403: STEP_403, 404: STEP_404 + "; agenda_item_not_found",
-                          409: STEP_409,
-                          422: "agenda_item_required, policy_required, unknown_policy"}))
+                          409: STEP_409 + "; case_worker_not_member, case_already_reported",
+                          422: "agenda_item_required, bargaining_target_ambiguous, "
+                               "case_partner_required, invalid_details, policy_required, "
+                               "unknown_policy"}))
 async def route_case(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                      case_id: CaseId, data: JSONBody[RouteCreate]) -> CaseRead:
     return await _staff(session, await steps.route(session, case_id, data, now=clock.now()))

@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
+from flexunion.bargaining.board.topics import Topic
 from flexunion.cases.ledger.schemas import Code, Reason, Route, Short, Text
 
 
+class CaseReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """集体协商 as a problem report (问题提报) filed for the worker: the board's topic, a
+    title (default: the case's category and number) and the topic's details."""
+
+    topic: Topic
+    title: Short | None = None
+    details: dict[str, Any] | None = None
+
+
 class RouteCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """分流: one of the four routes, with why. 集体协商 names the agenda item the case
-    becomes a source of; 政策释明 names the policy it cites."""
+    """分流: one of the four routes, with why. 集体协商 names exactly one of the agenda item
+    the case becomes a source of, or the `report` it is filed as; 政策释明 names the policy it
+    cites."""
 
     route: Route
     reason: Reason
     agenda_item_id: uuid.UUID | None = None
+    report: CaseReport | None = None
     policy: Code | None = None
 
 

@@ -34,10 +34,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
 from flexunion.bargaining.board import service as board
+from flexunion.bargaining.reports import service as reports
 from flexunion.calendars import service as calendars
 from flexunion.cases.handling.schemas import AssignCreate, RouteCreate, UnitAssign
 from flexunion.cases.ledger import lifecycle, repository
-from flexunion.cases.ledger.codes import COORDINATION_DAYS, STATUSES
+from flexunion.cases.ledger.codes import CATEGORIES, COORDINATION_DAYS, STATUSES
 from flexunion.cases.ledger.models import Case, CaseAssignment
 from flexunion.cases.ledger.service import access_case, no_such_case, record, tell_worker
 from flexunion.cases.policies import repository as policies_repository
@@ -48,6 +49,11 @@ from flexunion.federation import directory
 
 class InvalidCaseStep(Conflict):
     code, title, title_en = "invalid_case_step", "诉求状态不允许此操作", "Step not allowed"
+
+
+class CaseNotReportable(Conflict):
+    code, title, title_en = ("case_worker_not_member", "该诉求不能提报为协商问题",
+                             "The case cannot be filed as a report")
 
 
 def _check(case: Case, step: str) -> str:
@@ -110,9 +116,10 @@ async def _step(session: AsyncSession, case: Case, step: str, target: str, *, no
 
 async def route(session: AsyncSession, case_id: uuid.UUID, data: RouteCreate, *,
                 now: datetime) -> Case:
-    """四类路径: the route with who chose it and why. 集体协商 makes the case a source of an
-    agenda item (shown on the item's timeline); 政策释明 cites an active policy of the HQ's
-    library, pinned as it reads now."""
+    """四类路径: the route with who chose it and why. 集体协商 either makes the case a source
+    of an agenda item (shown on the item's timeline) or files it as a problem report for the
+    worker (`_bargaining`); 政策释明 cites an active policy of the HQ's library, pinned as it
+    reads now."""
     case = await access_case(session, case_id, lock=True)
     target = _check(case, "route")
     await _dispatcher_or_lead(session, case)
@@ -127,16 +134,7 @@ async def route(session: AsyncSession, case_id: uuid.UUID, data: RouteCreate, *,
         if due.uncovered_years:
             details["uncovered_years"] = sorted(due.uncovered_years)
     elif data.route == "bargaining":
-        if data.agenda_item_id is None:
-            raise InvalidInput("集体协商须指明协商清单上的事项。",
-                               "Collective bargaining names the agenda item.",
-                               code="agenda_item_required")
-        item = await board.access_item(session, data.agenda_item_id)
-        await board.record_event(session, item, "case_linked", actor=await rls.principal(session),
-                                 now=now, payload={"case_id": str(case.id),
-                                                   "case_no": case.case_no}, audience="union")
-        case.agenda_item_id = item.id
-        details = {"agenda_item_id": str(item.id)}
+        details = await _bargaining(session, case, data, now)
     elif data.route == "policy":
         if data.policy is None:
             raise InvalidInput("政策释明须引用政策库中的一项政策。",
@@ -157,6 +155,67 @@ async def route(session: AsyncSession, case_id: uuid.UUID, data: RouteCreate, *,
     await _step(session, case, "route", target, now=now, reason=data.reason,
                 details={"route": data.route, "previous_route": previous, **details})
     return case
+
+
+async def _bargaining(session: AsyncSession, case: Case, data: RouteCreate,
+                      now: datetime) -> dict[str, Any]:
+    """集体协商: exactly one of `agenda_item_id` (the case becomes a source of that item) or
+    `report` (the case is filed as a problem report, 问题提报, on the worker's behalf).
+
+    A report needs a worker who is a member: the case's member (linked at intake when the
+    worker was an active member; 409 `case_worker_not_member` for a non-member, an anonymous
+    suggestion or a hotline caller without a 会员号), and the case's platform partner (422
+    `case_partner_required`). It is filed where the case is handled — the case's tenant
+    (where the worker works) and that tenant's region, not the member's home (issue 15: a
+    worker takes part where they work; bargaining/reports/service.py `file_for_case`) — at
+    the case's station (the place's station, or the case's tenant when that is a station)
+    and delivery zone. One report per case (409 `case_already_reported`). The report records
+    the case (`source_case_id`) and who filed it; the case records the report
+    (`route_details.report_id`) and shows it with the board items it feeds."""
+    if (data.agenda_item_id is None) == (data.report is None):
+        if data.agenda_item_id is None:
+            raise InvalidInput("集体协商须指明协商清单上的事项，或提报为问题。",
+                               "Collective bargaining names the agenda item, or a report.",
+                               code="agenda_item_required")
+        raise InvalidInput("集体协商只能二选一：关联已有事项，或提报为问题。",
+                           "Collective bargaining takes either an agenda item or a report,"
+                           " not both.", code="bargaining_target_ambiguous")
+    if data.agenda_item_id is not None:
+        item = await board.access_item(session, data.agenda_item_id)
+        await board.record_event(session, item, "case_linked", actor=await rls.principal(session),
+                                 now=now, payload={"case_id": str(case.id),
+                                                   "case_no": case.case_no}, audience="union")
+        case.agenda_item_id = item.id
+        return {"agenda_item_id": str(item.id)}
+    assert data.report is not None
+    if case.worker_id is None or case.member_id is None:
+        raise CaseNotReportable(
+            "只有会员的诉求可以提报为协商问题（匿名建议、非会员或未提供会员号的来电不能）。",
+            "Only a member's case can be filed as a problem report (not an anonymous"
+            " suggestion, a non-member or a caller without a member number).",
+            code="case_worker_not_member",
+            extra={"anonymous": case.worker_id is None})
+    if case.partner_id is None:
+        raise InvalidInput("诉求未指明平台，不能提报为协商问题。",
+                           "The case names no platform: it cannot be filed as a report.",
+                           code="case_partner_required")
+    earlier = await reports.report_of_case(session, case.id)
+    if earlier is not None:
+        raise CaseNotReportable("这条诉求已经提报为协商问题。",
+                                "This case has already been filed as a report.",
+                                code="case_already_reported",
+                                extra={"report_id": str(earlier)})
+    tenants = await directory.directory(session, case.federation_id)
+    work = tenants.by_id[case.tenant_id]
+    station = case.place.get("station") or (work.code if work.kind == "station" else None)
+    category = CATEGORIES[case.category][0]
+    report = await reports.file_for_case(
+        session, federation_id=case.federation_id, tenant_id=case.tenant_id,
+        member_id=case.member_id, worker_id=case.worker_id, partner_id=case.partner_id,
+        station_code=station, zone_code=case.place.get("zone"), topic=data.report.topic,
+        title=data.report.title or f"{category}（诉求 {case.case_no}）",
+        body=case.description, details=data.report.details, source_case_id=case.id, now=now)
+    return {"report_id": str(report.id), "topic": report.topic}
 
 
 async def answer(session: AsyncSession, case_id: uuid.UUID, text: str, *,

@@ -67,6 +67,17 @@ class AgendaRef(msgspec.Struct):
     status: Label
 
 
+class ReportRef(msgspec.Struct):
+    """集体协商 as a report: the problem report (问题提报) filed from the case and the board
+    items it feeds now, with their status (as far as the caller sees them)."""
+
+    id: uuid.UUID
+    topic: Label
+    title: str
+    created_at: str
+    items: list[AgendaRef]
+
+
 class AssignmentRead(msgspec.Struct):
     id: uuid.UUID
     role: str
@@ -121,6 +132,7 @@ class CaseRead(msgspec.Struct):
     closing: Closing | None = None
     followups: list[FollowupRead] = []
     clocks: list[ClockRead] = []  # SLA clocks (staff and the worker): cases/clocks/
+    report: ReportRef | None = None  # 集体协商 filed as a problem report (staff, the worker)
 
 
 class FollowupRead(msgspec.Struct):
@@ -218,7 +230,7 @@ def case_read(
     agenda: AgendaRef | None = None, duplicate_of: Sequence[uuid.UUID] = (),
     assignments: Sequence[CaseAssignment] = (), events: Sequence[CaseEvent] = (),
     followups: Sequence[CaseFollowup] = (),
-    clocks: Sequence[ClockRead] = (),
+    clocks: Sequence[ClockRead] = (), report: ReportRef | None = None,
 ) -> CaseRead:
     staff = audience == "staff"
     return CaseRead(
@@ -240,7 +252,8 @@ def case_read(
         events=[event_read(e) for e in events] if audience != "partner" else [],
         closing=closing_of(case, names) if audience != "partner" else None,
         followups=[followup_read(f, names) for f in followups] if audience != "partner" else [],
-        clocks=list(clocks) if audience != "partner" else [])
+        clocks=list(clocks) if audience != "partner" else [],
+        report=report if audience != "partner" else None)
 
 
 def names_of(tenants: Mapping[uuid.UUID, str], partners: Mapping[uuid.UUID, str]) -> Names:

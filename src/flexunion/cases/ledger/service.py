@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.bargaining.board import service as board
 from flexunion.bargaining.board.lifecycle import STATUSES as ITEM_STATUSES
+from flexunion.bargaining.board.models import AgendaItem
+from flexunion.bargaining.board.topics import TOPICS
+from flexunion.bargaining.reports import service as reports
 from flexunion.cases.clocks import service as clocks
 from flexunion.cases.ledger import repository
 from flexunion.cases.ledger.codes import STATUSES
@@ -25,6 +28,7 @@ from flexunion.cases.ledger.schemas import (
     Label,
     Names,
     QueueRow,
+    ReportRef,
     case_read,
     queue_row,
 )
@@ -130,9 +134,29 @@ async def agenda_ref(session: AsyncSession, case: Case) -> AgendaRef | None:
     items = await board.items_by_ids(session, [case.agenda_item_id])
     if not items:
         return None
-    item = items[0]
+    return _agenda(items[0])
+
+
+def _agenda(item: AgendaItem) -> AgendaRef:
     zh, en = ITEM_STATUSES[item.status]
     return AgendaRef(id=item.id, title=item.title, status=Label(code=item.status, zh=zh, en=en))
+
+
+async def report_ref(session: AsyncSession, case: Case) -> ReportRef | None:
+    """The problem report filed from the case (集体协商 as a report) and the board items it
+    feeds now (bargaining/reports/service.py `trace`: as a source or through a taken
+    proposal), as far as the caller sees them."""
+    report_id = case.route_details.get("report_id") if case.route == "bargaining" else None
+    if report_id is None:
+        return None
+    found = await reports.report_with_trace(session, uuid.UUID(report_id))
+    if found is None:
+        return None
+    report, items = found
+    zh, en = TOPICS[report.topic]
+    return ReportRef(id=report.id, topic=Label(code=report.topic, zh=zh, en=en),
+                     title=report.title, created_at=report.created_at.isoformat(),
+                     items=[_agenda(i) for i in items])
 
 
 async def read(session: AsyncSession, case: Case, *, audience: Audience,
@@ -146,6 +170,7 @@ async def read(session: AsyncSession, case: Case, *, audience: Audience,
         numbers = await membership.member_numbers(session, [case.member_id])
         member_no = numbers.get(case.member_id)
     agenda = await agenda_ref(session, case) if audience != "partner" else None
+    report = await report_ref(session, case) if detail and audience != "partner" else None
     assignments = await repository.assignments(session, case.id) if detail else ()
     events = await repository.events(session, case.id) if detail else ()
     followups = (await repository.followups(session, case.id)
@@ -153,7 +178,7 @@ async def read(session: AsyncSession, case: Case, *, audience: Audience,
     timed = await clocks.views(session, case, now) if detail and audience != "partner" else ()
     return case_read(case, found, audience=audience, member_no=member_no, agenda=agenda,
                      duplicate_of=duplicate_of, assignments=assignments, events=events,
-                     followups=followups, clocks=timed)
+                     followups=followups, clocks=timed, report=report)
 
 
 async def reads(session: AsyncSession, rows: Sequence[Case], *,
