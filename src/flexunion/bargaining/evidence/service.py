@@ -36,11 +36,11 @@ class AttachmentNotFound(NotFound):
     code, title, title_en = "attachment_not_found", "未找到该附件", "Attachment not found"
 
 
-async def _store(
-    session: AsyncSession, store: EvidenceStore, upload: Upload, *, max_bytes: int,
-    federation_id: uuid.UUID, tenant_id: uuid.UUID, item_id: uuid.UUID | None,
-    report_id: uuid.UUID | None, partner_id: uuid.UUID | None, shared: bool, now: datetime,
-) -> AgendaAttachment:
+async def put_checked(store: EvidenceStore, upload: Upload, *,
+                      max_bytes: int) -> tuple[str, str, str]:
+    """An upload checked (size, not empty, its type sniffed from the bytes) and put in the
+    store: (clean filename, content type, storage key). The caller writes its row and
+    deletes the key again if that fails. Shared by every evidence table (agenda, cases)."""
     if len(upload.data) > max_bytes:
         raise AttachmentTooLarge(f"附件最大 {max_bytes} 字节。",
                                  f"An attachment may be at most {max_bytes} bytes.",
@@ -49,8 +49,16 @@ async def _store(
         raise InvalidInput("文件是空的。", "The file is empty.", code="attachment_empty")
     filename = clean_filename(upload.filename)
     content_type, suffix = sniff(upload.data, filename)
+    return filename, content_type, await store.put(upload.data, suffix=suffix)
+
+
+async def _store(
+    session: AsyncSession, store: EvidenceStore, upload: Upload, *, max_bytes: int,
+    federation_id: uuid.UUID, tenant_id: uuid.UUID, item_id: uuid.UUID | None,
+    report_id: uuid.UUID | None, partner_id: uuid.UUID | None, shared: bool, now: datetime,
+) -> AgendaAttachment:
+    filename, content_type, key = await put_checked(store, upload, max_bytes=max_bytes)
     actor = await rls.principal(session)
-    key = await store.put(upload.data, suffix=suffix)
     row = AgendaAttachment(
         id=uuid.uuid4(), federation_id=federation_id, tenant_id=tenant_id, item_id=item_id,
         report_id=report_id, partner_id=partner_id, storage_key=key, filename=filename,

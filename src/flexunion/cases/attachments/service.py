@@ -10,15 +10,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
-from flexunion.bargaining.evidence.files import clean_filename, sniff
 from flexunion.bargaining.evidence.schemas import Upload
-from flexunion.bargaining.evidence.service import AttachmentNotFound, AttachmentTooLarge
+from flexunion.bargaining.evidence.service import AttachmentNotFound, put_checked
 from flexunion.bargaining.evidence.store import EvidenceStore
 from flexunion.cases.attachments import repository
 from flexunion.cases.attachments.models import CaseAttachment
 from flexunion.cases.ledger.models import Case
 from flexunion.cases.ledger.service import record
-from flexunion.core.errors import InvalidInput
 from flexunion.db import rls
 
 # ---- evidence -----------------------------------------------------------------------------
@@ -27,16 +25,8 @@ from flexunion.db import rls
 async def attach(session: AsyncSession, store: EvidenceStore, case: Case, upload: Upload, *,
                  max_bytes: int, now: datetime) -> CaseAttachment:
     """证据: bytes to the store first, then the row; the bytes go again if the row fails."""
-    if len(upload.data) > max_bytes:
-        raise AttachmentTooLarge(f"附件最大 {max_bytes} 字节。",
-                                 f"An attachment may be at most {max_bytes} bytes.",
-                                 extra={"max_bytes": max_bytes, "size_bytes": len(upload.data)})
-    if not upload.data:
-        raise InvalidInput("文件是空的。", "The file is empty.", code="attachment_empty")
-    filename = clean_filename(upload.filename)
-    content_type, suffix = sniff(upload.data, filename)
+    filename, content_type, key = await put_checked(store, upload, max_bytes=max_bytes)
     actor = await rls.principal(session)
-    key = await store.put(upload.data, suffix=suffix)
     row = CaseAttachment(id=uuid.uuid4(), federation_id=case.federation_id,
                          tenant_id=case.tenant_id, case_id=case.id, storage_key=key,
                          filename=filename, content_type=content_type,
