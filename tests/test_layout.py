@@ -58,6 +58,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "cases/suggestions": ("schemas.py", "repository.py", "service.py", "routes.py"),
     "cases/attachments": SHAPE,
     "cases/followup": SHAPE,
+    # 跟随转会: a job's work, no HTTP; its table (case_sight) is the ledger's model.
+    "cases/moves": ("repository.py", "service.py"),
     # 季度整改清单: + quarters.py (pure), steps.py (the writes), export.py (the CSV).
     "cases/rectification": SHAPE,
     # 办理统计: no tables; + periods.py (pure), export.py (the CSV).

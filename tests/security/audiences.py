@@ -9,7 +9,7 @@ AUDIENCES = (
     "anonymous", "worker", "worker_nonmember", "pickup", "login_admin",
     "partner_hq", "partner_region", "partner_other_hq",
     "hq_admin", "regional_admin_a", "regional_admin_b", "station_officer", "hotline_operator",
-    "system_jobs", "system_sla_sweep",
+    "system_jobs", "system_sla_sweep", "system_case_follow",
 )
 PEOPLE_AUDIENCES = frozenset(a for a in AUDIENCES if a.startswith(("partner", "worker")))
 
@@ -85,6 +85,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_sla_sweep": "",
+        "system_case_follow": "",
     },
     "calendar_settings": {
         "hotline_operator": "",
@@ -98,6 +99,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_sla_sweep": "",
+        "system_case_follow": "",
     },
     "calendar_versions": {
         "hotline_operator": "",
@@ -111,6 +113,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_b": "",
         "station_officer": "",
         "system_sla_sweep": "",
+        "system_case_follow": "",
     },
     "case_assignments": {
         "hotline_operator": "",
@@ -120,6 +123,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "worker": "the handling units of its own case",
         "system_sla_sweep": "the SLA sweep finds the handling (lead) unit to escalate above (0020)",
+        "station_officer": "",
+        "system_case_follow": "ends the origin region's open assignments of a moved case (0029)",
     },
     "case_attachments": {
         "hotline_operator": "",
@@ -127,6 +132,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "worker": "the evidence of its own case",
         "system_sla_sweep": "follows the case's visibility (0020); the sweep reads none",
+        "station_officer": "",
+        "system_case_follow": "follows the case's visibility (0029); the move reads none",
     },
     "rectification_item_cases": {
         "hq_admin": "",
@@ -158,6 +165,14 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "worker": "the deadlines of its own case",
         "system_sla_sweep": "the SLA sweep reads every clock of its federation",
+        "station_officer": "",
+        "system_case_follow": "re-derives a moved case's clocks (0029)",
+    },
+    "case_sight": {
+        "hotline_operator": "",
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "station_officer": "",
     },
     "case_events": {
         "hotline_operator": "",
@@ -167,6 +182,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "worker": "the steps of its own case",
         "system_sla_sweep": "the SLA sweep reads and writes reminder / escalation events (0020)",
+        "station_officer": "",
+        "system_case_follow":
+            "writes the moved event; the clocks are derived from the events (0029)",
     },
     "case_followups": {
         "hotline_operator": "",
@@ -174,6 +192,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "worker": "the 回访 of its own case",
         "system_sla_sweep": "follows the case's visibility (0020); the sweep reads none",
+        "station_officer": "",
+        "system_case_follow": "follows the case's visibility (0029); the move reads none",
     },
     "case_intake_partners": {
         "hq_admin": "",
@@ -193,6 +213,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "worker": "its own satisfaction rating",
         "system_sla_sweep": "follows the case's visibility (0020); the sweep reads none",
+        "station_officer": "",
+        "system_case_follow": "follows the case's visibility (0029); the move reads none",
     },
     "cases": {
         "hotline_operator": "",
@@ -205,6 +227,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "worker": "its own case",
         "system_sla_sweep":
             "the SLA sweep reads its federation's cases to remind and escalate (0020)",
+        "system_case_follow": "moves its federation's open cases with a completed transfer (0029)",
     },
     "census_runs": {
         "hq_admin": "",
@@ -224,6 +247,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "hq_admin": "",
         "regional_admin_b": "",
         "system_jobs": "",
+        "system_case_follow": "the member.transferred rows only, to claim and stamp them (0029)",
     },
     "geo_versions": {
         "hotline_operator": "",
@@ -236,6 +260,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "station_officer": "",
         "system_jobs": "",
         "system_sla_sweep": "",
+        "system_case_follow": "",
     },
     "idempotency_keys": {
         "worker_nonmember": "its own retried request's stored answer",
@@ -292,6 +317,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "station_officer": "",
         "system_jobs": "",
         "system_sla_sweep": "",
+        "system_case_follow": "",
     },
     "problem_reports": {
         "hq_admin": "",
@@ -330,6 +356,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "station_officer": "",
         "system_jobs": "",
         "system_sla_sweep": "",
+        "system_case_follow": "",
     },
     "service_points": {
         "hotline_operator": "",
@@ -342,6 +369,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "station_officer": "",
         "system_jobs": "",
         "system_sla_sweep": "",
+        "system_case_follow": "",
     },
     "station_checks": {
         "hq_admin": "",
@@ -375,6 +403,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "station_officer": "",
         "system_jobs": "",
         "system_sla_sweep": "",
+        "system_case_follow": "",
     },
     "transfer_suggestions": {
         "worker": "a transfer offered to it",

@@ -244,6 +244,12 @@ async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
         " elapsed_minutes, remaining_minutes, budget_minutes, uncovered_years, derived_at)"
         " VALUES (gen_random_uuid(), $1, $2, $3, 'first_response', 240, 1, 0, $2, now(),"
         " 'running', now() - interval '1 day', 0, 240, 240, '{2026}', now())", hq, region, case)
+    # 跟随转会 (0029): the region's own station handled the case before it moved up.
+    station = fed.ids[fed.stations[fed.regions[0]][0]]
+    await conn.execute(
+        "INSERT INTO case_sight (id, federation_id, tenant_id, case_id, transfer_id, moved_at,"
+        " moved_by) VALUES (gen_random_uuid(), $1, $2, $3, NULL, now(), 'test')",
+        hq, station, case)
     await seed_rectification(conn, fed, case, partner)
 
 

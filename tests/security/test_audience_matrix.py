@@ -69,6 +69,8 @@ async def scopes(owner: Any, conn: asyncpg.Connection, fed: Federation,
         "hotline_operator": (str(region_a), f"hotline_operator:{other}"),
         "system_jobs": (str(hq), "system:jobs:close-ballots"),
         "system_sla_sweep": (str(hq), "system:jobs:sla-sweep"),  # reads cases (0020)
+        # moves cases with a transfer: the outbox's member.transferred rows, cases (0029)
+        "system_case_follow": (str(hq), "system:jobs:case-follow-transfer"),
     }
     assert set(found) == set(AUDIENCES)
     return found

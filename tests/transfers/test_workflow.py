@@ -129,7 +129,7 @@ async def test_request_release_accept_moves_the_home(client, sms, staff: Staff, 
         assert len(events) == 1
         assert events[0].tenant_id == fed.ids[dest] and events[0].federation_id == fed.ids[fed.hq]
         assert events[0].payload | {"completed_at": None} == {
-            "member_id": worker.member_id, "transfer_id": tid,
+            "member_id": worker.member_id, "worker_id": worker.worker_id, "transfer_id": tid,
             "from_tenant_id": str(fed.ids[origin]), "from_tenant_code": origin,
             "to_tenant_id": str(fed.ids[dest]), "to_tenant_code": dest, "completed_at": None}
 

@@ -1,4 +1,5 @@
-"""The worker's inbox (收件箱): a row for each status change of the worker's own case,
+"""The worker's inbox (收件箱): a row for each status change of the worker's own case (kind
+`case_status`) and for each move of it with the worker's transfer (`case_moved`),
 written in the transaction of the change by whoever makes it; an SMS as well when the worker
 opted into SMS notices (consent `sms_notice`, the latest row deciding) and the change is not
 the worker's own — sent only after the commit, never from inside the transaction, with no
@@ -50,6 +51,24 @@ async def case_status_changed(
     await repository.flush(session)
     if actor != f"worker:{worker_id}":
         await _sms_after_commit(session, note, status_zh)
+    return note
+
+
+async def case_moved(
+    session: AsyncSession, *, federation_id: uuid.UUID, tenant_id: uuid.UUID,
+    worker_id: uuid.UUID, case_id: uuid.UUID, case_no: str, status: str, to_zh: str,
+    to_en: str, now: datetime,
+) -> WorkerNotification:
+    """跟随转会: the worker's case moved with their transfer to `to` (cases/moves/); an
+    inbox row only (no SMS: nothing the worker must act on)."""
+    note = WorkerNotification(
+        id=uuid.uuid4(), federation_id=federation_id, tenant_id=tenant_id,
+        worker_id=worker_id, case_id=case_id, kind="case_moved", status=status,
+        case_no=case_no, title_zh=f"诉求 {case_no} 已随接转移交至{to_zh}办理",
+        title_en=f"Case {case_no} moved with your transfer to {to_en}", sms="none",
+        created_by=await rls.principal(session), created_at=now, read_at=None)
+    repository.add(session, note)
+    await repository.flush(session)
     return note
 
 

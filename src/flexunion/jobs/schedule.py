@@ -25,6 +25,8 @@ class Schedule:
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("auto-release", "*/5 * * * *", "auto-release",
              "异地接转超期自动转出 release transfers whose origin let N working days pass"),
+    Schedule("case-follow-transfer", "* * * * *", "case-follow-transfer",
+             "诉求跟随转会 a completed transfer's open cases follow the member to the new region"),
     Schedule("close-ballots", "* * * * *", "close-ballots",
              "表决到期结束并计票 close, seal and count ballots past closes_at"),
     Schedule("purge", "17 * * * *", "purge",

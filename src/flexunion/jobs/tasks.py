@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from flexunion.bargaining.ballots import service as ballots
 from flexunion.cases.clocks import sweep as sla
+from flexunion.cases.moves import service as moves
 from flexunion.cases.rectification import steps as rectification
 from flexunion.db import retention
 from flexunion.jobs.registry import JobRun, register
@@ -22,6 +23,12 @@ async def auto_release(run: JobRun) -> int:
     """异地接转: the origin's silence past N working days becomes a release."""
     return len(await transfers.auto_release(run.session, run.now,
                                             federation_id=run.federation_id))
+
+
+@register("case-follow-transfer")
+async def case_follow_transfer(run: JobRun) -> int:
+    """跟随转会: a completed transfer's open cases follow the member (once per event)."""
+    return await moves.follow_transfers(run.session, run.now)
 
 
 @register("close-ballots")

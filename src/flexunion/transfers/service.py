@@ -306,7 +306,8 @@ async def accept(session: AsyncSession, transfer_id: uuid.UUID, *, now: datetime
     dest_code = tenants[transfer.dest_tenant_id].code
     await emit(session, EVENT_TRANSFERRED, federation_id=transfer.federation_id,
                tenant_id=transfer.dest_tenant_id,
-               payload={"member_id": str(member.id), "transfer_id": str(transfer.id),
+               payload={"member_id": str(member.id), "worker_id": str(transfer.worker_id),
+                        "transfer_id": str(transfer.id),
                         "from_tenant_id": str(transfer.origin_tenant_id),
                         "from_tenant_code": origin_code,
                         "to_tenant_id": str(transfer.dest_tenant_id), "to_tenant_code": dest_code,

@@ -12,8 +12,10 @@ rows, in the order they happened) and fed to the engine (clocks/engine.py):
 (*) a case answered straight from intake starts and stops its resolution clock at once.
 
 - `return` (退单) stops nothing; `reassign` (改派) is no clock event at all, so elapsed time
-  is kept (a referral to another unit never restarts a clock); `route` changes the
-  resolution target (the route in force when the clock is derived), never its start.
+  is kept (a referral to another unit never restarts a clock); `moved` (the case followed
+  the worker's transfer to another region: cases/moves/) is none either, for the same reason;
+  `route` changes the resolution target (the route in force when the clock is derived),
+  never its start.
 - `pause` (暂停, with its reason) and `resume` apply to every clock running at that moment;
   a clock that starts while the case is paused starts paused. `answer` ends a pause: the
   handling clocks stop there, and the follow-up clock starts running.

@@ -123,4 +123,7 @@ EVENTS: Labels = {
     # Written by the SLA sweep (cases/clocks/sweep.py); no clock reads them (clocks/rules.py).
     "reminder": ("临期提醒", "Deadline reminder"),
     "escalation": ("超期升级", "Escalated: deadline passed"),
+    # Written by the case-follow-transfer job (cases/moves/): the case followed the worker's
+    # transfer to another region; no clock reads it (clocks/rules.py): elapsed time is kept.
+    "moved": ("随转会移交", "Moved with the worker's transfer"),
 }

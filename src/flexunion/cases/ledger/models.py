@@ -47,6 +47,8 @@ class Case(TenantScoped, Base):
         # The hotline platform's arm of the clocks' read policy (migration 0022).
         Index("ix_cases_intake_partner", "intake_partner_id",
               postgresql_where=text("intake_partner_id IS NOT NULL")),
+        # A member's open cases when their transfer completes (cases/moves/, migration 0029).
+        Index("ix_cases_member", "member_id", postgresql_where=text("member_id IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -172,3 +174,22 @@ class CaseFollowup(TenantScoped, Base):
     note: Mapped[str | None] = mapped_column(Text)
     by: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = timestamp()
+
+
+class CaseSight(TenantScoped, Base):
+    """跟随转会: a tenant that handled the case before it moved with the worker's transfer
+    (cases/moves/). That tenant's staff (and its ancestors') keep reading the case and its
+    history (migration 0029's `origin_read` arms); written only by `flexunion_case_move()`."""
+
+    __tablename__ = "case_sight"
+    __table_args__ = (
+        in_federation("case_sight"),
+        UniqueConstraint("case_id", "tenant_id", name="uq_case_sight_case_tenant"),
+        Index("ix_case_sight_tenant", "tenant_id", "case_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    case_id: Mapped[uuid.UUID] = uuid_ref("cases")
+    transfer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    moved_at: Mapped[datetime] = timestamp()
+    moved_by: Mapped[str] = mapped_column(Text)
