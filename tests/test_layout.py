@@ -64,6 +64,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "cases/rectification": SHAPE,
     # 办理统计: no tables; + periods.py (pure), export.py (the CSV).
     "cases/figures": ("schemas.py", "repository.py", "service.py", "routes.py"),
+    # 争议处置: + codes.py (the kinds, checklists and ladder, pure).
+    "cases/disputes": SHAPE,
     "provisioning": ("schemas.py", "service.py"),
     # The job queue: pgqueuer's tables (no models), its SQL, the runner; no HTTP.
     "jobs": ("repository.py", "service.py"),

@@ -135,6 +135,51 @@ EXPECTED: dict[str, dict[str, str]] = {
         "station_officer": "",
         "system_case_follow": "follows the case's visibility (0029); the move reads none",
     },
+    "case_disputes": {
+        "hq_admin": "",
+        "partner_hq": "a dispute addressed to its platform (it stores nothing of the worker;"
+                      " the case itself stays closed to it) (0030)",
+        "partner_region": "a dispute addressed to its platform (it stores nothing of the"
+                          " worker; the case itself stays closed to it) (0030)",
+        "regional_admin_a": "",
+        "worker": "the dispute on its own case",
+    },
+    "dispute_evidence": {
+        "hq_admin": "",
+        "partner_hq": "only the evidence it supplied for its own request (slot and sha256)",
+        "partner_region": "only the evidence it supplied for its own request (slot and"
+                          " sha256)",
+        "regional_admin_a": "",
+        "worker": "the evidence index of the dispute on its own case",
+    },
+    "dispute_referrals": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "worker": "where the dispute on its own case was handed over, and what was sent",
+    },
+    "dispute_replies": {
+        "hq_admin": "",
+        "partner_hq": "its own replies to the steps of a dispute addressed to it",
+        "partner_region": "its own replies to the steps of a dispute addressed to it",
+        "regional_admin_a": "",
+        "worker": "the platform's answers on the dispute of its own case",
+    },
+    "dispute_requests": {
+        "hq_admin": "",
+        "partner_hq": "the evidence requests addressed to it, with their deadlines",
+        "partner_region": "the evidence requests addressed to it, with their deadlines",
+        "regional_admin_a": "",
+        "worker": "what was asked of the platform on the dispute of its own case",
+    },
+    "dispute_steps": {
+        "hq_admin": "",
+        "partner_hq": "the ladder of a dispute addressed to it (it answers each step; the"
+                      " API shows authors by role only)",
+        "partner_region": "the ladder of a dispute addressed to it (it answers each step;"
+                          " the API shows authors by role only)",
+        "regional_admin_a": "",
+        "worker": "the ladder of the dispute on its own case",
+    },
     "rectification_item_cases": {
         "hq_admin": "",
         "regional_admin_a": "",

@@ -251,6 +251,46 @@ async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
         " moved_by) VALUES (gen_random_uuid(), $1, $2, $3, NULL, now(), 'test')",
         hq, station, case)
     await seed_rectification(conn, fed, case, partner)
+    await seed_disputes(conn, fed, case, partner)
+
+
+async def seed_disputes(conn: asyncpg.Connection, fed: Federation, case, partner) -> None:
+    """争议处置 (migration 0030): the seeded case as a dispute addressed to alpha, a request
+    the partner fulfilled with a file in a slot, a step, the partner's reply, the referral."""
+    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    dispute = await conn.fetchval(
+        "INSERT INTO case_disputes (id, federation_id, tenant_id, case_id, case_no, kind,"
+        " partner_id, statement, step, opened_by, opened_at, updated_at) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, 'seed-1', 'unpaid_pay', $4, '请结清', 'handover',"
+        " 'test', now(), now()) RETURNING id", hq, region, case, partner)
+    request = await conn.fetchval(
+        "INSERT INTO dispute_requests (id, federation_id, tenant_id, dispute_id, slot,"
+        " partner_id, due_at, requested_by, requested_at, fulfilled_at, fulfilled_by) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, 'attendance', $4, now() + interval '3 days', 'test',"
+        " now(), now(), 'partner:seed') RETURNING id", hq, region, dispute, partner)
+    attachment = await conn.fetchval(
+        "INSERT INTO case_attachments (id, federation_id, tenant_id, case_id, storage_key,"
+        " filename, content_type, size_bytes, sha256, uploaded_by, created_at) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, 'dispute-' || gen_random_uuid(), 'orders.png',"
+        " 'image/png', 1, 'y', 'partner:seed', now()) RETURNING id", hq, region, case)
+    await conn.execute(
+        "INSERT INTO dispute_evidence (id, federation_id, tenant_id, dispute_id, slot,"
+        " attachment_id, sha256, supplier, supplied_by, supplied_at, request_id, linked_by,"
+        " linked_at) VALUES (gen_random_uuid(), $1, $2, $3, 'attendance', $4, 'y', 'partner',"
+        " 'partner:seed', now(), $5, 'partner:seed', now())",
+        hq, region, dispute, attachment, request)
+    step = await conn.fetchval(
+        "INSERT INTO dispute_steps (id, federation_id, tenant_id, dispute_id, step, at, actor,"
+        " reason, details) VALUES (gen_random_uuid(), $1, $2, $3, 'reminder', now(), 'test',"
+        " '提示', '{}') RETURNING id", hq, region, dispute)
+    await conn.execute(
+        "INSERT INTO dispute_replies (id, federation_id, tenant_id, dispute_id, step_id,"
+        " partner_id, text, actor, at) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, '收到',"
+        " 'partner:seed', now())", hq, region, dispute, step, partner)
+    await conn.execute(
+        "INSERT INTO dispute_referrals (id, federation_id, tenant_id, dispute_id, step_id,"
+        " to_kind, to_name, sent, by, at) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
+        " 'labour_inspection', '劳动监察大队', '[]', 'test', now())", hq, region, dispute, step)
 
 
 async def seed_rectification(conn: asyncpg.Connection, fed: Federation, case, partner) -> None:

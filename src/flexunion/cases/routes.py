@@ -2,7 +2,8 @@
 the staff ledger and its steps (/v1/cases), the platforms' view and the 12351 work orders
 (/v1/partner/cases), and the anonymous suggestion link (/v1/suggestions), each sub-package
 serving its part of those paths under the `cases` tag; then the SLA clocks, the
-rectification list and the figures, with tags of their own. Codes: docs/cases.md."""
+rectification list, the figures and the disputes (争议处置), with tags of their own.
+Codes: docs/cases.md, docs/disputes.md."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from litestar import Router
 
 from flexunion.cases.attachments.routes import router as attachments_router
 from flexunion.cases.clocks.routes import router as clocks_router
+from flexunion.cases.disputes.routes import router as disputes_router
 from flexunion.cases.figures.routes import router as figures_router
 from flexunion.cases.followup.routes import router as followup_router
 from flexunion.cases.handling.routes import router as handling_router
@@ -23,5 +25,5 @@ router = Router("/", route_handlers=[
     Router("/", tags=["cases 需求清单"],
            route_handlers=[intake_router, ledger_router, handling_router, followup_router,
                            attachments_router, policies_router, suggestions_router]),
-    clocks_router, rectification_router, figures_router,
+    clocks_router, rectification_router, figures_router, disputes_router,
 ])

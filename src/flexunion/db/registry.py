@@ -14,6 +14,7 @@ from flexunion.bargaining.rounds import models as _rounds  # noqa: F401
 from flexunion.calendars import models as _calendars  # noqa: F401
 from flexunion.cases.attachments import models as _case_attachments  # noqa: F401
 from flexunion.cases.clocks import models as _case_clocks  # noqa: F401
+from flexunion.cases.disputes import models as _case_disputes  # noqa: F401
 from flexunion.cases.followup import models as _case_followup  # noqa: F401
 from flexunion.cases.ledger import models as _cases  # noqa: F401
 from flexunion.cases.policies import models as _case_policies  # noqa: F401

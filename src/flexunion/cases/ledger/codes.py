@@ -126,4 +126,7 @@ EVENTS: Labels = {
     # Written by the case-follow-transfer job (cases/moves/): the case followed the worker's
     # transfer to another region; no clock reads it (clocks/rules.py): elapsed time is kept.
     "moved": ("随转会移交", "Moved with the worker's transfer"),
+    # 争议处置 (cases/disputes/): the dispute opened on the case, and each rung of its ladder.
+    "dispute": ("立为争议", "Opened as a dispute"),
+    "dispute_step": ("争议处置", "Dispute step"),
 }

@@ -1,0 +1,64 @@
+"""Queries for disputes (every read under the caller's row-level security)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.cases.disputes.models import (
+    CaseDispute,
+    DisputeEvidence,
+    DisputeReferral,
+    DisputeReply,
+    DisputeRequest,
+    DisputeStep,
+)
+from flexunion.db.rows import add as add
+from flexunion.db.rows import flush as flush
+
+
+async def by_case(session: AsyncSession, case_id: uuid.UUID, *,
+                  lock: bool = False) -> CaseDispute | None:
+    stmt = select(CaseDispute).where(CaseDispute.case_id == case_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def evidence(session: AsyncSession, dispute_id: uuid.UUID) -> Sequence[DisputeEvidence]:
+    return (await session.scalars(
+        select(DisputeEvidence).where(DisputeEvidence.dispute_id == dispute_id)
+        .order_by(DisputeEvidence.linked_at, DisputeEvidence.id))).all()
+
+
+async def requests(session: AsyncSession, dispute_id: uuid.UUID) -> Sequence[DisputeRequest]:
+    return (await session.scalars(
+        select(DisputeRequest).where(DisputeRequest.dispute_id == dispute_id)
+        .order_by(DisputeRequest.requested_at, DisputeRequest.id))).all()
+
+
+async def request(session: AsyncSession, request_id: uuid.UUID, *,
+                  lock: bool = False) -> DisputeRequest | None:
+    stmt = select(DisputeRequest).where(DisputeRequest.id == request_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def steps(session: AsyncSession, dispute_id: uuid.UUID) -> Sequence[DisputeStep]:
+    return (await session.scalars(
+        select(DisputeStep).where(DisputeStep.dispute_id == dispute_id)
+        .order_by(DisputeStep.at, DisputeStep.id))).all()
+
+
+async def replies(session: AsyncSession, dispute_id: uuid.UUID) -> Sequence[DisputeReply]:
+    return (await session.scalars(
+        select(DisputeReply).where(DisputeReply.dispute_id == dispute_id))).all()
+
+
+async def referral(session: AsyncSession, dispute_id: uuid.UUID) -> DisputeReferral | None:
+    return await session.scalar(
+        select(DisputeReferral).where(DisputeReferral.dispute_id == dispute_id))

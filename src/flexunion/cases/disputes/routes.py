@@ -1,0 +1,173 @@
+"""争议处置 over HTTP: staff open a dispute on a case, file and request its evidence and climb
+the ladder (/v1/cases/{id}/dispute); the worker reads their own (/v1/me/cases/{id}/dispute);
+the platform it is addressed to reads it, fulfils its evidence requests and answers each step
+through its machine API (/v1/partner/cases/{id}/dispute), every write with an
+Idempotency-Key. Codes: docs/disputes.md."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar import Router, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, MultipartBody, PathParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.bargaining.evidence.schemas import Upload
+from flexunion.bargaining.evidence.store import EvidenceStore
+from flexunion.cases.disputes import service
+from flexunion.cases.disputes.schemas import (
+    DisputeOpen,
+    DisputeRead,
+    EvidenceLink,
+    ReplyCreate,
+    RequestCreate,
+    StepCreate,
+)
+from flexunion.cases.ledger.http import CaseId
+from flexunion.config import Settings
+from flexunion.core.clock import Clock
+from flexunion.core.context import Caller
+from flexunion.core.http import (
+    BEARER,
+    IDEMPOTENT,
+    PARTNER,
+    STAFF,
+    WORKER,
+    IdempotencyKey,
+    problems,
+)
+
+SubId = Annotated[uuid.UUID, PathParameter()]
+BODY_CEILING = 64 * 1_048_576
+CASE_404 = "case_not_found (also a case outside my scope)"
+DISPUTE_404 = "case_not_found, dispute_not_found (also outside my scope)"
+NOT_YOURS = "dispute_not_yours: an assisting unit, not the case's union or one above it"
+PARTNER_404 = "dispute_not_found (also a dispute not addressed to my platform)"
+
+
+@dataclass
+class EvidenceForm:
+    """multipart/form-data with one part `file`."""
+
+    file: UploadFile
+
+
+@post("/{case_id:uuid}/dispute", opt=STAFF,
+      summary="立为争议 Open a dispute on a case: its kind (欠薪, 欠保, 超时, 职业防护, 罚款/扣分, "
+              "封号/限单, 工伤), the statement to the platform, the platform",
+      responses=problems({403: NOT_YOURS, 404: CASE_404,
+                          409: "dispute_exists, dispute_case_merged",
+                          422: "dispute_kind_mismatch, dispute_anonymous, partner_required, "
+                               "unknown_partner"}))
+async def open_dispute(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                       case_id: CaseId, data: JSONBody[DisputeOpen]) -> DisputeRead:
+    row = await service.open_dispute(session, case_id, data, now=clock.now())
+    return await service.read(session, row, audience="staff", now=clock.now())
+
+
+@get("/{case_id:uuid}/dispute", opt=STAFF,
+     summary="争议 The dispute: its checklist (filled, missing), requests, ladder, referral",
+     responses=problems({404: DISPUTE_404}))
+async def get_dispute(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                      case_id: CaseId) -> DisputeRead:
+    row = await service.staff_dispute(session, case_id)
+    return await service.read(session, row, audience="staff", now=clock.now())
+
+
+@post("/{case_id:uuid}/dispute/evidence", status_code=200, opt=STAFF,
+      summary="固定证据 File one of the case's attachments (the worker's or a cadre's) under a "
+              "slot of the kind's checklist (its sha256, supplier and time kept)",
+      responses=problems({403: NOT_YOURS, 404: DISPUTE_404, 409: "evidence_already_linked",
+                          422: "slot_not_in_checklist, unknown_attachment"}))
+async def link_evidence(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                        case_id: CaseId, data: JSONBody[EvidenceLink]) -> DisputeRead:
+    row = await service.link_evidence(session, case_id, data, now=clock.now())
+    return await service.read(session, row, audience="staff", now=clock.now())
+
+
+@post("/{case_id:uuid}/dispute/requests", status_code=200, opt=STAFF,
+      summary="调取证据 Ask the platform for a slot's evidence within N working days (the "
+              "case's calendar)",
+      responses=problems({403: NOT_YOURS, 404: DISPUTE_404, 409: "dispute_ladder_ended",
+                          422: "slot_not_in_checklist"}))
+async def request_evidence(session: NamedDependency[AsyncSession],
+                           clock: NamedDependency[Clock], case_id: CaseId,
+                           data: JSONBody[RequestCreate]) -> DisputeRead:
+    row = await service.request_evidence(session, case_id, data, now=clock.now())
+    return await service.read(session, row, audience="staff", now=clock.now())
+
+
+@post("/{case_id:uuid}/dispute/steps", status_code=200, opt=STAFF,
+      summary="处置阶梯 The next step: 提示 → 会商 (minutes) → 发函 (letter) → 整改复核 "
+              "(corrected?) → 衔接 (referral); none skipped, none past 提示 without the "
+              "required evidence or a recorded reason",
+      responses=problems({403: NOT_YOURS, 404: DISPUTE_404,
+                          409: "dispute_step_skipped, dispute_evidence_missing, "
+                               "dispute_ladder_ended, dispute_corrected",
+                          422: "minutes_required, letter_required, review_outcome_required, "
+                               "referral_required"}))
+async def take_step(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                    case_id: CaseId, data: JSONBody[StepCreate]) -> DisputeRead:
+    row = await service.take_step(session, case_id, data, now=clock.now())
+    return await service.read(session, row, audience="staff", now=clock.now())
+
+
+@get("/{case_id:uuid}/dispute", summary="我的争议 The dispute on my case",
+     responses=problems({404: DISPUTE_404}))
+async def my_dispute(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                     clock: NamedDependency[Clock], case_id: CaseId) -> DisputeRead:
+    row = await service.worker_dispute(session, caller, case_id)
+    return await service.read(session, row, audience="worker", now=clock.now())
+
+
+@get("/{case_id:uuid}/dispute",
+     summary="争议 A dispute addressed to my platform (the worker is not shown)",
+     responses=problems({404: PARTNER_404}))
+async def partner_dispute(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                          case_id: CaseId) -> DisputeRead:
+    row = await service.partner_dispute(session, case_id)
+    return await service.read(session, row, audience="partner", now=clock.now())
+
+
+@post("/{case_id:uuid}/dispute/requests/{request_id:uuid}/evidence", status_code=200,
+      opt=IDEMPOTENT, request_max_body_size=BODY_CEILING,
+      summary="提供证据 Send the file a request asks for (multipart field `file`, "
+              "Idempotency-Key); its sha256 is kept",
+      responses=problems({404: PARTNER_404 + ", dispute_request_not_found",
+                          409: "dispute_request_fulfilled", 413: "attachment_too_large",
+                          415: "attachment_type_not_allowed", 422: "attachment_empty"}))
+async def fulfil_request(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                         settings: NamedDependency[Settings],
+                         attachments: NamedDependency[EvidenceStore], case_id: CaseId,
+                         request_id: SubId, data: MultipartBody[EvidenceForm],
+                         idempotency_key: IdempotencyKey) -> DisputeRead:
+    upload = Upload(data=await data.file.read(), filename=data.file.filename,
+                    declared_type=data.file.content_type)
+    row = await service.fulfil_request(session, attachments, case_id, request_id, upload,
+                                       max_bytes=settings.bargaining.attachment_max_bytes,
+                                       now=clock.now())
+    return await service.read(session, row, audience="partner", now=clock.now())
+
+
+@post("/{case_id:uuid}/dispute/steps/{step_id:uuid}/reply", status_code=200, opt=IDEMPOTENT,
+      summary="答复 My platform's answer to a step (once per step, Idempotency-Key)",
+      responses=problems({404: PARTNER_404 + ", dispute_step_not_found",
+                          409: "dispute_step_answered"}))
+async def reply(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                case_id: CaseId, step_id: SubId, idempotency_key: IdempotencyKey,
+                data: JSONBody[ReplyCreate]) -> DisputeRead:
+    row = await service.reply(session, case_id, step_id, data.text, now=clock.now())
+    return await service.read(session, row, audience="partner", now=clock.now())
+
+
+router = Router("/", tags=["disputes 争议处置"], route_handlers=[
+    Router("/v1/cases", security=BEARER, route_handlers=[
+        open_dispute, get_dispute, link_evidence, request_evidence, take_step]),
+    Router("/v1/me/cases", opt=WORKER, security=BEARER, route_handlers=[my_dispute]),
+    Router("/v1/partner/cases", opt=PARTNER, security=BEARER,
+           route_handlers=[partner_dispute, fulfil_request, reply]),
+])

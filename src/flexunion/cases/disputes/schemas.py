@@ -1,0 +1,158 @@
+"""争议处置 — what callers send and see. Staff and the worker see the whole dispute; the
+partner it is addressed to sees its statement, the ladder, its own requests (with the hash of
+what it supplied) and its replies — nothing of the worker (the dispute stores none), no
+referral, and step authors by role only."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from flexunion.cases.disputes import codes
+from flexunion.cases.ledger.schemas import Code, Label, Reason, Short, Text, label
+
+Kind = Literal["unpaid_pay", "social_insurance", "overtime", "protection", "penalty",
+               "deactivation", "work_injury"]
+Slot = Literal["attendance", "payroll", "insurance", "job_notice", "site", "platform_notice",
+               "contract", "appeal", "medical", "accident"]
+Step = Literal["reminder", "consultation", "letter", "review", "handover"]
+ReferralTo = Literal["superior_union", "labour_inspection", "arbitration"]
+Days = Annotated[int, msgspec.Meta(ge=1, le=30)]
+Sent = Annotated[list[Short], msgspec.Meta(max_length=50)]
+
+
+class DisputeOpen(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Open a dispute on a case: its kind, the statement addressed to the platform, and the
+    platform (a partner code; omitted: the case's platform)."""
+
+    kind: Kind
+    statement: Text
+    partner: Code | None = None
+
+
+class EvidenceLink(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """File one of the case's attachments under a slot of the kind's checklist."""
+
+    slot: Slot
+    attachment_id: uuid.UUID
+
+
+class RequestCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Ask the platform for a slot's evidence within `days` working days (the case's
+    calendar), through its machine API."""
+
+    slot: Slot
+    days: Days
+    note: Reason | None = None
+
+
+class ReferralCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """衔接: to whom (kind and name) and what was sent besides the evidence index."""
+
+    to: ReferralTo
+    to_name: Short
+    sent: Sent = msgspec.field(default_factory=list)
+    note: Reason | None = None
+
+
+class StepCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The next rung of the ladder. 会商 takes `minutes`, 发函 `letter`, 整改复核 `corrected`,
+    衔接 `referral`; past 提示 with required slots empty, `evidence_waiver` records why."""
+
+    step: Step
+    reason: Reason
+    minutes: Text | None = None
+    letter: Text | None = None
+    corrected: bool | None = None
+    referral: ReferralCreate | None = None
+    evidence_waiver: Reason | None = None
+
+
+class ReplyCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The platform's answer to a step."""
+
+    text: Text
+
+
+class EvidenceRead(msgspec.Struct):
+    id: uuid.UUID
+    slot: Label
+    attachment_id: uuid.UUID
+    sha256: str
+    supplier: Label
+    supplied_at: str
+    request_id: uuid.UUID | None
+
+
+class SlotRead(msgspec.Struct):
+    slot: Label
+    required: bool
+    filled: bool
+    items: list[EvidenceRead]
+
+
+class RequestRead(msgspec.Struct):
+    id: uuid.UUID
+    slot: Label
+    note: str | None
+    due_at: str
+    overdue: bool
+    requested_at: str
+    fulfilled_at: str | None
+    sha256: str | None
+
+
+class ReplyRead(msgspec.Struct):
+    id: uuid.UUID
+    text: str
+    at: str
+
+
+class StepRead(msgspec.Struct):
+    id: uuid.UUID
+    step: Label
+    at: str
+    actor: str
+    reason: str
+    details: dict[str, Any]
+    reply: ReplyRead | None
+
+
+class ReferralRead(msgspec.Struct):
+    to: Label
+    to_name: str
+    sent: list[Any]
+    note: str | None
+    at: str
+
+
+class DisputeRead(msgspec.Struct):
+    id: uuid.UUID
+    case_id: uuid.UUID | None
+    case_no: str
+    kind: Label
+    partner: str
+    statement: str
+    step: Label | None
+    next_step: Label | None
+    opened_at: str
+    checklist: list[SlotRead] | None
+    missing: list[str] | None
+    evidence_waiver: str | None
+    requests: list[RequestRead]
+    steps: list[StepRead]
+    referral: ReferralRead | None
+
+
+def kind_label(code: str) -> Label:
+    return label(codes.KINDS, code)
+
+
+def slot_label(code: str) -> Label:
+    return label(codes.SLOTS, code)
+
+
+def step_label(code: str | None) -> Label | None:
+    return label(codes.STEPS, code) if code is not None else None

@@ -1,0 +1,498 @@
+"""争议处置: open a dispute on a case, fix its evidence (固定证据: the case's attachments filed
+under the kind's checklist slots, and requests to the platform with a working-day deadline),
+climb the ladder 提示 → 会商 → 发函 → 整改复核 → 衔接 one step at a time, and the platform's
+side: its requests fulfilled and its replies to each step (docs/disputes.md).
+
+Every write is one transaction: its rows, a case event where the case is the caller's
+(`record`: the ledger's timeline) and an audit entry with actor and reason."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.audit import service as audit
+from flexunion.bargaining.evidence.files import clean_filename, sniff
+from flexunion.bargaining.evidence.schemas import Upload
+from flexunion.bargaining.evidence.service import AttachmentTooLarge
+from flexunion.bargaining.evidence.store import EvidenceStore
+from flexunion.calendars import service as calendars
+from flexunion.cases.attachments import service as files
+from flexunion.cases.attachments.models import CaseAttachment
+from flexunion.cases.disputes import codes, repository
+from flexunion.cases.disputes.models import (
+    CaseDispute,
+    DisputeEvidence,
+    DisputeReferral,
+    DisputeReply,
+    DisputeRequest,
+    DisputeStep,
+)
+from flexunion.cases.disputes.schemas import (
+    DisputeOpen,
+    DisputeRead,
+    EvidenceLink,
+    EvidenceRead,
+    ReferralRead,
+    ReplyRead,
+    RequestCreate,
+    RequestRead,
+    SlotRead,
+    StepCreate,
+    StepRead,
+    kind_label,
+    slot_label,
+    step_label,
+)
+from flexunion.cases.ledger import service as ledger
+from flexunion.cases.ledger.models import Case
+from flexunion.cases.ledger.schemas import label
+from flexunion.core.context import Caller
+from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from flexunion.db import rls
+from flexunion.federation import directory
+
+Audience = Literal["staff", "worker", "partner"]
+
+
+class DisputeNotFound(NotFound):
+    code, title, title_en = "dispute_not_found", "未找到该争议", "Dispute not found"
+
+
+class DisputeRequestNotFound(NotFound):
+    code, title, title_en = ("dispute_request_not_found", "未找到该调取请求",
+                             "Evidence request not found")
+
+
+class DisputeStepNotFound(NotFound):
+    code, title, title_en = "dispute_step_not_found", "未找到该处置步骤", "Dispute step not found"
+
+
+def _no_dispute() -> DisputeNotFound:
+    return DisputeNotFound("这条诉求没有立为争议，或不在你的范围内。",
+                           "The case has no dispute, or it is outside your scope.")
+
+
+def _slots_text(slots: Sequence[str]) -> tuple[str, str]:
+    return ("、".join(codes.SLOTS[s][0] for s in slots),
+            ", ".join(codes.SLOTS[s][1] for s in slots))
+
+
+# ---- opening --------------------------------------------------------------------------------
+
+
+async def _own_case(session: AsyncSession, case_id: uuid.UUID) -> Case:
+    """The case, locked, when the caller's subtree holds its tenant (the handling union and
+    those above it): a unit merely assigned to the case does not run its dispute."""
+    case = await ledger.access_case(session, case_id, lock=True)
+    if not await rls.in_scope(session, case.tenant_id):
+        raise Forbidden("争议由诉求所在地工会（或其上级）处置，协办单位不能操作。",
+                        "A dispute is run by the case's union or one above it, not by an "
+                        "assisting unit.", code="dispute_not_yours")
+    return case
+
+
+async def open_dispute(session: AsyncSession, case_id: uuid.UUID, data: DisputeOpen, *,
+                       now: datetime) -> CaseDispute:
+    """立为争议. Any case of the ledger may become one — a worker's app case too (the worker
+    asks, staff decide) — when its category fits the kind; not an anonymous suggestion
+    (nobody to act for) nor a merged case (it lives on in the one it was merged into)."""
+    case = await _own_case(session, case_id)
+    if case.channel == "qr_suggestion":
+        raise InvalidInput("匿名意见没有可代表的劳动者，不能立为争议。",
+                           "An anonymous suggestion has no worker to act for; it cannot "
+                           "become a dispute.", code="dispute_anonymous")
+    if case.status == "merged":
+        raise Conflict("已并单的诉求不能立为争议，请在并入的诉求上办理。",
+                       "A merged case cannot become a dispute; use the case it was merged "
+                       "into.", code="dispute_case_merged")
+    if not codes.kind_fits(data.kind, case.category):
+        zh, en = codes.KINDS[data.kind]
+        raise InvalidInput(f"诉求类别与争议类型“{zh}”不符。",
+                           f"The case's category does not fit the dispute kind '{en}'.",
+                           code="dispute_kind_mismatch",
+                           extra={"kind": data.kind, "category": case.category})
+    if await repository.by_case(session, case.id) is not None:
+        raise Conflict("这条诉求已立为争议。", "The case already has a dispute.",
+                       code="dispute_exists")
+    if data.partner is not None:
+        partner_id = (await directory.partner_by_code(session, case.federation_id,
+                                                      data.partner)).id
+    elif case.partner_id is not None:
+        partner_id = case.partner_id
+    else:
+        raise InvalidInput("请指明争议所涉的平台企业。",
+                           "Name the platform the dispute is addressed to.",
+                           code="partner_required")
+    actor = await rls.principal(session)
+    row = CaseDispute(id=uuid.uuid4(), federation_id=case.federation_id,
+                      tenant_id=case.tenant_id, case_id=case.id, case_no=case.case_no,
+                      kind=data.kind, partner_id=partner_id, statement=data.statement,
+                      step=None, opened_by=actor, opened_at=now, updated_at=now)
+    repository.add(session, row)
+    await repository.flush(session)
+    await ledger.record(session, case, "dispute", now=now,
+                        details={"dispute_id": str(row.id), "kind": data.kind})
+    await audit.record(session, "dispute.opened", tenant_id=case.tenant_id,
+                       object_type="dispute", object_id=row.id,
+                       payload={"case_id": str(case.id), "kind": data.kind,
+                                "partner_id": str(partner_id)})
+    return row
+
+
+async def staff_dispute(session: AsyncSession, case_id: uuid.UUID) -> CaseDispute:
+    await ledger.access_case(session, case_id)
+    row = await repository.by_case(session, case_id)
+    if row is None:
+        raise _no_dispute()
+    return row
+
+
+async def worker_dispute(session: AsyncSession, caller: Caller,
+                         case_id: uuid.UUID) -> CaseDispute:
+    await ledger.own_case(session, caller, case_id)
+    row = await repository.by_case(session, case_id)
+    if row is None:
+        raise _no_dispute()
+    return row
+
+
+async def partner_dispute(session: AsyncSession, case_id: uuid.UUID) -> CaseDispute:
+    """The dispute addressed to the calling platform (row-level security: only its own)."""
+    row = await repository.by_case(session, case_id)
+    if row is None or row.partner_id != await rls.current_partner(session):
+        raise _no_dispute()
+    return row
+
+
+async def _locked(session: AsyncSession, case_id: uuid.UUID) -> tuple[Case, CaseDispute]:
+    case = await _own_case(session, case_id)
+    row = await repository.by_case(session, case.id, lock=True)
+    if row is None:
+        raise _no_dispute()
+    return case, row
+
+
+def _in_checklist(row: CaseDispute, slot: str) -> None:
+    if slot not in codes.CHECKLISTS[row.kind].slots:
+        zh, en = codes.SLOTS[slot]
+        kzh, ken = codes.KINDS[row.kind]
+        raise InvalidInput(f"“{zh}”不在“{kzh}”争议的证据清单中。",
+                           f"'{en}' is not on the evidence checklist of a '{ken}' dispute.",
+                           code="slot_not_in_checklist",
+                           extra={"slot": slot,
+                                  "checklist": list(codes.CHECKLISTS[row.kind].slots)})
+
+
+# ---- 固定证据 --------------------------------------------------------------------------------
+
+
+async def link_evidence(session: AsyncSession, case_id: uuid.UUID, data: EvidenceLink, *,
+                        now: datetime) -> CaseDispute:
+    """File a case attachment (the worker's or a cadre's upload) under a slot."""
+    case, row = await _locked(session, case_id)
+    _in_checklist(row, data.slot)
+    found = next((a for a in await files.attachments(session, case)
+                  if a.id == data.attachment_id), None)
+    supplier = None if found is None else (
+        "worker" if found.uploaded_by.startswith("worker:") else
+        None if found.uploaded_by.startswith("partner:") else "cadre")
+    if found is None or supplier is None:
+        raise InvalidInput("这条诉求没有这个附件（平台提供的证据随调取请求自动归档）。",
+                           "The case has no such attachment (a platform's evidence is filed "
+                           "with its request).", code="unknown_attachment",
+                           extra={"attachment_id": str(data.attachment_id)})
+    if any(e.slot == data.slot and e.attachment_id == found.id
+           for e in await repository.evidence(session, row.id)):
+        raise Conflict("该附件已归入这一证据项。", "The attachment is already filed under "
+                       "this slot.", code="evidence_already_linked")
+    actor = await rls.principal(session)
+    item = DisputeEvidence(id=uuid.uuid4(), federation_id=row.federation_id,
+                           tenant_id=row.tenant_id, dispute_id=row.id, slot=data.slot,
+                           attachment_id=found.id, sha256=found.sha256, supplier=supplier,
+                           supplied_by=found.uploaded_by, supplied_at=found.created_at,
+                           request_id=None, linked_by=actor, linked_at=now)
+    repository.add(session, item)
+    row.updated_at = now
+    await repository.flush(session)
+    await audit.record(session, "dispute.evidence_linked", tenant_id=row.tenant_id,
+                       object_type="dispute", object_id=row.id,
+                       payload={"slot": data.slot, "attachment_id": str(found.id),
+                                "sha256": found.sha256, "supplier": supplier})
+    return row
+
+
+async def request_evidence(session: AsyncSession, case_id: uuid.UUID, data: RequestCreate, *,
+                           now: datetime) -> CaseDispute:
+    """调取证据: ask the platform for a slot within N working days on the case's calendar."""
+    _, row = await _locked(session, case_id)
+    _in_checklist(row, data.slot)
+    if row.step == codes.LADDER[-1]:
+        raise _ended()
+    due = await calendars.deadline_after(session, row.tenant_id, now, data.days)
+    req = DisputeRequest(id=uuid.uuid4(), federation_id=row.federation_id,
+                         tenant_id=row.tenant_id, dispute_id=row.id, slot=data.slot,
+                         partner_id=row.partner_id, note=data.note, due_at=due.at,
+                         requested_by=await rls.principal(session), requested_at=now)
+    repository.add(session, req)
+    row.updated_at = now
+    await repository.flush(session)
+    await audit.record(session, "dispute.evidence_requested", tenant_id=row.tenant_id,
+                       object_type="dispute", object_id=row.id,
+                       payload={"request_id": str(req.id), "slot": data.slot,
+                                "days": data.days, "due_at": due.at.isoformat()})
+    return row
+
+
+async def fulfil_request(session: AsyncSession, store: EvidenceStore, case_id: uuid.UUID,
+                         request_id: uuid.UUID, upload: Upload, *, max_bytes: int,
+                         now: datetime) -> CaseDispute:
+    """The platform sends the requested file: a case attachment (its sha256 kept) filed under
+    the request's slot, the request fulfilled — once."""
+    row = await partner_dispute(session, case_id)
+    req = await repository.request(session, request_id)
+    if req is None or req.dispute_id != row.id:
+        raise DisputeRequestNotFound("没有这个证据调取请求。", "No such evidence request.")
+    fulfilled = Conflict("该调取请求已提供过证据。", "The request was fulfilled already.",
+                         code="dispute_request_fulfilled")
+    if req.fulfilled_at is not None:
+        raise fulfilled
+    # Locked through the partner's UPDATE arm (unfulfilled requests only): one that another
+    # upload fulfilled meanwhile is no longer there to lock.
+    locked = await repository.request(session, request_id, lock=True)
+    if locked is None:
+        raise fulfilled
+    if len(upload.data) > max_bytes:
+        raise AttachmentTooLarge(f"附件最大 {max_bytes} 字节。",
+                                 f"An attachment may be at most {max_bytes} bytes.",
+                                 extra={"max_bytes": max_bytes, "size_bytes": len(upload.data)})
+    if not upload.data:
+        raise InvalidInput("文件是空的。", "The file is empty.", code="attachment_empty")
+    filename = clean_filename(upload.filename)
+    content_type, suffix = sniff(upload.data, filename)
+    actor = await rls.principal(session)
+    sha256 = hashlib.sha256(upload.data).hexdigest()
+    key = await store.put(upload.data, suffix=suffix)
+    try:
+        attachment = CaseAttachment(
+            id=uuid.uuid4(), federation_id=row.federation_id, tenant_id=row.tenant_id,
+            case_id=row.case_id, storage_key=key, filename=filename,
+            content_type=content_type, size_bytes=len(upload.data), sha256=sha256,
+            uploaded_by=actor, created_at=now)
+        repository.add(session, attachment)
+        await repository.flush(session)
+        repository.add(session, DisputeEvidence(
+            id=uuid.uuid4(), federation_id=row.federation_id, tenant_id=row.tenant_id,
+            dispute_id=row.id, slot=locked.slot, attachment_id=attachment.id, sha256=sha256,
+            supplier="partner", supplied_by=actor, supplied_at=now, request_id=locked.id,
+            linked_by=actor, linked_at=now))
+        locked.fulfilled_at, locked.fulfilled_by = now, actor
+        await repository.flush(session)
+        await audit.record(session, "dispute.evidence_supplied", tenant_id=row.tenant_id,
+                           object_type="dispute", object_id=row.id,
+                           payload={"request_id": str(locked.id), "slot": locked.slot,
+                                    "attachment_id": str(attachment.id), "sha256": sha256})
+    except BaseException:
+        await store.delete(key)
+        raise
+    return row
+
+
+# ---- the ladder ------------------------------------------------------------------------------
+
+
+def _ended() -> Conflict:
+    return Conflict("争议已衔接移交，处置阶梯已走完。", "The dispute was handed over; the ladder "
+                    "is finished.", code="dispute_ladder_ended")
+
+
+def missing_slots(row: CaseDispute, evidence: Sequence[DisputeEvidence]) -> list[str]:
+    filled = {e.slot for e in evidence}
+    return [s for s in codes.CHECKLISTS[row.kind].required if s not in filled]
+
+
+def _waiver(steps: Sequence[DisputeStep]) -> str | None:
+    return next((s.details["evidence_waiver"] for s in steps
+                 if s.details.get("evidence_waiver")), None)
+
+
+def _step_details(data: StepCreate, steps: Sequence[DisputeStep]) -> dict[str, Any]:
+    """What each step must carry (422 naming it)."""
+    needs = {"consultation": ("minutes", "minutes_required", "会商须附会议纪要。",
+                              "A consultation needs its minutes."),
+             "letter": ("letter", "letter_required", "发函须附函件正文。",
+                        "A formal letter needs its text."),
+             "review": ("corrected", "review_outcome_required",
+                        "整改复核须写明平台是否已按证据整改（corrected）。",
+                        "A correction review must say whether the platform corrected it."),
+             "handover": ("referral", "referral_required",
+                          "衔接须写明移交对象和移交材料（referral）。",
+                          "A hand-over needs the referral: to whom and what was sent.")}
+    if data.step in needs:
+        field, code, zh, en = needs[data.step]
+        if getattr(data, field) is None:
+            raise InvalidInput(zh, en, code=code, extra={"field": field})
+    if data.step == "handover" and any(s.step == "review" and s.details.get("corrected")
+                                       for s in steps):
+        raise Conflict("整改复核已确认平台整改到位，无需衔接移交。",
+                       "The correction review found the platform corrected it; there is "
+                       "nothing to hand over.", code="dispute_corrected")
+    details: dict[str, Any] = {}
+    if data.minutes is not None:
+        details["minutes"] = data.minutes
+    if data.letter is not None:
+        details["letter"] = data.letter
+    if data.corrected is not None:
+        details["corrected"] = data.corrected
+    return details
+
+
+async def take_step(session: AsyncSession, case_id: uuid.UUID, data: StepCreate, *,
+                    now: datetime) -> CaseDispute:
+    """The next rung, and only the next (409 `dispute_step_skipped`); past 提示 only with
+    the kind's required slots filled or a reason recorded (409 `dispute_evidence_missing`)."""
+    case, row = await _locked(session, case_id)
+    expected = codes.next_step(row.step)
+    if expected is None:
+        raise _ended()
+    if data.step != expected:
+        ezh, een = codes.STEPS[expected]
+        raise Conflict(f"处置须逐级进行：下一步是“{ezh}”，不能跳到“{codes.STEPS[data.step][0]}”。",
+                       f"The ladder takes one step at a time: the next is '{een}', not "
+                       f"'{codes.STEPS[data.step][1]}'.", code="dispute_step_skipped",
+                       extra={"expected": expected, "requested": data.step})
+    steps = await repository.steps(session, row.id)
+    evidence = await repository.evidence(session, row.id)
+    details = _step_details(data, steps)
+    missing = missing_slots(row, evidence)
+    if expected != codes.LADDER[0] and missing:
+        if data.evidence_waiver is None and _waiver(steps) is None:
+            zh, en = _slots_text(missing)
+            raise Conflict(f"证据尚未固定：{zh}。请补齐必备证据，或写明理由"
+                           "（evidence_waiver）后再推进。",
+                           f"Evidence not fixed yet: {en}. Fill the required slots, or record "
+                           "a reason (evidence_waiver) to go on.",
+                           code="dispute_evidence_missing", extra={"missing": missing})
+        if data.evidence_waiver is not None:
+            details |= {"evidence_waiver": data.evidence_waiver, "missing": missing}
+    actor = await rls.principal(session)
+    ref = data.referral if data.step == "handover" else None
+    if ref is not None:
+        details |= {"to": ref.to, "to_name": ref.to_name}
+    step = DisputeStep(id=uuid.uuid4(), federation_id=row.federation_id,
+                       tenant_id=row.tenant_id, dispute_id=row.id, step=data.step, at=now,
+                       actor=actor, reason=data.reason, details=details)
+    repository.add(session, step)
+    await repository.flush(session)
+    if ref is not None:
+        # What was sent: the evidence index (each item's slot, attachment and sha256), then
+        # the documents named.
+        sent: list[Any] = [{"slot": e.slot, "attachment_id": str(e.attachment_id),
+                            "sha256": e.sha256, "supplier": e.supplier} for e in evidence]
+        sent += [{"document": d} for d in ref.sent]
+        repository.add(session, DisputeReferral(
+            id=uuid.uuid4(), federation_id=row.federation_id, tenant_id=row.tenant_id,
+            dispute_id=row.id, step_id=step.id, to_kind=ref.to, to_name=ref.to_name,
+            sent=sent, note=ref.note, by=actor, at=now))
+    row.step, row.updated_at = data.step, now
+    await repository.flush(session)
+    await ledger.record(session, case, "dispute_step", now=now, reason=data.reason,
+                        details={"dispute_id": str(row.id), "step": data.step})
+    await audit.record(session, f"dispute.{data.step}", tenant_id=row.tenant_id,
+                       object_type="dispute", object_id=row.id,
+                       payload={"step_id": str(step.id), "reason": data.reason,
+                                **({"evidence_waiver": data.evidence_waiver}
+                                   if "evidence_waiver" in details else {})})
+    return row
+
+
+async def reply(session: AsyncSession, case_id: uuid.UUID, step_id: uuid.UUID, text: str, *,
+                now: datetime) -> CaseDispute:
+    """The platform answers a step (once per step)."""
+    row = await partner_dispute(session, case_id)
+    step = next((s for s in await repository.steps(session, row.id) if s.id == step_id), None)
+    if step is None:
+        raise DisputeStepNotFound("这起争议没有这个处置步骤。", "The dispute has no such step.")
+    answered = Conflict("该步骤已答复过。", "The step was answered already.",
+                        code="dispute_step_answered")
+    if any(r.step_id == step.id for r in await repository.replies(session, row.id)):
+        raise answered
+    partner = await rls.current_partner(session)
+    assert partner is not None
+    try:
+        async with session.begin_nested():
+            repository.add(session, DisputeReply(
+                id=uuid.uuid4(), federation_id=row.federation_id, tenant_id=row.tenant_id,
+                dispute_id=row.id, step_id=step.id, partner_id=partner, text=text,
+                actor=await rls.principal(session), at=now))
+            await repository.flush(session)
+    except IntegrityError:
+        raise answered from None
+    await audit.record(session, "dispute.replied", tenant_id=row.tenant_id,
+                       object_type="dispute", object_id=row.id,
+                       payload={"step_id": str(step.id), "step": step.step})
+    return row
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+def _evidence_read(e: DisputeEvidence) -> EvidenceRead:
+    return EvidenceRead(id=e.id, slot=slot_label(e.slot), attachment_id=e.attachment_id,
+                        sha256=e.sha256, supplier=label(codes.SUPPLIERS, e.supplier),
+                        supplied_at=e.supplied_at.isoformat(), request_id=e.request_id)
+
+
+async def read(session: AsyncSession, row: CaseDispute, *, audience: Audience,
+               now: datetime) -> DisputeRead:
+    evidence = await repository.evidence(session, row.id)
+    steps = await repository.steps(session, row.id)
+    replies = {r.step_id: r for r in await repository.replies(session, row.id)}
+    by_request = {e.request_id: e for e in evidence if e.request_id is not None}
+    partners = await directory.partner_codes(session, row.federation_id)
+    partner = audience == "partner"
+    checklist = codes.CHECKLISTS[row.kind]
+    slots = None if partner else [
+        SlotRead(slot=slot_label(s), required=s in checklist.required,
+                 filled=any(e.slot == s for e in evidence),
+                 items=[_evidence_read(e) for e in evidence if e.slot == s])
+        for s in checklist.slots]
+    referral = None if partner else await repository.referral(session, row.id)
+    return DisputeRead(
+        id=row.id, case_id=None if partner else row.case_id, case_no=row.case_no,
+        kind=kind_label(row.kind), partner=partners.get(row.partner_id, "?"),
+        statement=row.statement, step=step_label(row.step),
+        next_step=step_label(codes.next_step(row.step)), opened_at=row.opened_at.isoformat(),
+        checklist=slots, missing=None if partner else missing_slots(row, evidence),
+        evidence_waiver=None if partner else _waiver(steps),
+        requests=[RequestRead(
+            id=r.id, slot=slot_label(r.slot), note=r.note, due_at=r.due_at.isoformat(),
+            overdue=(r.fulfilled_at or now) > r.due_at,
+            requested_at=r.requested_at.isoformat(),
+            fulfilled_at=r.fulfilled_at.isoformat() if r.fulfilled_at else None,
+            sha256=by_request[r.id].sha256 if r.id in by_request else None)
+            for r in await repository.requests(session, row.id)],
+        steps=[StepRead(
+            id=s.id, step=label(codes.STEPS, s.step), at=s.at.isoformat(),
+            actor=s.actor if audience == "staff" else s.actor.partition(":")[0],
+            reason=s.reason,
+            details=_partner_details(s.details) if partner else dict(s.details),
+            reply=ReplyRead(id=replies[s.id].id, text=replies[s.id].text,
+                            at=replies[s.id].at.isoformat()) if s.id in replies else None)
+            for s in steps],
+        referral=None if referral is None else ReferralRead(
+            to=label(codes.REFERRALS, referral.to_kind), to_name=referral.to_name,
+            sent=list(referral.sent), note=referral.note, at=referral.at.isoformat()))
+
+
+def _partner_details(details: dict[str, Any]) -> dict[str, Any]:
+    """The platform reads the minutes, the letter addressed to it, the review's finding and
+    to which kind of body the dispute was handed over — not the union's notes on the
+    evidence, nor the referral's addressee and what was sent."""
+    return {k: v for k, v in details.items() if k in ("minutes", "letter", "corrected", "to")}
