@@ -62,6 +62,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "cases/moves": ("repository.py", "service.py"),
     # 季度整改清单: + quarters.py (pure), steps.py (the writes), export.py (the CSV).
     "cases/rectification": SHAPE,
+    # 调解与法律援助衔接: providers and referrals.
+    "cases/referrals": SHAPE,
     # 办理统计: no tables; + periods.py (pure), export.py (the CSV).
     "cases/figures": ("schemas.py", "repository.py", "service.py", "routes.py"),
     # 争议处置: + codes.py (the kinds, checklists and ladder, pure).

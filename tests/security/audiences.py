@@ -202,6 +202,30 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "station_officer": "",
     },
+    "referral_providers": {
+        "hotline_operator": "",
+        "hq_admin": "",
+        "partner_hq": "the public directory of mediation and legal aid (where workers are sent)",
+        "partner_other_hq": "the public directory of mediation and legal aid (where workers"
+                            " are sent)",
+        "partner_region": "the public directory of mediation and legal aid (where workers are"
+                          " sent)",
+        "regional_admin_a": "",
+        "regional_admin_b": "",
+        "station_officer": "",
+        "system_case_follow": "",
+        "system_jobs": "",
+        "system_sla_sweep": "",
+        "worker": "the public directory: the nearest provider to where it works",
+        "worker_nonmember": "the public directory: the nearest provider to where it works",
+    },
+    "case_referrals": {
+        "hotline_operator": "",
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "station_officer": "",  # the seeded case left its station (case_sight, 0029)
+        "worker": "where its own case was referred: the provider, the slot, the hand-over",
+    },
     "case_clocks": {
         "hotline_operator": "",
         "hq_admin": "",

@@ -252,6 +252,7 @@ async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
         hq, station, case)
     await seed_rectification(conn, fed, case, partner)
     await seed_disputes(conn, fed, case, partner)
+    await seed_referrals(conn, fed, case)
 
 
 async def seed_disputes(conn: asyncpg.Connection, fed: Federation, case, partner) -> None:
@@ -291,6 +292,29 @@ async def seed_disputes(conn: asyncpg.Connection, fed: Federation, case, partner
         "INSERT INTO dispute_referrals (id, federation_id, tenant_id, dispute_id, step_id,"
         " to_kind, to_name, sent, by, at) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
         " 'labour_inspection', '劳动监察大队', '[]', 'test', now())", hq, region, dispute, step)
+
+
+async def seed_referrals(conn: asyncpg.Connection, fed: Federation, case) -> None:
+    """调解与法律援助衔接 (migration 0031): a region's provider, the case booked with it and
+    handed over to it."""
+    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    provider = await conn.fetchval(
+        "INSERT INTO referral_providers (id, federation_id, tenant_id, code, kind, name_zh,"
+        " name_en, address, lon, lat, serves, opening_hours, slot_minutes, created_by,"
+        " created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, 'seed-aid', 'legal_aid',"
+        " '法律援助站', 'Legal aid', '某路 1 号', 121.47, 31.19, ARRAY[$2]::uuid[],"
+        " '{\"mon\": [[\"09:00\", \"17:00\"]]}', 30, 'test', now(), now()) RETURNING id",
+        hq, region)
+    await conn.execute(
+        "INSERT INTO case_referrals (id, federation_id, tenant_id, case_id, provider_id, mode,"
+        " status, slot_start, slot_end, created_by, created_at) VALUES (gen_random_uuid(), $1,"
+        " $2, $3, $4, 'booking', 'booked', now() + interval '1 day',"
+        " now() + interval '1 day 30 minutes', 'test', now())", hq, region, case, provider)
+    await conn.execute(
+        "INSERT INTO case_referrals (id, federation_id, tenant_id, case_id, provider_id, mode,"
+        " status, sent_what, sent_to, sent_at, created_by, created_at) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, $4, 'handover', 'handed_over', '登记表', '调解员',"
+        " now(), 'test', now())", hq, region, case, provider)
 
 
 async def seed_rectification(conn: asyncpg.Connection, fed: Federation, case, partner) -> None:

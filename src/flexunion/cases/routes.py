@@ -2,8 +2,8 @@
 the staff ledger and its steps (/v1/cases), the platforms' view and the 12351 work orders
 (/v1/partner/cases), and the anonymous suggestion link (/v1/suggestions), each sub-package
 serving its part of those paths under the `cases` tag; then the SLA clocks, the
-rectification list, the figures and the disputes (争议处置), with tags of their own.
-Codes: docs/cases.md, docs/disputes.md."""
+rectification list, the figures, the disputes (争议处置) and the referrals to mediation and
+legal aid, with tags of their own. Codes: docs/cases.md, docs/disputes.md, docs/referrals.md."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ from flexunion.cases.intake.routes import router as intake_router
 from flexunion.cases.ledger.routes import router as ledger_router
 from flexunion.cases.policies.routes import router as policies_router
 from flexunion.cases.rectification.routes import router as rectification_router
+from flexunion.cases.referrals.routes import router as referrals_router
 from flexunion.cases.suggestions.routes import router as suggestions_router
 
 router = Router("/", route_handlers=[
     Router("/", tags=["cases 需求清单"],
            route_handlers=[intake_router, ledger_router, handling_router, followup_router,
                            attachments_router, policies_router, suggestions_router]),
-    clocks_router, rectification_router, figures_router, disputes_router,
+    clocks_router, rectification_router, figures_router, disputes_router, referrals_router,
 ])

@@ -5,7 +5,8 @@ holds several. Every file is read and checked before the database is touched; ap
 in the caller's single transaction, creates and updates only what differs (a second apply
 changes nothing) and never deletes. Each file that changed something is audited, and every
 federation in the files gets its card key (auth) if it has none. A `calendar.yaml` beside a
-`federation.yaml` is the federation's working calendar (calendars/apply.py)."""
+`federation.yaml` is the federation's working calendar (calendars/apply.py); a
+`referral-providers.yaml` its mediation and legal aid providers (cases/referrals/files.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from flexunion.auth.keys import ensure_card_keys
 from flexunion.calendars import apply as calendar_apply
 from flexunion.calendars import files as calendar_files
 from flexunion.calendars.schemas import CalendarFile
+from flexunion.cases.referrals import files as provider_files
 from flexunion.core.errors import OperatorError
 from flexunion.core.secrets import Keyring
 from flexunion.federation import tree
@@ -69,12 +71,21 @@ def load_calendar(path: Path) -> CalendarFile | None:
         raise FederationFileError(str(exc)) from exc
 
 
+def load_providers(path: Path) -> provider_files.ProvidersFile | None:
+    """The mediation and legal aid providers beside a federation file, if there are any."""
+    try:
+        return provider_files.load_beside(path)
+    except OperatorError as exc:
+        raise FederationFileError(str(exc)) from exc
+
+
 def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
     """Read and check every file before touching the database; a tenant code may appear in
     only one file (else plan would promise creates that apply cannot do)."""
     loaded = [(path, load_file(path)) for path in federation_files(directory)]
     for path, _ in loaded:
         load_calendar(path)  # checked before the database is touched
+        load_providers(path)
     owner: dict[str, tuple[Path, str]] = {}
     for path, spec in loaded:
         for code, where in tree.tenant_codes(spec).items():
@@ -106,6 +117,12 @@ async def _run(session: AsyncSession, directory: Path, apply: bool) -> Plan:
                 await calendar_apply.plan(
                     session, path.parent / calendar_files.FILE_NAME, calendar,
                     result.federation_id, spec.federation.code, result.tenants, apply,
+                    lambda *args, changes=changes: changes.append(tree.Change(*args)))
+            providers = load_providers(path)
+            if providers is not None:
+                await provider_files.plan(
+                    session, path.parent / provider_files.FILE_NAME, providers,
+                    result.federation_id, result.tenants, apply,
                     lambda *args, changes=changes: changes.append(tree.Change(*args)))
         except OperatorError as exc:
             raise FederationFileError(str(exc)) from exc
