@@ -1,7 +1,12 @@
-"""Test fixtures: one real, migrated PostgreSQL per run, the real app on a real socket.
+"""Test fixtures: one real, migrated PostgreSQL per run (per xdist worker), the real app on a
+real socket.
 
 Only the outside world is faked: the SMS gateway (a recording fake) and the clock
-(real time plus a movable offset)."""
+(real time plus a movable offset).
+
+The suite runs in parallel (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml):
+every worker is a pytest session of its own, with its own tmp_path_factory directory and so
+its own embedded PostgreSQL, app server and fakes; `-n 0` runs it in one process."""
 
 from __future__ import annotations
 
@@ -154,3 +159,38 @@ async def federation(owner: async_sessionmaker[AsyncSession], tmp_path: Any) -> 
 @pytest.fixture
 async def other_federation(owner: async_sessionmaker[AsyncSession], tmp_path: Any) -> Federation:
     return await make_federation(owner, tmp_path / "other")
+
+
+# ---- pytest-xdist ------------------------------------------------------------------------
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Make `@pytest.mark.xdist_group` work under `--dist loadgroup`: pytest-xdist (3.8)
+    puts an item in its group by appending `@<group>` to `item._nodeid`, which pytest ≥ 9.2
+    no longer reads (an item's nodeid is `str(item._id)`), so without this every test would
+    be a group of its own, silently. Runs in each worker, after every other collection hook
+    (tests/fuzz renames its items); does nothing once xdist has added the suffix itself."""
+    if not getattr(config.option, "loadgroup", False) or not hasattr(config, "workerinput"):
+        return
+    for item in items:
+        names = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                        for mark in item.iter_markers("xdist_group")})
+        if names and "@" not in item.nodeid and hasattr(item, "_id"):
+            suffixed = f"{item.nodeid}@{'_'.join(names)}"  # as xdist would name it
+            item._id = type(item._id).parse(suffixed)  # type: ignore[attr-defined]
+
+
+WORKER_SUMMARIES: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object | None) -> None:
+    """In the xdist controller: keep the lines a worker left for the summary (tests/fuzz's
+    tally: a worker prints no summary of its own)."""
+    WORKER_SUMMARIES.extend(getattr(node, "workeroutput", {}).get("summary_lines", []))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in WORKER_SUMMARIES:
+        terminalreporter.write_line(line)

@@ -36,6 +36,9 @@ from tests.support.clock import ShiftableClock
 from tests.support.factories import bearer, worker_login
 from tests.support.server import LiveServer
 
+# One worker runs the module (pytest-xdist, --dist loadgroup): its callers are built once.
+pytestmark = pytest.mark.xdist_group("input")
+
 NUL = "x\x00y"
 JSON = {"content-type": "application/json"}
 

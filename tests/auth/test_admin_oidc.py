@@ -31,6 +31,9 @@ from flexunion.config import OidcSettings, Settings
 from tests.support.factories import Federation, bearer
 from tests.support.server import LiveServer
 
+# One worker runs the module (pytest-xdist, --dist loadgroup): its app is built once.
+pytestmark = pytest.mark.xdist_group("admin-oidc")
+
 ISSUER = "https://idp.test"
 CLIENT_ID = "flexunion"
 CLIENT_SECRET = "s"

@@ -21,6 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+# One worker runs the module (pytest-xdist, --dist loadgroup): one data dir, one embedded
+# PostgreSQL, started once.
+pytestmark = pytest.mark.xdist_group("serve-embedded")
+
 SCRIPT = Path(sys.executable).with_name("flexunion")
 STOPS_WITHIN = 30  # seconds from the signal to the end of the process
 POSTGRES_GONE_WITHIN = 10  # seconds from then to the postmaster's end

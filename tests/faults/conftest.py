@@ -1,6 +1,7 @@
 """Fault tests: a real server process killed with SIGKILL under load, and PostgreSQL
 restarted under load. Marked `faults` (`pytest -m faults` runs only these, `-m "not
-faults"` all but these); they run in the README's test command like every other test."""
+faults"` all but these); they run in the README's test command like every other test,
+both on one xdist worker (their `xdist_group`), so never at the same time."""
 
 from __future__ import annotations
 

@@ -56,7 +56,8 @@ from tests.support.bargaining import seed_item
 from tests.support.factories import Federation, bearer, join, make_federation
 from tests.support.restartable import RestartableServer
 
-pytestmark = pytest.mark.faults
+# One worker runs both fault tests, one after the other (pytest-xdist, --dist loadgroup).
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
 
 KILLS = 50
 MEMBERS = 12

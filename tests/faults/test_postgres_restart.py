@@ -50,7 +50,8 @@ from tests.support.geo import seed_point
 from tests.support.outage import RestartablePostgres, restartable_postgres
 from tests.support.server import LiveServer
 
-pytestmark = pytest.mark.faults
+# One worker runs both fault tests, one after the other (pytest-xdist, --dist loadgroup).
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
 
 BEFORE, OUTAGE, AFTER = 1.0, 2.5, 4.0  # seconds of load before, while and after it is down
 RECOVERS_WITHIN = 5.0  # seconds from PostgreSQL being back to every kind answering again

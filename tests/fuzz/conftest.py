@@ -67,3 +67,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for line in TALLY.summary():
         terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In an xdist worker, hand the tally to the controller, which prints it (tests/conftest.py
+    pytest_testnodedown); the module runs on one worker (its xdist_group)."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output.setdefault("summary_lines", []).extend(TALLY.summary())

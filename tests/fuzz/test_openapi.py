@@ -49,6 +49,9 @@ from tests.fuzz.harness import (
 )
 from tests.support.server import LiveServer
 
+# One worker runs the module (pytest-xdist, --dist loadgroup): one tally, one findings file.
+pytestmark = pytest.mark.xdist_group("fuzz")
+
 # FLEXUNION_FUZZ_LOG=file: every request and its status, as JSON lines (to see what was sent).
 LOG = os.environ.get("FLEXUNION_FUZZ_LOG")
 SEED = 11

@@ -248,8 +248,14 @@ async def test_dask_gives_the_same_numbers_as_pandas(client: httpx.AsyncClient,
 
 def test_an_unreachable_dask_scheduler_is_a_503_not_a_crash() -> None:
     import dask
+    import distributed  # noqa: F401  (first: see below)
     import numpy as np
     import shapely
+
+    # dask.distributed adds its defaults to dask's config when imported: imported only inside
+    # the `dask.config.set` below, they would go when it restores the config (the key
+    # "distributed" was not there before), and every later LocalCluster in this process would
+    # fail with KeyError 'distributed' (seen under pytest-xdist, where the order differs).
 
     inputs = counting.Inputs(
         zones=[{"zone_code": "z", "name_zh": "z", "name_en": "z", "kind": "jurisdiction",

@@ -42,6 +42,9 @@ from tests.support.factories import federation_spec
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import _seed  # bench/_seed.py: the bench's seeding, shared
 
+# One worker runs the module (pytest-xdist, --dist loadgroup): its database is built once.
+pytestmark = pytest.mark.xdist_group("plans")
+
 MEMBERS = 100_000
 REGIONS, STATIONS = 8, 4
 

@@ -15,6 +15,7 @@ from flexunion.db import embedded, migrate
 from flexunion.db.urls import to_asyncpg, with_database, with_user
 
 APP_ROLE = "flexunion_app"
+ROLES_LOCK = 0x666C7578  # pg_advisory_lock key around creating the roles on a shared server
 
 
 @dataclass
@@ -31,6 +32,9 @@ class TestDatabase:
 async def _bootstrap_on_server(superuser_url: str, database: str) -> None:
     conn = await asyncpg.connect(to_asyncpg(superuser_url))
     try:
+        # The roles are the server's, shared by every xdist worker's database: one worker at
+        # a time checks and creates them (two concurrent CREATE ROLEs of one name: one fails).
+        await conn.execute("SELECT pg_advisory_lock($1)", ROLES_LOCK)
         await conn.execute(
             "DO $$ BEGIN "
             f"IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{embedded.OWNER_ROLE}') THEN "
