@@ -73,6 +73,23 @@ function returning those case ids was tried and was slower (237 / 372 ms at 100k
 The figures ratio is 0.49–0.53 across runs: at the goal's edge; their p95 (617.7 ms at 1M,
 one region, a quarter ≈ 22,600 cases) has no goal. The sweep's due_reminders is Python-bound
 (a working_time per candidate on its pinned calendar).
+
+2026-12-07, after migration 0022 (an index for the hotline arm: it was a sequential scan of
+every case for every reader) and the figures' scope as an InitPlan (it was a call of
+flexunion_tenant_scope() per row once the planner chose a BitmapOr), 1M cases, load 1.24 at
+start → 3.66 at the end (other work on the box), p50 / p95 ms:
+
+    overdue list p1, regional (RLS)      5.9 /  17.1     owner  1.8 /   4.2   ratio 0.31 — MISSED
+    figures, quarter, regional (RLS)   362.2 / 819.6     owner 203.6 / 324.7  ratio 0.56 — met
+    sweep: 100,000 breaches in 6.70 s; due_reminders kept 10,002 in 31.70 s; 10,418 open clocks/s
+
+The list's p95 goal (≤ 50 ms) is met at 1M (17.1 ms), and its cost no longer grows with the
+federation (the plan reads the same ~327 index rows at 100k and 1M). The ratio misses because
+the owner's page is now 1.8 ms and RLS adds a constant: EXPLAIN ANALYZE shows 2.3 ms in the
+database against 1.0 ms, most of it seven InitPlans (flexunion_tenant_scope, case_units,
+case_partners, case_sight — SECURITY DEFINER functions of ~0.1–0.4 ms each — and the worker,
+partner and pick-up values) plus the policy's larger plan. An earlier run the same day, under
+load 6–7, had 15.7 / 35.6 against 13.8 / 32.5 (ratio 0.88): the ratio swings with load.
 """
 
 from __future__ import annotations
