@@ -90,6 +90,14 @@ database against 1.0 ms, most of it seven InitPlans (flexunion_tenant_scope, cas
 case_partners, case_sight — SECURITY DEFINER functions of ~0.1–0.4 ms each — and the worker,
 partner and pick-up values) plus the policy's larger plan. An earlier run the same day, under
 load 6–7, had 15.7 / 35.6 against 13.8 / 32.5 (ratio 0.88): the ratio swings with load.
+
+Not measured by this bench, found the same day: it seeds no case_assignments. With 2,504 open
+lead assignments in the first region (every open case of it assigned, 100k cases), the RLS
+page went from 1.5 to 4.5 ms in the database (pgbench, 3 × 300 transactions each, load ~4):
+flexunion_case_units() builds the array of every open assignment to the caller's units on
+every query, although a regional admin needs only those of cases outside its own subtree.
+At 1M that array would hold ~25,000 ids. Rewriting the arm as `IN (SELECT unnest(…))`
+(a hashed subplan instead of a linear ANY) did not help: the cost is building the array.
 """
 
 from __future__ import annotations
