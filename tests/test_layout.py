@@ -68,6 +68,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "cases/figures": ("schemas.py", "repository.py", "service.py", "routes.py"),
     # 争议处置: + codes.py (the kinds, checklists and ladder, pure).
     "cases/disputes": SHAPE,
+    # 周研判: + rules.py (the ISO weeks and the thresholds, pure).
+    "cases/weekly": SHAPE,
     "provisioning": ("schemas.py", "service.py"),
     # The job queue: pgqueuer's tables (no models), its SQL, the runner; no HTTP.
     "jobs": ("repository.py", "service.py"),

@@ -157,6 +157,19 @@ class CaseSettings:
     # each of two consecutive quarters (this one and the last).
     recurring_cases: int = 3
     recurring_consecutive_cases: int = 2
+    # 周研判 (cases/weekly/rules.py, docs/weekly-review.md): a week's count at a place is a
+    # signal when >= max(review_min_count, mean + review_k * max(sd, sqrt(1.25 * mean +
+    # review_floor ** 2))) over its previous 4 weeks (review_repeat_min in place of
+    # review_min_count for one category at a place); a roster drop when a station's active
+    # workers of a partner fell by >= review_drop_pct % and >= review_drop_min workers from
+    # >= review_roster_min.
+    review_min_count: int = 5
+    review_repeat_min: int = 8
+    review_k: float = 3.0
+    review_floor: float = 1.0
+    review_drop_pct: float = 30.0
+    review_drop_min: int = 5
+    review_roster_min: int = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +307,14 @@ def load_settings() -> Settings:
             reopen_days=_int("FLEXUNION_CASE_REOPEN_DAYS", 15),
             reminder_minutes=_int("FLEXUNION_CASE_REMINDER_MINUTES", 240),
             recurring_cases=_int("FLEXUNION_CASE_RECURRING_CASES", 3),
-            recurring_consecutive_cases=_int("FLEXUNION_CASE_RECURRING_CONSECUTIVE_CASES", 2)),
+            recurring_consecutive_cases=_int("FLEXUNION_CASE_RECURRING_CONSECUTIVE_CASES", 2),
+            review_min_count=_int("FLEXUNION_REVIEW_MIN_COUNT", 5),
+            review_repeat_min=_int("FLEXUNION_REVIEW_REPEAT_MIN", 8),
+            review_k=_float("FLEXUNION_REVIEW_K", 3.0),
+            review_floor=_float("FLEXUNION_REVIEW_FLOOR", 1.0),
+            review_drop_pct=_float("FLEXUNION_REVIEW_DROP_PCT", 30.0),
+            review_drop_min=_int("FLEXUNION_REVIEW_DROP_MIN", 5),
+            review_roster_min=_int("FLEXUNION_REVIEW_ROSTER_MIN", 10)),
         console=ConsoleSettings(
             idle_minutes=_int("FLEXUNION_CONSOLE_IDLE_MINUTES", 30),
             absolute_hours=_int("FLEXUNION_CONSOLE_ABSOLUTE_HOURS", 12),

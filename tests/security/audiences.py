@@ -9,7 +9,7 @@ AUDIENCES = (
     "anonymous", "worker", "worker_nonmember", "pickup", "login_admin",
     "partner_hq", "partner_region", "partner_other_hq",
     "hq_admin", "regional_admin_a", "regional_admin_b", "station_officer", "hotline_operator",
-    "system_jobs", "system_sla_sweep", "system_case_follow",
+    "system_jobs", "system_sla_sweep", "system_case_follow", "system_weekly_review",
 )
 PEOPLE_AUDIENCES = frozenset(a for a in AUDIENCES if a.startswith(("partner", "worker")))
 
@@ -218,6 +218,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_sla_sweep": "",
         "worker": "the public directory: the nearest provider to where it works",
         "worker_nonmember": "the public directory: the nearest provider to where it works",
+        "system_weekly_review": "",
     },
     "case_referrals": {
         "hotline_operator": "",
@@ -225,6 +226,12 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "station_officer": "",  # the seeded case left its station (case_sight, 0029)
         "worker": "where its own case was referred: the provider, the slot, the hand-over",
+    },
+    "review_signals": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "station_officer": "",  # the signal is placed at its own station
+        "system_weekly_review": "",  # its own federation's signals (0032)
     },
     "case_clocks": {
         "hotline_operator": "",
@@ -330,6 +337,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_jobs": "",
         "system_sla_sweep": "",
         "system_case_follow": "",
+        "system_weekly_review": "",
     },
     "idempotency_keys": {
         "worker_nonmember": "its own retried request's stored answer",
@@ -387,6 +395,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_jobs": "",
         "system_sla_sweep": "",
         "system_case_follow": "",
+        "system_weekly_review": "",
     },
     "problem_reports": {
         "hq_admin": "",
@@ -426,6 +435,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_jobs": "",
         "system_sla_sweep": "",
         "system_case_follow": "",
+        "system_weekly_review": "",
     },
     "service_points": {
         "hotline_operator": "",
@@ -439,6 +449,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_jobs": "",
         "system_sla_sweep": "",
         "system_case_follow": "",
+        "system_weekly_review": "",
     },
     "station_checks": {
         "hq_admin": "",
@@ -473,6 +484,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_jobs": "",
         "system_sla_sweep": "",
         "system_case_follow": "",
+        "system_weekly_review": "",
     },
     "transfer_suggestions": {
         "worker": "a transfer offered to it",

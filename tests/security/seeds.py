@@ -253,6 +253,7 @@ async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
     await seed_rectification(conn, fed, case, partner)
     await seed_disputes(conn, fed, case, partner)
     await seed_referrals(conn, fed, case)
+    await seed_weekly_review(conn, fed)
 
 
 async def seed_disputes(conn: asyncpg.Connection, fed: Federation, case, partner) -> None:
@@ -315,6 +316,19 @@ async def seed_referrals(conn: asyncpg.Connection, fed: Federation, case) -> Non
         " status, sent_what, sent_to, sent_at, created_by, created_at) VALUES"
         " (gen_random_uuid(), $1, $2, $3, $4, 'handover', 'handed_over', '登记表', '调解员',"
         " now(), 'test', now())", hq, region, case, provider)
+
+
+async def seed_weekly_review(conn: asyncpg.Connection, fed: Federation) -> None:
+    """周研判 (migration 0032): a signal of the first region placed at its first station, judged."""
+    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    station_code = fed.stations[fed.regions[0]][0]
+    await conn.execute(
+        "INSERT INTO review_signals (id, federation_id, tenant_id, week, kind, dimension, place,"
+        " place_tenant_id, detail, value, baseline, spread, threshold, why_zh, why_en,"
+        " computed_at, judgement, action, follow_up_node, follow_up_due, judged_by, judged_at)"
+        " VALUES (gen_random_uuid(), $1, $2, '2026-W49', 'cases', 'station', $3, $4, '', 15,"
+        " 3.0, 1.0, 6.0, '诉求量激增', 'cases spiked', now(), 'execution_deviation', '约谈站长',"
+        " '复核', '2026-12-21', 'test', now())", hq, region, station_code, fed.ids[station_code])
 
 
 async def seed_rectification(conn: asyncpg.Connection, fed: Federation, case, partner) -> None:

@@ -71,6 +71,8 @@ async def scopes(owner: Any, conn: asyncpg.Connection, fed: Federation,
         "system_sla_sweep": (str(hq), "system:jobs:sla-sweep"),  # reads cases (0020)
         # moves cases with a transfer: the outbox's member.transferred rows, cases (0029)
         "system_case_follow": (str(hq), "system:jobs:case-follow-transfer"),
+        # 周研判: its own review_signals; counts only through a function (0032)
+        "system_weekly_review": (str(hq), "system:jobs:weekly-review"),
     }
     assert set(found) == set(AUDIENCES)
     return found

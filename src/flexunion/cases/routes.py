@@ -2,8 +2,9 @@
 the staff ledger and its steps (/v1/cases), the platforms' view and the 12351 work orders
 (/v1/partner/cases), and the anonymous suggestion link (/v1/suggestions), each sub-package
 serving its part of those paths under the `cases` tag; then the SLA clocks, the
-rectification list, the figures, the disputes (争议处置) and the referrals to mediation and
-legal aid, with tags of their own. Codes: docs/cases.md, docs/disputes.md, docs/referrals.md."""
+rectification list, the figures, the disputes (争议处置), the referrals to mediation and
+legal aid and the weekly review (周研判), with tags of their own. Codes: docs/cases.md,
+docs/disputes.md, docs/referrals.md, docs/weekly-review.md."""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ from flexunion.cases.policies.routes import router as policies_router
 from flexunion.cases.rectification.routes import router as rectification_router
 from flexunion.cases.referrals.routes import router as referrals_router
 from flexunion.cases.suggestions.routes import router as suggestions_router
+from flexunion.cases.weekly.routes import router as weekly_router
 
 router = Router("/", route_handlers=[
     Router("/", tags=["cases 需求清单"],
            route_handlers=[intake_router, ledger_router, handling_router, followup_router,
                            attachments_router, policies_router, suggestions_router]),
     clocks_router, rectification_router, figures_router, disputes_router, referrals_router,
+    weekly_router,
 ])

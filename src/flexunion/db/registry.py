@@ -20,6 +20,7 @@ from flexunion.cases.ledger import models as _cases  # noqa: F401
 from flexunion.cases.policies import models as _case_policies  # noqa: F401
 from flexunion.cases.rectification import models as _rectification  # noqa: F401
 from flexunion.cases.referrals import models as _referrals  # noqa: F401
+from flexunion.cases.weekly import models as _weekly  # noqa: F401
 from flexunion.consent import models as _consent  # noqa: F401
 from flexunion.core import events as _events  # noqa: F401
 from flexunion.core import idempotency_models as _idempotency  # noqa: F401

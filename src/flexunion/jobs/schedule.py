@@ -33,6 +33,9 @@ SCHEDULES: tuple[Schedule, ...] = (
              "过期数据清理 retention purge (idempotency keys, OTP, sessions, check-ins, job log)"),
     Schedule("sla-sweep", "*/5 * * * *", "sla-sweep",
              "临期提醒与超期升级 remind SLA clocks near their deadline, escalate breached ones"),
+    # 16:30 UTC on Sunday = 00:30 Beijing on Monday: the ISO week (Beijing) just ended.
+    Schedule("weekly-review", "30 16 * * 0", "weekly-review",
+             "周研判 each region's signals of the week just ended against its 4-week baseline"),
     # 00:05 UTC on the first day of a quarter = 08:05 Beijing, the quarter's first day too.
     Schedule("rectification-carry-over", "5 0 1 1,4,7,10 *", "rectification-carry-over",
              "季度整改清单结转 carry the last quarter's open rectification items into this one"),

@@ -13,6 +13,7 @@ from flexunion.bargaining.ballots import service as ballots
 from flexunion.cases.clocks import sweep as sla
 from flexunion.cases.moves import service as moves
 from flexunion.cases.rectification import steps as rectification
+from flexunion.cases.weekly import service as weekly
 from flexunion.db import retention
 from flexunion.jobs.registry import JobRun, register
 from flexunion.transfers import jobs as transfers
@@ -56,3 +57,12 @@ async def sla_sweep(run: JobRun) -> int:
     """临期提醒 / 超期升级: remind clocks near their deadline, escalate breached ones."""
     return await sla.sweep(run.session, run.now,
                            within=timedelta(minutes=run.settings.cases.reminder_minutes))
+
+
+@register("weekly-review")
+async def weekly_review(run: JobRun) -> int:
+    """周研判: every region's signals of the week just ended (or payload `week`), idempotent."""
+    assert run.federation_id is not None
+    week = run.payload.get("week")
+    return await weekly.run_due(run.session, run.federation_id, run.now, run.settings.cases,
+                                week=str(week) if week else None)
