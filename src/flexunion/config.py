@@ -170,6 +170,11 @@ class CaseSettings:
     review_drop_pct: float = 30.0
     review_drop_min: int = 5
     review_roster_min: int = 10
+    # 算法决定申诉 (封号/限单, 罚款/扣分 disputes): the platform owes its written reasons within
+    # this many working days of the dispute's opening, on the case's calendar
+    # (FLEXUNION_CASE_PLATFORM_REPLY_DAYS). 10 working days = the two weeks the EU Platform
+    # Work Directive (2024/2831, art. 11) gives a platform to answer a review request.
+    platform_reply_days: int = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +319,8 @@ def load_settings() -> Settings:
             review_floor=_float("FLEXUNION_REVIEW_FLOOR", 1.0),
             review_drop_pct=_float("FLEXUNION_REVIEW_DROP_PCT", 30.0),
             review_drop_min=_int("FLEXUNION_REVIEW_DROP_MIN", 5),
-            review_roster_min=_int("FLEXUNION_REVIEW_ROSTER_MIN", 10)),
+            review_roster_min=_int("FLEXUNION_REVIEW_ROSTER_MIN", 10),
+            platform_reply_days=_int("FLEXUNION_CASE_PLATFORM_REPLY_DAYS", 10)),
         console=ConsoleSettings(
             idle_minutes=_int("FLEXUNION_CONSOLE_IDLE_MINUTES", 30),
             absolute_hours=_int("FLEXUNION_CONSOLE_ABSOLUTE_HOURS", 12),

@@ -144,6 +144,24 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "worker": "the dispute on its own case",
     },
+    "dispute_decisions": {
+        "hq_admin": "",
+        "partner_hq": "its reply deadline, its own written reasons and the review's outcome"
+                      " on a dispute addressed to it (0033)",
+        "partner_region": "its reply deadline, its own written reasons and the review's"
+                          " outcome on a dispute addressed to it (0033)",
+        "regional_admin_a": "",
+        "worker": "the platform's reasons and the review on the dispute of its own case",
+    },
+    "dispute_resolutions": {
+        "hq_admin": "",
+        "partner_hq": "the path, terms and check of a dispute addressed to it: it is a party"
+                      " to the mediation or settlement (0033)",
+        "partner_region": "the path, terms and check of a dispute addressed to it: it is a"
+                          " party to the mediation or settlement (0033)",
+        "regional_admin_a": "",
+        "worker": "how the dispute on its own case was resolved, and the follow-up",
+    },
     "dispute_evidence": {
         "hq_admin": "",
         "partner_hq": "only the evidence it supplied for its own request (slot and sha256)",

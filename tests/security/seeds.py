@@ -258,7 +258,8 @@ async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
 
 async def seed_disputes(conn: asyncpg.Connection, fed: Federation, case, partner) -> None:
     """争议处置 (migration 0030): the seeded case as a dispute addressed to alpha, a request
-    the partner fulfilled with a file in a slot, a step, the partner's reply, the referral."""
+    the partner fulfilled with a file in a slot, a step, the partner's reply, the referral;
+    and (0033) the platform's written reasons for a decision under appeal, a settlement."""
     hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
     dispute = await conn.fetchval(
         "INSERT INTO case_disputes (id, federation_id, tenant_id, case_id, case_no, kind,"
@@ -293,6 +294,16 @@ async def seed_disputes(conn: asyncpg.Connection, fed: Federation, case, partner
         "INSERT INTO dispute_referrals (id, federation_id, tenant_id, dispute_id, step_id,"
         " to_kind, to_name, sent, by, at) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
         " 'labour_inspection', '劳动监察大队', '[]', 'test', now())", hq, region, dispute, step)
+    await conn.execute(
+        "INSERT INTO dispute_decisions (id, federation_id, tenant_id, dispute_id, reply_due_at,"
+        " reasons, reasons_by, reasons_at) VALUES (gen_random_uuid(), $1, $2, $3,"
+        " now() + interval '14 days', '系统判定', 'partner:seed', now())", hq, region, dispute)
+    await conn.execute(
+        "INSERT INTO dispute_resolutions (id, federation_id, tenant_id, dispute_id, cause, path,"
+        " text, terms, followup_node, followup_due_at, followup_tenant_id, by, at) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, 'individual', 'settlement', '调解达成和解',"
+        " '十日内补发', '回访履约', now() + interval '10 days', $2, 'test', now())",
+        hq, region, dispute)
 
 
 async def seed_referrals(conn: asyncpg.Connection, fed: Federation, case) -> None:

@@ -84,6 +84,33 @@ REFERRALS: Labels = {
     "arbitration": ("劳动争议仲裁", "Labour dispute arbitration"),
 }
 
+# 算法决定: kinds whose subject is a platform's (often automated) decision about a worker — it
+# owes its written reasons by a deadline (settings.cases.platform_reply_days) and the union
+# reviews them by a human (docs/disputes.md). Migration 0033 freezes OUTCOMES.
+ALGORITHMIC = frozenset({"penalty", "deactivation"})
+OUTCOMES: Labels = {
+    "upheld": ("维持", "Upheld"),
+    "reversed": ("撤销", "Reversed"),
+    "compensated": ("补偿", "Compensated"),
+}
+
+# 分类处置: after sorting the cause (原因研判), one resolution path; each schedules a 回访.
+CAUSES: Labels = {
+    "system_flaw": ("制度瑕疵", "Flaw in the rules"),
+    "execution_deviation": ("执行偏差", "Deviation in carrying them out"),
+    "individual": ("个案争议", "Individual dispute"),
+}
+PATHS: Labels = {
+    "explanation": ("释法答疑", "Explaining the law"),
+    "mediation": ("内部调解", "Internal mediation"),
+    "settlement": ("和解协议", "Settlement agreement"),
+    "transfer": ("分流转办", "Transferred to the competent body"),
+}
+KEPT: Labels = {
+    "kept": ("已履行", "Kept"),
+    "broken": ("未履行", "Broken"),
+}
+
 SUPPLIERS: Labels = {
     "worker": ("劳动者", "Worker"),
     "cadre": ("工会干部", "Union cadre"),

@@ -139,3 +139,58 @@ class DisputeReferral(TenantScoped, Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     by: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = timestamp()
+
+
+class DisputeDecision(TenantScoped, Base):
+    """An algorithmic decision under appeal (封号/限单, 罚款/扣分; migration 0033): the
+    platform's written reasons, due by `reply_due_at` (working days on the case's calendar),
+    and the union's human review with its outcome. One per dispute of such a kind, made
+    when it opens."""
+
+    __tablename__ = "dispute_decisions"
+    __table_args__ = (
+        in_federation("dispute_decisions"),
+        UniqueConstraint("dispute_id", name="uq_dispute_decisions_dispute_id"),
+        Index("ix_dispute_decisions_due", "reply_due_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    dispute_id: Mapped[uuid.UUID] = uuid_ref("case_disputes")
+    reply_due_at: Mapped[datetime] = timestamp()
+    reasons: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reasons_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reasons_at: Mapped[datetime | None] = timestamp(nullable=True)
+    reviewer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_at: Mapped[datetime | None] = timestamp(nullable=True)
+
+
+class DisputeResolution(TenantScoped, Base):
+    """分类处置 (migration 0033): the cause sorted, the path taken (a settlement with its
+    terms, a transfer with its addressee), the 回访 it schedules (next node, due, unit), and
+    for a settlement the later check that its terms were kept. One per dispute."""
+
+    __tablename__ = "dispute_resolutions"
+    __table_args__ = (
+        in_federation("dispute_resolutions"),
+        UniqueConstraint("dispute_id", name="uq_dispute_resolutions_dispute_id"),
+        Index("ix_dispute_resolutions_due", "followup_due_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    dispute_id: Mapped[uuid.UUID] = uuid_ref("case_disputes")
+    cause: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    terms: Mapped[str | None] = mapped_column(Text, nullable=True)
+    transfer_to: Mapped[str | None] = mapped_column(Text, nullable=True)
+    followup_node: Mapped[str] = mapped_column(Text)
+    followup_due_at: Mapped[datetime] = timestamp()
+    followup_tenant_id: Mapped[uuid.UUID] = uuid_ref("tenants")
+    by: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = timestamp()
+    kept: Mapped[str | None] = mapped_column(Text, nullable=True)
+    check_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    checked_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+    checked_at: Mapped[datetime | None] = timestamp(nullable=True)

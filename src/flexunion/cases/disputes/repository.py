@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.cases.disputes.models import (
     CaseDispute,
+    DisputeDecision,
     DisputeEvidence,
     DisputeReferral,
     DisputeReply,
     DisputeRequest,
+    DisputeResolution,
     DisputeStep,
 )
 from flexunion.db.rows import add as add
@@ -62,3 +64,16 @@ async def replies(session: AsyncSession, dispute_id: uuid.UUID) -> Sequence[Disp
 async def referral(session: AsyncSession, dispute_id: uuid.UUID) -> DisputeReferral | None:
     return await session.scalar(
         select(DisputeReferral).where(DisputeReferral.dispute_id == dispute_id))
+
+
+async def decision(session: AsyncSession, dispute_id: uuid.UUID, *,
+                   lock: bool = False) -> DisputeDecision | None:
+    stmt = select(DisputeDecision).where(DisputeDecision.dispute_id == dispute_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def resolution(session: AsyncSession, dispute_id: uuid.UUID) -> DisputeResolution | None:
+    return await session.scalar(
+        select(DisputeResolution).where(DisputeResolution.dispute_id == dispute_id))

@@ -8,23 +8,29 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, MultipartBody, PathParameter
+from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flexunion.bargaining.evidence.files import content_disposition
 from flexunion.bargaining.evidence.schemas import Upload
 from flexunion.bargaining.evidence.store import EvidenceStore
-from flexunion.cases.disputes import service
+from flexunion.cases.disputes import decisions, resolutions, service
 from flexunion.cases.disputes.schemas import (
+    DecisionCreate,
     DisputeOpen,
     DisputeRead,
     EvidenceLink,
+    ReasonsCreate,
     ReplyCreate,
     RequestCreate,
+    ResolutionCreate,
+    SettlementCheck,
     StepCreate,
 )
 from flexunion.cases.ledger.http import CaseId
@@ -38,6 +44,7 @@ from flexunion.core.http import (
     STAFF,
     WORKER,
     IdempotencyKey,
+    downloads,
     problems,
 )
 
@@ -47,6 +54,7 @@ CASE_404 = "case_not_found (also a case outside my scope)"
 DISPUTE_404 = "case_not_found, dispute_not_found (also outside my scope)"
 NOT_YOURS = "dispute_not_yours: an assisting unit, not the case's union or one above it"
 PARTNER_404 = "dispute_not_found (also a dispute not addressed to my platform)"
+LETTER = downloads("application/pdf", description="The letter PDF, as stored when sent")
 
 
 @dataclass
@@ -64,8 +72,10 @@ class EvidenceForm:
                           422: "dispute_kind_mismatch, dispute_anonymous, partner_required, "
                                "unknown_partner"}))
 async def open_dispute(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
-                       case_id: CaseId, data: JSONBody[DisputeOpen]) -> DisputeRead:
-    row = await service.open_dispute(session, case_id, data, now=clock.now())
+                       settings: NamedDependency[Settings], case_id: CaseId,
+                       data: JSONBody[DisputeOpen]) -> DisputeRead:
+    row = await service.open_dispute(session, case_id, data, now=clock.now(),
+                                     reply_days=settings.cases.platform_reply_days)
     return await service.read(session, row, audience="staff", now=clock.now())
 
 
@@ -111,9 +121,69 @@ async def request_evidence(session: NamedDependency[AsyncSession],
                           422: "minutes_required, letter_required, review_outcome_required, "
                                "referral_required"}))
 async def take_step(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
-                    case_id: CaseId, data: JSONBody[StepCreate]) -> DisputeRead:
-    row = await service.take_step(session, case_id, data, now=clock.now())
+                    attachments: NamedDependency[EvidenceStore], case_id: CaseId,
+                    data: JSONBody[StepCreate]) -> DisputeRead:
+    row = await service.take_step(session, attachments, case_id, data, now=clock.now())
     return await service.read(session, row, audience="staff", now=clock.now())
+
+
+@post("/{case_id:uuid}/dispute/decision", status_code=200, opt=STAFF,
+      summary="人工复核 The union's review of the platform's decision (封号/限单, 罚款/扣分): "
+              "upheld, reversed or compensated, with text; after the platform's written "
+              "reasons, by someone other than the dispute's opener, once",
+      responses=problems({403: NOT_YOURS, 404: DISPUTE_404,
+                          409: "dispute_not_algorithmic, dispute_reasons_missing, "
+                               "dispute_reviewer_is_opener, dispute_decided"}))
+async def review_decision(session: NamedDependency[AsyncSession],
+                          clock: NamedDependency[Clock], case_id: CaseId,
+                          data: JSONBody[DecisionCreate]) -> DisputeRead:
+    row = await decisions.review(session, case_id, data, now=clock.now())
+    return await service.read(session, row, audience="staff", now=clock.now())
+
+
+@post("/{case_id:uuid}/dispute/resolution", status_code=200, opt=STAFF,
+      summary="分类处置 The cause (制度瑕疵, 执行偏差, 个案争议) and the path (释法答疑, 内部调解, "
+              "和解协议 with terms, 分流转办 with the addressee), with the 回访 it schedules "
+              "(next node, due date, responsible unit); once",
+      responses=problems({403: NOT_YOURS, 404: DISPUTE_404,
+                          409: "dispute_resolved, dispute_ladder_ended",
+                          422: "settlement_terms_required, transfer_target_required, "
+                               "next_due_invalid, unknown_unit"}))
+async def resolve(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                  case_id: CaseId, data: JSONBody[ResolutionCreate]) -> DisputeRead:
+    row = await resolutions.resolve(session, case_id, data, now=clock.now())
+    return await service.read(session, row, audience="staff", now=clock.now())
+
+
+@post("/{case_id:uuid}/dispute/resolution/check", status_code=200, opt=STAFF,
+      summary="履约核查 Whether the settlement's terms were kept (kept / broken), once",
+      responses=problems({403: NOT_YOURS, 404: DISPUTE_404,
+                          409: "not_a_settlement, settlement_checked"}))
+async def check_settlement(session: NamedDependency[AsyncSession],
+                           clock: NamedDependency[Clock], case_id: CaseId,
+                           data: JSONBody[SettlementCheck]) -> DisputeRead:
+    row = await resolutions.check_settlement(session, case_id, data, now=clock.now())
+    return await service.read(session, row, audience="staff", now=clock.now())
+
+
+async def _letter_download(store: EvidenceStore, pdf: dict[str, Any]) -> Stream:
+    return Stream(await store.stream(pdf["storage_key"]), media_type="application/pdf",
+                  headers={"Content-Disposition":
+                           content_disposition(f"工会函-{pdf['case_no']}.pdf"),
+                           "Content-Length": str(pdf["size_bytes"]),
+                           "X-Content-Type-Options": "nosniff",
+                           "Digest": f"sha-256={pdf['sha256']}",
+                           "Cache-Control": "private, no-store"})
+
+
+@get("/{case_id:uuid}/dispute/letter", opt=STAFF,
+     summary="发函 The 发函 step's letter as the PDF that was sent (its sha256 is on the step "
+             "and in the Digest header)",
+     responses=LETTER | problems({404: DISPUTE_404 + ", dispute_letter_not_found"}))
+async def get_letter(session: NamedDependency[AsyncSession],
+                     attachments: NamedDependency[EvidenceStore], case_id: CaseId) -> Stream:
+    row = await service.staff_dispute(session, case_id)
+    return await _letter_download(attachments, await service.letter_pdf(session, row))
 
 
 @get("/{case_id:uuid}/dispute", summary="我的争议 The dispute on my case",
@@ -131,6 +201,15 @@ async def partner_dispute(session: NamedDependency[AsyncSession], clock: NamedDe
                           case_id: CaseId) -> DisputeRead:
     row = await service.partner_dispute(session, case_id)
     return await service.read(session, row, audience="partner", now=clock.now())
+
+
+@get("/{case_id:uuid}/dispute/letter",
+     summary="来函 The union's letter to my platform, as the PDF that was sent",
+     responses=LETTER | problems({404: PARTNER_404 + ", dispute_letter_not_found"}))
+async def partner_letter(session: NamedDependency[AsyncSession],
+                         attachments: NamedDependency[EvidenceStore], case_id: CaseId) -> Stream:
+    row = await service.partner_dispute(session, case_id)
+    return await _letter_download(attachments, await service.letter_pdf(session, row))
 
 
 @post("/{case_id:uuid}/dispute/requests/{request_id:uuid}/evidence", status_code=200,
@@ -153,6 +232,18 @@ async def fulfil_request(session: NamedDependency[AsyncSession], clock: NamedDep
     return await service.read(session, row, audience="partner", now=clock.now())
 
 
+@post("/{case_id:uuid}/dispute/reasons", status_code=200, opt=IDEMPOTENT,
+      summary="书面理由 My platform's written reasons for the decision under appeal "
+              "(封号/限单, 罚款/扣分), due by `decision.reply_due_at`; once, Idempotency-Key",
+      responses=problems({404: PARTNER_404,
+                          409: "dispute_not_algorithmic, dispute_reasons_given"}))
+async def give_reasons(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                       case_id: CaseId, idempotency_key: IdempotencyKey,
+                       data: JSONBody[ReasonsCreate]) -> DisputeRead:
+    row = await decisions.give_reasons(session, case_id, data.text, now=clock.now())
+    return await service.read(session, row, audience="partner", now=clock.now())
+
+
 @post("/{case_id:uuid}/dispute/steps/{step_id:uuid}/reply", status_code=200, opt=IDEMPOTENT,
       summary="答复 My platform's answer to a step (once per step, Idempotency-Key)",
       responses=problems({404: PARTNER_404 + ", dispute_step_not_found",
@@ -166,8 +257,10 @@ async def reply(session: NamedDependency[AsyncSession], clock: NamedDependency[C
 
 router = Router("/", tags=["disputes 争议处置"], route_handlers=[
     Router("/v1/cases", security=BEARER, route_handlers=[
-        open_dispute, get_dispute, link_evidence, request_evidence, take_step]),
+        open_dispute, get_dispute, link_evidence, request_evidence, take_step, get_letter,
+        review_decision, resolve, check_settlement]),
     Router("/v1/me/cases", opt=WORKER, security=BEARER, route_handlers=[my_dispute]),
     Router("/v1/partner/cases", opt=PARTNER, security=BEARER,
-           route_handlers=[partner_dispute, fulfil_request, reply]),
+           route_handlers=[partner_dispute, partner_letter, give_reasons, fulfil_request,
+                           reply]),
 ])

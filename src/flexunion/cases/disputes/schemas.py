@@ -70,6 +70,50 @@ class StepCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     evidence_waiver: Reason | None = None
 
 
+class ReasonsCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The platform's written reasons for the decision under appeal (封号/限单, 罚款/扣分)."""
+
+    text: Text
+
+
+Outcome = Literal["upheld", "reversed", "compensated"]
+
+
+class DecisionCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The union's human review of the platform's decision: upheld (维持), reversed (撤销) or
+    compensated (补偿), and what was found."""
+
+    outcome: Outcome
+    text: Text
+
+
+Cause = Literal["system_flaw", "execution_deviation", "individual"]
+Path = Literal["explanation", "mediation", "settlement", "transfer"]
+Day = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+class ResolutionCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """分类处置: the cause (制度瑕疵 / 执行偏差 / 个案争议), the path (释法答疑 / 内部调解 /
+    和解协议 with `terms` / 分流转办 with `transfer_to`), what was done, and the 回访 it
+    schedules: the next node, its due date and the responsible unit (a tenant code)."""
+
+    cause: Cause
+    path: Path
+    text: Text
+    terms: Text | None = None
+    transfer_to: Short | None = None
+    next_node: Short
+    next_due_on: Day
+    responsible_unit: Code
+
+
+class SettlementCheck(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """履约核查: were the settlement's terms kept (kept / broken), and what was found."""
+
+    kept: Literal["kept", "broken"]
+    note: Reason
+
+
 class ReplyCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The platform's answer to a step."""
 
@@ -128,6 +172,38 @@ class ReferralRead(msgspec.Struct):
     at: str
 
 
+class DecisionRead(msgspec.Struct):
+    """算法决定申诉: the platform's reply deadline (overdue: no reasons by then), its reasons
+    and the union's review (the reviewer shown to staff only)."""
+
+    reply_due_at: str
+    overdue: bool
+    reasons: str | None
+    reasons_at: str | None
+    reviewer: str | None
+    outcome: Label | None
+    outcome_text: str | None
+    decided_at: str | None
+
+
+class ResolutionRead(msgspec.Struct):
+    """The resolution path; the platform (a party to mediation and settlement) sees the
+    path, the terms and the check, not the union's cause, notes or 回访."""
+
+    path: Label
+    terms: str | None
+    transfer_to: str | None
+    at: str
+    kept: Label | None
+    checked_at: str | None
+    cause: Label | None = None
+    text: str | None = None
+    next_node: str | None = None
+    next_due_at: str | None = None
+    responsible_unit: str | None = None
+    check_note: str | None = None
+
+
 class DisputeRead(msgspec.Struct):
     id: uuid.UUID
     case_id: uuid.UUID | None
@@ -144,6 +220,8 @@ class DisputeRead(msgspec.Struct):
     requests: list[RequestRead]
     steps: list[StepRead]
     referral: ReferralRead | None
+    decision: DecisionRead | None = None
+    resolution: ResolutionRead | None = None
 
 
 def kind_label(code: str) -> Label:

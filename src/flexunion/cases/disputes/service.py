@@ -8,6 +8,7 @@ Every write is one transaction: its rows, a case event where the case is the cal
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Sequence
@@ -25,9 +26,10 @@ from flexunion.bargaining.evidence.store import EvidenceStore
 from flexunion.calendars import service as calendars
 from flexunion.cases.attachments import service as files
 from flexunion.cases.attachments.models import CaseAttachment
-from flexunion.cases.disputes import codes, repository
+from flexunion.cases.disputes import codes, letters, repository
 from flexunion.cases.disputes.models import (
     CaseDispute,
+    DisputeDecision,
     DisputeEvidence,
     DisputeReferral,
     DisputeReply,
@@ -35,6 +37,7 @@ from flexunion.cases.disputes.models import (
     DisputeStep,
 )
 from flexunion.cases.disputes.schemas import (
+    DecisionRead,
     DisputeOpen,
     DisputeRead,
     EvidenceLink,
@@ -43,6 +46,7 @@ from flexunion.cases.disputes.schemas import (
     ReplyRead,
     RequestCreate,
     RequestRead,
+    ResolutionRead,
     SlotRead,
     StepCreate,
     StepRead,
@@ -53,6 +57,7 @@ from flexunion.cases.disputes.schemas import (
 from flexunion.cases.ledger import service as ledger
 from flexunion.cases.ledger.models import Case
 from flexunion.cases.ledger.schemas import label
+from flexunion.core.clock import BEIJING
 from flexunion.core.context import Caller
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from flexunion.db import rls
@@ -99,7 +104,7 @@ async def _own_case(session: AsyncSession, case_id: uuid.UUID) -> Case:
 
 
 async def open_dispute(session: AsyncSession, case_id: uuid.UUID, data: DisputeOpen, *,
-                       now: datetime) -> CaseDispute:
+                       now: datetime, reply_days: int) -> CaseDispute:
     """立为争议. Any case of the ledger may become one — a worker's app case too (the worker
     asks, staff decide) — when its category fits the kind; not an anonymous suggestion
     (nobody to act for) nor a merged case (it lives on in the one it was merged into)."""
@@ -137,12 +142,22 @@ async def open_dispute(session: AsyncSession, case_id: uuid.UUID, data: DisputeO
                       step=None, opened_by=actor, opened_at=now, updated_at=now)
     repository.add(session, row)
     await repository.flush(session)
+    due: str | None = None
+    if data.kind in codes.ALGORITHMIC:
+        # 算法决定: the platform owes its written reasons within `reply_days` working days
+        at = (await calendars.deadline_after(session, row.tenant_id, now, reply_days)).at
+        repository.add(session, DisputeDecision(
+            id=uuid.uuid4(), federation_id=row.federation_id, tenant_id=row.tenant_id,
+            dispute_id=row.id, reply_due_at=at))
+        await repository.flush(session)
+        due = at.isoformat()
     await ledger.record(session, case, "dispute", now=now,
                         details={"dispute_id": str(row.id), "kind": data.kind})
     await audit.record(session, "dispute.opened", tenant_id=case.tenant_id,
                        object_type="dispute", object_id=row.id,
                        payload={"case_id": str(case.id), "kind": data.kind,
-                                "partner_id": str(partner_id)})
+                                "partner_id": str(partner_id),
+                                **({"platform_reply_due_at": due} if due else {})})
     return row
 
 
@@ -171,7 +186,7 @@ async def partner_dispute(session: AsyncSession, case_id: uuid.UUID) -> CaseDisp
     return row
 
 
-async def _locked(session: AsyncSession, case_id: uuid.UUID) -> tuple[Case, CaseDispute]:
+async def locked(session: AsyncSession, case_id: uuid.UUID) -> tuple[Case, CaseDispute]:
     case = await _own_case(session, case_id)
     row = await repository.by_case(session, case.id, lock=True)
     if row is None:
@@ -196,7 +211,7 @@ def _in_checklist(row: CaseDispute, slot: str) -> None:
 async def link_evidence(session: AsyncSession, case_id: uuid.UUID, data: EvidenceLink, *,
                         now: datetime) -> CaseDispute:
     """File a case attachment (the worker's or a cadre's upload) under a slot."""
-    case, row = await _locked(session, case_id)
+    case, row = await locked(session, case_id)
     _in_checklist(row, data.slot)
     found = next((a for a in await files.attachments(session, case)
                   if a.id == data.attachment_id), None)
@@ -231,7 +246,7 @@ async def link_evidence(session: AsyncSession, case_id: uuid.UUID, data: Evidenc
 async def request_evidence(session: AsyncSession, case_id: uuid.UUID, data: RequestCreate, *,
                            now: datetime) -> CaseDispute:
     """调取证据: ask the platform for a slot within N working days on the case's calendar."""
-    _, row = await _locked(session, case_id)
+    _, row = await locked(session, case_id)
     _in_checklist(row, data.slot)
     if row.step == codes.LADDER[-1]:
         raise _ended()
@@ -353,11 +368,40 @@ def _step_details(data: StepCreate, steps: Sequence[DisputeStep]) -> dict[str, A
     return details
 
 
-async def take_step(session: AsyncSession, case_id: uuid.UUID, data: StepCreate, *,
-                    now: datetime) -> CaseDispute:
+async def _letter(session: AsyncSession, case: Case, row: CaseDispute, text: str,
+                  evidence: Sequence[DisputeEvidence], now: datetime) -> letters.Letter:
+    """发函's letter: from the federation and the case's union, to the platform, with the
+    evidence index (slot, file, supplier by role only, time, sha256) and the date."""
+    tenants = await directory.directory(session, row.federation_id)
+    by_id = {e.id: e for e in tenants.values()}
+    union = by_id.get(row.tenant_id)
+    region = tenants.region_of(union) if union else None
+    # the federation, the region, and the station that handles the case (when one does)
+    sender = " ".join(dict.fromkeys(e.name_zh for e in (
+        by_id.get(row.federation_id), region, union) if e is not None))
+    partner = next((p for p in (await directory.partners(session, row.federation_id)).values()
+                    if p.id == row.partner_id), None)
+    names = {a.id: a.filename for a in await files.attachments(session, case)}
+    kzh, ken = codes.KINDS[row.kind]
+    return letters.Letter(
+        sender=sender, addressee=f"{partner.name_zh}（{partner.name_en}）" if partner else "?",
+        case_no=row.case_no, kind=f"{kzh} {ken}（{row.kind}）", statement=row.statement,
+        text=text, dated=now.astimezone(BEIJING).date(),
+        evidence=tuple(letters.EvidenceLine(
+            slot=f"{codes.SLOTS[e.slot][0]}（{e.slot}）",
+            filename=names.get(e.attachment_id, "?"),
+            supplier=f"{codes.SUPPLIERS[e.supplier][0]} {codes.SUPPLIERS[e.supplier][1]}",
+            supplied_at=e.supplied_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"),
+            sha256=e.sha256) for e in evidence))
+
+
+async def take_step(session: AsyncSession, store: EvidenceStore, case_id: uuid.UUID,
+                    data: StepCreate, *, now: datetime) -> CaseDispute:
     """The next rung, and only the next (409 `dispute_step_skipped`); past 提示 only with
-    the kind's required slots filled or a reason recorded (409 `dispute_evidence_missing`)."""
-    case, row = await _locked(session, case_id)
+    the kind's required slots filled or a reason recorded (409 `dispute_evidence_missing`).
+    发函 renders the letter PDF, keeps it in the evidence store and records its sha256 on
+    the step (`details.letter_pdf`): the letter sent is fixed."""
+    case, row = await locked(session, case_id)
     expected = codes.next_step(row.step)
     if expected is None:
         raise _ended()
@@ -382,14 +426,33 @@ async def take_step(session: AsyncSession, case_id: uuid.UUID, data: StepCreate,
         if data.evidence_waiver is not None:
             details |= {"evidence_waiver": data.evidence_waiver, "missing": missing}
     actor = await rls.principal(session)
-    ref = data.referral if data.step == "handover" else None
-    if ref is not None:
-        details |= {"to": ref.to, "to_name": ref.to_name}
+    if data.step == "handover" and data.referral is not None:
+        details |= {"to": data.referral.to, "to_name": data.referral.to_name}
+    stored: str | None = None
+    if data.step == "letter" and data.letter is not None:
+        letter = await _letter(session, case, row, data.letter, evidence, now)
+        pdf = await asyncio.to_thread(letters.render, letter)
+        stored = await store.put(pdf, suffix=".pdf")
+        details["letter_pdf"] = {"sha256": hashlib.sha256(pdf).hexdigest(),
+                                 "size_bytes": len(pdf), "storage_key": stored}
+    try:
+        await _write_step(session, case, row, data, details, evidence, actor, now)
+    except BaseException:
+        if stored is not None:
+            await store.delete(stored)
+        raise
+    return row
+
+
+async def _write_step(session: AsyncSession, case: Case, row: CaseDispute, data: StepCreate,
+                      details: dict[str, Any], evidence: Sequence[DisputeEvidence],
+                      actor: str, now: datetime) -> None:
     step = DisputeStep(id=uuid.uuid4(), federation_id=row.federation_id,
                        tenant_id=row.tenant_id, dispute_id=row.id, step=data.step, at=now,
                        actor=actor, reason=data.reason, details=details)
     repository.add(session, step)
     await repository.flush(session)
+    ref = data.referral if data.step == "handover" else None
     if ref is not None:
         # What was sent: the evidence index (each item's slot, attachment and sha256), then
         # the documents named.
@@ -408,8 +471,9 @@ async def take_step(session: AsyncSession, case_id: uuid.UUID, data: StepCreate,
                        object_type="dispute", object_id=row.id,
                        payload={"step_id": str(step.id), "reason": data.reason,
                                 **({"evidence_waiver": data.evidence_waiver}
-                                   if "evidence_waiver" in details else {})})
-    return row
+                                   if "evidence_waiver" in details else {}),
+                                **({"letter_sha256": details["letter_pdf"]["sha256"]}
+                                   if "letter_pdf" in details else {})})
 
 
 async def reply(session: AsyncSession, case_id: uuid.UUID, step_id: uuid.UUID, text: str, *,
@@ -482,17 +546,79 @@ async def read(session: AsyncSession, row: CaseDispute, *, audience: Audience,
             id=s.id, step=label(codes.STEPS, s.step), at=s.at.isoformat(),
             actor=s.actor if audience == "staff" else s.actor.partition(":")[0],
             reason=s.reason,
-            details=_partner_details(s.details) if partner else dict(s.details),
+            details=_partner_details(s.details) if partner else _details(s.details),
             reply=ReplyRead(id=replies[s.id].id, text=replies[s.id].text,
                             at=replies[s.id].at.isoformat()) if s.id in replies else None)
             for s in steps],
         referral=None if referral is None else ReferralRead(
             to=label(codes.REFERRALS, referral.to_kind), to_name=referral.to_name,
-            sent=list(referral.sent), note=referral.note, at=referral.at.isoformat()))
+            sent=list(referral.sent), note=referral.note, at=referral.at.isoformat()),
+        decision=_decision_read(await repository.decision(session, row.id), audience, now),
+        resolution=await _resolution_read(session, row, audience))
+
+
+async def _resolution_read(session: AsyncSession, row: CaseDispute,
+                           audience: Audience) -> ResolutionRead | None:
+    """分类处置 as read: the platform (a party to mediation and settlement) sees the path,
+    the terms and the check, not the union's cause, notes or 回访."""
+    res = await repository.resolution(session, row.id)
+    if res is None:
+        return None
+    shown = ResolutionRead(
+        path=label(codes.PATHS, res.path), terms=res.terms, transfer_to=res.transfer_to,
+        at=res.at.isoformat(), kept=label(codes.KEPT, res.kept) if res.kept else None,
+        checked_at=res.checked_at.isoformat() if res.checked_at else None)
+    if audience == "partner":
+        return shown
+    units = {e.id: e.code for e in
+             (await directory.directory(session, row.federation_id)).values()}
+    shown.cause = label(codes.CAUSES, res.cause)
+    shown.text, shown.check_note = res.text, res.check_note
+    shown.next_node, shown.next_due_at = res.followup_node, res.followup_due_at.isoformat()
+    shown.responsible_unit = units.get(res.followup_tenant_id, "?")
+    return shown
+
+
+def _decision_read(d: DisputeDecision | None, audience: Audience,
+                   now: datetime) -> DecisionRead | None:
+    if d is None:
+        return None
+    return DecisionRead(
+        reply_due_at=d.reply_due_at.isoformat(),
+        overdue=(d.reasons_at or now) > d.reply_due_at, reasons=d.reasons,
+        reasons_at=d.reasons_at.isoformat() if d.reasons_at else None,
+        reviewer=d.reviewer if audience == "staff" or d.reviewer is None
+        else d.reviewer.partition(":")[0],
+        outcome=label(codes.OUTCOMES, d.outcome) if d.outcome else None,
+        outcome_text=d.outcome_text,
+        decided_at=d.decided_at.isoformat() if d.decided_at else None)
+
+
+def _details(details: dict[str, Any]) -> dict[str, Any]:
+    """A step's details as read: the letter PDF's hash and size, not where it is stored."""
+    shown = dict(details)
+    if "letter_pdf" in shown:
+        shown["letter_pdf"] = {k: v for k, v in shown["letter_pdf"].items()
+                               if k != "storage_key"}
+    return shown
 
 
 def _partner_details(details: dict[str, Any]) -> dict[str, Any]:
-    """The platform reads the minutes, the letter addressed to it, the review's finding and
-    to which kind of body the dispute was handed over — not the union's notes on the
-    evidence, nor the referral's addressee and what was sent."""
-    return {k: v for k, v in details.items() if k in ("minutes", "letter", "corrected", "to")}
+    """The platform reads the minutes, the letter addressed to it (and its PDF's hash), the
+    review's finding and to which kind of body the dispute was handed over — not the union's
+    notes on the evidence, nor the referral's addressee and what was sent."""
+    return {k: v for k, v in _details(details).items()
+            if k in ("minutes", "letter", "letter_pdf", "corrected", "to")}
+
+
+class LetterNotFound(NotFound):
+    code, title, title_en = "dispute_letter_not_found", "尚未发函", "No letter yet"
+
+
+async def letter_pdf(session: AsyncSession, row: CaseDispute) -> dict[str, Any]:
+    """The 发函 step's stored PDF (storage key, sha256, size); 404 before the letter."""
+    step = next((s for s in await repository.steps(session, row.id)
+                 if s.step == "letter" and "letter_pdf" in s.details), None)
+    if step is None:
+        raise LetterNotFound("这起争议尚未发函。", "The dispute has no letter yet.")
+    return {"case_no": row.case_no, **step.details["letter_pdf"]}
