@@ -37,22 +37,26 @@ from flexunion.cases.clocks.schemas import (
     escalation_read,
     overdue_read,
 )
+from flexunion.cases.disputes import codes as dispute_codes
+from flexunion.cases.disputes import service as disputes
 from flexunion.cases.intake import service as intake
 from flexunion.cases.intake.schemas import StaffCaseCreate
 from flexunion.cases.ledger import codes, service
 from flexunion.cases.policies import service as library
 from flexunion.cases.policies.schemas import PolicyCreate, PolicyUpdate, policy_read
+from flexunion.cases.referrals import service as referrals
 from flexunion.config import Settings
 from flexunion.console.forms import Form, attempt, read_form
 from flexunion.console.i18n import Speaker
 from flexunion.console.menus import UNIONS
 from flexunion.console.render import html, see_other, speaker
-from flexunion.core.clock import Clock
-from flexunion.core.context import Caller, Role
+from flexunion.core.clock import BEIJING, Clock
+from flexunion.core.context import ADMIN_ROLES, Caller, Role
 from flexunion.core.errors import Forbidden, NotFound
 from flexunion.core.pagination import decode_time_cursor, encode_cursor, time_key
 from flexunion.federation import directory
 from flexunion.geo.registry import GeoRegistry
+from flexunion.geo.stations import hours
 from flexunion.geo.stations.service import StationNotFound
 from flexunion.membership.cards.qr import qr_svg
 
@@ -240,6 +244,40 @@ def clock_left(t: Speaker, c: ClockRead) -> str:
              f"{span(t, c.remaining_minutes)} left (working time)")
 
 
+def _handles(tenants: Any, caller: Caller, tenant_id: uuid.UUID) -> bool:
+    """The caller's union handles the case: its tenant is the case's or one above it."""
+    entry = tenants.by_id.get(tenant_id)
+    seen: set[uuid.UUID] = set()
+    while entry is not None and entry.id not in seen:
+        if entry.id == caller.tenant_id:
+            return True
+        seen.add(entry.id)
+        entry = tenants.get(entry.parent_code) if entry.parent_code else None
+    return False
+
+
+def slot_grid(provider: Any, now: datetime, days: int = 14) -> list[datetime]:
+    """The provider's bookable slots: its grid of `slot_minutes` within its opening hours,
+    in the future, the next `days` days (Beijing time); none for an inactive provider or one
+    that takes no bookings."""
+    step = provider.slot_minutes
+    if not step or not provider.active:
+        return []
+    out: list[datetime] = []
+    today = now.astimezone(BEIJING).date()
+    for n in range(days):
+        day = today + timedelta(days=n)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=BEIJING)
+        for a, b in hours.hours_on(provider.opening_hours, day):
+            begin = int(a[:2]) * 60 + int(a[3:])
+            end = 24 * 60 if b == "24:00" else int(b[:2]) * 60 + int(b[3:])
+            for m in range(begin, end - step + 1, step):
+                at = midnight + timedelta(minutes=m)
+                if at > now:
+                    out.append(at)
+    return out[:200]
+
+
 async def case_page(request: Request[Any, Any, Any], session: AsyncSession, caller: Caller,
                     case_id: uuid.UUID, *, forms: dict[str, Form] | None = None,
                     status: int = 200) -> Response[str]:
@@ -258,6 +296,17 @@ async def case_page(request: Request[Any, Any, Any], session: AsyncSession, call
                                       region=None, q=None)
         items = list(await board.page(session, filters, after=None, limit=100))
     policies = [p for p in await library.policies(session, caller) if p.active]
+    handles = _handles(tenants, caller, case.tenant_id)
+    try:
+        dispute = await disputes.staff_dispute(session, case_id)
+    except disputes.DisputeNotFound:
+        dispute = None
+    offered: list[Any] = []
+    if handles and caller.role in ADMIN_ROLES and case.status not in referrals.ENDED:
+        rows, names = await referrals.providers(session, caller, region=None, kind=None)
+        now = request.app.state.clock.now()
+        offered = [(referrals.read_provider(p, names), slot_grid(p, now)) for p in rows
+                   if p.active and referrals.serves(names, p, case.tenant_id)]
     return html(
         request, "cases/detail.html", status=status, menu="cases", x=x, case=case,
         attachments=await evidence.attachments(session, case),
@@ -266,6 +315,11 @@ async def case_page(request: Request[Any, Any, Any], session: AsyncSession, call
         items=items, policies=policies, topics=TOPICS, codes=codes, forms=forms or {},
         clock_left=clock_left, span=span, extensions=_extensions(x.events),
         pending_extension=_pending_extension(x.events),
+        handles=handles, dispute=dispute, dispute_codes=dispute_codes,
+        may_dispute=handles and caller.role in ADMIN_ROLES and dispute is None
+        and case.status != "merged" and case.channel != "qr_suggestion",
+        referrals=await referrals.staff_list(session, caller, case_id),
+        may_refer=handles and caller.role in ADMIN_ROLES, providers=offered,
         done=request.query_params.get("done"))
 
 
