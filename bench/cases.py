@@ -16,8 +16,9 @@ the 128 stations and the last 180 days:
   and a resolution clock (open for the open cases: past its deadline when g % 10 = 0, else
   due within the next 300 hours; stopped and met for the others). So ~10 % of all clocks
   breached (5 % stopped late, 5 % open and overdue) and 40 % of the cases have an open clock.
-  No ratings or assignments are seeded (the figures' satisfaction arm and lead-unit lateral
-  read empty indexes).
+- case_assignments (since 2026-12-07): one lead per case past `received`, its unit the case's
+  station: open for the assigned and accepted cases, ended for the others.
+  No ratings are seeded (the figures' satisfaction arm reads an empty index).
 
 Measured, `--requests` sequential calls each after 5 warm-ups, p50 / p95 in ms:
 (a) the overdue list's first page (20) as the first region's admin: clocks.service.overdue in
@@ -150,6 +151,26 @@ SELECT md5('seed-e:' || g || ':' || e.kind)::uuid, $1::uuid, c.tenant_id, c.id, 
  WHERE g % 10 >= e.from_status
 """
 
+# One lead assignment per case past `received`, its unit the case's own station: open for the
+# assigned and accepted cases (g % 10 in 1–2), returned for g % 10 = 3, answered (+3 days) for
+# the rest. case_tenant_id is stamped by its trigger (migration 0034).
+_ASSIGN_SQL = """
+INSERT INTO case_assignments (id, federation_id, tenant_id, case_id, role, seq, unit_tenant_id,
+                              evidence_required, status, assigned_by, assigned_at,
+                              accepted_at, ended_at, end_reason)
+SELECT md5('seed-a:' || g)::uuid, $1::uuid, c.tenant_id, c.id, 'lead', 1, c.tenant_id, '{}',
+       CASE WHEN g % 10 = 1 THEN 'assigned' WHEN g % 10 = 2 THEN 'accepted'
+            WHEN g % 10 = 3 THEN 'returned' ELSE 'answered' END,
+       'bench', c.created_at + interval '1 hour',
+       CASE WHEN g % 10 >= 2 AND g % 10 <> 3 THEN c.created_at + interval '2 hours' END,
+       CASE WHEN g % 10 = 3 THEN c.created_at + interval '2 hours'
+            WHEN g % 10 >= 4 THEN c.created_at + interval '3 days' END,
+       CASE WHEN g % 10 = 3 THEN 'bench: returned' END
+  FROM generate_series($2::bigint, $3::bigint - 1) AS g
+  JOIN cases c ON c.id = md5('seed-c:' || g)::uuid
+ WHERE g % 10 >= 1
+"""
+
 _CLOCKS_SQL = """
 INSERT INTO case_clocks (id, federation_id, tenant_id, case_id, metric, target_days,
                          target_minutes, policy_version, calendar_version,
@@ -190,8 +211,9 @@ async def seed(db, fed, n: int) -> float:
             async with conn.transaction():
                 await conn.execute(_CASES_SQL, fed.hq_id, stations, lo, hi, float(n))
                 await conn.execute(_EVENTS_SQL, fed.hq_id, lo, hi)
+                await conn.execute(_ASSIGN_SQL, fed.hq_id, lo, hi)
                 await conn.execute(_CLOCKS_SQL, fed.hq_id, lo, hi, rules.POLICY_VERSION)
-        for table in ("cases", "case_events", "case_clocks"):
+        for table in ("cases", "case_events", "case_assignments", "case_clocks"):
             await conn.execute(f"VACUUM (ANALYZE) {table}")
     finally:
         await conn.close()

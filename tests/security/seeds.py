@@ -216,9 +216,10 @@ async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
         " details) VALUES (gen_random_uuid(), $1, $2, $3, 'intake', now(), 'test', '{}')",
         hq, region, case)
     await conn.execute(
-        "INSERT INTO case_assignments (id, federation_id, tenant_id, case_id, role, seq,"
-        " unit_partner_id, evidence_required, status, assigned_by, assigned_at) VALUES"
-        " (gen_random_uuid(), $1, $2, $3, 'assist', 1, $4, '{}', 'assigned', 'test', now())",
+        "INSERT INTO case_assignments (id, federation_id, tenant_id, case_id, case_tenant_id,"
+        " role, seq, unit_partner_id, evidence_required, status, assigned_by, assigned_at)"
+        " VALUES (gen_random_uuid(), $1, $2, $3, $2, 'assist', 1, $4, '{}', 'assigned', 'test',"
+        " now())",
         hq, region, case, partner)
     await conn.execute(
         "INSERT INTO case_attachments (id, federation_id, tenant_id, case_id, storage_key,"

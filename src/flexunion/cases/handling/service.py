@@ -271,7 +271,8 @@ async def _units(session: AsyncSession, case: Case, data: AssignCreate, actor: s
             uncovered[seq] = sorted(due.uncovered_years)
         return CaseAssignment(
             id=uuid.uuid4(), federation_id=case.federation_id,
-            tenant_id=tenant_id or case.tenant_id, case_id=case.id, role=role, seq=seq,
+            tenant_id=tenant_id or case.tenant_id, case_id=case.id,
+            case_tenant_id=case.tenant_id, role=role, seq=seq,
             unit_tenant_id=tenant_id, unit_partner_id=partner_id,
             evidence_required=list(unit.evidence_required),
             feedback_due_at=due.at, status="assigned",

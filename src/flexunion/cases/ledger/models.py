@@ -130,10 +130,17 @@ class CaseAssignment(TenantScoped, Base):
               postgresql_where=text("ended_at IS NULL")),
         Index("ix_case_assignments_open_partner", "unit_partner_id",
               postgresql_where=text("ended_at IS NULL")),
+        # flexunion_case_units(): open assignments to a unit other than the case's own tenant
+        # (migration 0034).
+        Index("ix_case_assignments_open_cross", "unit_tenant_id",
+              postgresql_include=["case_tenant_id", "case_id"],
+              postgresql_where=text("ended_at IS NULL AND unit_tenant_id <> case_tenant_id")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     case_id: Mapped[uuid.UUID] = uuid_ref("cases")
+    # The case's own tenant, kept by a trigger when the case moves (migration 0034).
+    case_tenant_id: Mapped[uuid.UUID] = uuid_ref("tenants")
     role: Mapped[str] = mapped_column(Text)
     seq: Mapped[int] = mapped_column(Integer)
     unit_tenant_id: Mapped[uuid.UUID | None] = uuid_ref("tenants", nullable=True)
