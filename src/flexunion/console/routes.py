@@ -33,6 +33,7 @@ from flexunion.console import (
     signin,
     stations,
     transfers,
+    weekly,
 )
 from flexunion.console import ballots as ballot_pages
 from flexunion.console.errors import EXCEPTION_HANDLERS
@@ -81,6 +82,7 @@ PAGES = [
     signed_in(areas.router, roles=UNIONS),
     signed_in(cases.router, case_steps.router, roles=LEDGER),
     signed_in(disputes.router, referrals.router, roles=LEDGER),
+    signed_in(weekly.router, roles=ALL),
     signed_in(rectification.router, roles=UNIONS),
     signed_in(rectification.owners, roles=ALL),
     signed_in(figures.router, roles=UNIONS),
