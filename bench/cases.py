@@ -99,6 +99,20 @@ flexunion_case_units() builds the array of every open assignment to the caller's
 every query, although a regional admin needs only those of cases outside its own subtree.
 At 1M that array would hold ~25,000 ids. Rewriting the arm as `IN (SELECT unnest(…))`
 (a hashed subplan instead of a linear ANY) did not help: the cost is building the array.
+Migration 0034 makes the function list only cases outside the caller's subtree (1.6–2.2 ms
+against 4.4–5.4 with those assignments), and this bench now seeds a lead assignment per case.
+
+Re-run with the assignments seeded, 1M cases, 2026-12-07 02:38, load 1.80 at start → 6.03 at
+the end (helpers' tests shared the box), p50 / p95 ms:
+
+    overdue list p1, regional (RLS)      8.6 /    16.1   owner   3.9 /   7.4   ratio 0.46 — MISSED
+    figures, quarter, regional (RLS)   844.4 / 1,288.4   owner 321.4 / 562.1   ratio 0.38 — MISSED
+    sweep: 100,000 breaches in 6.08 s; due_reminders kept 10,002 in 43.79 s; 8,021 open clocks/s
+
+The list's p95 goal holds (16.1 ms ≤ 50). With real assignments the figures' lateral read of
+each case's answered lead assignment goes through case_assignments' own policy under RLS
+(its EXISTS on cases per row), which the owner skips: that is the figures' new gap, not
+measured apart yet.
 """
 
 from __future__ import annotations
