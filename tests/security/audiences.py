@@ -137,6 +137,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "case_disputes": {
         "hq_admin": "",
+        "station_officer": "the origin's sight: its station handled the seeded case before"
+                           " it moved (0035)",
         "partner_hq": "a dispute addressed to its platform (it stores nothing of the worker;"
                       " the case itself stays closed to it) (0030)",
         "partner_region": "a dispute addressed to its platform (it stores nothing of the"
@@ -146,6 +148,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "dispute_decisions": {
         "hq_admin": "",
+        "station_officer": "the origin's sight: its station handled the seeded case before"
+                           " it moved (0035)",
         "partner_hq": "its reply deadline, its own written reasons and the review's outcome"
                       " on a dispute addressed to it (0033)",
         "partner_region": "its reply deadline, its own written reasons and the review's"
@@ -155,6 +159,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "dispute_resolutions": {
         "hq_admin": "",
+        "station_officer": "the origin's sight: its station handled the seeded case before"
+                           " it moved (0035)",
         "partner_hq": "the path, terms and check of a dispute addressed to it: it is a party"
                       " to the mediation or settlement (0033)",
         "partner_region": "the path, terms and check of a dispute addressed to it: it is a"
@@ -164,6 +170,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "dispute_evidence": {
         "hq_admin": "",
+        "station_officer": "the origin's sight: its station handled the seeded case before"
+                           " it moved (0035)",
         "partner_hq": "only the evidence it supplied for its own request (slot and sha256)",
         "partner_region": "only the evidence it supplied for its own request (slot and"
                           " sha256)",
@@ -172,11 +180,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "dispute_referrals": {
         "hq_admin": "",
+        "station_officer": "the origin's sight: its station handled the seeded case before"
+                           " it moved (0035)",
         "regional_admin_a": "",
         "worker": "where the dispute on its own case was handed over, and what was sent",
     },
     "dispute_replies": {
         "hq_admin": "",
+        "station_officer": "the origin's sight: its station handled the seeded case before"
+                           " it moved (0035)",
         "partner_hq": "its own replies to the steps of a dispute addressed to it",
         "partner_region": "its own replies to the steps of a dispute addressed to it",
         "regional_admin_a": "",
@@ -184,6 +196,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "dispute_requests": {
         "hq_admin": "",
+        "station_officer": "the origin's sight: its station handled the seeded case before"
+                           " it moved (0035)",
         "partner_hq": "the evidence requests addressed to it, with their deadlines",
         "partner_region": "the evidence requests addressed to it, with their deadlines",
         "regional_admin_a": "",
@@ -191,6 +205,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "dispute_steps": {
         "hq_admin": "",
+        "station_officer": "the origin's sight: its station handled the seeded case before"
+                           " it moved (0035)",
         "partner_hq": "the ladder of a dispute addressed to it (it answers each step; the"
                       " API shows authors by role only)",
         "partner_region": "the ladder of a dispute addressed to it (it answers each step;"

@@ -207,3 +207,64 @@ def test_a_move_is_no_clock_event() -> None:
              rules.Step("accept", t0 + timedelta(minutes=50))]
     for metric in rules.METRICS:
         assert rules.clock_events(metric, moved) == rules.clock_events(metric, steps)
+
+
+async def test_an_open_dispute_follows_and_the_origin_reads_it_only(
+        client, sms, staff: Staff, owner, settings, app_sessions) -> None:
+    """The dispute rows move with the case (a trigger on cases.tenant_id): the destination
+    sees it and takes the next rung, the origin reads it and may not act, a third region
+    sees nothing."""
+    fed = staff.fed
+    r1, r2, r3 = fed.regions
+    origin, dest = fed.stations[r1][0], fed.stations[r2][1]
+    worker = await member_at(client, sms, staff, origin)
+    s1 = staff.station[origin]
+    case = await post(client, s1, "", {"category": "commission", "description": "抽成上调未公示。",
+                                       "channel": "station",
+                                       "member_no": worker.body["member_no"]}, expect=201)
+    cid = case["id"]
+    url = f"/{cid}/dispute"
+    await post(client, s1, url, {"kind": "unpaid_pay", "statement": "请结算欠付的收入。",
+                                 "partner": "alpha"}, expect=201)
+    await post(client, s1, f"{url}/steps", {"step": "reminder", "reason": "提示"})
+    await post(client, s1, f"{url}/requests", {"slot": "payroll", "days": 5})
+
+    tid = (await ask(client, worker, dest)).json()["id"]
+    assert (await act(client, s1, tid, "release")).status_code == 200
+    assert (await act(client, staff.region[r2], tid, "accept")).status_code == 200
+    assert await run(app_sessions, settings, staff) == 1
+
+    dest_id = str(fed.ids[dest])
+    async with owner() as s:
+        left = (await s.execute(text(
+            "SELECT t, count(*) FROM (SELECT 'case_disputes' t, tenant_id FROM case_disputes"
+            " WHERE case_id = :c UNION ALL SELECT 'dispute_steps', tenant_id FROM dispute_steps"
+            " WHERE dispute_id IN (SELECT id FROM case_disputes WHERE case_id = :c)"
+            " UNION ALL SELECT 'dispute_requests', tenant_id FROM dispute_requests"
+            " WHERE dispute_id IN (SELECT id FROM case_disputes WHERE case_id = :c)) x"
+            " WHERE tenant_id::text <> :dest GROUP BY t"), {"c": cid, "dest": dest_id})).all()
+        moved = await s.scalar(text(
+            "SELECT count(*) FROM dispute_steps WHERE tenant_id::text = :dest AND dispute_id IN"
+            " (SELECT id FROM case_disputes WHERE case_id = :c)"), {"c": cid, "dest": dest_id})
+    assert left == [] and moved == 1
+
+    # The destination sees it and takes the next rung (with a recorded reason).
+    d = staff.station[dest]
+    seen = await client.get(f"{CASES}{url}", headers=bearer(d))
+    assert seen.status_code == 200, seen.text
+    assert [s["step"]["code"] for s in seen.json()["steps"]] == ["reminder"]
+    nxt = await post(client, d, f"{url}/steps", {
+        "step": "consultation", "reason": "移交后会商", "minutes": "平台同意核对收入",
+        "evidence_waiver": "工资表待平台提供"})
+    assert len(nxt["steps"]) == 2
+    # The origin station and region read it (history included), and may not act.
+    for token in (s1, staff.region[r1]):
+        r = await client.get(f"{CASES}{url}", headers=bearer(token))
+        assert r.status_code == 200, r.text
+        assert len(r.json()["steps"]) == 2 and len(r.json()["requests"]) == 1
+    r = await client.post(f"{CASES}{url}/steps", headers=bearer(s1),
+                          json={"step": "letter", "reason": "发函", "letter": "函"})
+    assert r.status_code == 404, r.text
+    # A third region sees nothing.
+    r = await client.get(f"{CASES}{url}", headers=bearer(staff.region[r3]))
+    assert r.status_code == 404, r.text

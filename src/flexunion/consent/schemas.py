@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 
-from flexunion.consent.models import Purpose
+from flexunion.consent.models import Purpose, StoredPurpose
 
 Version = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,32}(?!\n)$")]
 
@@ -19,7 +19,7 @@ class ConsentCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class ConsentRead(msgspec.Struct):
     id: uuid.UUID
-    purpose: Purpose
+    purpose: StoredPurpose
     version: str
     granted: bool
     created_at: datetime

@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.audit import service as audit
 from flexunion.config import Settings
 from flexunion.consent import repository
-from flexunion.consent.models import PURPOSES, Purpose, WorkerConsent
+from flexunion.consent.models import (
+    DISPUTE_NAMED,
+    DISPUTE_NAMED_VERSION,
+    PURPOSES,
+    Purpose,
+    WorkerConsent,
+)
 from flexunion.consent.schemas import ConsentCreate, RequiredConsent
 from flexunion.core.context import Caller
 from flexunion.core.errors import Forbidden
@@ -45,6 +51,32 @@ async def record(session: AsyncSession, caller: Caller, data: ConsentCreate) -> 
         for hook in list(_hooks.get(data.purpose, {}).values()):
             await hook(session, caller)
     return consent
+
+
+async def record_dispute_named(session: AsyncSession, caller: Caller, dispute_id: uuid.UUID,
+                               named: bool) -> WorkerConsent:
+    """具名同意: the worker agrees (or no longer agrees) to be named to the platform the
+    dispute is addressed to. Appended, audited; the database refuses a dispute that is not on
+    the caller's own case (the caller's service checks first)."""
+    consent = await repository.add(session, WorkerConsent(
+        id=uuid.uuid4(), tenant_id=caller.tenant_id, worker_id=uuid.UUID(caller.subject),
+        purpose=DISPUTE_NAMED, version=DISPUTE_NAMED_VERSION, granted=named,
+        dispute_id=dispute_id))
+    await audit.record(
+        session, "worker.consent_recorded", tenant_id=caller.tenant_id,
+        object_type="worker_consent", object_id=consent.id,
+        payload={"purpose": DISPUTE_NAMED, "version": DISPUTE_NAMED_VERSION, "granted": named,
+                 "dispute_id": str(dispute_id)},
+    )
+    return consent
+
+
+async def dispute_named(session: AsyncSession, worker_id: uuid.UUID,
+                        dispute_id: uuid.UUID) -> bool:
+    """Whether the worker's latest naming consent for the dispute is a grant (as the caller's
+    row-level security shows it: the worker themself or the union's staff)."""
+    consent = await repository.latest_for_dispute(session, worker_id, dispute_id)
+    return consent is not None and consent.granted
 
 
 async def of_caller(session: AsyncSession, caller: Caller) -> Sequence[WorkerConsent]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.cases.disputes.models import (
@@ -77,3 +77,13 @@ async def decision(session: AsyncSession, dispute_id: uuid.UUID, *,
 async def resolution(session: AsyncSession, dispute_id: uuid.UUID) -> DisputeResolution | None:
     return await session.scalar(
         select(DisputeResolution).where(DisputeResolution.dispute_id == dispute_id))
+
+
+async def named_worker(session: AsyncSession,
+                       dispute_id: uuid.UUID) -> tuple[bytes, str | None] | None:
+    """The worker's sealed name and the platform's rider id, through the owner's function that
+    answers only the platform the dispute is addressed to, while the worker consents."""
+    row = (await session.execute(
+        text("SELECT name_cipher, platform_worker_id FROM flexunion_dispute_named(:d)"),
+        {"d": dispute_id})).first()
+    return None if row is None else (bytes(row[0]), row[1])

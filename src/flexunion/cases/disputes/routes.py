@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Router, get, post
+from litestar import Request, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, MultipartBody, PathParameter
@@ -23,6 +23,7 @@ from flexunion.bargaining.evidence.store import EvidenceStore
 from flexunion.cases.disputes import decisions, resolutions, service
 from flexunion.cases.disputes.schemas import (
     DecisionCreate,
+    DisputeConsent,
     DisputeOpen,
     DisputeRead,
     EvidenceLink,
@@ -49,6 +50,7 @@ from flexunion.core.http import (
 )
 
 SubId = Annotated[uuid.UUID, PathParameter()]
+AppRequest = Request[Any, Any, Any]
 BODY_CEILING = 64 * 1_048_576
 CASE_404 = "case_not_found (also a case outside my scope)"
 DISPUTE_404 = "case_not_found, dispute_not_found (also outside my scope)"
@@ -191,16 +193,30 @@ async def get_letter(session: NamedDependency[AsyncSession],
 async def my_dispute(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                      clock: NamedDependency[Clock], case_id: CaseId) -> DisputeRead:
     row = await service.worker_dispute(session, caller, case_id)
-    return await service.read(session, row, audience="worker", now=clock.now())
+    return await service.worker_read(session, caller, row, now=clock.now())
+
+
+@post("/{case_id:uuid}/dispute/consent", status_code=200, opt=IDEMPOTENT,
+      summary="具名同意 Agree to be named to the platform in the dispute on my case "
+              "({named: true}) or withdraw ({named: false}); recorded, Idempotency-Key",
+      responses=problems({404: DISPUTE_404}))
+async def name_me(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
+                  clock: NamedDependency[Clock], case_id: CaseId,
+                  idempotency_key: IdempotencyKey,
+                  data: JSONBody[DisputeConsent]) -> DisputeRead:
+    row = await service.record_named(session, caller, case_id, data.named)
+    return await service.worker_read(session, caller, row, now=clock.now())
 
 
 @get("/{case_id:uuid}/dispute",
-     summary="争议 A dispute addressed to my platform (the worker is not shown)",
+     summary="争议 A dispute addressed to my platform (the worker is named only with the "
+             "worker's recorded consent)",
      responses=problems({404: PARTNER_404}))
-async def partner_dispute(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+async def partner_dispute(request: AppRequest, session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
                           case_id: CaseId) -> DisputeRead:
     row = await service.partner_dispute(session, case_id)
-    return await service.read(session, row, audience="partner", now=clock.now())
+    return await service.partner_read(session, request.app.state.keyring, row, now=clock.now())
 
 
 @get("/{case_id:uuid}/dispute/letter",
@@ -219,7 +235,8 @@ async def partner_letter(session: NamedDependency[AsyncSession],
       responses=problems({404: PARTNER_404 + ", dispute_request_not_found",
                           409: "dispute_request_fulfilled", 413: "attachment_too_large",
                           415: "attachment_type_not_allowed", 422: "attachment_empty"}))
-async def fulfil_request(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+async def fulfil_request(request: AppRequest, session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
                          settings: NamedDependency[Settings],
                          attachments: NamedDependency[EvidenceStore], case_id: CaseId,
                          request_id: SubId, data: MultipartBody[EvidenceForm],
@@ -229,7 +246,7 @@ async def fulfil_request(session: NamedDependency[AsyncSession], clock: NamedDep
     row = await service.fulfil_request(session, attachments, case_id, request_id, upload,
                                        max_bytes=settings.bargaining.attachment_max_bytes,
                                        now=clock.now())
-    return await service.read(session, row, audience="partner", now=clock.now())
+    return await service.partner_read(session, request.app.state.keyring, row, now=clock.now())
 
 
 @post("/{case_id:uuid}/dispute/reasons", status_code=200, opt=IDEMPOTENT,
@@ -237,29 +254,31 @@ async def fulfil_request(session: NamedDependency[AsyncSession], clock: NamedDep
               "(封号/限单, 罚款/扣分), due by `decision.reply_due_at`; once, Idempotency-Key",
       responses=problems({404: PARTNER_404,
                           409: "dispute_not_algorithmic, dispute_reasons_given"}))
-async def give_reasons(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+async def give_reasons(request: AppRequest, session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
                        case_id: CaseId, idempotency_key: IdempotencyKey,
                        data: JSONBody[ReasonsCreate]) -> DisputeRead:
     row = await decisions.give_reasons(session, case_id, data.text, now=clock.now())
-    return await service.read(session, row, audience="partner", now=clock.now())
+    return await service.partner_read(session, request.app.state.keyring, row, now=clock.now())
 
 
 @post("/{case_id:uuid}/dispute/steps/{step_id:uuid}/reply", status_code=200, opt=IDEMPOTENT,
       summary="答复 My platform's answer to a step (once per step, Idempotency-Key)",
       responses=problems({404: PARTNER_404 + ", dispute_step_not_found",
                           409: "dispute_step_answered"}))
-async def reply(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+async def reply(request: AppRequest, session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
                 case_id: CaseId, step_id: SubId, idempotency_key: IdempotencyKey,
                 data: JSONBody[ReplyCreate]) -> DisputeRead:
     row = await service.reply(session, case_id, step_id, data.text, now=clock.now())
-    return await service.read(session, row, audience="partner", now=clock.now())
+    return await service.partner_read(session, request.app.state.keyring, row, now=clock.now())
 
 
 router = Router("/", tags=["disputes 争议处置"], route_handlers=[
     Router("/v1/cases", security=BEARER, route_handlers=[
         open_dispute, get_dispute, link_evidence, request_evidence, take_step, get_letter,
         review_decision, resolve, check_settlement]),
-    Router("/v1/me/cases", opt=WORKER, security=BEARER, route_handlers=[my_dispute]),
+    Router("/v1/me/cases", opt=WORKER, security=BEARER, route_handlers=[my_dispute, name_me]),
     Router("/v1/partner/cases", opt=PARTNER, security=BEARER,
            route_handlers=[partner_dispute, partner_letter, give_reasons, fulfil_request,
                            reply]),

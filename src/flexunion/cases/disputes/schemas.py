@@ -204,6 +204,20 @@ class ResolutionRead(msgspec.Struct):
     check_note: str | None = None
 
 
+class DisputeConsent(msgspec.Struct, forbid_unknown_fields=True):
+    """具名同意: `named` true agrees to be named to the platform, false withdraws."""
+
+    named: bool
+
+
+class NamedPerson(msgspec.Struct):
+    """The worker, to the platform, only while the worker agrees to be named: the real name
+    from the member record and the platform's own rider id when the record lists one."""
+
+    name: str
+    platform_worker_id: str | None
+
+
 class DisputeRead(msgspec.Struct):
     id: uuid.UUID
     case_id: uuid.UUID | None
@@ -222,6 +236,10 @@ class DisputeRead(msgspec.Struct):
     referral: ReferralRead | None
     decision: DecisionRead | None = None
     resolution: ResolutionRead | None = None
+    # The worker's own read: whether they agree to be named to the platform (else None).
+    named: bool | None = None
+    # The platform's read: the worker named, only with the worker's recorded consent (else None).
+    named_as: NamedPerson | None = None
 
 
 def kind_label(code: str) -> Label:

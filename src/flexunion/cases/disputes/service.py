@@ -42,6 +42,7 @@ from flexunion.cases.disputes.schemas import (
     DisputeRead,
     EvidenceLink,
     EvidenceRead,
+    NamedPerson,
     ReferralRead,
     ReplyRead,
     RequestCreate,
@@ -57,11 +58,14 @@ from flexunion.cases.disputes.schemas import (
 from flexunion.cases.ledger import service as ledger
 from flexunion.cases.ledger.models import Case
 from flexunion.cases.ledger.schemas import label
+from flexunion.consent import service as consent
 from flexunion.core.clock import BEIJING
 from flexunion.core.context import Caller
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from flexunion.core.secrets import Keyring
 from flexunion.db import rls
 from flexunion.federation import directory
+from flexunion.membership.identity import NAME_SEAL
 
 Audience = Literal["staff", "worker", "partner"]
 
@@ -184,6 +188,35 @@ async def partner_dispute(session: AsyncSession, case_id: uuid.UUID) -> CaseDisp
     if row is None or row.partner_id != await rls.current_partner(session):
         raise _no_dispute()
     return row
+
+
+async def record_named(session: AsyncSession, caller: Caller, case_id: uuid.UUID,
+                       named: bool) -> CaseDispute:
+    """具名同意: the worker agrees to be named to the platform in the dispute on their own
+    case, or withdraws (recorded in the consent domain, audited; the latest row decides)."""
+    row = await worker_dispute(session, caller, case_id)
+    await consent.record_dispute_named(session, caller, row.id, named)
+    return row
+
+
+async def worker_read(session: AsyncSession, caller: Caller, row: CaseDispute, *,
+                      now: datetime) -> DisputeRead:
+    body = await read(session, row, audience="worker", now=now)
+    body.named = await consent.dispute_named(session, uuid.UUID(caller.subject), row.id)
+    return body
+
+
+async def partner_read(session: AsyncSession, keyring: Keyring, row: CaseDispute, *,
+                       now: datetime) -> DisputeRead:
+    """The platform's read; the worker is named only while the worker consents (the owner's
+    function checks it, the partner reads no people table)."""
+    body = await read(session, row, audience="partner", now=now)
+    found = await repository.named_worker(session, row.id)
+    if found is not None:
+        sealed, rider = found
+        body.named_as = NamedPerson(name=keyring.open(NAME_SEAL, sealed).decode(),
+                                  platform_worker_id=rider)
+    return body
 
 
 async def locked(session: AsyncSession, case_id: uuid.UUID) -> tuple[Case, CaseDispute]:
