@@ -48,6 +48,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "bargaining/rounds": SHAPE,
     "bargaining/ballots": SHAPE,
     "bargaining/evidence": SHAPE,
+    "bargaining/participation": SHAPE,
     "cases": ("routes.py",),
     # The ledger at the bottom: + codes.py, lifecycle.py (the step table), http.py (what the
     # case routers share).

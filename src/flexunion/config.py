@@ -141,6 +141,12 @@ class BargainingSettings:
     ballot_quorum: float = 0.5
     ballot_threshold: float = 0.5
     ballot_days: int = 7
+    # 流动议事: a member with at least this many check-ins within the window in a region
+    # other than their home (or an open case there) is granted that region's board for
+    # `participation_expire_days`, renewed by the daily job while the evidence holds.
+    participation_min_checkins: int = 5
+    participation_window_days: int = 14
+    participation_expire_days: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +313,9 @@ def load_settings() -> Settings:
             ballot_quorum=_float("FLEXUNION_BALLOT_QUORUM", 0.5),
             ballot_threshold=_float("FLEXUNION_BALLOT_THRESHOLD", 0.5),
             ballot_days=_int("FLEXUNION_BALLOT_DAYS", 7),
+            participation_min_checkins=_int("FLEXUNION_PARTICIPATION_MIN_CHECKINS", 5),
+            participation_window_days=_int("FLEXUNION_PARTICIPATION_WINDOW_DAYS", 14),
+            participation_expire_days=_int("FLEXUNION_PARTICIPATION_EXPIRE_DAYS", 30),
         ),
         cases=CaseSettings(
             reopen_days=_int("FLEXUNION_CASE_REOPEN_DAYS", 15),

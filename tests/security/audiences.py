@@ -520,6 +520,12 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_case_follow": "",
         "system_weekly_review": "",
     },
+    "participation_grants": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "regional_admin_b": "",
+        "worker": "its own (lapsed) grant to another region's agenda board (流动议事)",
+    },
     "transfer_suggestions": {
         "worker": "a transfer offered to it",
     },

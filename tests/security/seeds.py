@@ -153,6 +153,14 @@ async def seed_bargaining(conn: asyncpg.Connection, fed: Federation, member) -> 
     await conn.execute("INSERT INTO agenda_supports (item_id, member_id, worker_id, federation_id,"
                        " tenant_id, created_at) VALUES ($1, $2, $3, $4, $5, now())",
                        item, m, w, hq, region)
+    # 流动议事: the member (home: region 1 after its transfer) had a grant to region 0's board;
+    # it has lapsed, so the worker sees the grant but (audiences.py) none of region 0's items.
+    await conn.execute(
+        "INSERT INTO participation_grants (id, federation_id, tenant_id, member_id, worker_id,"
+        " home_tenant_id, reason, evidence, granted_by, granted_at, expires_at) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, $4, $5, 'checkins', '{\"checkins\": 5}',"
+        " 'system:jobs:participation', now() - interval '40 days', now() - interval '10 days')",
+        hq, region, m, w, fed.ids[fed.regions[1]])
     await conn.execute(
         "INSERT INTO agenda_templates (id, federation_id, tenant_id, code, title_zh, title_en,"
         " body, created_by, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, 'seed',"

@@ -14,6 +14,7 @@ from flexunion.bargaining.ballots.routes import router as ballots_router
 from flexunion.bargaining.board.routes import router as board_router
 from flexunion.bargaining.board.service import SourceIntake
 from flexunion.bargaining.evidence.routes import router as evidence_router
+from flexunion.bargaining.participation.routes import router as participation_router
 from flexunion.bargaining.reports.routes import router as reports_router
 from flexunion.bargaining.reports.service import INTAKE
 from flexunion.bargaining.rounds.routes import router as rounds_router
@@ -25,4 +26,4 @@ def _intake() -> SourceIntake:
 
 router = Router("/", dependencies={"intake": Provide(_intake, sync_to_thread=False)},
                 route_handlers=[board_router, reports_router, rounds_router, ballots_router,
-                                evidence_router])
+                                evidence_router, participation_router])

@@ -9,6 +9,7 @@ from flexunion.auth import models as _auth  # noqa: F401
 from flexunion.bargaining.ballots import models as _ballots  # noqa: F401
 from flexunion.bargaining.board import models as _board  # noqa: F401
 from flexunion.bargaining.evidence import models as _evidence  # noqa: F401
+from flexunion.bargaining.participation import models as _participation  # noqa: F401
 from flexunion.bargaining.reports import models as _reports  # noqa: F401
 from flexunion.bargaining.rounds import models as _rounds  # noqa: F401
 from flexunion.calendars import models as _calendars  # noqa: F401

@@ -29,6 +29,9 @@ SCHEDULES: tuple[Schedule, ...] = (
              "诉求跟随转会 a completed transfer's open cases follow the member to the new region"),
     Schedule("close-ballots", "* * * * *", "close-ballots",
              "表决到期结束并计票 close, seal and count ballots past closes_at"),
+    # 18:20 UTC = 02:20 Beijing, after the day's check-ins.
+    Schedule("participation", "20 18 * * *", "participation",
+             "流动议事授权 grant/renew other regions' boards from check-ins and open cases"),
     Schedule("purge", "17 * * * *", "purge",
              "过期数据清理 retention purge (idempotency keys, OTP, sessions, check-ins, job log)"),
     Schedule("sla-sweep", "*/5 * * * *", "sla-sweep",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flexunion.bargaining.ballots import service as ballots
+from flexunion.bargaining.participation import service as participation
 from flexunion.cases.clocks import sweep as sla
 from flexunion.cases.moves import service as moves
 from flexunion.cases.rectification import steps as rectification
@@ -36,6 +37,17 @@ async def case_follow_transfer(run: JobRun) -> int:
 async def close_ballots(run: JobRun) -> int:
     """表决: ballots past closes_at are closed, sealed and counted (a pass ratifies)."""
     return len(await ballots.close_due(run.session, now=run.now))
+
+
+@register("participation")
+async def participation_grants(run: JobRun) -> int:
+    """流动议事: grant or renew other regions' boards from check-ins and open cases."""
+    assert run.federation_id is not None
+    b = run.settings.bargaining
+    return await participation.grant_due(
+        run.session, run.now, federation_id=run.federation_id,
+        min_checkins=b.participation_min_checkins, window_days=b.participation_window_days,
+        expire_days=b.participation_expire_days)
 
 
 @register("purge", per_federation=False)
