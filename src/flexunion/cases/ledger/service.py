@@ -226,10 +226,6 @@ async def addressed(session: AsyncSession, *, status: str | None, after: After,
     return await repository.page(session, only=ids, status=status, after=after, limit=limit)
 
 
-def status_label(status: str) -> tuple[str, str]:
-    return STATUSES[status]
-
-
 async def returned_list(session: AsyncSession, *, category: str | None, route: str | None,
                         tier: str | None, after: After, limit: int) -> list[QueueRow]:
     """退回件 in the caller's scope, the latest return first (`limit` rows, the cursor's +1)."""

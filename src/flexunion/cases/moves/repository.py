@@ -12,7 +12,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.cases.ledger.codes import ENDED
-from flexunion.cases.ledger.models import Case, CaseEvent, CaseSight
+from flexunion.cases.ledger.models import Case, CaseEvent
 from flexunion.core.events import DomainEvent
 
 _MOVE = text("SELECT flexunion_case_move(:case_id, :to, :transfer)")
@@ -56,8 +56,3 @@ async def move(session: AsyncSession, case: Case, to: uuid.UUID,
                                             "transfer": transfer_id})).scalar_one()
     await session.refresh(case)
     return uuid.UUID(str(origin))
-
-
-async def sight_of(session: AsyncSession, case_id: uuid.UUID) -> Sequence[CaseSight]:
-    return (await session.scalars(select(CaseSight).where(CaseSight.case_id == case_id)
-                                  .order_by(CaseSight.moved_at, CaseSight.id))).all()
