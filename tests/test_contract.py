@@ -318,3 +318,23 @@ async def test_bodies_that_refuse_unknown_members_say_so(client: httpx.AsyncClie
     r = await client.post("/v1/auth/otp", json={"federation": "x-hq", "phone": "13912345678",
                                                 "tenant_id": "x"})
     assert r.status_code == 422 and schemas["OtpRequest"]["additionalProperties"] is False
+
+
+# Writes by the worker app and by platform partners that need no Idempotency-Key, and why.
+NOT_RETRIED = {
+    ("post", "/v1/partner/cases/hotline-orders"): "idempotent by the hotline's own order number "
+    "(docs/cases.md): the same number and body return the same case",
+}
+
+
+async def test_every_app_and_partner_write_takes_an_idempotency_key(
+        client: httpx.AsyncClient, live: LiveServer) -> None:
+    """design.md: every mobile write takes an Idempotency-Key; so does every write of a
+    platform's machine client, which retries the same way over a flaky link."""
+    document = (await client.get("/schema/openapi.json")).json()
+    missing = [str(op) for op in operations(app_of(live), document)
+               if op.method in ("post", "put", "patch", "delete")
+               and op.path.startswith(("/v1/me/", "/v1/partner/"))
+               and (op.method, op.path) not in NOT_RETRIED
+               and not op.opt.get("idempotent")]
+    assert not missing, "\n".join(missing)

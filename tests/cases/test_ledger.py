@@ -109,9 +109,13 @@ async def test_steps_assign_accept_return_reassign_route_answer(
     assert seen.json()["events"] == []
     listed = await client.get(PARTNER, headers=bearer(alpha.token))
     assert [c["id"] for c in listed.json()["items"]] == [cid]
-    fb = await client.post(f"{PARTNER}/{cid}/feedback", headers=bearer(alpha.token),
+    once = bearer(alpha.token) | {"Idempotency-Key": "feedback-1"}
+    fb = await client.post(f"{PARTNER}/{cid}/feedback", headers=once,
                            json={"text": "规则调整已于 11 月公示。"})
     assert fb.status_code == 200, fb.text
+    again = await client.post(f"{PARTNER}/{cid}/feedback", headers=once,
+                              json={"text": "规则调整已于 11 月公示。"})
+    assert again.status_code == 200 and again.json() == fb.json()  # replayed, not a second one
     other_station = await staff_token(federation, "station_officer", s2)
     assert (await client.post(f"{STAFF}/{cid}/accept", headers=bearer(other_station))
             ).status_code == 404

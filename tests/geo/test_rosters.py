@@ -52,11 +52,16 @@ async def post_roster(client: httpx.AsyncClient, token: str, workers: list[dict]
                       path: str = "/v1/partner/rosters", **params: str) -> httpx.Response:
     if crs is not None:
         params["crs"] = crs
+    headers = bearer(token) | once()
     if csv is not None:
         return await client.post(path, content=csv.encode(), params=params,
-                                 headers=bearer(token) | {"Content-Type": "text/csv"})
-    return await client.post(path, json={"workers": workers}, params=params,
-                             headers=bearer(token))
+                                 headers=headers | {"Content-Type": "text/csv"})
+    return await client.post(path, json={"workers": workers}, params=params, headers=headers)
+
+
+def once() -> dict[str, str]:
+    """A fresh Idempotency-Key (the partner's roster upload needs one; staff's ignores it)."""
+    return {"Idempotency-Key": str(uuid.uuid4())}
 
 
 def w(ref: str, lon: float | None = None, lat: float | None = None, zone: str | None = None,
@@ -113,7 +118,7 @@ async def test_gcj02_coordinates_are_stored_as_wgs84(
     client: httpx.AsyncClient, owner: Owner, alpha: str,
 ) -> None:
     lon, lat = from_wgs84(*IN_ZA, Crs.GCJ02)
-    r = await client.post("/v1/partner/rosters", headers=bearer(alpha),
+    r = await client.post("/v1/partner/rosters", headers=bearer(alpha) | once(),
                           json={"crs": "gcj02", "workers": [w("g-1", lon, lat)]})
     assert r.status_code == 201, r.text
     (entry,) = await entries(owner, r.json()["id"])
@@ -233,7 +238,7 @@ async def test_bad_bodies_and_encodings(client: httpx.AsyncClient, owner: Owner,
                                         federation: Federation, alpha: str) -> None:
     def send(content: bytes, media: str, **params: str):
         return client.post("/v1/partner/rosters", content=content, params=params,
-                           headers=bearer(alpha) | {"Content-Type": media})
+                           headers=bearer(alpha) | once() | {"Content-Type": media})
 
     cases = [
         (await send(b"{not json", "application/json"), 400, "malformed_request"),

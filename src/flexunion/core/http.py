@@ -220,8 +220,7 @@ def _generic(route: HTTPRoute, handler: HTTPRouteHandler, op: Operation, method:
         found[409].append(text["in_flight"])
     if op.request_body is not None or idempotent:
         limit = handler.resolve_request_max_body_size() or max_body
-        found[413].append(text["too_large"].format(
-            limit=min(limit, max_body) if idempotent else limit))
+        found[413].append(text["too_large"].format(limit=limit))
     # The input guard (core/guard.py) also checks bodies read as they are (a form, a CSV).
     if op.request_body is not None or parameters:
         found[422].append(text["invalid"])

@@ -231,7 +231,8 @@ class PipelineMiddleware:
                 settings = app_state.settings
                 await run_idempotent(
                     self.app, raw_scope, receive, raw_send, uow,
-                    max_body=settings.api.request_max_body_bytes,
+                    # the route's own limit (an upload's 64 MiB ceiling), else the app's
+                    max_body=plan.expects.max_body or settings.api.request_max_body_bytes,
                     ttl_hours=settings.api.idempotency_ttl_hours,
                 )
             else:

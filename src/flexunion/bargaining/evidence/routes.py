@@ -113,8 +113,9 @@ async def staff_download(session: NamedDependency[AsyncSession],
 # ---- partner -------------------------------------------------------------------------------
 
 
-@post("/items/{item_id:uuid}/attachments", request_max_body_size=BODY_CEILING,
-      summary="平台上传证据 Add my platform's evidence to an item addressed to it",
+@post("/items/{item_id:uuid}/attachments", request_max_body_size=BODY_CEILING, opt=IDEMPOTENT,
+      summary="平台上传证据 Add my platform's evidence to an item addressed to it; "
+              "Idempotency-Key",
       description=ERRORS + " 404 agenda_item_not_found.",
       responses=problems({
           404: "agenda_item_not_found",
@@ -124,7 +125,7 @@ async def staff_download(session: NamedDependency[AsyncSession],
 async def partner_upload(
     session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
     settings: NamedDependency[Settings], attachments: NamedDependency[EvidenceStore],
-    item_id: ItemId, data: MultipartBody[AttachmentForm],
+    item_id: ItemId, idempotency_key: IdempotencyKey, data: MultipartBody[AttachmentForm],
 ) -> AttachmentRead:
     row = await service.add_to_item_as_partner(
         session, attachments, item_id, await _upload(data),

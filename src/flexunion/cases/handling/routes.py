@@ -20,7 +20,7 @@ from flexunion.cases.ledger import service
 from flexunion.cases.ledger.http import CASE_STAFF, STEP_403, STEP_404, STEP_409, CaseId
 from flexunion.cases.ledger.schemas import CaseRead
 from flexunion.core.clock import Clock
-from flexunion.core.http import BEARER, PARTNER, problems
+from flexunion.core.http import BEARER, IDEMPOTENT, PARTNER, IdempotencyKey, problems
 
 
 async def _staff(session: AsyncSession, case) -> CaseRead:  # type: ignore[no-untyped-def]
@@ -103,11 +103,12 @@ async def unit_feedback(session: NamedDependency[AsyncSession], clock: NamedDepe
     return await _staff(session, await service.access_case(session, case_id))
 
 
-@post("/{case_id:uuid}/feedback", status_code=200,
-      summary="平台反馈 My platform's feedback on its assignment",
+@post("/{case_id:uuid}/feedback", status_code=200, opt=IDEMPOTENT,
+      summary="平台反馈 My platform's feedback on its assignment; Idempotency-Key",
       responses=problems({404: "case_not_found (or no open assignment of my platform)"}))
 async def partner_feedback(session: NamedDependency[AsyncSession],
                            clock: NamedDependency[Clock], case_id: CaseId,
+                           idempotency_key: IdempotencyKey,
                            data: JSONBody[FeedbackCreate]) -> CaseRead:
     await steps.feedback(session, case_id, data.text, now=clock.now(), partner=True)
     return await service.read(session, await service.partner_case(session, case_id),

@@ -22,7 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.config import Settings
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
-from flexunion.core.http import BEARER, PAGING, PARTNER, UNION_ADMINS, Paging, problems
+from flexunion.core.http import (
+    BEARER,
+    IDEMPOTENT,
+    PAGING,
+    PARTNER,
+    UNION_ADMINS,
+    IdempotencyKey,
+    Paging,
+    problems,
+)
 from flexunion.core.pagination import Page, decode_time_cursor, page_of, time_key
 from flexunion.geo.census import render, rosters, service
 from flexunion.geo.census.schemas import (
@@ -95,7 +104,7 @@ async def _ingest(request: Request[Any, Any, Any], session: AsyncSession, geo: G
 # ---- rosters --------------------------------------------------------------------------------
 
 
-@post("/", status_code=201, request_max_body_size=rosters.MAX_BYTES,
+@post("/", status_code=201, request_max_body_size=rosters.MAX_BYTES, opt=IDEMPOTENT,
       operation_class=RosterBodyOperation,
       responses=problems(_ROSTER_PROBLEMS | {
           401: "client_disabled; token_tenant_unknown: the token's tenant no longer exists",
@@ -105,11 +114,12 @@ async def _ingest(request: Request[Any, Any, Any], session: AsyncSession, geo: G
                   "listing the first 50 problems by row). Each worker needs lon/lat (in `crs`) "
                   "or a `zone_code` of one of your delivery zones. `worker_ref` is your "
                   "pseudonym: phone numbers and ID numbers are refused. The newest roster "
-                  "replaces your earlier ones in the census. Up to 20 MiB.")
+                  "replaces your earlier ones in the census. Up to 20 MiB. A retry with the "
+                  "same Idempotency-Key and body replays the first answer.")
 async def upload_roster(
     request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
     caller: NamedDependency[Caller], geo: NamedDependency[GeoRegistry],
-    clock: NamedDependency[Clock],
+    clock: NamedDependency[Clock], idempotency_key: IdempotencyKey,
     crs: Annotated[Crs | None, QueryParameter(
         description="Coordinate system of a CSV body (JSON names it in the body)")] = None,
 ) -> RosterUploadRead:
