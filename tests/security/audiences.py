@@ -10,6 +10,7 @@ AUDIENCES = (
     "partner_hq", "partner_region", "partner_other_hq",
     "hq_admin", "regional_admin_a", "regional_admin_b", "station_officer", "hotline_operator",
     "system_jobs", "system_sla_sweep", "system_case_follow", "system_weekly_review",
+    "system_participation",
 )
 PEOPLE_AUDIENCES = frozenset(a for a in AUDIENCES if a.startswith(("partner", "worker")))
 
@@ -253,6 +254,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "worker": "the public directory: the nearest provider to where it works",
         "worker_nonmember": "the public directory: the nearest provider to where it works",
         "system_weekly_review": "",
+        "system_participation": "",
     },
     "case_referrals": {
         "hotline_operator": "",
@@ -372,6 +374,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_sla_sweep": "",
         "system_case_follow": "",
         "system_weekly_review": "",
+        "system_participation": "",
     },
     "idempotency_keys": {
         "worker_nonmember": "its own retried request's stored answer",
@@ -430,6 +433,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_sla_sweep": "",
         "system_case_follow": "",
         "system_weekly_review": "",
+        "system_participation": "",
     },
     "problem_reports": {
         "hq_admin": "",
@@ -470,6 +474,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_sla_sweep": "",
         "system_case_follow": "",
         "system_weekly_review": "",
+        "system_participation": "",
     },
     "service_points": {
         "hotline_operator": "",
@@ -484,6 +489,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_sla_sweep": "",
         "system_case_follow": "",
         "system_weekly_review": "",
+        "system_participation": "",
     },
     "station_checks": {
         "hq_admin": "",
@@ -519,12 +525,14 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_sla_sweep": "",
         "system_case_follow": "",
         "system_weekly_review": "",
+        "system_participation": "",
     },
     "participation_grants": {
         "hq_admin": "",
         "regional_admin_a": "",
         "regional_admin_b": "",
         "worker": "its own (lapsed) grant to another region's agenda board (流动议事)",
+        "system_participation": "the 流动议事 job grants and renews its federation's grants (0037)",
     },
     "transfer_suggestions": {
         "worker": "a transfer offered to it",

@@ -73,6 +73,8 @@ async def scopes(owner: Any, conn: asyncpg.Connection, fed: Federation,
         "system_case_follow": (str(hq), "system:jobs:case-follow-transfer"),
         # 周研判: its own review_signals; counts only through a function (0032)
         "system_weekly_review": (str(hq), "system:jobs:weekly-review"),
+        # 流动议事: writes its grants; reads the evidence only through a function (0037)
+        "system_participation": (str(hq), "system:jobs:participation"),
     }
     assert set(found) == set(AUDIENCES)
     return found

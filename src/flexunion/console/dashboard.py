@@ -17,6 +17,7 @@ from flexunion.bargaining.ballots import service as ballots
 from flexunion.bargaining.rounds import service as rounds
 from flexunion.cases.clocks import rules as clock_rules
 from flexunion.cases.clocks import service as clocks
+from flexunion.cases.disputes import codes as dispute_codes
 from flexunion.cases.ledger import service as cases
 from flexunion.console.menus import HOTLINE, UNIONS
 from flexunion.console.render import html, see_other
@@ -76,7 +77,8 @@ async def dashboard(request: Request[Any, Any, Any], session: NamedDependency[As
                                             after=None, limit=SHOWN + 1)
     return html(request, "dashboard.html", menu="dashboard", shown=SHOWN, now=now,
                 to_take=to_take, returned=returned, applicants=applicants,
-                overdue_cases=overdue_cases, escalated=escalated, metrics=clock_rules.METRICS,
+                overdue_cases=overdue_cases, escalated=escalated,
+                metrics=clock_rules.METRICS | dispute_codes.DEADLINES,
                 to_release=to_release, to_accept=to_accept,
                 ballots=open_ballots, overdue=overdue, missing=missing, week=week)
 

@@ -1,9 +1,11 @@
 """The worker's inbox (收件箱): a row for each status change of the worker's own case (kind
-`case_status`) and for each move of it with the worker's transfer (`case_moved`),
-written in the transaction of the change by whoever makes it; an SMS as well when the worker
-opted into SMS notices (consent `sms_notice`, the latest row deciding) and the change is not
-the worker's own — sent only after the commit, never from inside the transaction, with no
-detail beyond the case number and its new status.
+`case_status`), for each move of it with the worker's transfer (`case_moved`) and for each
+referral of it to a mediation or legal-aid provider, saying where to go (`case_referred`),
+written in the transaction of the change by whoever makes it; an SMS as well (not for a
+move) when the worker opted into SMS notices (consent `sms_notice`, the latest row deciding)
+and the change is not the worker's own — sent only after the commit, never from inside the
+transaction, with no detail beyond the case number and its new status (or that it was
+referred).
 
 Anonymous suggestions have no worker and get no notification: the pick-up code's holder reads
 the status instead (cases/suggestions/service.py)."""
@@ -72,15 +74,41 @@ async def case_moved(
     return note
 
 
+def referral_sms_text(case_no: str) -> str:
+    return (f"【工会服务】您的诉求 {case_no} 已转介，去处和时间请在 App「我的诉求」查看。")
+
+
+async def case_referred(
+    session: AsyncSession, *, federation_id: uuid.UUID, tenant_id: uuid.UUID,
+    worker_id: uuid.UUID, case_id: uuid.UUID, case_no: str, status: str, where_zh: str,
+    where_en: str, now: datetime,
+) -> WorkerNotification:
+    """转介: where the worker is to go — the provider, its address and phone, the booked slot
+    or the hand-over (`where_zh` / `where_en`, cases/referrals/) — one row per referral, in
+    the referral's transaction (a refused or rolled-back referral tells nothing); an SMS
+    after the commit when the worker opted in, saying only that the case was referred (the
+    place and time stay in the app)."""
+    note = WorkerNotification(
+        id=uuid.uuid4(), federation_id=federation_id, tenant_id=tenant_id,
+        worker_id=worker_id, case_id=case_id, kind="case_referred", status=status,
+        case_no=case_no, title_zh=f"诉求 {case_no} 已转介：{where_zh}",
+        title_en=f"Case {case_no} referred: {where_en}", sms="none",
+        created_by=await rls.principal(session), created_at=now, read_at=None)
+    repository.add(session, note)
+    await repository.flush(session)
+    await _sms_after_commit(session, note, text=referral_sms_text(case_no))
+    return note
+
+
 async def _sms_after_commit(session: AsyncSession, note: WorkerNotification,
-                            status_zh: str) -> None:
+                            status_zh: str = "", *, text: str | None = None) -> None:
     channels = outbound(session)
     if channels is None:  # not in the app (a CLI, a job without a gateway): the inbox only
         return
     sealed = await repository.claim_sms(session, note.id)
     if sealed is None:  # not opted in
         return
-    text = sms_text(note.case_no, status_zh)
+    text = text or sms_text(note.case_no, status_zh)
 
     async def send() -> None:
         phone = channels.keyring.open(PHONE_SEAL, bytes(sealed)).decode()

@@ -12,6 +12,7 @@ from datetime import timedelta
 from flexunion.bargaining.ballots import service as ballots
 from flexunion.bargaining.participation import service as participation
 from flexunion.cases.clocks import sweep as sla
+from flexunion.cases.disputes import sweep as dispute_sweep
 from flexunion.cases.moves import service as moves
 from flexunion.cases.rectification import steps as rectification
 from flexunion.cases.weekly import service as weekly
@@ -66,9 +67,11 @@ async def rectification_carry_over(run: JobRun) -> int:
 
 @register("sla-sweep")
 async def sla_sweep(run: JobRun) -> int:
-    """临期提醒 / 超期升级: remind clocks near their deadline, escalate breached ones."""
-    return await sla.sweep(run.session, run.now,
-                           within=timedelta(minutes=run.settings.cases.reminder_minutes))
+    """临期提醒 / 超期升级: remind clocks near their deadline, escalate breached ones, and
+    escalate a platform's overdue answer in a dispute (its reasons, requested evidence)."""
+    clocks = await sla.sweep(run.session, run.now,
+                             within=timedelta(minutes=run.settings.cases.reminder_minutes))
+    return clocks + await dispute_sweep.escalate(run.session, run.now)
 
 
 @register("weekly-review")

@@ -148,7 +148,9 @@ def overdue_read(row: CaseClock, *, case_no: str, status: str, category: str,
 
 class EscalationRead(msgspec.Struct):
     """督办: a clock of an open or closed case escalated to a unit of my subtree (超期升级) —
-    which metric, its deadline, the handling unit and the unit it went up to, and when."""
+    which metric, its deadline, the handling unit and the unit it went up to, and when; or a
+    platform's answer in a dispute past its deadline (metric `platform_reply` /
+    `evidence_request`, cases/disputes/sweep.py)."""
 
     event_id: uuid.UUID
     case_id: uuid.UUID
@@ -166,7 +168,10 @@ class EscalationRead(msgspec.Struct):
 def escalation_read(event: CaseEvent, *, case_no: str, status: str, category: str,
                     work_tenant: str) -> EscalationRead:
     d = event.details
-    zh, en = METRICS.get(d.get("metric", ""), (d.get("metric", ""),) * 2)
+    # A clock's metric, or a deadline the event labels itself (a platform's overdue answer
+    # in a dispute, cases/disputes/sweep.py)
+    zh, en = METRICS.get(d.get("metric", ""), (d.get("label_zh") or d.get("metric", ""),
+                                                d.get("label_en") or d.get("metric", "")))
     return EscalationRead(event_id=event.id, case_id=event.case_id, case_no=case_no,
                           case_status=_label(codes.STATUSES, status),
                           category=_label(codes.CATEGORIES, category), work_tenant=work_tenant,

@@ -78,6 +78,13 @@ STEPS: Labels = {
 }
 LADDER = tuple(STEPS)
 
+# The platform's deadlines in a dispute, as the 督办 list labels their escalation (the SLA
+# sweep, cases/disputes/sweep.py; a clock's metrics are cases/clocks/rules.py METRICS).
+DEADLINES: Labels = {
+    "platform_reply": ("平台书面答复", "Platform's written reasons"),
+    "evidence_request": ("平台调取证据", "Evidence requested from the platform"),
+}
+
 REFERRALS: Labels = {
     "superior_union": ("上级工会", "Superior union"),
     "labour_inspection": ("劳动监察", "Labour inspection"),

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,6 +46,8 @@ class DisputeRequest(TenantScoped, Base):
     __table_args__ = (
         in_federation("dispute_requests"),
         Index("ix_dispute_requests_dispute", "dispute_id", "requested_at"),
+        # The SLA sweep's open requests by deadline (migration 0038).
+        Index("ix_dispute_requests_open", "due_at", postgresql_where=sql("fulfilled_at IS NULL")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -152,6 +155,9 @@ class DisputeDecision(TenantScoped, Base):
         in_federation("dispute_decisions"),
         UniqueConstraint("dispute_id", name="uq_dispute_decisions_dispute_id"),
         Index("ix_dispute_decisions_due", "reply_due_at"),
+        # The SLA sweep's decisions awaiting reasons by deadline (migration 0038).
+        Index("ix_dispute_decisions_awaiting", "reply_due_at",
+              postgresql_where=sql("reasons_at IS NULL")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,3 +89,28 @@ async def named_worker(session: AsyncSession,
         text("SELECT name_cipher, platform_worker_id FROM flexunion_dispute_named(:d)"),
         {"d": dispute_id})).first()
     return None if row is None else (bytes(row[0]), row[1])
+
+
+class OverdueAnswer(NamedTuple):
+    """A platform's answer past its deadline and not escalated yet (migration 0038)."""
+
+    kind: str  # platform_reply | evidence_request
+    deadline_id: uuid.UUID  # the decision or the request
+    dispute_id: uuid.UUID
+    case_id: uuid.UUID
+    due_at: datetime
+    slot: str | None
+
+
+async def overdue_answers(session: AsyncSession, now: datetime, *,
+                          deadline_id: uuid.UUID | None = None) -> list[OverdueAnswer]:
+    """For the SLA sweep only (the owner's function answers no other principal): the
+    platform's overdue reasons and evidence of the federation, not yet marked, oldest first;
+    `deadline_id` re-checks one (after its case is locked)."""
+    sql = ("SELECT kind, deadline_id, dispute_id, case_id, due_at, slot"
+           " FROM flexunion_dispute_overdue(:now)")
+    params: dict[str, object] = {"now": now}
+    if deadline_id is not None:
+        sql += " WHERE deadline_id = :id"
+        params["id"] = deadline_id
+    return [OverdueAnswer(*row) for row in (await session.execute(text(sql), params)).all()]

@@ -2,8 +2,10 @@
 path — 释法答疑, 内部调解, 和解协议 (its terms, and later the check that they were kept) or
 分流转办 (to whom) — and each path schedules a follow-up visit (回访): the next node, its
 due date (end of that day, Beijing) and the responsible unit, the same three things a
-回访复核 of the case's follow-up records (cases/followup/; docs/disputes.md). Each write is a
-case event and an audit entry."""
+回访复核 of the case's follow-up records. It is the case's own 回访, in the same
+transaction: cases/followup/service.py `schedule` sets the case's next node and, on an
+answered case, takes its 阶段推进 follow-up (跟进中), so the lists show it (docs/disputes.md).
+Each write is a case event and an audit entry."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from flexunion.audit import service as audit
 from flexunion.cases.disputes import codes, repository, service
 from flexunion.cases.disputes.models import CaseDispute, DisputeResolution
 from flexunion.cases.disputes.schemas import ResolutionCreate, SettlementCheck
+from flexunion.cases.followup import service as followup
 from flexunion.cases.ledger import service as ledger
 from flexunion.core.clock import BEIJING
 from flexunion.core.errors import Conflict, InvalidInput
@@ -70,15 +73,22 @@ async def resolve(session: AsyncSession, case_id: uuid.UUID, data: ResolutionCre
     repository.add(session, res)
     row.updated_at = now
     await repository.flush(session)
+    # The 回访 is the case's own: its next node, and 跟进中 once the case was answered.
+    fed = await followup.schedule(
+        session, case, next_node=data.next_node, due=due, unit_id=unit.id,
+        unit_code=data.responsible_unit, note=data.text, worker_informed=data.worker_informed,
+        worker_accepts=data.worker_accepts, now=now,
+        source={"dispute_id": str(row.id), "resolution": data.path})
     await ledger.record(session, case, "dispute_step", now=now, reason=data.text, details={
         "dispute_id": str(row.id), "resolution": data.path, "cause": data.cause,
         "next_node": data.next_node, "next_due_at": due.isoformat(),
-        "responsible_unit": data.responsible_unit})
+        "responsible_unit": data.responsible_unit, "case_followup": fed})
     await audit.record(session, "dispute.resolved", tenant_id=row.tenant_id,
                        object_type="dispute", object_id=row.id,
                        payload={"cause": data.cause, "path": data.path,
                                 "next_due_at": due.isoformat(),
-                                "responsible_unit": data.responsible_unit})
+                                "responsible_unit": data.responsible_unit,
+                                "case_followup": fed})
     return row
 
 

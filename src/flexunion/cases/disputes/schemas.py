@@ -95,7 +95,10 @@ Day = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 class ResolutionCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """分类处置: the cause (制度瑕疵 / 执行偏差 / 个案争议), the path (释法答疑 / 内部调解 /
     和解协议 with `terms` / 分流转办 with `transfer_to`), what was done, and the 回访 it
-    schedules: the next node, its due date and the responsible unit (a tenant code)."""
+    schedules: the next node, its due date and the responsible unit (a tenant code). The
+    回访 is the case's own follow-up: `worker_informed` / `worker_accepts` (whether the
+    worker was told of the path and accepts it; default false) go on the case's 回访 record
+    when the case was answered."""
 
     cause: Cause
     path: Path
@@ -105,6 +108,8 @@ class ResolutionCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     next_node: Short
     next_due_on: Day
     responsible_unit: Code
+    worker_informed: bool = False
+    worker_accepts: bool = False
 
 
 class SettlementCheck(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

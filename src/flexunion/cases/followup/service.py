@@ -119,6 +119,53 @@ async def follow_up(session: AsyncSession, case_id: uuid.UUID, data: FollowupCre
     return case
 
 
+# A node scheduled from elsewhere — a dispute's resolution (cases/disputes/resolutions.py) —
+# moves the case itself only where a 回访复核 could: answered or already followed up. While it
+# is still being handled, the node is kept on the case and the status is left to the handling.
+FOLLOWS = frozenset({"answered", "followed_up"})
+IN_HANDLING = frozenset({"received", "assigned", "accepted", "returned", "reopened"})
+
+
+async def schedule(session: AsyncSession, case: Case, *, next_node: str, due: datetime,
+                   unit_id: uuid.UUID, unit_code: str, note: str, worker_informed: bool,
+                   worker_accepts: bool, now: datetime,
+                   source: dict[str, str]) -> str | None:
+    """The case's own 回访 from a node another step decided (the caller holds the case row
+    locked and has checked the node: due today or later, a unit of the federation):
+
+    - answered / followed_up: a 阶段推进 follow-up of the case (`case_followups` row, outcome
+      in_progress, the step `follow_up`: status 跟进中, audited `case.followed_up`, the worker
+      told), with `source` (e.g. the dispute and its path) in the event's details;
+    - still in handling (received / assigned / accepted / returned / reopened): the case's
+      next node and unit only (`next_due_at`, `next_unit_id`); no status change;
+    - closed or merged: nothing.
+    Returns what was done: "followed_up", "scheduled" or None."""
+    if case.status in FOLLOWS:
+        target = check(case, "follow_up")
+        await dispatcher(session, case)
+        row = CaseFollowup(
+            id=uuid.uuid4(), federation_id=case.federation_id, tenant_id=case.tenant_id,
+            case_id=case.id, closing=case.closings + 1, outcome="in_progress",
+            worker_informed=worker_informed, worker_accepts=worker_accepts, new_problem=None,
+            new_case_id=None, next_node=next_node, next_due_at=due, responsible_tenant_id=unit_id,
+            note=note, by=await rls.principal(session), at=now)
+        case.next_due_at, case.next_unit_id = due, unit_id
+        repository.add(session, row)
+        await repository.flush(session)
+        await take_step(session, case, "follow_up", target, now=now, reason=note, details={
+            "followup_id": str(row.id), "outcome": "in_progress",
+            "worker_informed": worker_informed, "worker_accepts": worker_accepts,
+            "new_case_id": None, "next_node": next_node, "next_due_at": due.isoformat(),
+            "responsible_unit": unit_code, **source})
+        return "followed_up"
+    if case.status in IN_HANDLING:
+        await dispatcher(session, case)
+        case.next_due_at, case.next_unit_id, case.updated_at = due, unit_id, now
+        await repository.flush(session)
+        return "scheduled"
+    return None
+
+
 async def _own_locked(session: AsyncSession, caller: Caller, case_id: uuid.UUID) -> Case:
     """The worker's own case, locked when closed (the worker's UPDATE policy, which a FOR
     UPDATE read needs, covers only a closed case: another status is returned unlocked, and

@@ -14,7 +14,9 @@ nearest ones to where a worker works, and a case referred to one.
   tenant) books a slot — on the provider's grid of `slot_minutes` within its hours, in the
   future, once (a partial UNIQUE index: two bookings of one slot at once, one wins) — or
   records a hand-over (what was sent, to whom, when). Cancelling frees the slot. Every step
-  is audited; the worker reads the referrals of its own case with where to go.
+  is audited; the worker reads the referrals of its own case with where to go, and its
+  inbox says where to go when the referral is made (one notice per referral, in its
+  transaction; an SMS after the commit when opted in).
 - Providers do not log in: a referral reaches them as the hand-over record the union sends
   (docs/referrals.md)."""
 
@@ -55,6 +57,7 @@ from flexunion.geo.crs import Crs, from_wgs84, wgs84_point
 from flexunion.geo.registry import GeoRegistry
 from flexunion.geo.stations import hours as h
 from flexunion.geo.stations.service import checked_hours
+from flexunion.inbox import service as inbox
 
 GEOD = Geod(ellps="WGS84")
 ENDED = frozenset({"closed", "merged"})
@@ -335,7 +338,27 @@ async def refer(session: AsyncSession, caller: Caller, case_id: uuid.UUID,
                                 "provider": provider.code,
                                 "slot_start": row.slot_start.isoformat() if row.slot_start
                                 else None, "sent_to": row.sent_to})
+    if case.worker_id is not None:  # tell the worker where to go (an anonymous case: nobody)
+        where_zh, where_en = where_to_go(provider, row)
+        await inbox.case_referred(
+            session, federation_id=case.federation_id, tenant_id=case.tenant_id,
+            worker_id=case.worker_id, case_id=case.id, case_no=case.case_no,
+            status=case.status, where_zh=where_zh, where_en=where_en, now=now)
     return row
+
+
+def where_to_go(provider: ReferralProvider, row: CaseReferral) -> tuple[str, str]:
+    """What the worker's inbox says of a referral: the provider, its address and phone, and
+    the booked slot (Beijing time) or that the case was handed over to it."""
+    phone_zh = f"，电话 {provider.phone}" if provider.phone else ""
+    phone_en = f", phone {provider.phone}" if provider.phone else ""
+    if row.slot_start is not None:
+        at = row.slot_start.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+        return (f"请于 {at}（北京时间）前往{provider.name_zh}（{provider.address}{phone_zh}）",
+                f"go to {provider.name_en} ({provider.address}{phone_en}) at {at} Beijing time")
+    return (f"已移交{provider.name_zh}，请前往或致电联系（{provider.address}{phone_zh}）",
+            f"handed over to {provider.name_en}; visit or call them ({provider.address}"
+            f"{phone_en})")
 
 
 async def cancel(session: AsyncSession, caller: Caller, case_id: uuid.UUID,
