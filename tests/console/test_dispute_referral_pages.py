@@ -4,7 +4,8 @@ dispute's page with its checklist filled from an attachment, a slot requested fr
 platform, the ladder climbed one rung and refused the next without evidence or a reason;
 the 调解与法律援助 providers a regional admin adds and edits (a station officer reads them);
 a case referred by booking a slot from the picker (the same slot twice refused), by a
-hand-over, and cancelled — against the real app and database."""
+hand-over, and cancelled; the 争议 list in my sight (not a sibling region's, not a 12351
+operator's page) — against the real app and database."""
 
 from __future__ import annotations
 
@@ -179,6 +180,33 @@ async def test_a_hotline_operator_is_not_offered_the_dispute_or_referral_forms(
             "sent_to": "王律师"})
         assert refused.status_code == 403
         assert "转介由办理诉求的工会工作人员进行" in refused.text
+        # the 争议 list is not theirs (the 404 page), nor its ledger tab
+        assert 'data-testid="tab-disputes"' not in page.text
+        assert (await c.get("/console/cases/disputes")).status_code == 404
+
+
+async def test_the_dispute_list_shows_my_disputes_and_not_a_sibling_regions(
+        live, owner, client, staff_token, federation: Federation) -> None:
+    r1, r2 = federation.regions
+    token = await staff_token(federation, "regional_admin", r1)
+    case = await api_case(client, token)
+    opened = await client.post(f"/v1/cases/{case['id']}/dispute", headers=bearer(token),
+                               json={"kind": "unpaid_pay", "statement": "请结清。"})
+    assert opened.status_code == 201, opened.text
+    async with signed_in(live.url, owner, r1, "regional_admin") as c:
+        page = await c.get("/console/cases/disputes")
+        assert page.status_code == 200 and f'data-case="{case["id"]}"' in page.text
+        assert 'data-testid="tab-disputes"' in page.text
+        # an unknown filter value is ignored; a bad cursor is the 422 page
+        assert f'data-case="{case["id"]}"' in (await c.get(
+            "/console/cases/disputes", params={"kind": "nope", "step": "nope"})).text
+        none = await c.get("/console/cases/disputes", params={"kind": "work_injury"})
+        assert f'data-case="{case["id"]}"' not in none.text and "没有符合条件的争议" in none.text
+        assert (await c.get("/console/cases/disputes", params={"after": "x"})).status_code \
+            == 422
+    async with signed_in(live.url, owner, r2, "regional_admin") as c:
+        page = await c.get("/console/cases/disputes")
+        assert page.status_code == 200 and f'data-case="{case["id"]}"' not in page.text
 
 
 def provider_form(code: str, serves: str, **over: str) -> dict[str, str]:

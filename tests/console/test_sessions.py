@@ -124,7 +124,7 @@ async def test_every_unsafe_console_page_refuses_a_request_without_its_csrf_toke
         for template, method in unsafe:
             path = template
             for name in ("member_id", "transfer_id", "item_id", "ballot_id", "client_id",
-                         "run_id", "case_id", "referral_id", "signal_id"):
+                         "run_id", "case_id", "referral_id", "signal_id", "grant_id"):
                 path = path.replace("{" + name + "}", str(uuid.uuid4()))
             path = path.replace("{code}", "x-none")
             for headers in ({}, {"X-CSRF-Token": "wrong"}):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, exists, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.cases.disputes.models import (
@@ -114,3 +114,53 @@ async def overdue_answers(session: AsyncSession, now: datetime, *,
         sql += " WHERE deadline_id = :id"
         params["id"] = deadline_id
     return [OverdueAnswer(*row) for row in (await session.execute(text(sql), params)).all()]
+
+
+async def named_for_staff(session: AsyncSession,
+                          dispute_id: uuid.UUID) -> tuple[bool, datetime | None] | None:
+    """Whether the worker agreed to be named (and when that was last recorded), through the
+    owner's function that answers only staff who see the dispute; None for anyone else."""
+    row = (await session.execute(
+        text("SELECT named, at FROM flexunion_dispute_named_staff(:d)"),
+        {"d": dispute_id})).first()
+    return None if row is None else (bool(row[0]), row[1])
+
+
+async def listed(session: AsyncSession, *, kind: str | None, step: str | None,
+                 overdue_at: datetime | None, after: tuple[datetime, uuid.UUID] | None,
+                 limit: int) -> Sequence[CaseDispute]:
+    """The disputes the caller sees, newest opened first, keyset-paged on (opened_at, id).
+    `step` "none" is a dispute no rung was taken on yet; `overdue_at` keeps those with the
+    platform's written reasons or an evidence request still owed past its deadline then."""
+    stmt = select(CaseDispute)
+    if kind is not None:
+        stmt = stmt.where(CaseDispute.kind == kind)
+    if step == "none":
+        stmt = stmt.where(CaseDispute.step.is_(None))
+    elif step is not None:
+        stmt = stmt.where(CaseDispute.step == step)
+    if overdue_at is not None:
+        stmt = stmt.where(or_(
+            exists().where(and_(DisputeDecision.dispute_id == CaseDispute.id,
+                                DisputeDecision.reasons_at.is_(None),
+                                DisputeDecision.reply_due_at < overdue_at)),
+            exists().where(and_(DisputeRequest.dispute_id == CaseDispute.id,
+                                DisputeRequest.fulfilled_at.is_(None),
+                                DisputeRequest.due_at < overdue_at))))
+    if after is not None:
+        stmt = stmt.where(tuple_(CaseDispute.opened_at, CaseDispute.id) < tuple_(*after))
+    stmt = stmt.order_by(CaseDispute.opened_at.desc(), CaseDispute.id.desc()).limit(limit)
+    return (await session.scalars(stmt)).all()
+
+
+async def decisions_of(session: AsyncSession,
+                       ids: Sequence[uuid.UUID]) -> Sequence[DisputeDecision]:
+    return (await session.scalars(
+        select(DisputeDecision).where(DisputeDecision.dispute_id.in_(ids)))).all()
+
+
+async def open_requests_of(session: AsyncSession,
+                           ids: Sequence[uuid.UUID]) -> Sequence[DisputeRequest]:
+    return (await session.scalars(
+        select(DisputeRequest).where(DisputeRequest.dispute_id.in_(ids),
+                                     DisputeRequest.fulfilled_at.is_(None)))).all()

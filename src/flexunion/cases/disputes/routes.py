@@ -8,25 +8,27 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Request, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, MultipartBody, PathParameter
+from litestar.params import JSONBody, MultipartBody, PathParameter, QueryParameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.bargaining.evidence.files import content_disposition
 from flexunion.bargaining.evidence.schemas import Upload
 from flexunion.bargaining.evidence.store import EvidenceStore
-from flexunion.cases.disputes import decisions, resolutions, service
+from flexunion.cases.disputes import decisions, listing, resolutions, service
+from flexunion.cases.disputes.http import letter_download
 from flexunion.cases.disputes.schemas import (
     DecisionCreate,
     DisputeConsent,
+    DisputeListRead,
     DisputeOpen,
     DisputeRead,
     EvidenceLink,
+    Kind,
     ReasonsCreate,
     ReplyCreate,
     RequestCreate,
@@ -41,13 +43,16 @@ from flexunion.core.context import Caller
 from flexunion.core.http import (
     BEARER,
     IDEMPOTENT,
+    PAGING,
     PARTNER,
     STAFF,
     WORKER,
     IdempotencyKey,
+    Paging,
     downloads,
     problems,
 )
+from flexunion.core.pagination import Page, decode_time_cursor, page_of
 
 SubId = Annotated[uuid.UUID, PathParameter()]
 AppRequest = Request[Any, Any, Any]
@@ -56,6 +61,7 @@ CASE_404 = "case_not_found (also a case outside my scope)"
 DISPUTE_404 = "case_not_found, dispute_not_found (also outside my scope)"
 NOT_YOURS = "dispute_not_yours: an assisting unit, not the case's union or one above it"
 PARTNER_404 = "dispute_not_found (also a dispute not addressed to my platform)"
+StepFilter = Literal["none", "reminder", "consultation", "letter", "review", "handover"]
 LETTER = downloads("application/pdf", description="The letter PDF, as stored when sent")
 
 
@@ -64,6 +70,25 @@ class EvidenceForm:
     """multipart/form-data with one part `file`."""
 
     file: UploadFile
+
+
+@get("/", opt=STAFF, dependencies=PAGING,
+     summary="争议 The disputes in my sight, newest opened first: by kind, by rung (`step`; "
+             "`none`: no rung taken yet) and `overdue` (the platform's written reasons or "
+             "requested evidence still owed past the deadline)",
+     responses=problems({422: "cursor_invalid"}))
+async def dispute_list(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                       paging: NamedDependency[Paging],
+                       kind: Annotated[Kind | None, QueryParameter()] = None,
+                       step: Annotated[StepFilter | None, QueryParameter()] = None,
+                       overdue: Annotated[bool, QueryParameter()] = False,
+                       ) -> Page[DisputeListRead]:
+    now = clock.now()
+    rows = await listing.listed(session, kind=kind, step=step, overdue=overdue,
+                                after=decode_time_cursor(paging.cursor),
+                                limit=paging.size + 1, now=now)
+    shown = {r.id: r for r in await listing.reads(session, rows[:paging.size], now=now)}
+    return page_of(rows, paging.size, lambda r: shown[r.id], listing.list_key)
 
 
 @post("/{case_id:uuid}/dispute", opt=STAFF,
@@ -168,16 +193,6 @@ async def check_settlement(session: NamedDependency[AsyncSession],
     return await service.read(session, row, audience="staff", now=clock.now())
 
 
-async def _letter_download(store: EvidenceStore, pdf: dict[str, Any]) -> Stream:
-    return Stream(await store.stream(pdf["storage_key"]), media_type="application/pdf",
-                  headers={"Content-Disposition":
-                           content_disposition(f"工会函-{pdf['case_no']}.pdf"),
-                           "Content-Length": str(pdf["size_bytes"]),
-                           "X-Content-Type-Options": "nosniff",
-                           "Digest": f"sha-256={pdf['sha256']}",
-                           "Cache-Control": "private, no-store"})
-
-
 @get("/{case_id:uuid}/dispute/letter", opt=STAFF,
      summary="发函 The 发函 step's letter as the PDF that was sent (its sha256 is on the step "
              "and in the Digest header)",
@@ -185,7 +200,7 @@ async def _letter_download(store: EvidenceStore, pdf: dict[str, Any]) -> Stream:
 async def get_letter(session: NamedDependency[AsyncSession],
                      attachments: NamedDependency[EvidenceStore], case_id: CaseId) -> Stream:
     row = await service.staff_dispute(session, case_id)
-    return await _letter_download(attachments, await service.letter_pdf(session, row))
+    return await letter_download(attachments, await service.letter_pdf(session, row))
 
 
 @get("/{case_id:uuid}/dispute", summary="我的争议 The dispute on my case",
@@ -225,7 +240,7 @@ async def partner_dispute(request: AppRequest, session: NamedDependency[AsyncSes
 async def partner_letter(session: NamedDependency[AsyncSession],
                          attachments: NamedDependency[EvidenceStore], case_id: CaseId) -> Stream:
     row = await service.partner_dispute(session, case_id)
-    return await _letter_download(attachments, await service.letter_pdf(session, row))
+    return await letter_download(attachments, await service.letter_pdf(session, row))
 
 
 @post("/{case_id:uuid}/dispute/requests/{request_id:uuid}/evidence", status_code=200,
@@ -275,6 +290,7 @@ async def reply(request: AppRequest, session: NamedDependency[AsyncSession],
 
 
 router = Router("/", tags=["disputes 争议处置"], route_handlers=[
+    Router("/v1/disputes", security=BEARER, route_handlers=[dispute_list]),
     Router("/v1/cases", security=BEARER, route_handlers=[
         open_dispute, get_dispute, link_evidence, request_evidence, take_step, get_letter,
         review_decision, resolve, check_settlement]),

@@ -223,6 +223,15 @@ class NamedPerson(msgspec.Struct):
     platform_worker_id: str | None
 
 
+class NamedConsent(msgspec.Struct):
+    """具名同意 as staff see it: `named` while the worker's latest choice for the dispute is
+    to be named (false before any choice and after a withdrawal), `at` when that latest
+    choice was recorded (None before any). Nothing else of the consent record."""
+
+    named: bool
+    at: str | None
+
+
 class DisputeRead(msgspec.Struct):
     id: uuid.UUID
     case_id: uuid.UUID | None
@@ -243,8 +252,31 @@ class DisputeRead(msgspec.Struct):
     resolution: ResolutionRead | None = None
     # The worker's own read: whether they agree to be named to the platform (else None).
     named: bool | None = None
+    # Staff reads: whether the worker agreed to be named to the platform (具名同意) and when
+    # the latest choice was recorded; None for the worker and the platform.
+    named_consent: NamedConsent | None = None
     # The platform's read: the worker named, only with the worker's recorded consent (else None).
     named_as: NamedPerson | None = None
+
+
+class DisputeListRead(msgspec.Struct):
+    """A dispute in the 争议 list: where it stands and what the platform owes past its
+    deadline — its written reasons (封号/限单, 罚款/扣分) or requested evidence."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    case_no: str
+    kind: Label
+    partner: str
+    handling_unit: str
+    step: Label | None
+    next_step: Label | None
+    opened_at: str
+    updated_at: str
+    reply_due_at: str | None
+    reply_overdue: bool
+    requests_open: int
+    requests_overdue: int
 
 
 def kind_label(code: str) -> Label:

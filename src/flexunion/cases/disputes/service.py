@@ -42,6 +42,7 @@ from flexunion.cases.disputes.schemas import (
     DisputeRead,
     EvidenceLink,
     EvidenceRead,
+    NamedConsent,
     NamedPerson,
     ReferralRead,
     ReplyRead,
@@ -561,7 +562,7 @@ async def read(session: AsyncSession, row: CaseDispute, *, audience: Audience,
                  items=[_evidence_read(e) for e in evidence if e.slot == s])
         for s in checklist.slots]
     referral = None if partner else await repository.referral(session, row.id)
-    return DisputeRead(
+    body = DisputeRead(
         id=row.id, case_id=None if partner else row.case_id, case_no=row.case_no,
         kind=kind_label(row.kind), partner=partners.get(row.partner_id, "?"),
         statement=row.statement, step=step_label(row.step),
@@ -588,6 +589,13 @@ async def read(session: AsyncSession, row: CaseDispute, *, audience: Audience,
             sent=list(referral.sent), note=referral.note, at=referral.at.isoformat()),
         decision=_decision_read(await repository.decision(session, row.id), audience, now),
         resolution=await _resolution_read(session, row, audience))
+    if audience == "staff":
+        # 具名同意, as staff may know it: the boolean and when (the owner's function).
+        named = await repository.named_for_staff(session, row.id)
+        if named is not None:
+            body.named_consent = NamedConsent(
+                named=named[0], at=named[1].isoformat() if named[1] else None)
+    return body
 
 
 async def _resolution_read(session: AsyncSession, row: CaseDispute,
