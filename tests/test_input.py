@@ -25,7 +25,13 @@ import pytest
 from sqlalchemy import func, select
 
 from flexunion.bargaining.reports.models import ProblemReport
-from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER, Settings
+from flexunion.config import (
+    AUDIENCE_ADMIN,
+    AUDIENCE_MOBILE,
+    AUDIENCE_PARTNER,
+    AUDIENCE_PROVIDER,
+    Settings,
+)
 from flexunion.consent.models import WorkerConsent
 from flexunion.core import text
 from flexunion.core.uow import UnitOfWork
@@ -217,22 +223,22 @@ def poisoned_request(method: str, path: str, op: dict[str, Any]) -> tuple[dict[s
 @pytest.fixture(scope="module")
 def callers(settings: Settings, live: LiveServer, sms: Any,
             clock: ShiftableClock) -> dict[str, str]:
-    """One real token per audience: a worker (logged in by SMS code), an HQ admin, and a
-    platform partner's OAuth2 client."""
+    """One real token per audience: a worker (logged in by SMS code), an HQ admin, a
+    platform partner's OAuth2 client and a referral provider's."""
 
     async def build() -> dict[str, str]:
         staffed = await staffed_federation(settings, clock, live.url, "input")
         async with httpx.AsyncClient(base_url=live.url, timeout=60) as client:
             worker, _ = await worker_login(client, sms, staffed.fed.hq)
         return {AUDIENCE_MOBILE: worker, AUDIENCE_ADMIN: staffed.hq_token,
-                AUDIENCE_PARTNER: staffed.partner_token}
+                AUDIENCE_PARTNER: staffed.partner_token, AUDIENCE_PROVIDER: staffed.provider_token}
 
     built: dict[str, str] = run_in_thread(build)
     return built
 
 
 def token_for(callers: dict[str, str], audiences: tuple[str, ...]) -> dict[str, str]:
-    for audience in (AUDIENCE_MOBILE, AUDIENCE_ADMIN, AUDIENCE_PARTNER):
+    for audience in (AUDIENCE_MOBILE, AUDIENCE_ADMIN, AUDIENCE_PARTNER, AUDIENCE_PROVIDER):
         if audience in audiences:
             return bearer(callers[audience])
     return {}

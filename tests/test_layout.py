@@ -26,6 +26,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "auth/staff": ("schemas.py", "repository.py", "service.py", "routes.py"),
     "auth/partners": ("schemas.py", "repository.py", "service.py", "routes.py"),
     "auth/sessions": ("schemas.py", "repository.py", "service.py"),
+    "auth/providers": ("repository.py", "service.py"),
     "federation": SHAPE,
     # The working calendar: + hours.py (the pure engine), files.py (the file), apply.py.
     "calendars": SHAPE,
@@ -65,6 +66,9 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "cases/rectification": SHAPE,
     # 调解与法律援助衔接: providers and referrals.
     "cases/referrals": SHAPE,
+    # 机构端: a provider's clients, its referrals and receipts (the tables are auth's and
+    # referrals' models).
+    "cases/provider_desk": ("schemas.py", "repository.py", "service.py", "routes.py"),
     # 办理统计: no tables; + periods.py (pure), export.py (the CSV).
     "cases/figures": ("schemas.py", "repository.py", "service.py", "routes.py"),
     # 争议处置: + codes.py (the kinds, checklists and ladder, pure).

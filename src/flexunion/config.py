@@ -15,6 +15,8 @@ import platformdirs
 AUDIENCE_MOBILE = "flexunion-mobile"
 AUDIENCE_ADMIN = "flexunion-admin"
 AUDIENCE_PARTNER = "flexunion-partner"
+# 调解组织 / 法律援助站: a referral provider's machine client (cases/provider_desk/).
+AUDIENCE_PROVIDER = "flexunion-provider"
 
 
 def _env(name: str, default: str | None = None) -> str | None:

@@ -106,6 +106,42 @@ async def test_admin_create_prints_a_password_that_logs_in(flexunion, client: ht
     assert wrong.status_code == 401
 
 
+async def test_provider_client_create_rotate_disable(flexunion, client: httpx.AsyncClient,
+                                                     owner, federation: Federation) -> None:
+    """机构端 (0041): the operator makes a referral provider's client; its secret takes a
+    provider token; rotating stops the old secret; disabling stops the client."""
+    from tests.support.callers import legal_aid_client
+
+    region = federation.regions[0]
+    async with owner() as s, s.begin():  # the provider itself (and a first client)
+        await legal_aid_client(s, federation)
+    missing = await flexunion("provider", "create", "--federation", federation.hq,
+                              "--provider", "nope")
+    assert missing.returncode == 1 and "nope" in missing.stderr and "Traceback" not in \
+        missing.stderr
+    out = ok(await flexunion("provider", "create", "--federation", federation.hq,
+                             "--provider", f"{region}-aid", "--name", "援助站"))
+    lines = dict(line.split(": ", 1) for line in out.splitlines())
+    cid, secret = lines["client_id"], lines["client_secret"]
+    assert cid.startswith(f"rp-{region}-aid-")
+
+    async def token(secret: str) -> httpx.Response:
+        return await client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                 auth=(cid, secret))
+
+    granted = await token(secret)
+    assert granted.status_code == 200, granted.text
+    me = await client.get("/v1/provider/me", headers=bearer(granted.json()["access_token"]))
+    assert me.status_code == 200 and me.json()["client_id"] == cid, me.text
+    rotated = ok(await flexunion("provider", "rotate", cid)).strip().split(": ", 1)[1]
+    assert (await token(secret)).status_code == 401
+    assert (await token(rotated)).status_code == 200
+    assert ok(await flexunion("provider", "disable", cid)).strip() == f"disabled {cid}"
+    assert (await token(rotated)).status_code == 401
+    again = await flexunion("provider", "disable", cid)
+    assert again.returncode == 1 and "disabled" in again.stderr
+
+
 async def test_token_issue(flexunion, client: httpx.AsyncClient,
                            federation: Federation) -> None:
     token = ok(await flexunion("token", "issue", "--role", "hq_admin", "--tenant", federation.hq,

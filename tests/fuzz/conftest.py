@@ -13,7 +13,13 @@ import pytest
 import requests
 
 from flexunion.auth.workers.sms import RecordingSmsGateway
-from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER, Settings
+from flexunion.config import (
+    AUDIENCE_ADMIN,
+    AUDIENCE_MOBILE,
+    AUDIENCE_PARTNER,
+    AUDIENCE_PROVIDER,
+    Settings,
+)
 from tests.conftest import run_in_thread
 from tests.fuzz.harness import TALLY, Actors
 from tests.support.bargaining import seed_item
@@ -38,7 +44,8 @@ def actors(settings: Settings, live: LiveServer, sms: RecordingSmsGateway,
             # Another worker's application, for the staff operations on a member.
             applicant = await join(client, sms, fed, station)
         return Actors(fed, {AUDIENCE_MOBILE: worker.token, AUDIENCE_ADMIN: hq,
-                            AUDIENCE_PARTNER: staffed.partner_token},
+                            AUDIENCE_PARTNER: staffed.partner_token,
+                            AUDIENCE_PROVIDER: staffed.provider_token},
                       {"code": fed.all_codes(), "member_id": [applicant.member_id],
                        "item_id": [str(item)]})
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER
+from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER, AUDIENCE_PROVIDER
 from flexunion.core.idempotency import MAX_KEY_LENGTH
 
 AUDIENCES_KEY = "x-flexunion-audiences"
@@ -36,6 +36,7 @@ METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 PREFIX_AUDIENCES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/v1/admin/", (AUDIENCE_ADMIN,)),
     ("/v1/partner/", (AUDIENCE_PARTNER,)),
+    ("/v1/provider/", (AUDIENCE_PROVIDER,)),
     ("/v1/me/", (AUDIENCE_MOBILE,)),
     ("/v1/me", (AUDIENCE_MOBILE,)),
     ("/v1/bargaining/", (AUDIENCE_MOBILE,)),
@@ -44,7 +45,7 @@ PREFIX_AUDIENCES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # Which caller stands for an audience: a worker who is an active member, an HQ admin (every
 # staff role's operations are open to HQ), a platform partner's client at HQ.
-PREFERRED = (AUDIENCE_MOBILE, AUDIENCE_ADMIN, AUDIENCE_PARTNER)
+PREFERRED = (AUDIENCE_MOBILE, AUDIENCE_ADMIN, AUDIENCE_PARTNER, AUDIENCE_PROVIDER)
 
 
 def build_document() -> dict[str, Any]:

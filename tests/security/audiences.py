@@ -11,8 +11,16 @@ AUDIENCES = (
     "hq_admin", "regional_admin_a", "regional_admin_b", "station_officer", "hotline_operator",
     "system_jobs", "system_sla_sweep", "system_case_follow", "system_weekly_review",
     "system_participation",
+    "provider", "provider_other", "provider_hq_scope",
 )
-PEOPLE_AUDIENCES = frozenset(a for a in AUDIENCES if a.startswith(("partner", "worker")))
+PEOPLE_AUDIENCES = frozenset(a for a in AUDIENCES
+                             if a.startswith(("partner", "worker", "provider")))
+# 机构端 (0041): a referral provider's client sees only what its principal reaches, whatever
+# tenant its scope names (provider_hq_scope: flexunion_tenant_scope() is empty for it).
+_REFERRED = "the referrals made to its provider (0041): the slot or hand-over record"
+_OWN_ENTRY = "its own provider's entry in the directory (0041)"
+_OWN_CLIENT = "its own machine client (GET /v1/provider/me), no other"
+_OWN_RECEIPTS = "its own receipts of the referrals made to it (0041)"
 
 EXPECTED: dict[str, dict[str, str]] = {
     "admin_accounts": {
@@ -255,6 +263,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "worker_nonmember": "the public directory: the nearest provider to where it works",
         "system_weekly_review": "",
         "system_participation": "",
+        "provider": _OWN_ENTRY,
+        "provider_other": _OWN_ENTRY,
+        "provider_hq_scope": _OWN_ENTRY,
     },
     "case_referrals": {
         "hotline_operator": "",
@@ -262,6 +273,24 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "station_officer": "",  # the seeded case left its station (case_sight, 0029)
         "worker": "where its own case was referred: the provider, the slot, the hand-over",
+        "provider": _REFERRED,
+        "provider_hq_scope": _REFERRED,
+    },
+    "referral_provider_clients": {
+        "hq_admin": "",
+        "regional_admin_a": "",  # the seeded providers are kept by its region
+        "provider": _OWN_CLIENT,
+        "provider_other": _OWN_CLIENT,
+        "provider_hq_scope": _OWN_CLIENT,
+    },
+    "referral_receipts": {
+        "hotline_operator": "",
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "station_officer": "",  # it sees the referral (case_sight, 0029)
+        "worker": "the provider's answer to where its own case was referred",
+        "provider": _OWN_RECEIPTS,
+        "provider_hq_scope": _OWN_RECEIPTS,
     },
     "review_signals": {
         "hq_admin": "",

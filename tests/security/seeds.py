@@ -317,7 +317,7 @@ async def seed_disputes(conn: asyncpg.Connection, fed: Federation, case, partner
 
 async def seed_referrals(conn: asyncpg.Connection, fed: Federation, case) -> None:
     """调解与法律援助衔接 (migration 0031): a region's provider, the case booked with it and
-    handed over to it."""
+    handed over to it; (0041) the providers' clients and a receipt."""
     hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
     provider = await conn.fetchval(
         "INSERT INTO referral_providers (id, federation_id, tenant_id, code, kind, name_zh,"
@@ -326,16 +326,37 @@ async def seed_referrals(conn: asyncpg.Connection, fed: Federation, case) -> Non
         " '法律援助站', 'Legal aid', '某路 1 号', 121.47, 31.19, ARRAY[$2]::uuid[],"
         " '{\"mon\": [[\"09:00\", \"17:00\"]]}', 30, 'test', now(), now()) RETURNING id",
         hq, region)
-    await conn.execute(
+    booking = await conn.fetchval(
         "INSERT INTO case_referrals (id, federation_id, tenant_id, case_id, provider_id, mode,"
         " status, slot_start, slot_end, created_by, created_at) VALUES (gen_random_uuid(), $1,"
         " $2, $3, $4, 'booking', 'booked', now() + interval '1 day',"
-        " now() + interval '1 day 30 minutes', 'test', now())", hq, region, case, provider)
+        " now() + interval '1 day 30 minutes', 'test', now()) RETURNING id",
+        hq, region, case, provider)
     await conn.execute(
         "INSERT INTO case_referrals (id, federation_id, tenant_id, case_id, provider_id, mode,"
         " status, sent_what, sent_to, sent_at, created_by, created_at) VALUES"
         " (gen_random_uuid(), $1, $2, $3, $4, 'handover', 'handed_over', '登记表', '调解员',"
         " now(), 'test', now())", hq, region, case, provider)
+    # 机构端 (0041): a client of that provider, its receipt of the booking (the trigger puts
+    # it on the case's timeline), and a second provider of the region with a client and no
+    # referral at all.
+    other = await conn.fetchval(
+        "INSERT INTO referral_providers (id, federation_id, tenant_id, code, kind, name_zh,"
+        " name_en, address, lon, lat, serves, opening_hours, created_by, created_at,"
+        " updated_at) VALUES (gen_random_uuid(), $1, $2, 'seed-med', 'mediation', '调解组织',"
+        " 'Mediation', '某路 2 号', 121.46, 31.18, ARRAY[$2]::uuid[], '{}', 'test', now(),"
+        " now()) RETURNING id", hq, region)
+    for owner_of, code in ((provider, "seed-aid"), (other, "seed-med")):
+        await conn.execute(
+            "INSERT INTO referral_provider_clients (id, federation_id, tenant_id, provider_id,"
+            " client_id, secret_hash, name, disabled, created_by) VALUES (gen_random_uuid(),"
+            " $1, $2, $3, $4, 'x', '客户端', false, 'test')",
+            hq, region, owner_of, f"rp-{code}-{fed.hq}")
+    await conn.execute(
+        "INSERT INTO referral_receipts (id, federation_id, tenant_id, referral_id, case_id,"
+        " provider_id, seq, status, recorded_by, recorded_at) VALUES (gen_random_uuid(), $1,"
+        " $2, $3, $4, $5, 1, 'received', $6, now())",
+        hq, region, booking, case, provider, f"provider:rp-seed-aid-{fed.hq}")
 
 
 async def seed_weekly_review(conn: asyncpg.Connection, fed: Federation) -> None:

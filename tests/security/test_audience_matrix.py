@@ -75,6 +75,13 @@ async def scopes(owner: Any, conn: asyncpg.Connection, fed: Federation,
         "system_weekly_review": (str(hq), "system:jobs:weekly-review"),
         # 流动议事: writes its grants; reads the evidence only through a function (0037)
         "system_participation": (str(hq), "system:jobs:participation"),
+        # 机构端 (0041): the seeded legal-aid station's client (the case was referred to it),
+        # another provider's client (nothing referred to it), and the first one's principal
+        # with the HQ set as tenant — the scope a provider never gets (core/context.py), to
+        # show that no tenant arm lets the kind through even then.
+        "provider": ("", f"provider:rp-seed-aid-{fed.hq}"),
+        "provider_other": ("", f"provider:rp-seed-med-{fed.hq}"),
+        "provider_hq_scope": (str(hq), f"provider:rp-seed-aid-{fed.hq}"),
     }
     assert set(found) == set(AUDIENCES)
     return found

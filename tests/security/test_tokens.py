@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from flexunion.auth.keys import create_key
 from flexunion.auth.tokens import TokenService
-from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE
+from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER, AUDIENCE_PROVIDER
 from flexunion.core.context import Role
 from flexunion.core.secrets import Keyring
 from tests.conftest import TEST_ISSUER, TEST_SECRET
@@ -225,3 +225,52 @@ async def test_a_revoked_key_stops_cached_tokens_at_the_next_key_reload(
         await create_key(s, Keyring(TEST_SECRET.encode()), activate=True)
     live.server.config.app.state.key_store._loaded_at = float("-inf")  # the 60 s reload, now
     await expect_401(client, token, "token_unknown_key")
+
+
+async def test_provider_tokens_meet_the_same_checks_and_only_their_own_api(
+    client, federation: Federation, tokens: TokenService, clock
+) -> None:
+    """A referral provider's token (migration 0041) is verified like a partner's: its own
+    audience, role and audience agreeing, a subject, signature, algorithm and lifetime."""
+    provider_api, partner_api = "/v1/provider/me", "/v1/partner/me"
+    tid, code = federation.ids[federation.regions[0]], federation.regions[0]
+    genuine, _ = await tokens.issue(role=Role.PROVIDER, subject="rp-nobody-000000000000",
+                                    tenant_id=tid, tenant_code=code)
+    assert jwt.get_unverified_header(genuine)["typ"] == "at+jwt"
+    assert jwt.decode(genuine, options={"verify_signature": False})["aud"] == AUDIENCE_PROVIDER
+    # verified, then the API looks the client up: none by that id
+    r = await client.get(provider_api, headers=bearer(genuine))
+    assert (r.status_code, r.json()["code"]) == (404, "provider_client_not_found"), r.text
+    partner, _ = await tokens.issue(role=Role.PARTNER, subject="c", tenant_id=tid,
+                                    tenant_code=code)
+    await expect_401(client, partner, "token_wrong_audience", path=provider_api)
+    for path in (partner_api, PATH, "/v1/me", "/v1/cases"):
+        await expect_401(client, genuine, "token_wrong_audience", path=path)
+    key = await tokens.keys.signing_key()
+    sign = lambda claims: jwt.encode(  # noqa: E731
+        claims, key.private, algorithm="EdDSA", headers={"kid": key.kid, "typ": "at+jwt"})
+    as_provider = claims_for(federation, aud=AUDIENCE_PROVIDER, role="provider",
+                             sub="rp-nobody-000000000000", tid=str(tid), tenant=code)
+    # the role and the audience must agree, both ways
+    await expect_401(client, sign(as_provider | {"aud": AUDIENCE_PARTNER}),
+                     "token_wrong_audience", path=partner_api)
+    await expect_401(client, sign(as_provider | {"role": "partner"}), "token_wrong_audience",
+                     path=provider_api)
+    await expect_401(client, sign(as_provider | {"role": "hq_admin"}), "token_wrong_audience",
+                     path=provider_api)
+    await expect_401(client, sign(as_provider | {"sub": ""}), "token_invalid", path=provider_api)
+    await expect_401(client, sign({k: v for k, v in as_provider.items() if k != "jti"}),
+                     "token_invalid", path=provider_api)
+    kid, _ = await active_kid(client)
+    await expect_401(client, unsigned({"alg": "none", "typ": "at+jwt", "kid": kid}, as_provider),
+                     "token_alg_rejected", path=provider_api)
+    header, payload, sig = genuine.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["sub"] = "rp-someone-else-000000"
+    await expect_401(client, f"{header}.{b64(json.dumps(claims).encode())}.{sig}",
+                     "token_bad_signature", path=provider_api)
+    clock.advance(hours=-3)
+    expired, _ = await tokens.issue(role=Role.PROVIDER, subject="rp-nobody-000000000000",
+                                    tenant_id=tid, tenant_code=code, ttl_seconds=3600)
+    clock.offset = type(clock.offset)()
+    await expect_401(client, expired, "token_expired", path=provider_api)

@@ -1,6 +1,7 @@
 """A fresh federation with a real caller per staff audience, built through the real
-services and the real OAuth2 endpoint: an HQ admin's token and a platform partner's
-access token (client credentials). Shared by the input checks and the fuzz run."""
+services and the real OAuth2 endpoint: an HQ admin's token, a platform partner's and a
+referral provider's (a legal-aid station of the first region) access tokens (client
+credentials). Shared by the input checks and the fuzz run."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class Staffed:
     hq_token: str
     partner_token: str
     seeded: Any  # what `seed` returned
+    provider_token: str = ""
 
 
 async def staffed_federation(
@@ -57,6 +59,7 @@ async def staffed_federation(
         async with owner() as s, s.begin():
             client_id, secret = await create_partner_client(
                 s, tenant_code=fed.hq, partner_code="alpha", name=f"{label} 测试客户端")
+            provider_id, provider_secret = await legal_aid_client(s, fed)
         seeded = await seed(owner, fed) if seed is not None else None
     finally:
         await engine.dispose()
@@ -64,4 +67,28 @@ async def staffed_federation(
         granted = await client.post("/oauth/token", data={"grant_type": "client_credentials"},
                                     auth=(client_id, secret))
         assert granted.status_code == 200, granted.text
-    return Staffed(fed, hq, granted.json()["access_token"], seeded)
+        aid = await client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                auth=(provider_id, provider_secret))
+        assert aid.status_code == 200, aid.text
+    return Staffed(fed, hq, granted.json()["access_token"], seeded,
+                   aid.json()["access_token"])
+
+
+async def legal_aid_client(session: Any, fed: Federation) -> tuple[str, str]:
+    """A legal-aid station of the federation's first region and a machine client of it
+    (as the operator makes one): (client_id, secret)."""
+    from sqlalchemy import text
+
+    from flexunion.cases.provider_desk.service import create_client_as_operator
+
+    region = fed.ids[fed.regions[0]]
+    await session.execute(text(
+        "INSERT INTO referral_providers (id, federation_id, tenant_id, code, kind, name_zh,"
+        " name_en, address, lon, lat, serves, opening_hours, slot_minutes, created_by,"
+        " created_at, updated_at) VALUES (gen_random_uuid(), :fed, :region, :code,"
+        " 'legal_aid', '法律援助站', 'Legal aid', '某路 1 号', 121.47, 31.19,"
+        " ARRAY[CAST(:region AS uuid)], '{}', 30, 'test', now(), now())"),
+        {"fed": fed.ids[fed.hq], "region": region, "code": f"{fed.regions[0]}-aid"})
+    return await create_client_as_operator(
+        session, federation_code=fed.hq, provider_code=f"{fed.regions[0]}-aid",
+        name="测试援助站", operator="test:operator")

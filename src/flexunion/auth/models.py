@@ -1,5 +1,5 @@
-"""The auth tables: staff accounts, partner clients, worker accounts, one-time code
-challenges and the signing keys."""
+"""The auth tables: staff accounts, partner clients, referral providers' clients, worker
+accounts, one-time code challenges and the signing keys."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flexunion.db.base import Base, created_at, uuid_pk
+from flexunion.db.base import Base, TenantScoped, created_at, in_federation, uuid_pk
 
 
 class AdminAccount(Base):
@@ -61,6 +61,30 @@ class PartnerClient(Base):
     secret_hash: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = created_at()
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ProviderClient(TenantScoped, Base):
+    """OAuth2 client-credentials client of a referral provider (调解组织 / 法律援助站,
+    `referral_providers`, migration 0041): `tenant_id` is the provider's region. The secret
+    is stored hashed. The providers' model lives in cases/referrals, above auth: the foreign
+    key names its table only."""
+
+    __tablename__ = "referral_provider_clients"
+    __table_args__ = (
+        in_federation("referral_provider_clients"),
+        Index("ix_referral_provider_clients_provider", "provider_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    provider_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("referral_providers.id"))
+    client_id: Mapped[str] = mapped_column(Text, unique=True)
+    secret_hash: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

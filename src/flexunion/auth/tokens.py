@@ -2,7 +2,7 @@
 
 Verification: algorithm allowlist (EdDSA only; `none` and HMAC never), a
 known `kid`, `typ` = at+jwt, signature, `iss`, `aud` (mobile, admin and
-partner APIs each have their own), `exp`, `nbf`, `iat` required, leeway at
+partner and provider APIs each have their own), `exp`, `nbf`, `iat` required, leeway at
 most 60 s. Each failure has its own stable problem code."""
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ import jwt
 
 from flexunion.auth.keys import ALG, KeyStore
 from flexunion.auth.schemas import AccessToken
-from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER, Settings
+from flexunion.config import (
+    AUDIENCE_ADMIN,
+    AUDIENCE_MOBILE,
+    AUDIENCE_PARTNER,
+    AUDIENCE_PROVIDER,
+    Settings,
+)
 from flexunion.core.clock import Clock
 from flexunion.core.context import ADMIN_ROLES, Caller, Role
 from flexunion.core.errors import Unauthenticated
@@ -31,6 +37,7 @@ _KID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CACHE_ENTRIES = 4096
 CACHE_SECONDS = 60.0
 _OTHER_API = "该令牌属于另一个接口。"
+MACHINE_ROLES = frozenset({Role.PARTNER, Role.PROVIDER})
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "nbf", "iat", "jti", "role", "tid", "tenant"]
 
 
@@ -39,13 +46,15 @@ def audience_for(role: Role) -> str:
         return AUDIENCE_MOBILE
     if role is Role.PARTNER:
         return AUDIENCE_PARTNER
+    if role is Role.PROVIDER:
+        return AUDIENCE_PROVIDER
     return AUDIENCE_ADMIN
 
 
 def ttl_for(settings: Settings, role: Role) -> int:
     if role is Role.WORKER:
         return settings.auth.access_ttl_worker
-    if role is Role.PARTNER:
+    if role in (Role.PARTNER, Role.PROVIDER):  # machine clients
         return settings.auth.access_ttl_partner
     return settings.auth.access_ttl_admin
 
@@ -182,7 +191,7 @@ class TokenService:
         ):
             raise Unauthenticated("令牌的角色与受众不符。", "Role and audience do not match.",
                                   code="token_wrong_audience")
-        if role in ADMIN_ROLES | {Role.PARTNER, Role.WORKER} and not str(claims["sub"]):
+        if role in ADMIN_ROLES | MACHINE_ROLES | {Role.WORKER} and not str(claims["sub"]):
             raise Unauthenticated("令牌没有主体。", "The token has no subject.",
                                   code="token_invalid")
         return Caller(

@@ -3,7 +3,8 @@ the staff ledger and its steps (/v1/cases), the platforms' view and the 12351 wo
 (/v1/partner/cases), and the anonymous suggestion link (/v1/suggestions), each sub-package
 serving its part of those paths under the `cases` tag; then the SLA clocks, the
 rectification list, the figures, the disputes (争议处置), the referrals to mediation and
-legal aid and the weekly review (周研判), with tags of their own. Codes: docs/cases.md,
+legal aid with the providers' own desk (机构端, /v1/provider) and the weekly review (周研判),
+with tags of their own. Codes: docs/cases.md,
 docs/disputes.md, docs/referrals.md, docs/weekly-review.md."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flexunion.cases.handling.routes import router as handling_router
 from flexunion.cases.intake.routes import router as intake_router
 from flexunion.cases.ledger.routes import router as ledger_router
 from flexunion.cases.policies.routes import router as policies_router
+from flexunion.cases.provider_desk.routes import router as provider_desk_router
 from flexunion.cases.rectification.routes import router as rectification_router
 from flexunion.cases.referrals.routes import router as referrals_router
 from flexunion.cases.suggestions.routes import router as suggestions_router
@@ -29,5 +31,5 @@ router = Router("/", route_handlers=[
            route_handlers=[intake_router, ledger_router, handling_router, followup_router,
                            attachments_router, policies_router, suggestions_router]),
     clocks_router, rectification_router, figures_router, disputes_router, referrals_router,
-    weekly_router,
+    provider_desk_router, weekly_router,
 ])

@@ -1,4 +1,4 @@
-"""Accounts, tokens and keys: `flexunion admin|partner|token|keys …`."""
+"""Accounts, tokens and keys: `flexunion admin|partner|provider|token|keys …`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.cli._run import as_owner
+from flexunion.cli._run import OPERATOR, as_owner
 from flexunion.config import Settings
 
 if TYPE_CHECKING:
@@ -78,6 +78,55 @@ def partner_create(tenant_code: str, partner_code: str, name: str | None) -> Non
     client_id, secret = as_owner(work)
     click.echo(f"client_id: {client_id}")
     click.echo(f"client_secret: {secret}")
+
+
+@click.group()
+def provider() -> None:
+    """Referral providers' API clients (调解组织 / 法律援助站; OAuth2 client credentials)."""
+
+
+@provider.command("create")
+@click.option("--federation", "federation_code", required=True, help="The federation's HQ code.")
+@click.option("--provider", "provider_code", required=True,
+              help="Provider code (tenants/<fed>/referral-providers.yaml), e.g. xh-aid.")
+@click.option("--name", default=None, help="A label for the client.")
+def provider_create(federation_code: str, provider_code: str, name: str | None) -> None:
+    """Create a client; the secret is printed once and stored only hashed."""
+    from flexunion.cases.provider_desk.service import create_client_as_operator
+
+    async def work(settings: Settings, session: AsyncSession) -> tuple[str, str]:
+        return await create_client_as_operator(
+            session, federation_code=federation_code, provider_code=provider_code,
+            name=name or provider_code, operator=OPERATOR)
+
+    client_id, secret = as_owner(work)
+    click.echo(f"client_id: {client_id}")
+    click.echo(f"client_secret: {secret}")
+
+
+@provider.command("rotate")
+@click.argument("client_id")
+def provider_rotate(client_id: str) -> None:
+    """A new secret for CLIENT_ID, printed once; the old one stops working at once."""
+    from flexunion.cases.provider_desk.service import rotate_as_operator
+
+    async def work(settings: Settings, session: AsyncSession) -> str:
+        return await rotate_as_operator(session, client_id)
+
+    click.echo(f"client_secret: {as_owner(work)}")
+
+
+@provider.command("disable")
+@click.argument("client_id")
+def provider_disable(client_id: str) -> None:
+    """Disable CLIENT_ID: no new token; tokens already issued are refused."""
+    from flexunion.cases.provider_desk.service import disable_as_operator
+
+    async def work(settings: Settings, session: AsyncSession) -> None:
+        await disable_as_operator(session, client_id)
+
+    as_owner(work)
+    click.echo(f"disabled {client_id}")
 
 
 @asynccontextmanager
@@ -162,4 +211,4 @@ def sms_last_code(phone: str) -> None:
     click.echo(code)
 
 
-COMMANDS = [admin, partner, token, keys, sms]
+COMMANDS = [admin, partner, provider, token, keys, sms]

@@ -76,6 +76,7 @@ ACTORS = {"hq_admin": ("总部管理员", "HQ admin"),
           "station_officer": ("驿站工作人员", "Station officer"),
           "hotline_operator": ("12351 话务员", "12351 operator"),
           "partner": ("平台", "Platform"), "worker": ("职工本人", "The worker"),
+          "provider": ("调解/法律援助机构", "Mediation or legal aid provider"),
           "pickup": ("匿名", "Anonymous"), "anonymous": ("匿名", "Anonymous")}
 FILTERS = {"status": codes.STATUSES, "route": codes.ROUTES, "category": codes.CATEGORIES,
            "channel": codes.CHANNELS, "tier": codes.TIERS}

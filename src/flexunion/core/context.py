@@ -17,6 +17,9 @@ class Role(StrEnum):
     # 12351 热线话务员: enters hotline calls into the demand ledger (cases/ routes only).
     HOTLINE_OPERATOR = "hotline_operator"
     PARTNER = "partner"
+    # 调解组织 / 法律援助站: a referral provider's machine client; it reads only the referrals
+    # made to its provider (cases/provider_desk/), never a tenant's rows.
+    PROVIDER = "provider"
 
 
 # Which tenant kind each staff role is anchored to.
@@ -27,6 +30,7 @@ ROLE_TENANT_KIND: dict[Role, tuple[str, ...]] = {
     Role.HOTLINE_OPERATOR: ("hq", "regional"),
     Role.PARTNER: ("hq", "regional"),
     Role.WORKER: ("hq",),
+    Role.PROVIDER: ("hq", "regional"),
 }
 
 ADMIN_ROLES = frozenset({Role.HQ_ADMIN, Role.REGIONAL_ADMIN, Role.STATION_OFFICER})
@@ -47,6 +51,8 @@ class Caller:
 
     def db_scope(self, request_id: str = "") -> DbScope:
         # A worker's token names the federation (its realm), but a worker must
-        # never see the federation's rows: its scope is its own person only.
-        tenant = None if self.role is Role.WORKER else self.tenant_id
+        # never see the federation's rows: its scope is its own person only. A referral
+        # provider's token names its provider's region, and it too sees no tenant's rows:
+        # only what its principal reaches (migration 0041).
+        tenant = None if self.role in (Role.WORKER, Role.PROVIDER) else self.tenant_id
         return DbScope(tenant_id=tenant, principal=self.principal, request_id=request_id)

@@ -34,7 +34,13 @@ from litestar.openapi.spec import (
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.routes import HTTPRoute
 
-from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER, Settings
+from flexunion.config import (
+    AUDIENCE_ADMIN,
+    AUDIENCE_MOBILE,
+    AUDIENCE_PARTNER,
+    AUDIENCE_PROVIDER,
+    Settings,
+)
 from flexunion.core.context import ADMIN_ROLES, Role
 from flexunion.core.idempotency import MAX_KEY_LENGTH
 from flexunion.core.pagination import clamp
@@ -56,6 +62,8 @@ STAFF = access(AUDIENCE_ADMIN, roles=ADMIN_ROLES)
 # Union admins (HQ and regional), not station officers.
 UNION_ADMINS = access(AUDIENCE_ADMIN, roles={Role.HQ_ADMIN, Role.REGIONAL_ADMIN})
 PARTNER = access(AUDIENCE_PARTNER, roles={Role.PARTNER})
+# 调解组织 / 法律援助站: a referral provider's machine client (cases/provider_desk/).
+PROVIDER = access(AUDIENCE_PROVIDER, roles={Role.PROVIDER})
 # A mobile (or partner) write: the unit of work demands and honours an Idempotency-Key.
 IDEMPOTENT: dict[str, Any] = {"idempotent": True}
 
@@ -110,6 +118,7 @@ AUDIENCE_ROLES: dict[str, frozenset[Role]] = {
     AUDIENCE_MOBILE: frozenset({Role.WORKER}),
     AUDIENCE_ADMIN: ADMIN_ROLES | {Role.HOTLINE_OPERATOR},
     AUDIENCE_PARTNER: frozenset({Role.PARTNER}),
+    AUDIENCE_PROVIDER: frozenset({Role.PROVIDER}),
 }
 GENERIC_PROBLEMS = {
     "token": "token_missing, token_malformed, token_alg_rejected, token_wrong_type, "

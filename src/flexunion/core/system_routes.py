@@ -8,7 +8,7 @@ from litestar import Request, Router, get
 from litestar.di import NamedDependency
 from sqlalchemy import text
 
-from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER
+from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE, AUDIENCE_PARTNER, AUDIENCE_PROVIDER
 from flexunion.core.errors import ServiceUnavailable
 from flexunion.core.http import problems
 from flexunion.core.uow import UnitOfWork
@@ -63,6 +63,7 @@ async def oauth_metadata(request: Request[Any, Any, Any]) -> dict[str, Any]:
             "mobile": AUDIENCE_MOBILE,
             "admin": AUDIENCE_ADMIN,
             "partner": AUDIENCE_PARTNER,
+            "provider": AUDIENCE_PROVIDER,
         },
     }
 

@@ -19,7 +19,7 @@ from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
-from flexunion.auth.models import PartnerClient
+from flexunion.auth.models import PartnerClient, ProviderClient
 from flexunion.auth.passwords import check_password
 
 GRANT_TYPE = "client_credentials"
@@ -40,19 +40,26 @@ TokenAnswer = tuple[int, dict[str, Any], list[tuple[str, str]]]
 
 @dataclass(frozen=True)
 class PartnerOAuthClient(ClientMixin):  # type: ignore[misc]  # authlib is untyped
-    """What Authlib needs of a partner client, copied off the ORM row so that the
-    worker thread never touches the session. `secret_hash` None: no such client."""
+    """What Authlib needs of a machine client — a platform partner's (`kind` partner) or a
+    referral provider's (`kind` provider, migration 0041) — copied off the ORM row so that
+    the worker thread never touches the session. `secret_hash` None: no such client."""
 
     client_id: str
     id: uuid.UUID | None = None
     tenant_id: uuid.UUID | None = None
     secret_hash: str | None = None
     disabled: bool = True
+    kind: str = "partner"
 
     @classmethod
     def of(cls, row: PartnerClient) -> PartnerOAuthClient:
         return cls(client_id=row.client_id, id=row.id, tenant_id=row.tenant_id,
                    secret_hash=row.secret_hash, disabled=row.disabled)
+
+    @classmethod
+    def of_provider(cls, row: ProviderClient) -> PartnerOAuthClient:
+        return cls(client_id=row.client_id, id=row.id, tenant_id=row.tenant_id,
+                   secret_hash=row.secret_hash, disabled=row.disabled, kind="provider")
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -126,7 +133,7 @@ class PartnerTokenServer(AuthorizationServer):  # type: ignore[misc]  # authlib 
         """No signal subscribers."""
 
     def validate_requested_scope(self, scope: str | None) -> None:
-        if scope:  # partner tokens carry no scopes; what a partner may do follows its role
+        if scope:  # machine tokens carry no scopes; what a client may do follows its role
             raise InvalidScopeError()
 
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:

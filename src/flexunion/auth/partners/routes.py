@@ -65,9 +65,11 @@ _TOKEN_ANSWERS = {
 
 @post("/token", status_code=200, operation_class=TokenRequestOperation,
       responses=_TOKEN_ANSWERS,
-      summary="平台企业获取访问令牌 Partner access token (OAuth2 client credentials)",
+      summary="平台企业与转介机构获取访问令牌 Partner or provider access token (OAuth2 client "
+              "credentials)",
       description="RFC 6749 §4.4. Client authentication client_secret_basic or "
-                  "client_secret_post. The token is a JWT for audience flexunion-partner.")
+                  "client_secret_post. The token is a JWT for audience flexunion-partner "
+                  "(a referral provider's client: flexunion-provider).")
 async def partner_token(
     request: Request[Any, Any, Any], uow: NamedDependency[UnitOfWork],
     clock: NamedDependency[Clock],

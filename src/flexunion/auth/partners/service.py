@@ -1,4 +1,5 @@
-"""Platform partners' API clients: the OAuth2 token endpoint, the client's profile, which
+"""Platform partners' API clients: the OAuth2 token endpoint (which also serves referral
+providers' clients, auth/providers), the client's profile, which
 partner a client acts for, creating a client (the operator, as the owner; HQ staff in the
 console, as the app role), and disabling a client or rotating its secret (HQ staff).
 
@@ -36,6 +37,7 @@ from flexunion.auth.partners import oauth, repository
 from flexunion.auth.partners.oauth import PartnerOAuthClient, TokenAnswer
 from flexunion.auth.partners.schemas import PartnerProfile
 from flexunion.auth.passwords import hash_password, hash_password_off_loop
+from flexunion.auth.providers import service as providers
 from flexunion.auth.tokens import TokenService
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller, Role
@@ -46,15 +48,28 @@ from flexunion.federation import directory
 
 
 async def _prefetch(uow: UnitOfWork, client_id: str) -> PartnerOAuthClient | None:
+    """The client the request names: a partner's, else a referral provider's (0041)."""
     await uow.rescope(DbScope(None, f"login:client:{client_id}", uow.scope.request_id))
     row = await repository.client_by_client_id(uow.session, client_id)
-    return PartnerOAuthClient.of(row) if row is not None else None
+    if row is not None:
+        return PartnerOAuthClient.of(row)
+    provider = await providers.prefetch(uow.session, client_id)
+    return PartnerOAuthClient.of_provider(provider) if provider is not None else None
+
+
+def _provider(client: PartnerOAuthClient) -> providers.Authenticated:
+    assert client.id is not None and client.tenant_id is not None  # a prefetched client
+    return providers.Authenticated(id=client.id, client_id=client.client_id,
+                                   tenant_id=client.tenant_id)
 
 
 async def _sign(
-    uow: UnitOfWork, tokens: TokenService, client: PartnerOAuthClient
+    uow: UnitOfWork, tokens: TokenService, clock: Clock, client: PartnerOAuthClient
 ) -> dict[str, Any]:
-    """After authentication: act as the partner, in its tenant, and sign its token."""
+    """After authentication: act as the partner, in its tenant, and sign its token (a
+    provider's client: as the provider, auth/providers)."""
+    if client.kind == "provider":
+        return await providers.sign(uow, tokens, clock, _provider(client))
     assert client.tenant_id is not None  # a prefetched client (only those authenticate)
     await uow.rescope(DbScope(client.tenant_id, f"{Role.PARTNER.value}:{client.client_id}",
                               uow.scope.request_id))
@@ -67,6 +82,9 @@ async def _sign(
 async def _record_use(
     uow: UnitOfWork, clock: Clock, client: PartnerOAuthClient, method: str
 ) -> None:
+    if client.kind == "provider":  # its use was stamped before it was signed
+        await providers.record_token(uow, _provider(client), method)
+        return
     assert client.id is not None  # the client Authlib authenticated: a prefetched one
     await repository.record_use(uow.session, client.id, clock.now())
     await audit.record(uow.session, "auth.partner_token", tenant_id=client.tenant_id,
@@ -104,7 +122,7 @@ async def _run_server(
 
     def generate(*, client: PartnerOAuthClient, **_: Any) -> dict[str, Any]:
         # Runs in Authlib's worker thread, after it authenticated the client.
-        return anyio.from_thread.run(_sign, uow, tokens, client)
+        return anyio.from_thread.run(_sign, uow, tokens, clock, client)
 
     server = oauth.PartnerTokenServer(prefetched, generate)
     request = oauth.TokenEndpointRequest(uri, headers, form)

@@ -129,4 +129,7 @@ EVENTS: Labels = {
     # 争议处置 (cases/disputes/): the dispute opened on the case, and each rung of its ladder.
     "dispute": ("立为争议", "Opened as a dispute"),
     "dispute_step": ("争议处置", "Dispute step"),
+    # Written by a trigger when a referral's provider records its receipt (migration 0041:
+    # cases/provider_desk/); no clock reads it (clocks/rules.py).
+    "referral_receipt": ("机构回执", "Provider's receipt"),
 }

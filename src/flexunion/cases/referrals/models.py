@@ -83,3 +83,29 @@ class CaseReferral(TenantScoped, Base):
     cancelled_by: Mapped[str | None] = mapped_column(Text)
     cancelled_at: Mapped[datetime | None] = timestamp(nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ReferralReceipt(TenantScoped, Base):
+    """机构回执: the provider's receipt of a referral, one step a row (migration 0041):
+    received → accepted / declined (`reason`); accepted → closed (`outcome`). `seq` 1, 2, …
+    per referral (UNIQUE); a trigger refuses a step out of that table and puts each receipt on
+    the case's timeline. Written only by the referral's provider, as itself."""
+
+    __tablename__ = "referral_receipts"
+    __table_args__ = (
+        in_federation("referral_receipts"),
+        UniqueConstraint("referral_id", "seq", name="uq_referral_receipts_referral_seq"),
+        Index("ix_referral_receipts_case", "case_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    referral_id: Mapped[uuid.UUID] = uuid_ref("case_referrals")
+    case_id: Mapped[uuid.UUID] = uuid_ref("cases")
+    provider_id: Mapped[uuid.UUID] = uuid_ref("referral_providers")
+    seq: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = timestamp()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flexunion.cases.referrals.models import CaseReferral, ReferralProvider
+from flexunion.cases.referrals.models import CaseReferral, ReferralProvider, ReferralReceipt
 from flexunion.db.rows import add as add
 from flexunion.db.rows import flush as flush
 
@@ -54,3 +54,17 @@ async def referrals(session: AsyncSession, case_id: uuid.UUID) -> Sequence[CaseR
     return (await session.scalars(select(CaseReferral).where(CaseReferral.case_id == case_id)
                                   .order_by(CaseReferral.created_at,
                                             CaseReferral.id))).all()
+
+
+async def receipts_of(session: AsyncSession, referral_ids: Sequence[uuid.UUID],
+                      ) -> dict[uuid.UUID, list[ReferralReceipt]]:
+    """The providers' receipts of these referrals, oldest first (row-level security: the
+    referral's readers)."""
+    found: dict[uuid.UUID, list[ReferralReceipt]] = {r: [] for r in referral_ids}
+    if referral_ids:
+        rows = await session.scalars(select(ReferralReceipt)
+                                     .where(ReferralReceipt.referral_id.in_(referral_ids))
+                                     .order_by(ReferralReceipt.referral_id, ReferralReceipt.seq))
+        for row in rows:
+            found[row.referral_id].append(row)
+    return found

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 
 from flexunion.cases.ledger.schemas import Code, Label, Reason, Short
-from flexunion.cases.referrals.models import CaseReferral, ReferralProvider
+from flexunion.cases.referrals.models import CaseReferral, ReferralProvider, ReferralReceipt
 
 Kind = Literal["mediation", "legal_aid", "arbitration"]
 KINDS: dict[str, tuple[str, str]] = {
@@ -25,6 +26,13 @@ STATUSES: dict[str, tuple[str, str]] = {
     "booked": ("已预约", "Booked"),
     "handed_over": ("已移交", "Handed over"),
     "cancelled": ("已取消", "Cancelled"),
+}
+# 机构回执: what a provider records of a referral it received (migration 0041).
+RECEIPTS: dict[str, tuple[str, str]] = {
+    "received": ("已接收", "Received"),
+    "accepted": ("已受理", "Accepted"),
+    "declined": ("不予受理", "Declined"),
+    "closed": ("已办结", "Closed"),
 }
 CrsName = Literal["wgs84", "gcj02", "bd09"]
 Lon = Annotated[float, msgspec.Meta(ge=-180, le=180)]
@@ -138,8 +146,20 @@ class CancelCreate(msgspec.Struct, forbid_unknown_fields=True):
     reason: Reason
 
 
+class ReceiptRead(msgspec.Struct):
+    """One receipt of the provider: its step, a decline's reason, a closing's outcome."""
+
+    seq: int
+    status: Label
+    reason: str | None
+    outcome: str | None
+    note: str | None
+    recorded_at: str
+
+
 class ReferralRead(msgspec.Struct):
-    """Where to go: the provider's address, hours and map point, and the slot or hand-over."""
+    """Where to go: the provider's address, hours and map point, and the slot or hand-over;
+    the provider's receipts, oldest first, and the latest one's step (`provider_status`)."""
 
     id: uuid.UUID
     case_id: uuid.UUID
@@ -155,6 +175,8 @@ class ReferralRead(msgspec.Struct):
     created_at: str
     cancelled_at: str | None
     cancel_reason: str | None
+    provider_status: Label | None = None
+    receipts: list[ReceiptRead] = []
 
 
 def provider_read(row: ReferralProvider, codes: dict[uuid.UUID, str], *,
@@ -173,11 +195,20 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
-def referral_read(row: CaseReferral, provider: ProviderRead) -> ReferralRead:
+def receipt_read(row: ReferralReceipt) -> ReceiptRead:
+    return ReceiptRead(seq=row.seq, status=_label(RECEIPTS, row.status), reason=row.reason,
+                       outcome=row.outcome, note=row.note,
+                       recorded_at=row.recorded_at.isoformat())
+
+
+def referral_read(row: CaseReferral, provider: ProviderRead,
+                  receipts: Sequence[ReferralReceipt] = ()) -> ReferralRead:
     return ReferralRead(
         id=row.id, case_id=row.case_id, mode=_label(MODES, row.mode),
         status=_label(STATUSES, row.status), provider=provider,
         slot_start=_iso(row.slot_start), slot_end=_iso(row.slot_end), sent_what=row.sent_what,
         sent_to=row.sent_to, sent_at=_iso(row.sent_at), note=row.note,
         created_at=row.created_at.isoformat(), cancelled_at=_iso(row.cancelled_at),
-        cancel_reason=row.cancel_reason)
+        cancel_reason=row.cancel_reason,
+        provider_status=_label(RECEIPTS, receipts[-1].status) if receipts else None,
+        receipts=[receipt_read(r) for r in receipts])

@@ -17,8 +17,8 @@ nearest ones to where a worker works, and a case referred to one.
   is audited; the worker reads the referrals of its own case with where to go, and its
   inbox says where to go when the referral is made (one notice per referral, in its
   transaction; an SMS after the commit when opted in).
-- Providers do not log in: a referral reaches them as the hand-over record the union sends
-  (docs/referrals.md)."""
+- A provider logs in with a machine client of its own (cases/provider_desk/, migration 0041)
+  and reads only the referrals made to it; its receipts show here, on each referral."""
 
 from __future__ import annotations
 
@@ -384,7 +384,9 @@ async def reads(session: AsyncSession, rows: Sequence[CaseReferral], federation_
                 crs: Crs = Crs.WGS84) -> list[ReferralRead]:
     tenants = await directory.directory(session, federation_id)
     found = await repository.providers_by_id(session, [r.provider_id for r in rows])
-    return [referral_read(r, read_provider(found[r.provider_id], tenants, crs)) for r in rows]
+    receipts = await repository.receipts_of(session, [r.id for r in rows])
+    return [referral_read(r, read_provider(found[r.provider_id], tenants, crs), receipts[r.id])
+            for r in rows]
 
 
 async def read_one(session: AsyncSession, row: CaseReferral) -> ReferralRead:
