@@ -51,6 +51,9 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "bargaining/evidence": SHAPE,
     "bargaining/participation": SHAPE,
     "cases": ("routes.py",),
+    # 协议条款: the platform rules register (+ categories.py, the pure categories).
+    "contracts": (),
+    "contracts/rules": SHAPE,
     # The ledger at the bottom: + codes.py, lifecycle.py (the step table), http.py (what the
     # case routers share).
     "cases/ledger": SHAPE,

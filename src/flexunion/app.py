@@ -41,6 +41,7 @@ from flexunion.consent import service as consent
 from flexunion.consent.routes import router as consent_router
 from flexunion.console import errors as console_errors
 from flexunion.console.routes import router as console_router
+from flexunion.contracts.rules.routes import router as platform_rules_router
 from flexunion.core.clock import Clock
 from flexunion.core.deps import DEPENDENCIES, resolve_in_turn
 from flexunion.core.http import document_problems
@@ -81,7 +82,8 @@ docs_assets_router = create_static_files_router(
 # One router per domain, each carrying its own paths, tags, security and access presets.
 ROUTERS = [system_router, auth_router, federation_router, calendars_router, consent_router,
            me_router, membership_router, transfers_router, geo_router, bargaining_router,
-           cases_router, inbox_router, audit_router, docs_assets_router, console_router]
+           cases_router, platform_rules_router, inbox_router, audit_router, docs_assets_router,
+           console_router]
 
 
 def app_database_url(settings: Settings) -> str:

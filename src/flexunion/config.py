@@ -186,6 +186,17 @@ class CaseSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PlatformRulesSettings:
+    """劳动规则与算法公示 (contracts/rules/, docs/platform-rules.md): a change to a platform rule
+    that touches a bargaining topic is filed at least `notice_days` working days (the
+    federation's calendar) before it takes effect (FLEXUNION_RULES_NOTICE_DAYS). 10 working
+    days — two weeks — is more than the 7 days the E-Commerce Law (电子商务法 art. 34) asks
+    before a platform's rules change, and leaves the union time to consult."""
+
+    notice_days: int = 10
+
+
+@dataclass(frozen=True, slots=True)
 class ConsoleSettings:
     """工作台: a session ends after `idle_minutes` without a request and `absolute_hours`
     after sign-in at the latest. `tiles`: an optional map tile URL template (Amap or
@@ -240,6 +251,7 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
     cases: CaseSettings = field(default_factory=CaseSettings)
+    platform_rules: PlatformRulesSettings = field(default_factory=PlatformRulesSettings)
 
     @property
     def embedded(self) -> bool:
@@ -332,6 +344,8 @@ def load_settings() -> Settings:
             review_drop_min=_int("FLEXUNION_REVIEW_DROP_MIN", 5),
             review_roster_min=_int("FLEXUNION_REVIEW_ROSTER_MIN", 10),
             platform_reply_days=_int("FLEXUNION_CASE_PLATFORM_REPLY_DAYS", 10)),
+        platform_rules=PlatformRulesSettings(
+            notice_days=_int("FLEXUNION_RULES_NOTICE_DAYS", 10)),
         console=ConsoleSettings(
             idle_minutes=_int("FLEXUNION_CONSOLE_IDLE_MINUTES", 30),
             absolute_hours=_int("FLEXUNION_CONSOLE_ABSOLUTE_HOURS", 12),

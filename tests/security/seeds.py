@@ -402,6 +402,34 @@ async def seed_rectification(conn: asyncpg.Connection, fed: Federation, case, pa
         hq, region, item)
 
 
+async def seed_platform_rules(conn: asyncpg.Connection, fed: Federation) -> None:
+    """劳动规则与算法公示 (migration 0042): alpha's rule filed at the federation, its first
+    version and a notified change with its consultation item (recorded by region 0's staff:
+    on its board, so the board's own cells stay as they are)."""
+    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    partner = await conn.fetchval(
+        "SELECT id FROM platform_partners WHERE tenant_id = $1 AND code = 'alpha'", hq)
+    rule = await conn.fetchval(
+        "INSERT INTO platform_rules (id, federation_id, tenant_id, partner_id, category, code,"
+        " title_zh, created_by, created_at) VALUES (gen_random_uuid(), $1, $1, $2,"
+        " 'working_time_rest', 'seed-rest', '连续接单', 'partner:seed', now()) RETURNING id",
+        hq, partner)
+    item = await conn.fetchval(
+        "INSERT INTO agenda_items (id, federation_id, tenant_id, partner_id, topic, title, summary,"
+        " details, status, support_count, support_threshold, created_by, created_at, updated_at)"
+        " VALUES (gen_random_uuid(), $1, $2, $3, 'rest', '规则变更', '征求意见', '{}', 'on_agenda',"
+        " 0, 5, 'test', now(), now()) RETURNING id", hq, region, partner)
+    for version, item_id in ((1, None), (2, item)):
+        await conn.execute(
+            "INSERT INTO platform_rule_versions (id, federation_id, tenant_id, rule_id,"
+            " partner_id, version, effective_from, text_zh, parameters, reason, source, topics,"
+            " notified_on, short_notice, consultation_item_id, filed_by, filed_at) VALUES"
+            " (gen_random_uuid(), $1, $1, $2, $3, $4, current_date + ($4 * 30 - 30),"
+            " '连续 4 小时提示休息', '{\"max_continuous_order_minutes\": 240}',"
+            " CASE WHEN $4 > 1 THEN '调整' END, 'partner_api', '{}', current_date, false, $5,"
+            " 'partner:seed', now())", hq, rule, partner, version, item_id)
+
+
 async def seed_calendar(conn: asyncpg.Connection, fed: Federation) -> None:
     """A version by the HQ with its hours and a holiday, one by a region with a local day."""
     hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
@@ -448,6 +476,7 @@ async def seed_every_table(client: httpx.AsyncClient, owner: Any, sms: Any,
     await seed_bargaining(owner_conn, federation, member)
     await seed_cases(owner_conn, federation, member)
     await seed_calendar(owner_conn, federation)
+    await seed_platform_rules(owner_conn, federation)
     # A console session, by the real sign-in form.
     async with httpx.AsyncClient(base_url=str(client.base_url)) as browser:
         signed = await sign_in(browser, f"{federation.hq}-adm", "pw-123456")

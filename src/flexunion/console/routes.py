@@ -31,6 +31,7 @@ from flexunion.console import (
     participation,
     rectification,
     referrals,
+    rules,
     signin,
     stations,
     transfers,
@@ -87,6 +88,7 @@ PAGES = [
     signed_in(rectification.router, roles=UNIONS),
     signed_in(rectification.owners, roles=ALL),
     signed_in(figures.router, roles=UNIONS),
+    signed_in(rules.router, roles=ALL),
 ]
 
 

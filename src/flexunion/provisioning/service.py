@@ -6,7 +6,8 @@ in the caller's single transaction, creates and updates only what differs (a sec
 changes nothing) and never deletes. Each file that changed something is audited, and every
 federation in the files gets its card key (auth) if it has none. A `calendar.yaml` beside a
 `federation.yaml` is the federation's working calendar (calendars/apply.py); a
-`referral-providers.yaml` its mediation and legal aid providers (cases/referrals/files.py)."""
+`referral-providers.yaml` its mediation and legal aid providers (cases/referrals/files.py); a
+`platform-rules.yaml` entries of its platform rules register (contracts/rules/files.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from flexunion.calendars import apply as calendar_apply
 from flexunion.calendars import files as calendar_files
 from flexunion.calendars.schemas import CalendarFile
 from flexunion.cases.referrals import files as provider_files
+from flexunion.contracts.rules import files as rule_files
 from flexunion.core.errors import OperatorError
 from flexunion.core.secrets import Keyring
 from flexunion.federation import tree
@@ -79,6 +81,14 @@ def load_providers(path: Path) -> provider_files.ProvidersFile | None:
         raise FederationFileError(str(exc)) from exc
 
 
+def load_rules(path: Path) -> rule_files.RulesFile | None:
+    """The platform rules beside a federation file, if there are any."""
+    try:
+        return rule_files.load_beside(path)
+    except OperatorError as exc:
+        raise FederationFileError(str(exc)) from exc
+
+
 def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
     """Read and check every file before touching the database; a tenant code may appear in
     only one file (else plan would promise creates that apply cannot do)."""
@@ -86,6 +96,7 @@ def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
     for path, _ in loaded:
         load_calendar(path)  # checked before the database is touched
         load_providers(path)
+        load_rules(path)
     owner: dict[str, tuple[Path, str]] = {}
     for path, spec in loaded:
         for code, where in tree.tenant_codes(spec).items():
@@ -123,6 +134,12 @@ async def _run(session: AsyncSession, directory: Path, apply: bool) -> Plan:
                 await provider_files.plan(
                     session, path.parent / provider_files.FILE_NAME, providers,
                     result.federation_id, result.tenants, apply,
+                    lambda *args, changes=changes: changes.append(tree.Change(*args)))
+            rules = load_rules(path)
+            if rules is not None:
+                await rule_files.plan(
+                    session, path.parent / rule_files.FILE_NAME, rules, result.federation_id,
+                    result.partner_ids, apply,
                     lambda *args, changes=changes: changes.append(tree.Change(*args)))
         except OperatorError as exc:
             raise FederationFileError(str(exc)) from exc

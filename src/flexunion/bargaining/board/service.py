@@ -469,3 +469,32 @@ async def split(session: AsyncSession, item_id: uuid.UUID, data: SplitCreate, *,
                        object_type="agenda_item", object_id=item.id,
                        payload={"new_item": str(new.id), "reason": data.reason, **moved})
     return item, new
+
+
+async def open_for_consultation(
+    session: AsyncSession, *, item_id: uuid.UUID, federation_id: uuid.UUID,
+    tenant_id: uuid.UUID, partner_id: uuid.UUID, topic: str, title: str, summary: str,
+    details: dict[str, Any], origin: dict[str, Any], now: datetime, default_threshold: int,
+) -> AgendaItem:
+    """征求意见: an item for consultation on a change a platform notified (the rules register,
+    contracts/rules/), put straight `on_agenda` — a change to a bargaining topic is a matter
+    for consultation by its nature, not a demand waiting for supports. `origin` names what
+    made it (the rule change) on its first timeline entry and in the audit trail; the caller
+    links back to `item_id`. Written by the transaction's principal: union staff in their
+    subtree, or the partner itself (migration 0042's `partner_consultation_insert`)."""
+    checked = check_details(topic, details, complete=False)
+    actor = await rls.principal(session)
+    item = AgendaItem(
+        id=item_id, federation_id=federation_id, tenant_id=tenant_id, partner_id=partner_id,
+        topic=topic, title=title.strip()[:200], summary=summary.strip()[:4000],
+        details=checked, status="on_agenda", support_count=0,
+        support_threshold=default_threshold, merged_into_id=None, created_by=actor,
+        created_at=now, updated_at=now)
+    repository.add(session, item)
+    await repository.flush(session)
+    await record_event(session, item, "created", actor=actor, now=now, to_status="on_agenda",
+                       reason="平台规则变更通知 · platform rule change notified", payload=origin)
+    await audit.record(session, "agenda.created", tenant_id=item.tenant_id,
+                       object_type="agenda_item", object_id=item.id,
+                       payload={"title": item.title, "topic": topic, **origin})
+    return item
