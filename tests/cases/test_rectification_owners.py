@@ -182,8 +182,9 @@ async def test_a_station_officer_reads_and_reports_on_its_stations_items(
 
 async def test_the_database_keeps_an_owner_to_its_report(
         client, owner, settings, federation: Federation, staff_token) -> None:
-    """Row-level security (migration 0026) under the service: the owner's staff may append
-    an owner_report as itself and move the item to in_progress, nothing more; another
+    """Row-level security (migration 0026) and a trigger (0043) under the service: the
+    owner's staff may append an owner_report as itself and move the item to in_progress,
+    nothing more — not rewrite the problem, the measure, the due date or the owner; another
     station's officer, nothing."""
     r1 = federation.regions[0]
     s1, s2 = federation.stations[r1]
@@ -204,8 +205,11 @@ async def test_the_database_keeps_an_owner_to_its_report(
         for kind, actor in (("done", me), ("progress", me), ("owner_report", "hq_admin:x")):
             with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
                 await run(s1, me, step, uuid.UUID(mine["id"]), kind, actor)
-        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="only its writers"):
             await run(s1, me, "UPDATE rectification_items SET status = 'done', done_at = now()"
+                      " WHERE id = $1", uuid.UUID(mine["id"]))  # the trigger, before RLS
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+            await run(s1, me, "UPDATE rectification_items SET status = 'done'"
                       " WHERE id = $1", uuid.UUID(mine["id"]))
         # another station's officer sees no such item: nothing to write
         stranger = f"station_officer:{uuid.uuid4()}"
@@ -217,6 +221,17 @@ async def test_the_database_keeps_an_owner_to_its_report(
         assert await run(s1, me, step, uuid.UUID(mine["id"]), "owner_report",
                          me) == "INSERT 0 1"
         assert await run(s1, me, "UPDATE rectification_items SET status = 'in_progress'"
+                         " WHERE id = $1", uuid.UUID(mine["id"])) == "UPDATE 1"
+        # …and nothing else of the item: the policy lets the owner's row through, the
+        # trigger (0043) keeps the columns only its writers edit
+        for column, value in (("problem", "'无问题'"), ("next_due_on", "'2030-01-01'"),
+                              ("owner_tenant_id", "NULL"), ("measure", "measure || '。'")):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="only its writers"):
+                await run(s1, me, f"UPDATE rectification_items SET {column} = {value}"
+                          " WHERE id = $1", uuid.UUID(mine["id"]))
+        # the region that writes the list still edits it
+        assert await run(r1, f"regional_admin:{uuid.uuid4()}",
+                         "UPDATE rectification_items SET next_due_on = '2027-02-01'"
                          " WHERE id = $1", uuid.UUID(mine["id"])) == "UPDATE 1"
     finally:
         await app.close()
