@@ -165,7 +165,7 @@ async def create_provider(request: Request[Any, Any, Any],
     return see_other("/console/cases/providers?done=created", htmx=htmx(request))
 
 
-async def _provider(session: AsyncSession, caller: Caller, code: str) -> Any:
+async def provider_view(session: AsyncSession, caller: Caller, code: str) -> Any:
     rows, tenants = await service.providers(session, caller, region=None, kind=None)
     found = next((r for r in rows if r.code == code), None)
     if found is None:
@@ -177,7 +177,7 @@ async def _provider(session: AsyncSession, caller: Caller, code: str) -> Any:
 async def _edit_page(request: Request[Any, Any, Any], session: AsyncSession, caller: Caller,
                      code: str, form: Form | None = None, status: int = 200) -> Response[str]:
     return html(request, "referrals/provider_edit.html", status=status, menu="cases",
-                p=await _provider(session, caller, code), form=form, kinds=KINDS,
+                p=await provider_view(session, caller, code), form=form, kinds=KINDS,
                 hours_text=hours_text)
 
 

@@ -15,6 +15,16 @@ from flexunion.db.rows import flush as flush
 from flexunion.inbox.models import WorkerNotification
 
 _CLAIM_SMS = text("SELECT flexunion_notice_sms(:id)")
+_RECEIPT_NOTICE = text("SELECT flexunion_receipt_notice(:receipt, :zh, :en)")
+
+
+async def receipt_notice(session: AsyncSession, receipt_id: uuid.UUID, title_zh: str,
+                         title_en: str) -> uuid.UUID | None:
+    """The worker's row for a provider's receipt (migration 0044), written by the database
+    for the receipt's own provider: its id, or None when nothing was written."""
+    found = (await session.execute(_RECEIPT_NOTICE, {"receipt": receipt_id, "zh": title_zh,
+                                                     "en": title_en})).scalar_one_or_none()
+    return found if found is None or isinstance(found, uuid.UUID) else uuid.UUID(str(found))
 
 
 async def claim_sms(session: AsyncSession, notification_id: uuid.UUID) -> bytes | None:

@@ -7,6 +7,14 @@ and the change is not the worker's own — sent only after the commit, never fro
 transaction, with no detail beyond the case number and its new status (or that it was
 referred).
 
+What became of a referral is told too (migration 0044): a provider's receipt that matters to
+the worker — accepted (`referral_accepted`), declined with its reason (`referral_declined`),
+closed with its outcome (`referral_closed`) — and the union's cancellation
+(`referral_cancelled`), one row per event with an SMS after the commit (opted in, the case
+number only). A provider's `received` tells nothing: the worker already knows where to go,
+and an acknowledgement changes nothing they are to do. The provider cannot read the case
+(0041): its row is written by `flexunion_receipt_notice`, which names the worker itself.
+
 Anonymous suggestions have no worker and get no notification: the pick-up code's holder reads
 the status instead (cases/suggestions/service.py)."""
 
@@ -100,15 +108,73 @@ async def case_referred(
     return note
 
 
+def referral_update_sms_text(case_no: str) -> str:
+    return f"【工会服务】您的诉求 {case_no} 的转介有新进展，详情请在 App「我的诉求」查看。"
+
+
+# What a provider's receipt tells the worker (zh, en), for each receipt the worker hears; the
+# row's kind is `referral_<status>` (migration 0044 sets it from the receipt itself).
+RECEIPT_NOTICES = {
+    "accepted": ("{p}已受理转介", "{p} accepted the referral"),
+    "declined": ("{p}不予受理转介，理由：{x}", "{p} declined the referral: {x}"),
+    "closed": ("{p}已办结，结果：{x}", "{p} closed the matter: {x}"),
+}
+
+
+async def referral_receipt(
+    session: AsyncSession, *, receipt_id: uuid.UUID, receipt_status: str, case_no: str,
+    provider_zh: str, provider_en: str, detail: str | None,
+) -> uuid.UUID | None:
+    """机构回执: the provider's receipt as the worker is told it — accepted, declined with
+    its reason, closed with its outcome (`detail`); `received` tells nothing. Called by the
+    provider in the receipt's transaction; the row is written by `flexunion_receipt_notice`
+    (the provider does not see the case or its worker), once per receipt and only for a case
+    with a worker. Its id, or None when nothing was written."""
+    found = RECEIPT_NOTICES.get(receipt_status)
+    if found is None:
+        return None
+    zh, en = found
+    title_zh = f"诉求 {case_no}：" + zh.format(p=provider_zh, x=detail or "")
+    title_en = f"Case {case_no}: " + en.format(p=provider_en, x=detail or "")
+    written = await repository.receipt_notice(session, receipt_id, title_zh, title_en)
+    if written is not None:
+        await _sms_after_commit_id(session, written, referral_update_sms_text(case_no))
+    return written
+
+
+async def referral_cancelled(
+    session: AsyncSession, *, federation_id: uuid.UUID, tenant_id: uuid.UUID,
+    worker_id: uuid.UUID, case_id: uuid.UUID, case_no: str, status: str, provider_zh: str,
+    provider_en: str, reason: str, now: datetime,
+) -> WorkerNotification:
+    """转介已取消: the union cancelled a referral of the worker's case (a booked slot is free
+    again) — one row, in the cancellation's transaction, with the reason; an SMS after the
+    commit when the worker opted in (the case number only)."""
+    note = WorkerNotification(
+        id=uuid.uuid4(), federation_id=federation_id, tenant_id=tenant_id,
+        worker_id=worker_id, case_id=case_id, kind="referral_cancelled", status=status,
+        case_no=case_no, title_zh=f"诉求 {case_no}：转介至{provider_zh}已取消，原因：{reason}",
+        title_en=f"Case {case_no}: the referral to {provider_en} was cancelled: {reason}",
+        sms="none", created_by=await rls.principal(session), created_at=now, read_at=None)
+    repository.add(session, note)
+    await repository.flush(session)
+    await _sms_after_commit(session, note, text=referral_update_sms_text(case_no))
+    return note
+
+
 async def _sms_after_commit(session: AsyncSession, note: WorkerNotification,
                             status_zh: str = "", *, text: str | None = None) -> None:
+    await _sms_after_commit_id(session, note.id, text or sms_text(note.case_no, status_zh))
+
+
+async def _sms_after_commit_id(session: AsyncSession, notification_id: uuid.UUID,
+                               text: str) -> None:
     channels = outbound(session)
     if channels is None:  # not in the app (a CLI, a job without a gateway): the inbox only
         return
-    sealed = await repository.claim_sms(session, note.id)
+    sealed = await repository.claim_sms(session, notification_id)
     if sealed is None:  # not opted in
         return
-    text = text or sms_text(note.case_no, status_zh)
 
     async def send() -> None:
         phone = channels.keyring.open(PHONE_SEAL, bytes(sealed)).decode()

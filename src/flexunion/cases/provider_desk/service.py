@@ -11,7 +11,9 @@ they received"; migration 0041).
 - The provider records its receipt of a referral step by step (lifecycle below; a trigger
   holds the same table): received → accepted / declined (with a reason); accepted → closed
   (with the outcome text). Each receipt is audited on the case, shows on the staff's (and
-  the worker's) referral read and, written by a trigger, on the case's timeline."""
+  the worker's) referral read and, written by a trigger, on the case's timeline; an
+  acceptance, a decline and a closing also reach the worker's inbox (inbox/service.py
+  `referral_receipt`, migration 0044), once per receipt — a `received` does not."""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ from flexunion.core.context import Caller, Role
 from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from flexunion.db import rls
 from flexunion.federation import directory
+from flexunion.inbox import service as inbox
 
 MANAGERS = frozenset({Role.HQ_ADMIN, Role.REGIONAL_ADMIN})
 # Which receipt may follow which (None: the first). declined and closed are final.
@@ -239,4 +242,10 @@ async def record_receipt(session: AsyncSession, caller: Caller, referral_id: uui
                        object_type="case", object_id=row.case_id,
                        payload={"referral_id": str(row.id), "provider": provider.code,
                                 "status": data.status, "seq": receipt.seq})
-    return (await _reads(session, [row]))[0]
+    read = (await _reads(session, [row]))[0]
+    # the worker hears an acceptance, a decline (its reason) and a closing (its outcome)
+    await inbox.referral_receipt(
+        session, receipt_id=receipt.id, receipt_status=receipt.status, case_no=read.case_no,
+        provider_zh=provider.name_zh, provider_en=provider.name_en,
+        detail=receipt.reason or receipt.outcome)
+    return read

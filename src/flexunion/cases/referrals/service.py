@@ -15,8 +15,9 @@ nearest ones to where a worker works, and a case referred to one.
   future, once (a partial UNIQUE index: two bookings of one slot at once, one wins) — or
   records a hand-over (what was sent, to whom, when). Cancelling frees the slot. Every step
   is audited; the worker reads the referrals of its own case with where to go, and its
-  inbox says where to go when the referral is made (one notice per referral, in its
-  transaction; an SMS after the commit when opted in).
+  inbox says where to go when the referral is made, and that it was cancelled (one notice
+  per referral and per cancellation, in its transaction; an SMS after the commit when opted
+  in).
 - A provider logs in with a machine client of its own (cases/provider_desk/, migration 0041)
   and reads only the referrals made to it; its receipts show here, on each referral."""
 
@@ -377,6 +378,14 @@ async def cancel(session: AsyncSession, caller: Caller, case_id: uuid.UUID,
                        object_type="case", object_id=case.id,
                        payload={"case_no": case.case_no, "referral_id": str(row.id),
                                 "reason": row.cancel_reason})
+    if case.worker_id is not None:  # the worker hears it (a booked slot of theirs is free)
+        found = await repository.providers_by_id(session, [row.provider_id])
+        p = found[row.provider_id]
+        await inbox.referral_cancelled(
+            session, federation_id=case.federation_id, tenant_id=case.tenant_id,
+            worker_id=case.worker_id, case_id=case.id, case_no=case.case_no,
+            status=case.status, provider_zh=p.name_zh, provider_en=p.name_en,
+            reason=row.cancel_reason, now=now)
     return row
 
 
