@@ -75,6 +75,24 @@ async def test_a_sibling_regions_case_is_the_404_page(
         assert step.status_code == 404
 
 
+async def test_the_members_home_reads_the_case_page_marked_read_only(
+        live, owner, client, sms, staff_token, federation: Federation) -> None:
+    """会员所属工会只读 (0045): homed in region 1, working at region 2's station."""
+    r1, r2 = federation.regions
+    hq = await staff_token(federation, "hq_admin", federation.hq)
+    member = await join(client, sms, federation, federation.stations[r1][0], approver_token=hq)
+    case = await _api_case(client, staff_token, federation, federation.hq, role="hq_admin",
+                           channel="station", station=federation.stations[r2][0],
+                           member_no=member.body["member_no"])
+    async with signed_in(live.url, owner, r1, "regional_admin") as c:
+        page = await c.get(f"/console/cases/{case['id']}")
+        assert page.status_code == 200, page.text
+        assert 'data-testid="sight"' in page.text and "只读 · 会员所属工会" in page.text
+    async with signed_in(live.url, owner, r2, "regional_admin") as c:
+        page = await c.get(f"/console/cases/{case['id']}")
+        assert page.status_code == 200 and 'data-testid="sight"' not in page.text
+
+
 async def test_a_hotline_operator_has_the_ledger_only(
         live, owner, federation: Federation) -> None:
     region = federation.regions[0]

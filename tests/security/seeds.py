@@ -253,6 +253,14 @@ async def seed_cases(conn: asyncpg.Connection, fed: Federation, member) -> None:
         " elapsed_minutes, remaining_minutes, budget_minutes, uncovered_years, derived_at)"
         " VALUES (gen_random_uuid(), $1, $2, $3, 'first_response', 240, 1, 0, $2, now(),"
         " 'running', now() - interval '1 day', 0, 240, 240, '{2026}', now())", hq, region, case)
+    # 会员所属工会 (0045): the seeded member's home is now regions[1] (the transfer above), so
+    # the trigger gave that region a `home` sight of the case its old region handles. The
+    # matrix keeps regions[1] as "the other region" (regional_admin_b reads none of region a's
+    # cases): that row is removed here; the home's sight is tested end to end in
+    # tests/transfers/test_case_home_sight.py.
+    other = fed.ids[fed.regions[1]]
+    assert await conn.fetchval("DELETE FROM case_sight WHERE case_id = $1 AND tenant_id = $2"
+                               " AND reason = 'home' RETURNING tenant_id", case, other) == other
     # 跟随转会 (0029): the region's own station handled the case before it moved up.
     station = fed.ids[fed.stations[fed.regions[0]][0]]
     await conn.execute(

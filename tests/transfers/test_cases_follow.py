@@ -66,7 +66,7 @@ async def state(owner, case_ids: list[str]) -> dict[str, Any]:
             "SELECT case_id::text, actor, details FROM case_events WHERE kind = 'moved'"
             " AND case_id::text = ANY (:ids) ORDER BY seq"), {"ids": case_ids})).all()
         sight = (await s.execute(text(
-            "SELECT case_id::text, tenant_id::text FROM case_sight"
+            "SELECT case_id::text, tenant_id::text, reason FROM case_sight"
             " WHERE case_id::text = ANY (:ids)"), {"ids": case_ids})).all()
         pending = (await s.scalar(text(
             "SELECT count(*) FROM domain_events WHERE kind = 'member.transferred'"
@@ -127,7 +127,10 @@ async def test_open_cases_follow_once_with_their_clocks_and_both_regions_read_th
         await run(app_sessions, settings, staff)
     assert calls == 1
     crashed = await state(owner, ids)
-    assert crashed["moved"] == [] and crashed["sight"] == [] and crashed["pending"] == 1
+    # The case the region itself took: the member's home station reads it (0045), no more.
+    home_sight = (waiting["id"], str(fed.ids[origin]), "home")
+    assert crashed["moved"] == [] and crashed["sight"] == [home_sight]
+    assert crashed["pending"] == 1
     assert crashed["audits"] == 0
     assert set(crashed["tenants"].values()) == {fed.ids[origin].__str__(), str(fed.ids[r1])}
     monkeypatch.setattr(moves, "move_case", real)
@@ -142,8 +145,8 @@ async def test_open_cases_follow_once_with_their_clocks_and_both_regions_read_th
                                 done["id"]: str(fed.ids[origin])}
     assert sorted(c for c, _, _ in after["moved"]) == sorted([handled["id"], waiting["id"]])
     assert {a for _, a, _ in after["moved"]} == {"system:jobs:case-follow-transfer"}
-    assert after["sight"] == sorted([(handled["id"], str(fed.ids[origin])),
-                                     (waiting["id"], r1_id)])
+    assert after["sight"] == sorted([(handled["id"], str(fed.ids[origin]), "moved"),
+                                     (waiting["id"], r1_id, "moved"), home_sight])
     details = next(d for c, _, d in after["moved"] if c == handled["id"])
     assert (details["from"], details["to"]) == (origin, dest)
     assert (details["status_before"], details["status"]) == ("accepted", "received")

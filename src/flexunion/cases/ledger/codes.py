@@ -133,3 +133,10 @@ EVENTS: Labels = {
     # cases/provider_desk/); no clock reads it (clocks/rules.py).
     "referral_receipt": ("机构回执", "Provider's receipt"),
 }
+
+# Why staff read a case their scope does not hold (case_sight.reason, migrations 0029 / 0045):
+# read only, never a step.
+SIGHTS: Labels = {
+    "moved": ("只读 · 原办理工会（随转会移交）", "Read only: it handled the case before it moved"),
+    "home": ("只读 · 会员所属工会", "Read only: the member's home union"),
+}

@@ -184,9 +184,12 @@ class CaseFollowup(TenantScoped, Base):
 
 
 class CaseSight(TenantScoped, Base):
-    """跟随转会: a tenant that handled the case before it moved with the worker's transfer
-    (cases/moves/). That tenant's staff (and its ancestors') keep reading the case and its
-    history (migration 0029's `origin_read` arms); written only by `flexunion_case_move()`."""
+    """A tenant that reads a case it does not handle: `moved` — 跟随转会, it handled the case
+    before it moved with the worker's transfer (cases/moves/, written by
+    `flexunion_case_move()`, 0029); `home` — 会员所属工会, the member's home union of a case
+    handled where the member works (written by 0045's trigger and
+    `flexunion_case_home_sight()`). That tenant's staff (and its ancestors') read the case and
+    its history (the `origin_read` arms), never act on it."""
 
     __tablename__ = "case_sight"
     __table_args__ = (
@@ -198,5 +201,6 @@ class CaseSight(TenantScoped, Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     case_id: Mapped[uuid.UUID] = uuid_ref("cases")
     transfer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, server_default=text("'moved'"))  # CHECK: 0045
     moved_at: Mapped[datetime] = timestamp()
     moved_by: Mapped[str] = mapped_column(Text)

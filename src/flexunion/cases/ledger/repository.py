@@ -16,7 +16,13 @@ from sqlalchemy.orm import aliased
 
 # Re-exported for the service: the session calls every repository shares.
 from flexunion.cases.ledger.codes import ENDED
-from flexunion.cases.ledger.models import Case, CaseAssignment, CaseEvent, CaseFollowup
+from flexunion.cases.ledger.models import (
+    Case,
+    CaseAssignment,
+    CaseEvent,
+    CaseFollowup,
+    CaseSight,
+)
 from flexunion.db.rows import add as add
 from flexunion.db.rows import flush as flush
 
@@ -158,3 +164,10 @@ async def open_cases(
     if after:
         stmt = stmt.where(tuple_(Case.created_at, Case.id) < tuple_(*after))
     return [(c, u) for c, u in (await session.execute(stmt)).all()]
+
+
+async def sight_reasons(session: AsyncSession, case_id: uuid.UUID) -> set[str]:
+    """Why the caller's scope reads the case without handling it: the reasons of the
+    `case_sight` rows its policy lets the caller see (staff, tenant in scope)."""
+    return set((await session.scalars(
+        select(CaseSight.reason).where(CaseSight.case_id == case_id))).all())

@@ -133,6 +133,10 @@ class CaseRead(msgspec.Struct):
     followups: list[FollowupRead] = []
     clocks: list[ClockRead] = []  # SLA clocks (staff and the worker): cases/clocks/
     report: ReportRef | None = None  # 集体协商 filed as a problem report (staff, the worker)
+    # Staff only: why a tenant that does not handle the case reads it — `moved` (it handled
+    # it before a transfer moved it) or `home` (the member's home union); null when the
+    # caller's scope holds the case. Read only either way.
+    sight: Label | None = None
 
 
 class FollowupRead(msgspec.Struct):
@@ -231,6 +235,7 @@ def case_read(
     assignments: Sequence[CaseAssignment] = (), events: Sequence[CaseEvent] = (),
     followups: Sequence[CaseFollowup] = (),
     clocks: Sequence[ClockRead] = (), report: ReportRef | None = None,
+    sight: str | None = None,
 ) -> CaseRead:
     staff = audience == "staff"
     return CaseRead(
@@ -253,7 +258,8 @@ def case_read(
         closing=closing_of(case, names) if audience != "partner" else None,
         followups=[followup_read(f, names) for f in followups] if audience != "partner" else [],
         clocks=list(clocks) if audience != "partner" else [],
-        report=report if audience != "partner" else None)
+        report=report if audience != "partner" else None,
+        sight=label(codes.SIGHTS, sight) if staff and sight else None)
 
 
 def names_of(tenants: Mapping[uuid.UUID, str], partners: Mapping[uuid.UUID, str]) -> Names:

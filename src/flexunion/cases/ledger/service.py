@@ -176,9 +176,19 @@ async def read(session: AsyncSession, case: Case, *, audience: Audience,
     followups = (await repository.followups(session, case.id)
                  if detail and audience != "partner" else ())
     timed = await clocks.views(session, case, now) if detail and audience != "partner" else ()
+    seen = await sight(session, case) if detail and audience == "staff" else None
     return case_read(case, found, audience=audience, member_no=member_no, agenda=agenda,
                      duplicate_of=duplicate_of, assignments=assignments, events=events,
-                     followups=followups, clocks=timed, report=report)
+                     followups=followups, clocks=timed, report=report, sight=seen)
+
+
+async def sight(session: AsyncSession, case: Case) -> str | None:
+    """Why the calling staff read a case their scope does not hold: `moved` (跟随转会, 0029)
+    or `home` (会员所属工会, 0045); None when they handle it (or above) or see it as a unit."""
+    if await rls.in_scope(session, case.tenant_id):
+        return None
+    reasons = await repository.sight_reasons(session, case.id)
+    return "moved" if "moved" in reasons else "home" if "home" in reasons else None
 
 
 async def reads(session: AsyncSession, rows: Sequence[Case], *,

@@ -1,6 +1,7 @@
 """Queries of the case-follow-transfer job: the outbox's pending `member.transferred` rows
 (claimed with FOR UPDATE SKIP LOCKED), the member's open cases, a move already done, and the
-move itself (`flexunion_case_move()`, migration 0029: the only way a case's tenant changes)."""
+move itself (`flexunion_case_move()`, migration 0029: the only way a case's tenant changes), and
+the new home's sight of the cases that stay (`flexunion_case_home_sight()`, 0045)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from flexunion.cases.ledger.models import Case, CaseEvent
 from flexunion.core.events import DomainEvent
 
 _MOVE = text("SELECT flexunion_case_move(:case_id, :to, :transfer)")
+_HOME_SIGHT = text("SELECT flexunion_case_home_sight(:case_id)")
 
 
 async def claim_pending(session: AsyncSession, kind: str, *, limit: int) -> Sequence[DomainEvent]:
@@ -56,3 +58,11 @@ async def move(session: AsyncSession, case: Case, to: uuid.UUID,
                                             "transfer": transfer_id})).scalar_one()
     await session.refresh(case)
     return uuid.UUID(str(origin))
+
+
+async def home_sight(session: AsyncSession, case_id: uuid.UUID) -> uuid.UUID | None:
+    """The member's (new) home gets read sight of the case unless it handles it or is above
+    the tenant that does (`flexunion_case_home_sight()`, migration 0045); the tenant that got
+    a new sight row, or None."""
+    home = (await session.execute(_HOME_SIGHT, {"case_id": case_id})).scalar_one()
+    return uuid.UUID(str(home)) if home is not None else None

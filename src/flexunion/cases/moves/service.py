@@ -24,7 +24,12 @@ to the outbox (core/events.py) in the same transaction. The `case-follow-transfe
   keep reading the case and its history); a `moved` event (from / to) goes on the timeline —
   no clock reads it (clocks/rules.py), so every clock keeps its elapsed time, its pinned
   calendar and its deadline; the worker's inbox says where the case went; the audit trail gets
-  `case.moved`.
+  `case.moved`;
+- the person's open cases handled outside the origin region stay where the worker works, and
+  the new home gets read sight of them (`flexunion_case_home_sight()`, migration 0045: a
+  `home` row of `case_sight`, unless the new home handles the case or is above the tenant that
+  does), audited `case.home_sight`. Closed cases give the new home nothing, as they move
+  nowhere; the old home keeps the sight it had (both homes see the history).
 
 The job's principal `system:jobs:case-follow-transfer` reads only what this needs (0029): the
 outbox's `member.transferred` rows, the cases of its federation and their assignments and
@@ -86,7 +91,28 @@ async def follow(session: AsyncSession, event: DomainEvent, now: datetime) -> in
         await move_case(session, case, dest, subtree=subtree, tenants=tenants, event=event,
                         now=now)
         moved += 1
+    await home_sight(session, event, tenants, subtree=subtree, member=uuid.UUID(
+        payload["member_id"]), worker=uuid.UUID(worker) if worker else None)
     return moved
+
+
+async def home_sight(session: AsyncSession, event: DomainEvent, tenants: Directory, *,
+                     subtree: frozenset[uuid.UUID], member: uuid.UUID,
+                     worker: uuid.UUID | None) -> None:
+    """The person's open cases handled outside the origin region stay where the worker works;
+    the new home reads them (a `home` sight, migration 0045), audited once per row made."""
+    others = sorted(set(tenants.by_id) - subtree)
+    for case in await repo.open_cases(session, worker_id=worker, member_id=member,
+                                      tenants=others):
+        home = await repo.home_sight(session, case.id)
+        if home is None:
+            continue
+        await audit.record(session, "case.home_sight", tenant_id=case.tenant_id,
+                           object_type="case", object_id=case.id,
+                           payload={"home": tenants.by_id[home].code,
+                                    "handler": tenants.by_id[case.tenant_id].code,
+                                    "transfer_id": event.payload.get("transfer_id"),
+                                    "event_id": str(event.id)})
 
 
 async def move_case(session: AsyncSession, case: Case, dest: DirectoryEntry, *,
