@@ -324,6 +324,7 @@ async def test_bodies_that_refuse_unknown_members_say_so(client: httpx.AsyncClie
 NOT_RETRIED = {
     ("post", "/v1/partner/cases/hotline-orders"): "idempotent by the hotline's own order number "
     "(docs/cases.md): the same number and body return the same case",
+    ("post", "/v1/partner/clauses/verify"): "writes nothing: it checks a presented document",
 }
 
 

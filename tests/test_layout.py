@@ -52,7 +52,6 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "bargaining/participation": SHAPE,
     "cases": ("routes.py",),
     # 协议条款: the platform rules register (+ categories.py, the pure categories).
-    "contracts": (),
     "contracts/rules": SHAPE,
     # The ledger at the bottom: + codes.py, lifecycle.py (the step table), http.py (what the
     # case routers share).
@@ -78,6 +77,15 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "cases/disputes": SHAPE,
     # 周研判: + rules.py (the ISO weeks and the thresholds, pure).
     "cases/weekly": SHAPE,
+    "contracts": ("routes.py",),
+    # 条款条件: the pure CEL engine (engine.py, fast.py its Python translation): no tables.
+    "contracts/conditions": ("engine.py",),
+    # 条款模板: + files.py (tenants/<fed>/clause-templates.yaml).
+    "contracts/templates": SHAPE,
+    # 协议: + diff.py (what changed between two versions, pure), outcomes.py (the board's hooks).
+    "contracts/agreements": SHAPE,
+    # 条款文书: the signed documents; no tables of its own.
+    "contracts/documents": ("schemas.py", "service.py", "routes.py"),
     "provisioning": ("schemas.py", "service.py"),
     # The job queue: pgqueuer's tables (no models), its SQL, the runner; no HTTP.
     "jobs": ("repository.py", "service.py"),

@@ -41,6 +41,8 @@ from flexunion.consent import service as consent
 from flexunion.consent.routes import router as consent_router
 from flexunion.console import errors as console_errors
 from flexunion.console.routes import router as console_router
+from flexunion.contracts.agreements import outcomes as agreement_outcomes
+from flexunion.contracts.routes import router as contracts_router
 from flexunion.contracts.rules.routes import router as platform_rules_router
 from flexunion.core.clock import Clock
 from flexunion.core.deps import DEPENDENCIES, resolve_in_turn
@@ -82,6 +84,7 @@ docs_assets_router = create_static_files_router(
 # One router per domain, each carrying its own paths, tags, security and access presets.
 ROUTERS = [system_router, auth_router, federation_router, calendars_router, consent_router,
            me_router, membership_router, transfers_router, geo_router, bargaining_router,
+           contracts_router,
            cases_router, platform_rules_router, inbox_router, audit_router, docs_assets_router,
            console_router]
 
@@ -182,6 +185,8 @@ def create_app(
     # item while its members vote.
     consent.on_withdrawal("location_checkin", "geo:erase-checkins", erase_checkins)
     board.guard_steps("ballots:voting", refuse_while_voting)
+    board.after_steps("contracts:clause-from-item", agreement_outcomes.on_item_step)
+    board.read_links("contracts:clauses", agreement_outcomes.item_links)
     # A domain queues a job through core.queue in its own transaction (jobs/service.py).
     jobs.install()
 

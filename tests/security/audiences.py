@@ -23,6 +23,27 @@ _OWN_CLIENT = "its own machine client (GET /v1/provider/me), no other"
 _OWN_RECEIPTS = "its own receipts of the referrals made to it (0041)"
 
 EXPECTED: dict[str, dict[str, str]] = {
+    # 协议条款 (0047): the seeded agreement is region 0's with alpha, in force.
+    "agreement_clauses": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "partner_hq": "its own clause: the partner is a party to the agreement",
+        "partner_region": "its own clause: the partner is a party to the agreement",
+        "worker": "a clause in force for alpha, the platform its membership names (公示)",
+    },
+    "agreement_versions": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "partner_hq": "its own agreement's term and parties",
+        "partner_region": "its own agreement's term and parties",
+    },
+    "agreements": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "partner_hq": "its own agreement with the union",
+        "partner_region": "its own agreement with the union",
+        "worker": "the header of an agreement in force for alpha, its platform",
+    },
     "admin_accounts": {
         "hq_admin": "",
         "login_admin": "",
@@ -123,6 +144,12 @@ EXPECTED: dict[str, dict[str, str]] = {
         "station_officer": "",
         "system_sla_sweep": "",
         "system_case_follow": "",
+    },
+    "clause_templates": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "regional_admin_b": "",
+        "station_officer": "",
     },
     "case_assignments": {
         "hotline_operator": "",

@@ -438,6 +438,45 @@ async def seed_platform_rules(conn: asyncpg.Connection, fed: Federation) -> None
             " 'partner:seed', now())", hq, rule, partner, version, item_id)
 
 
+async def seed_contracts(conn: asyncpg.Connection, fed: Federation) -> None:
+    """协议条款: an HQ template, and region 0's agreement with alpha in force (one version, one
+    clause, published) — the member's platform is alpha, so the worker sees it."""
+    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    partner = await conn.fetchval(
+        "SELECT id FROM platform_partners WHERE tenant_id = $1 AND code = 'alpha'", hq)
+    template = await conn.fetchval(
+        "INSERT INTO clause_templates (id, federation_id, tenant_id, code, kind, title_zh,"
+        " title_en, text, parameters, evidence_schema, condition, revision, created_by,"
+        " created_at, updated_at) VALUES (gen_random_uuid(), $1, $1, 'seed.funding', 'union',"
+        " '经费列支', 'Funding', '按 ${rate_pct}% 列支',"
+        " '[{\"name\": \"rate_pct\", \"type\": \"double\", \"label_zh\": \"比例\","
+        " \"label_en\": \"Rate\"}]', '{\"paid_rate_pct\": \"double\"}',"
+        " 'paid_rate_pct >= params.rate_pct', 1, 'test', now(), now()) RETURNING id", hq)
+    agreement = await conn.fetchval(
+        "INSERT INTO agreements (id, federation_id, tenant_id, partner_id, code, title, kind,"
+        " status, latest_version, in_force_version, created_by, created_at, updated_at) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, 'seed-franchise', '加盟协议', 'franchise', 'in_force',"
+        " 1, 1, 'test', now(), now()) RETURNING id", hq, region, partner)
+    version = await conn.fetchval(
+        "INSERT INTO agreement_versions (id, federation_id, tenant_id, partner_id, agreement_id,"
+        " number, status, starts_on, ends_on, renewal, parties, in_force_at, in_force_by,"
+        " created_by, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, 1,"
+        " 'in_force', current_date, current_date + 365, 'manual', '[]', now(), 'test', 'test',"
+        " now(), now()) RETURNING id", hq, region, partner, agreement)
+    await conn.execute(
+        "INSERT INTO agreement_clauses (id, federation_id, tenant_id, partner_id, agreement_id,"
+        " version_id, version_number, clause_key, position, status, template_id, template_code,"
+        " template_revision, title_zh, title_en, text, parameters, missing_parameters,"
+        " evidence_schema, condition, condition_reads, origin, document, document_sha256,"
+        " document_kid, signed_at, created_by, created_at, updated_at) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, $4, $5, 1, 'seed.funding', 0, 'in_force', $6,"
+        " 'seed.funding', 1, '经费列支', 'Funding', '按 2% 列支', '{\"rate_pct\": 2.0}', '[]',"
+        " '{\"paid_rate_pct\": \"double\"}', 'paid_rate_pct >= params.rate_pct',"
+        " '[\"paid_rate_pct\", \"params.rate_pct\"]', 'manual', 'seed.seed.seed', 'seed',"
+        " 'seed', now(), 'test', now(), now())", hq, region, partner, agreement, version,
+        template)
+
+
 async def seed_calendar(conn: asyncpg.Connection, fed: Federation) -> None:
     """A version by the HQ with its hours and a holiday, one by a region with a local day."""
     hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
@@ -485,6 +524,7 @@ async def seed_every_table(client: httpx.AsyncClient, owner: Any, sms: Any,
     await seed_cases(owner_conn, federation, member)
     await seed_calendar(owner_conn, federation)
     await seed_platform_rules(owner_conn, federation)
+    await seed_contracts(owner_conn, federation)
     # A console session, by the real sign-in form.
     async with httpx.AsyncClient(base_url=str(client.base_url)) as browser:
         signed = await sign_in(browser, f"{federation.hq}-adm", "pw-123456")

@@ -170,6 +170,7 @@ PARTNER_MAY_NOT_UPDATE = (
     "partner_clients", "tenants", "service_areas", "service_points", "station_duties",
     "station_supplies", "station_checks", "cases", "case_policies", "console_sessions",
     "idempotency_keys", "worker_notifications", "agenda_items", "ballots",
+    "agreements", "agreement_versions", "agreement_clauses", "clause_templates",
 )
 # ... except its own rows there, with the reason.
 PARTNER_OWN_ROWS = {
@@ -177,10 +178,19 @@ PARTNER_OWN_ROWS = {
                         "its own client: last_used_at is stamped at each token"),
 }
 PARTNER_MAY_NOT_DELETE = ("service_areas", "station_duties", "location_checkins",
-                          "agenda_supports")
+                          "agenda_supports", "agreement_clauses")
 # Rows a partner must not create (or an item it must not close): refused by a policy
 # ($1 its tenant, $2 the HQ).
 PARTNER_MAY_NOT_INSERT = (
+    # 协议条款 (0047): a partner reads its own clauses, never writes one (the seeded clause is
+    # its own, so this reaches the policy)
+    "INSERT INTO agreement_clauses (id, federation_id, tenant_id, partner_id, agreement_id,"
+    " version_id, version_number, clause_key, position, status, title_zh, title_en, text,"
+    " parameters, missing_parameters, condition_reads, origin, created_by, created_at,"
+    " updated_at) SELECT gen_random_uuid(), federation_id, tenant_id, partner_id, agreement_id,"
+    " version_id, version_number, 'intruder', 9, 'draft', 'x', 'x', 'x', '{}', '[]', '[]',"
+    " 'manual', 'x', now(), now() FROM agreement_clauses"
+    " WHERE $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL",
     "INSERT INTO admin_accounts (id, tenant_id, username, display_name, role)"
     " VALUES (gen_random_uuid(), $1::uuid, 'intruder', 'x', left('hq_admin' || $2::text, 8))",
     "INSERT INTO service_points (id, federation_id, tenant_id, code, name_zh, name_en, address,"

@@ -20,6 +20,8 @@ APP_MAY_DELETE = {
     "location_checkins": "a worker erases their own check-ins, e.g. withdrawing consent"
                          " (self_delete)",
     "agenda_supports": "a member withdraws their own support for an agenda item (self_delete)",
+    "agreement_clauses": "an admin takes a clause out of a draft version's annex; a clause in"
+                         " force or superseded is signed and stays (contracts_delete)",
     "review_signals": "a re-run of a week replaces the region's unjudged signals that no longer"
                       " cross their threshold (writer_delete; a judged signal stays)",
 }

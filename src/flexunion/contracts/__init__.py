@@ -1,1 +1,2 @@
-"""协议条款: union clauses in partner agreements and the platform rules register (rules/)."""
+"""协议条款: union clauses in partner agreements (docs/contracts.md) and the platform rules
+register (rules/, docs/platform-rules.md)."""

@@ -23,7 +23,9 @@ from flexunion.cases.rectification import models as _rectification  # noqa: F401
 from flexunion.cases.referrals import models as _referrals  # noqa: F401
 from flexunion.cases.weekly import models as _weekly  # noqa: F401
 from flexunion.consent import models as _consent  # noqa: F401
+from flexunion.contracts.agreements import models as _agreements  # noqa: F401
 from flexunion.contracts.rules import models as _platform_rules  # noqa: F401
+from flexunion.contracts.templates import models as _clause_templates  # noqa: F401
 from flexunion.core import events as _events  # noqa: F401
 from flexunion.core import idempotency_models as _idempotency  # noqa: F401
 from flexunion.db.base import Base

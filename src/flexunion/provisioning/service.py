@@ -7,7 +7,8 @@ changes nothing) and never deletes. Each file that changed something is audited,
 federation in the files gets its card key (auth) if it has none. A `calendar.yaml` beside a
 `federation.yaml` is the federation's working calendar (calendars/apply.py); a
 `referral-providers.yaml` its mediation and legal aid providers (cases/referrals/files.py); a
-`platform-rules.yaml` entries of its platform rules register (contracts/rules/files.py)."""
+`platform-rules.yaml` entries of its platform rules register (contracts/rules/files.py); a
+`clause-templates.yaml` HQ's clause templates (contracts/templates/files.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from flexunion.calendars import files as calendar_files
 from flexunion.calendars.schemas import CalendarFile
 from flexunion.cases.referrals import files as provider_files
 from flexunion.contracts.rules import files as rule_files
+from flexunion.contracts.templates import files as template_files
 from flexunion.core.errors import OperatorError
 from flexunion.core.secrets import Keyring
 from flexunion.federation import tree
@@ -89,6 +91,14 @@ def load_rules(path: Path) -> rule_files.RulesFile | None:
         raise FederationFileError(str(exc)) from exc
 
 
+def load_templates(path: Path) -> template_files.TemplatesFile | None:
+    """HQ's clause templates beside a federation file, if there are any."""
+    try:
+        return template_files.load_beside(path)
+    except OperatorError as exc:
+        raise FederationFileError(str(exc)) from exc
+
+
 def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
     """Read and check every file before touching the database; a tenant code may appear in
     only one file (else plan would promise creates that apply cannot do)."""
@@ -97,6 +107,7 @@ def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
         load_calendar(path)  # checked before the database is touched
         load_providers(path)
         load_rules(path)
+        load_templates(path)
     owner: dict[str, tuple[Path, str]] = {}
     for path, spec in loaded:
         for code, where in tree.tenant_codes(spec).items():
@@ -140,6 +151,11 @@ async def _run(session: AsyncSession, directory: Path, apply: bool) -> Plan:
                 await rule_files.plan(
                     session, path.parent / rule_files.FILE_NAME, rules, result.federation_id,
                     result.partner_ids, apply,
+                    lambda *args, changes=changes: changes.append(tree.Change(*args)))
+            templates = load_templates(path)
+            if templates is not None:
+                await template_files.plan(
+                    session, templates, result.federation_id, apply,
                     lambda *args, changes=changes: changes.append(tree.Change(*args)))
         except OperatorError as exc:
             raise FederationFileError(str(exc)) from exc

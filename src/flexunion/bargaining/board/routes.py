@@ -73,7 +73,7 @@ SearchQ = Annotated[str | None, QueryParameter(max_length=200, description="æ ‡é
 
 async def _detail(session: AsyncSession, caller: Caller, item: AgendaItem) -> ItemDetail:
     return detail_read(item, await service.names(session, caller),
-                       await service.sources(session, item.id))
+                       await service.sources(session, item.id), await service.links(session, item))
 
 
 # ---- staff: items --------------------------------------------------------------------------

@@ -112,8 +112,20 @@ class ItemAdminRead(ItemRead, kw_only=True):
     created_by: str
 
 
+class ItemLink(msgspec.Struct, kw_only=True):
+    """Something another domain made from the item (`kind` clause: its clause in an
+    agreement's annex), registered with board.service.read_links."""
+
+    kind: str
+    id: uuid.UUID
+    title: str
+    status: str
+    href: str
+
+
 class ItemDetail(ItemAdminRead, kw_only=True):
     sources: list[SourceRead]
+    links: list[ItemLink] = []
 
 
 class WorkerItemRead(ItemRead, kw_only=True):
@@ -249,12 +261,13 @@ def worker_read(item: AgendaItem, names: Names, *, supported: bool) -> WorkerIte
     return WorkerItemRead(**item_fields(item, names), my_support=supported)
 
 
-def detail_read(item: AgendaItem, names: Names,
-                sources: Sequence[AgendaItemSource]) -> ItemDetail:
-    return ItemDetail(**item_fields(item, names), created_by=item.created_by, sources=[
-        SourceRead(id=s.id, via=s.via, report_id=s.report_id, proposal_id=s.proposal_id,
-                   from_item_id=s.from_item_id, moved_to_item_id=s.moved_to_item_id,
-                   actor=s.actor, created_at=s.created_at) for s in sources])
+def detail_read(item: AgendaItem, names: Names, sources: Sequence[AgendaItemSource],
+                links: Sequence[ItemLink] = ()) -> ItemDetail:
+    read = [SourceRead(id=s.id, via=s.via, report_id=s.report_id, proposal_id=s.proposal_id,
+                       from_item_id=s.from_item_id, moved_to_item_id=s.moved_to_item_id,
+                       actor=s.actor, created_at=s.created_at) for s in sources]
+    return ItemDetail(**item_fields(item, names), created_by=item.created_by, sources=read,
+                      links=list(links))
 
 
 def event_reads(rows: Sequence[AgendaItemEvent]) -> list[EventRead]:

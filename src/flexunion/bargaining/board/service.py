@@ -45,6 +45,7 @@ from flexunion.bargaining.board.models import (
 from flexunion.bargaining.board.schemas import (
     ItemCreate,
     ItemFilters,
+    ItemLink,
     ItemPatch,
     MergeCreate,
     Names,
@@ -245,6 +246,35 @@ def guard_steps(name: str, guard: StepGuard) -> None:
     _step_guards[name] = guard
 
 
+# What a step brings about in the domains above the board, registered at start-up (app.py):
+# an item in force drafts its clause (contracts). Run after the step, in its transaction, for
+# staff and ballot steps alike; an effect that raises refuses the step.
+StepEffect = Callable[[AsyncSession, AgendaItem, str, datetime], Awaitable[None]]
+_step_effects: dict[str, StepEffect] = {}
+
+
+def after_steps(name: str, effect: StepEffect) -> None:
+    """Run `effect(session, item, target, now)` after every step; a name again replaces it."""
+    _step_effects[name] = effect
+
+
+# What other domains hang on an item (contracts: the clauses it produced), registered at
+# start-up (app.py) and shown on the staff's item read; the board reads no table of theirs.
+LinkReader = Callable[[AsyncSession, AgendaItem], Awaitable[list[ItemLink]]]
+_link_readers: dict[str, LinkReader] = {}
+
+
+def read_links(name: str, reader: LinkReader) -> None:
+    _link_readers[name] = reader
+
+
+async def links(session: AsyncSession, item: AgendaItem) -> list[ItemLink]:
+    out: list[ItemLink] = []
+    for reader in list(_link_readers.values()):
+        out += await reader(session, item)
+    return out
+
+
 async def transition(
     session: AsyncSession, item: AgendaItem, target: str, *, actor: str, reason: str,
     now: datetime, by_ballot: bool = False, payload: dict[str, Any] | None = None,
@@ -265,6 +295,8 @@ async def transition(
                        object_type="agenda_item", object_id=item.id,
                        payload={"from": before, "to": target, "reason": reason,
                                 **(payload or {})})
+    for effect in list(_step_effects.values()):
+        await effect(session, item, target, now)
     return event
 
 

@@ -1,0 +1,1 @@
+"""协议 Agreements with platform partners, their versions and annex clauses."""

@@ -1,0 +1,1 @@
+"""条款模板 HQ's clause templates: the five union clauses and the bargaining outcomes."""
