@@ -44,6 +44,7 @@ from flexunion.config import Settings
 from flexunion.console.forms import Form, attempt, read_form
 from flexunion.console.i18n import BEIJING
 from flexunion.console.render import html, see_other, speaker
+from flexunion.contracts.agreements import service as agreements
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
 from flexunion.core.errors import DomainError, InvalidInput
@@ -231,6 +232,7 @@ async def item_page(request: Request[Any, Any, Any], session: AsyncSession, call
         ballots=[ballot_read(b, item_title=item.title, scope=None,
                              voted=await ballots.voted_count(session, b.id)) for b in on_item],
         attachments=[attachment_read(a) for a in await evidence.of_item(session, item.id)],
+        clauses=await agreements.clauses_of_items(session, [item.id]),
         titles=titles, forms=forms or {}, done=request.query_params.get("done"),
         today=today)
 

@@ -1,9 +1,10 @@
 """协议条款: the agreements I may see (my subtree's and the federation's), filtered by
 platform and status; an agreement's page with its versions, the annex of the version chosen
 (each clause's text, parameters, condition, the agenda item it came from, and once in force
-its document's sha256), and what changed from the version before it. Read-only: writes go
-through the API (docs/contracts.md). The same services and row-level security as
-/v1/admin/contracts; an agreement outside my sight is the 404 page."""
+its document's sha256), and what changed from the version before it (or another one
+chosen). The writes are contract_edits.py, HQ's templates clause_templates.py. The same
+services and row-level security as /v1/admin/contracts; an agreement outside my sight is
+the 404 page."""
 
 from __future__ import annotations
 
@@ -59,19 +60,24 @@ async def agreements_page(request: Request[Any, Any, Any], session: NamedDepende
 async def agreement_page(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
                          caller: NamedDependency[Caller],
                          agreement_id: Annotated[uuid.UUID, PathParameter()],
-                         version: Version = None) -> Response[str]:
+                         version: Version = None, against: Version = None) -> Response[str]:
     agreement = await service.access(session, agreement_id)
     tenants, partners = await service.codes(session, caller)
     versions = list(await service.versions(session, agreement))
     number = version or agreement.in_force_version or agreement.latest_version
     shown = next((v for v in versions if v.number == number), versions[-1])
     clauses = [clause_read(c) for c in await service.version_clauses(session, shown)]
-    diff = (await service.diff(session, agreement.id, shown.number - 1, shown.number)
-            if shown.number > 1 else None)
+    before = against if against in {v.number for v in versions} - {shown.number} else (
+        shown.number - 1 if shown.number > 1 else None)
+    diff = (await service.diff(session, agreement.id, min(before, shown.number),
+                               max(before, shown.number)) if before else None)
+    latest = versions[-1]
     return html(request, "contracts/detail.html", menu="contracts",
                 agreement=agreement_read(agreement, tenants, partners), kinds=KINDS,
                 versions=[version_read(v) for v in versions], shown=version_read(shown),
-                clauses=clauses, diff=diff, renewals=RENEWALS, origins=ORIGINS, fields=FIELDS)
+                clauses=clauses, diff=diff, renewals=RENEWALS, origins=ORIGINS, fields=FIELDS,
+                draft=shown.status == "draft", done=request.query_params.get("done"),
+                can_renew=latest.status != "draft" and agreement.status != "ended")
 
 
 router = Router("/contracts", route_handlers=[agreements_page, agreement_page])
