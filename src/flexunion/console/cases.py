@@ -54,11 +54,14 @@ from flexunion.core.clock import BEIJING, Clock
 from flexunion.core.context import ADMIN_ROLES, Caller, Role
 from flexunion.core.errors import Forbidden, NotFound
 from flexunion.core.pagination import decode_time_cursor, encode_cursor, time_key
+from flexunion.core.uow import UnitOfWork
 from flexunion.federation import directory
 from flexunion.geo.registry import GeoRegistry
 from flexunion.geo.stations import hours
 from flexunion.geo.stations.service import StationNotFound
+from flexunion.membership.cards import service as cards
 from flexunion.membership.cards.qr import qr_svg
+from flexunion.membership.models import STATUSES
 
 PAGE = 50
 CaseId = Annotated[uuid.UUID, PathParameter()]
@@ -68,7 +71,10 @@ PHONE = re.compile(r"^\+?[0-9]{7,15}$")
 POLICY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 INTAKE_FIELDS = {"work_place_outside_subtree": "station", "unknown_station": "station",
                  "unknown_member": "member_no", "unknown_partner": "partner",
-                 "work_place_required": "station"}
+                 "work_place_required": "station", "card_member_mismatch": "member_no",
+                 "card_check_not_allowed": "card",
+                 **{f"card_{reason}": "card" for reason in cards.REASONS}}
+WHITESPACE = re.compile(r"\s+")
 POLICY_FIELDS = {"policy_code_taken": "code"}
 POLICY_TEXT = (("title_zh", 200), ("title_en", 200), ("source", 200), ("body", 4000))
 ACTORS = {"hq_admin": ("总部管理员", "HQ admin"),
@@ -173,12 +179,51 @@ def _tags(values: list[str]) -> list[str]:
     return [v for v in dict.fromkeys(values) if v in codes.TAGS]
 
 
+def _card_check(request: Request[Any, Any, Any], uow: UnitOfWork,
+                caller: Caller) -> intake.CardCheck:
+    """The card check of this instance (the API's and the 会员卡核验 page's verifier)."""
+    verifier = cards.desk_of(request.app.state).verifier
+
+    async def check(card: str) -> cards.Verdict:
+        return await verifier.verify(uow, caller.tenant_id, card)
+
+    return check
+
+
+def _presented(form: Form) -> str | None:
+    """The card as scanned or pasted (a pasted one may come wrapped over lines)."""
+    text = form.text("card", required=False, max_length=cards.MAX_CARD_BYTES * 2)
+    card = WHITESPACE.sub("", text or "") or None
+    if card is not None and len(card) > cards.MAX_CARD_BYTES:
+        form.errors["card"] = form.t("内容过长，不是会员卡。", "Too long to be a membership card.")
+    return card
+
+
+@post("/new/card", include_in_schema=False)
+async def card_holder(request: Request[Any, Any, Any], caller: NamedDependency[Caller],
+                      uow: NamedDependency[UnitOfWork]) -> Response[str]:
+    """扫码识别会员 (HTMX): who the scanned or pasted card names, as the card check shows it
+    (masked name, 会员号, home union) — or why it will not link. Writes nothing."""
+    t = speaker(request)
+    form = await read_form(request, t)
+    card = _presented(form)
+    verdict = None
+    if card is not None and form.ok and caller.role in ADMIN_ROLES:
+        found = await _card_check(request, uow, caller)(card)
+        zh, en = cards.REASONS[found.reason]
+        verdict = {"valid": found.valid, "reason": found.reason, "reason_text": t(zh, en),
+                   "status_text": t(STATUSES.get(found.status, found.status), found.status)
+                   if found.status else None, "holder": found.holder if found.valid else None}
+    return html(request, "cases/_card_holder.html", form=form, verdict=verdict)
+
+
 @post("/", include_in_schema=False)
 async def take_case(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
                     caller: NamedDependency[Caller], clock: NamedDependency[Clock],
-                    geo: NamedDependency[GeoRegistry]) -> Response[str]:
+                    geo: NamedDependency[GeoRegistry],
+                    uow: NamedDependency[UnitOfWork]) -> Response[str]:
     """受理: the API's staff intake; a duplicate of an open case is created and offered for
-    并单 on its page."""
+    并单 on its page. A presented card (扫码识别会员) names the member wherever they are homed."""
     form = await read_form(request, speaker(request))
     channel = form.choice("channel", codes.STAFF_CHANNELS)
     category = form.choice("category", codes.CATEGORIES)
@@ -189,23 +234,26 @@ async def take_case(request: Request[Any, Any, Any], session: NamedDependency[As
     member_no = form.text("member_no", required=False, max_length=200)
     contact_name = form.text("contact_name", required=False, max_length=200)
     phone = form.text("contact_phone", required=False, max_length=20)
+    card = _presented(form)
     if phone and not PHONE.match(phone.replace(" ", "").replace("-", "")):
         form.errors["contact_phone"] = form.t("请填写 7–15 位电话号码。",
                                               "Enter a phone number of 7–15 digits.")
-    if not (member_no or contact_name or phone):
-        form.errors["member_no"] = form.t("请填写会员号，或联系人姓名、电话。",
-                                          "Give the member number, or a contact name or phone.")
+    if not (member_no or card or contact_name or phone):
+        form.errors["member_no"] = form.t("请扫会员卡或填写会员号，或联系人姓名、电话。",
+                                          "Scan the member's card or give the member number, "
+                                          "or a contact name or phone.")
     tags = _tags([v for v in (await request.form()).getall("tags", []) if isinstance(v, str)])
     if not form.ok:
         return await _intake_page(request, session, caller, form, 422)
     data = msgspec.convert({
         "channel": channel, "category": category, "description": description, "tier": tier,
         "tags": tags, "station": station, "partner": partner, "member_no": member_no,
-        "contact_name": contact_name,
+        "contact_name": contact_name, "card": card,
         "contact_phone": phone.replace(" ", "").replace("-", "") if phone else None,
     }, StaffCaseCreate)
-    case = await attempt(form, intake.intake_by_staff(session, geo, caller, data,
-                                                       now=clock.now()), INTAKE_FIELDS)
+    case = await attempt(form, intake.intake_by_staff(
+        session, geo, caller, data, now=clock.now(),
+        check_card=_card_check(request, uow, caller)), INTAKE_FIELDS)
     if not form.ok or case is None:
         return await _intake_page(request, session, caller, form, form.status)
     return see_other(f"/console/cases/{case.id}?done=intake", htmx=htmx(request))
@@ -543,7 +591,7 @@ async def qr_image(session: NamedDependency[AsyncSession], caller: NamedDependen
                     headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
-router = Router("/cases", route_handlers=[ledger, new_case, take_case, case_detail,
+router = Router("/cases", route_handlers=[ledger, new_case, card_holder, take_case, case_detail,
                                           case_evidence, overdue_page, escalated_page, policies,
                                           save_policy, policy_active, edit_policy, save_policy_edit,
                                           qr_page, qr_image])

@@ -214,6 +214,17 @@ async def card_holder_read(reader: Any, federation_id: uuid.UUID, member_id: uui
     return (row[0], row[1], row[2], row[3], row[4], row[5]) if row is not None else None
 
 
+_CARD_MEMBER = text("SELECT worker_id, status FROM flexunion_card_member(:f, :m)")
+
+
+async def card_member(session: AsyncSession, federation_id: uuid.UUID,
+                      member_id: uuid.UUID) -> tuple[uuid.UUID, str] | None:
+    """(worker id, status) of the member a verified card names, for staff who check cards
+    (migration 0048); None for anyone else or another federation."""
+    row = (await session.execute(_CARD_MEMBER, {"f": federation_id, "m": member_id})).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 async def caller_hq(session: AsyncSession) -> tuple[uuid.UUID, str] | None:
     """(federation id, HQ code) of the caller's tenant, under the caller's scope."""
     row = (await session.execute(_CALLER_HQ)).first()

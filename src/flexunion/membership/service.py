@@ -174,6 +174,13 @@ async def member_for_hotline(session: AsyncSession, federation_id: uuid.UUID,
     return await repository.for_hotline(session, federation_id, member_no)
 
 
+async def member_by_card(session: AsyncSession, federation_id: uuid.UUID,
+                         member_id: uuid.UUID) -> tuple[uuid.UUID, str] | None:
+    """(worker id, status now) of the member named by a card the cards service verified,
+    wherever in the federation they are homed; staff who check cards only."""
+    return await repository.card_member(session, federation_id, member_id)
+
+
 async def member_numbers(session: AsyncSession,
                          member_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str | None]:
     """会员号 by member id, for the members the caller may see (others are left out)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Router, post
+from typing import Any
+
+from litestar import Request, Router, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,10 +17,16 @@ from flexunion.cases.ledger.schemas import CaseRead
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
 from flexunion.core.http import BEARER, IDEMPOTENT, PARTNER, WORKER, IdempotencyKey, problems
+from flexunion.core.uow import UnitOfWork
 from flexunion.geo.registry import GeoRegistry
+from flexunion.membership.cards import service as cards
 
 INTAKE_422 = ("work_place_required, work_place_ambiguous, unknown_station, unknown_zone, "
               "point_outside_jurisdictions, coordinate_out_of_range, unknown_partner")
+# A presented card refused by the cards service: its verdict's own reason (docs/api.md).
+CARD_422 = ", ".join(f"card_{reason}" for reason in cards.REASONS if reason != "ok") + (
+    ": the presented card was refused (its verdict's reason), nothing written; "
+    "card_member_mismatch: `member_no` is not the card's")
 
 
 # ---- the worker --------------------------------------------------------------------------
@@ -43,12 +51,25 @@ async def file_case(session: NamedDependency[AsyncSession], caller: NamedDepende
 
 @post("/", summary="受理诉求 Enter a demand: station walk-in (现场受理), visit (走访) or "
                    "12351 call; `duplicate_of` lists the worker's open cases of the category",
-      responses=problems({422: INTAKE_422 + ", work_place_outside_subtree, unknown_member"}))
-async def enter_case(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
-                     clock: NamedDependency[Clock], geo: NamedDependency[GeoRegistry],
+      description="The worker is named by 会员号 (a member the caller sees: its subtree), by "
+                  "the membership card they present (`card`, the compact JWS of its QR code: "
+                  "verified as POST /v1/cards/verify does, and only a card answering `ok` "
+                  "links its member, wherever in the federation they are homed; the home union "
+                  "then reads the case), or by a contact name and phone (stored masked).",
+      responses=problems({
+          403: "card_check_not_allowed: a 12351 operator does not check cards",
+          422: INTAKE_422 + ", work_place_outside_subtree, unknown_member; " + CARD_422}))
+async def enter_case(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                     caller: NamedDependency[Caller], clock: NamedDependency[Clock],
+                     geo: NamedDependency[GeoRegistry], uow: NamedDependency[UnitOfWork],
                      data: JSONBody[StaffCaseCreate]) -> CaseRead:
-    case = await intake.intake_by_staff(session, geo, caller, data,
-                                         now=clock.now())
+    verifier = cards.desk_of(request.app.state).verifier
+
+    async def check_card(card: str) -> cards.Verdict:
+        return await verifier.verify(uow, caller.tenant_id, card)
+
+    case = await intake.intake_by_staff(session, geo, caller, data, now=clock.now(),
+                                         check_card=check_card)
     return await service.read(session, case, audience="staff",
                               duplicate_of=await service.duplicates(session, case))
 

@@ -43,9 +43,9 @@ class WorkerCaseCreate(Demand, kw_only=True):
     """A worker's own demand from the app (needs Idempotency-Key)."""
 
 
-class StaffCaseCreate(Demand, kw_only=True):
-    """现场受理 / 走访 / 12351 热线: entered by staff for a worker — a member by number,
-    or anyone by name and phone (kept masked only)."""
+class EnteredDemand(Demand, kw_only=True):
+    """A demand entered for a worker: a member by number, or anyone by name and phone (kept
+    masked only)."""
 
     channel: StaffChannel
     member_no: Short | None = None
@@ -53,7 +53,21 @@ class StaffCaseCreate(Demand, kw_only=True):
     contact_phone: Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9]{7,15}$")] | None = None
 
 
-class HotlineOrder(StaffCaseCreate, kw_only=True):
+PresentedCard = Annotated[str, msgspec.Meta(
+    min_length=1, max_length=4096,
+    description="The worker's membership card as presented (the compact JWS its QR code "
+                "carries): verified like POST /v1/cards/verify, and the member it names is "
+                "linked to the case wherever in the federation they are homed")]
+
+
+class StaffCaseCreate(EnteredDemand, kw_only=True):
+    """现场受理 / 走访 / 12351 热线: entered by staff for a worker — a member by number or by
+    the card they present (扫码识别会员), or anyone by name and phone (kept masked only)."""
+
+    card: PresentedCard | None = None
+
+
+class HotlineOrder(EnteredDemand, kw_only=True):
     """A 12351 work order pushed by the hotline platform; `order_no` makes it idempotent."""
 
     order_no: Short

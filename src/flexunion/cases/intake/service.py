@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ from flexunion.audit import service as audit
 from flexunion.cases.intake import repository as intake_repository
 from flexunion.cases.intake.schemas import (
     Demand,
+    EnteredDemand,
     HotlineOrder,
     StaffCaseCreate,
     Where,
@@ -40,8 +42,8 @@ from flexunion.cases.ledger import repository
 from flexunion.cases.ledger.models import Case
 from flexunion.cases.ledger.service import new_case_no, record, tell_worker, unknown
 from flexunion.cases.policies import repository as policies_repository
-from flexunion.core.context import Caller
-from flexunion.core.errors import Conflict, InvalidInput, NotFound
+from flexunion.core.context import ADMIN_ROLES, Caller
+from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from flexunion.core.logs import mask_phone
 from flexunion.db import rls
 from flexunion.federation import directory
@@ -50,7 +52,12 @@ from flexunion.geo.areas.service import jurisdiction_of
 from flexunion.geo.crs import Crs, wgs84_point
 from flexunion.geo.registry import GeoRegistry
 from flexunion.membership import service as membership
+from flexunion.membership.cards import service as cards
 from flexunion.membership.identity import mask_name
+
+# The cards service's check of a presented card, under the caller's scope (POST /v1/cards/verify
+# and the console's card check use the same verifier of this instance).
+CardCheck = Callable[[str], Awaitable[cards.Verdict]]
 
 
 async def work_place(
@@ -121,11 +128,13 @@ async def enter(session: AsyncSession, case: Case, now: datetime, *,
 
 
 async def _received(session: AsyncSession, case: Case, now: datetime, *,
-                    actor: str | None = None) -> None:
+                    actor: str | None = None, member_by: str | None = None) -> None:
     repository.add(session, case)
     await repository.flush(session)
-    details = {"channel": case.channel, "category": case.category, "tier": case.tier,
-               "place": case.place}
+    details: dict[str, Any] = {"channel": case.channel, "category": case.category,
+                               "tier": case.tier, "place": case.place}
+    if member_by is not None:  # 扫码识别会员: the member was named by the card they presented
+        details["member_by"] = member_by
     await record(session, case, "intake", now=now, details=details, actor=actor)
     await audit.record(session, "case.received", tenant_id=case.tenant_id, object_type="case",
                        object_id=case.id, payload={"case_no": case.case_no, **details})
@@ -155,12 +164,8 @@ async def intake_by_worker(session: AsyncSession, geo: GeoRegistry, caller: Call
 
 
 async def _staff_fields(session: AsyncSession, federation_id: uuid.UUID,
-                        data: StaffCaseCreate, *, hotline: bool = False) -> dict[str, Any]:
-    contact: dict[str, Any] = {}
-    if data.contact_name:
-        contact["name_masked"] = mask_name(data.contact_name)
-    if data.contact_phone:
-        contact["phone_masked"] = mask_phone(data.contact_phone)
+                        data: EnteredDemand, *, hotline: bool = False) -> dict[str, Any]:
+    contact = _contact(data)
     if data.member_no is None:
         return {"contact": contact, "is_member": False}
     if hotline:  # a platform reads no members: a registered 12351 platform links by number
@@ -178,10 +183,62 @@ async def _staff_fields(session: AsyncSession, federation_id: uuid.UUID,
             "is_member": status == "active", "member_id": member_id, "worker_id": worker_id}
 
 
+def _contact(data: EnteredDemand) -> dict[str, Any]:
+    contact: dict[str, Any] = {}
+    if data.contact_name:
+        contact["name_masked"] = mask_name(data.contact_name)
+    if data.contact_phone:
+        contact["phone_masked"] = mask_phone(data.contact_phone)
+    return contact
+
+
+def card_refused(reason: str, status: str | None = None) -> InvalidInput:
+    """A presented card the cards service did not accept: 422 `card_<reason>`, the verdict's
+    own reason (docs/api.md, "Online verification"), nothing written."""
+    zh, en = cards.REASONS[reason]
+    return InvalidInput(f"会员卡未通过核验：{zh}。未录入台账。",
+                        f"The membership card was refused: {en}. Nothing was entered.",
+                        code=f"card_{reason}",
+                        extra={"card_reason": reason, "reason_zh": zh}
+                        | ({"member_status": status} if status else {}))
+
+
+async def _card_fields(session: AsyncSession, caller: Caller, data: StaffCaseCreate,
+                       check: CardCheck | None) -> dict[str, Any]:
+    """扫码识别会员: the member a presented card names, anywhere in the federation. Only a card
+    the cards service answers `ok` for (signed by this federation's key, in date, the holder
+    active now) links; the case keeps what the card shows (masked name, home), nothing more."""
+    assert data.card is not None
+    if caller.role not in ADMIN_ROLES or check is None:  # as POST /v1/cards/verify
+        raise Forbidden("12351 话务员不核验会员卡；请填写会员号。",
+                        "A 12351 operator does not check membership cards; give the number.",
+                        code="card_check_not_allowed")
+    verdict = await check(data.card)
+    if not verdict.valid:
+        raise card_refused(verdict.reason, verdict.status)
+    holder = verdict.holder
+    assert holder is not None and verdict.member_id and verdict.federation_id
+    if data.member_no is not None and data.member_no != holder.member_no:
+        raise InvalidInput(f"会员号 {data.member_no} 与会员卡不符。",
+                           f"Member number '{data.member_no}' is not the card's.",
+                           code="card_member_mismatch", extra={"member_no": data.member_no})
+    found = await membership.member_by_card(session, verdict.federation_id, verdict.member_id)
+    if found is None:
+        raise card_refused("unknown_member")
+    worker_id, status = found
+    if status != "active":  # changed since the check read it: the status now decides
+        raise card_refused(cards.reason_of(status), status)
+    return {"contact": _contact(data) | {"name_masked": holder.name_masked,
+                                         "home": holder.home_code},
+            "is_member": True, "member_id": verdict.member_id, "worker_id": worker_id}
+
+
 async def intake_by_staff(session: AsyncSession, geo: GeoRegistry, caller: Caller,
-                          data: StaffCaseCreate, *, now: datetime) -> Case:
+                          data: StaffCaseCreate, *, now: datetime,
+                          check_card: CardCheck | None = None) -> Case:
     """现场受理 / 走访 / 12351 热线, entered the same day by staff of the place of work's
-    union (or above it)."""
+    union (or above it). With a presented card (`check_card` verifies it) the member it names
+    is linked wherever they are homed; their home then reads the case (`home_sight`, 0045)."""
     tenants = await directory.my_directory(session, caller)
     own = tenants.by_id[caller.tenant_id]
     tenant, place, implied = await work_place(session, geo, tenants, data, default=own)
@@ -190,10 +247,12 @@ async def intake_by_staff(session: AsyncSession, geo: GeoRegistry, caller: Calle
                            "You take demands for your own union or those below it.",
                            code="work_place_outside_subtree", extra={"tenant": tenant.code})
     partner_id = await _partner_id(session, tenants.hq.id, data.partner or implied)
+    fields = (await _card_fields(session, caller, data, check_card) if data.card is not None
+              else await _staff_fields(session, tenants.hq.id, data))
     case = _case(data, federation_id=tenants.hq.id, tenant=tenant, place=place,
                  partner_id=partner_id, channel=data.channel, actor=caller.principal, now=now,
-                 **await _staff_fields(session, tenants.hq.id, data))
-    await _received(session, case, now)
+                 **fields)
+    await _received(session, case, now, member_by="card" if data.card is not None else None)
     return case
 
 

@@ -233,8 +233,10 @@
         if (!textarea) return;
         textarea.value = code.data;
         textarea.dispatchEvent(new Event('input', { bubbles: true }));
-        var form = textarea.form;
-        if (form) { if (form.requestSubmit) form.requestSubmit(); else form.submit(); }
+        var form = textarea.form; // data-no-submit: the field is one of a larger form
+        if (form && !('noSubmit' in btn.dataset)) {
+          if (form.requestSubmit) form.requestSubmit(); else form.submit();
+        }
       }, 200);
     }).catch(function () {
       scanMessage(btn, box, CAMERA_MSG);

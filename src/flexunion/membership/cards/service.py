@@ -87,6 +87,11 @@ REASONS: dict[str, tuple[str, str]] = {
 _BY_STATUS = {"active": "ok", "suspended": "suspended", "parked": "parked"}  # else revoked
 
 
+def reason_of(status: str) -> str:
+    """The verdict's reason for a holder in `status` (left, rejected: revoked)."""
+    return _BY_STATUS.get(status, "revoked")
+
+
 def federation_issuer(settings: Settings, hq_code: str) -> str:
     return f"{settings.issuer}/federations/{hq_code}"
 
@@ -215,6 +220,8 @@ class Verdict:
     reason: str
     status: str | None = None
     holder: Holder | None = None
+    member_id: uuid.UUID | None = None  # the card's `sub`, once the holder was found
+    federation_id: uuid.UUID | None = None
 
     @property
     def valid(self) -> bool:
@@ -394,7 +401,8 @@ class CardVerifier:
                   else found)
         if not isinstance(holder, Holder):
             raise _Rejected("unknown_member")
-        return Verdict(_BY_STATUS.get(holder.status, "revoked"), holder.status, holder)
+        return Verdict(_BY_STATUS.get(holder.status, "revoked"), holder.status, holder,
+                       member_id, federation[0])
 
     def _from_memory(self, federation_id: uuid.UUID, member_id: uuid.UUID,
                      claims: dict[str, Any]) -> Holder | Miss | None:
