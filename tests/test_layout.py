@@ -86,6 +86,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "contracts/agreements": SHAPE,
     # 条款文书: the signed documents; no tables of its own.
     "contracts/documents": ("schemas.py", "service.py", "routes.py"),
+    # 核验节点: checkpoints, evidence and its evaluation, signatures, objections.
+    "contracts/checkpoints": SHAPE,
     "provisioning": ("schemas.py", "service.py"),
     # The job queue: pgqueuer's tables (no models), its SQL, the runner; no HTTP.
     "jobs": ("repository.py", "service.py"),

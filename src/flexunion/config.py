@@ -197,6 +197,15 @@ class PlatformRulesSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ContractSettings:
+    """核验节点 (contracts/checkpoints/, docs/contracts.md): the partner may lodge an objection
+    (异常复议) to a breached checkpoint within `objection_days` working days of the failing
+    evaluation, on the agreement's tenant's calendar (FLEXUNION_CONTRACTS_OBJECTION_DAYS)."""
+
+    objection_days: int = 10
+
+
+@dataclass(frozen=True, slots=True)
 class ConsoleSettings:
     """工作台: a session ends after `idle_minutes` without a request and `absolute_hours`
     after sign-in at the latest. `tiles`: an optional map tile URL template (Amap or
@@ -252,6 +261,7 @@ class Settings:
     jobs: JobSettings = field(default_factory=JobSettings)
     cases: CaseSettings = field(default_factory=CaseSettings)
     platform_rules: PlatformRulesSettings = field(default_factory=PlatformRulesSettings)
+    contracts: ContractSettings = field(default_factory=ContractSettings)
 
     @property
     def embedded(self) -> bool:
@@ -346,6 +356,8 @@ def load_settings() -> Settings:
             platform_reply_days=_int("FLEXUNION_CASE_PLATFORM_REPLY_DAYS", 10)),
         platform_rules=PlatformRulesSettings(
             notice_days=_int("FLEXUNION_RULES_NOTICE_DAYS", 10)),
+        contracts=ContractSettings(
+            objection_days=_int("FLEXUNION_CONTRACTS_OBJECTION_DAYS", 10)),
         console=ConsoleSettings(
             idle_minutes=_int("FLEXUNION_CONSOLE_IDLE_MINUTES", 30),
             absolute_hours=_int("FLEXUNION_CONSOLE_ABSOLUTE_HOURS", 12),

@@ -23,6 +23,33 @@ _OWN_CLIENT = "its own machine client (GET /v1/provider/me), no other"
 _OWN_RECEIPTS = "its own receipts of the referrals made to it (0041)"
 
 EXPECTED: dict[str, dict[str, str]] = {
+    # 核验节点 (0049): a checkpoint of the seeded clause (alpha's), its evidence, a signature.
+    # Workers see none of it: evidence is between the platform and the union.
+    "clause_checkpoints": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "partner_hq": "its own clause's checkpoint: it owes the evidence",
+        "partner_region": "its own clause's checkpoint: it owes the evidence",
+    },
+    "checkpoint_evidence": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "partner_hq": "the evidence it submitted for its own checkpoint, and its evaluation",
+        "partner_region": "the evidence it submitted for its own checkpoint, and its evaluation",
+    },
+    "checkpoint_objections": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "partner_hq": "its own objection (异常复议) to its checkpoint's breach, and the decision",
+        "partner_region": "its own objection (异常复议) to its checkpoint's breach, and the"
+                          " decision",
+    },
+    "checkpoint_signatures": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "partner_hq": "the signatures on its own checkpoint (三方共同核验)",
+        "partner_region": "the signatures on its own checkpoint (三方共同核验)",
+    },
     # 协议条款 (0047): the seeded agreement is region 0's with alpha, in force.
     "agreement_clauses": {
         "hq_admin": "",

@@ -463,7 +463,7 @@ async def seed_contracts(conn: asyncpg.Connection, fed: Federation) -> None:
         " created_by, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, 1,"
         " 'in_force', current_date, current_date + 365, 'manual', '[]', now(), 'test', 'test',"
         " now(), now()) RETURNING id", hq, region, partner, agreement)
-    await conn.execute(
+    clause = await conn.fetchval(
         "INSERT INTO agreement_clauses (id, federation_id, tenant_id, partner_id, agreement_id,"
         " version_id, version_number, clause_key, position, status, template_id, template_code,"
         " template_revision, title_zh, title_en, text, parameters, missing_parameters,"
@@ -473,8 +473,32 @@ async def seed_contracts(conn: asyncpg.Connection, fed: Federation) -> None:
         " 'seed.funding', 1, '经费列支', 'Funding', '按 2% 列支', '{\"rate_pct\": 2.0}', '[]',"
         " '{\"paid_rate_pct\": \"double\"}', 'paid_rate_pct >= params.rate_pct',"
         " '[\"paid_rate_pct\", \"params.rate_pct\"]', 'manual', 'seed.seed.seed', 'seed',"
-        " 'seed', now(), 'test', now(), now())", hq, region, partner, agreement, version,
-        template)
+        " 'seed', now(), 'test', now(), now()) RETURNING id", hq, region, partner, agreement,
+        version, template)
+    # 核验节点 (0049): a checkpoint of that clause, alpha's evidence for it, and one signature
+    checkpoint = await conn.fetchval(
+        "INSERT INTO clause_checkpoints (id, federation_id, tenant_id, partner_id, agreement_id,"
+        " clause_id, version_number, period, due_on, evidence_due_at, created_by, created_at)"
+        " VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, 1, 'once', current_date, now(), 'test',"
+        " now()) RETURNING id", hq, region, partner, agreement, clause)
+    evidence = await conn.fetchval(
+        "INSERT INTO checkpoint_evidence (id, federation_id, tenant_id, partner_id,"
+        " checkpoint_id, clause_id, evidence, evidence_sha256, condition, condition_version,"
+        " parameters, read, result, error, breach, evaluated_at, submitted_by) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, $4, $5, '{\"paid_rate_pct\": 2.5}', repeat('a', 64),"
+        " 'paid_rate_pct >= params.rate_pct', 'seed', '{\"rate_pct\": 2.0}',"
+        " '{\"paid_rate_pct\": 2.5}', true, null, false, now(), 'partner:seed') RETURNING id",
+        hq, region, partner, checkpoint, clause)
+    await conn.execute(
+        "INSERT INTO checkpoint_signatures (id, federation_id, tenant_id, partner_id,"
+        " checkpoint_id, role, signer, evidence_id, signed_at) VALUES (gen_random_uuid(), $1,"
+        " $2, $3, $4, 'union', 'regional_admin:seed', $5, now())", hq, region, partner,
+        checkpoint, evidence)
+    await conn.execute(
+        "INSERT INTO checkpoint_objections (id, federation_id, tenant_id, partner_id,"
+        " checkpoint_id, evidence_id, reasons, lodged_by, lodged_at, due_at, status) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, $4, $5, '口径有误', 'partner:seed', now(),"
+        " now() + interval '10 days', 'pending')", hq, region, partner, checkpoint, evidence)
 
 
 async def seed_calendar(conn: asyncpg.Connection, fed: Federation) -> None:

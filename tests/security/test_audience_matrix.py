@@ -191,6 +191,18 @@ PARTNER_MAY_NOT_INSERT = (
     " version_id, version_number, 'intruder', 9, 'draft', 'x', 'x', 'x', '{}', '[]', '[]',"
     " 'manual', 'x', now(), now() FROM agreement_clauses"
     " WHERE $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL",
+    # 核验节点 (0049): a partner submits evidence for its own checkpoints, never makes one,
+    # and never signs as the union (the seeded checkpoint is its own: these reach the policy)
+    "INSERT INTO clause_checkpoints (id, federation_id, tenant_id, partner_id, agreement_id,"
+    " clause_id, version_number, period, due_on, evidence_due_at, created_by, created_at)"
+    " SELECT gen_random_uuid(), federation_id, tenant_id, partner_id, agreement_id, clause_id,"
+    " version_number, 'once', due_on + 1, now(), 'x', now() FROM clause_checkpoints"
+    " WHERE $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL",
+    "INSERT INTO checkpoint_signatures (id, federation_id, tenant_id, partner_id,"
+    " checkpoint_id, role, signer, evidence_id, signed_at) SELECT gen_random_uuid(),"
+    " federation_id, tenant_id, partner_id, checkpoint_id, 'platform_hr',"
+    " flexunion_principal(), id, now() FROM checkpoint_evidence"
+    " WHERE $1::uuid IS NOT NULL AND $2::uuid IS NOT NULL",
     "INSERT INTO admin_accounts (id, tenant_id, username, display_name, role)"
     " VALUES (gen_random_uuid(), $1::uuid, 'intruder', 'x', left('hq_admin' || $2::text, 8))",
     "INSERT INTO service_points (id, federation_id, tenant_id, code, name_zh, name_en, address,"

@@ -61,6 +61,9 @@ class PartnerClient(Base):
     secret_hash: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 业务 or 人力: the role in which this client signs a clause checkpoint (migration 0049);
+    # none: the client does not sign
+    contracts_role: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = created_at()
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -67,13 +67,17 @@ def partner() -> None:
 @click.option("--partner", "partner_code", required=True,
               help="Platform partner code, e.g. meituan.")
 @click.option("--name", default=None, help="A label for the client.")
-def partner_create(tenant_code: str, partner_code: str, name: str | None) -> None:
+@click.option("--contracts-role", type=click.Choice(["platform_business", "platform_hr"]),
+              default=None, help="The role in which it signs clause checkpoints (业务 / 人力).")
+def partner_create(tenant_code: str, partner_code: str, name: str | None,
+                   contracts_role: str | None) -> None:
     """Create a client; the secret is printed once and stored only hashed."""
     from flexunion.auth.partners.service import create_partner_client
 
     async def work(settings: Settings, session: AsyncSession) -> tuple[str, str]:
         return await create_partner_client(session, tenant_code=tenant_code,
-                                           partner_code=partner_code, name=name or partner_code)
+                                           partner_code=partner_code, name=name or partner_code,
+                                           contracts_role=contracts_role)
 
     client_id, secret = as_owner(work)
     click.echo(f"client_id: {client_id}")

@@ -24,6 +24,7 @@ from flexunion.cases.referrals import models as _referrals  # noqa: F401
 from flexunion.cases.weekly import models as _weekly  # noqa: F401
 from flexunion.consent import models as _consent  # noqa: F401
 from flexunion.contracts.agreements import models as _agreements  # noqa: F401
+from flexunion.contracts.checkpoints import models as _checkpoints  # noqa: F401
 from flexunion.contracts.rules import models as _platform_rules  # noqa: F401
 from flexunion.contracts.templates import models as _clause_templates  # noqa: F401
 from flexunion.core import events as _events  # noqa: F401

@@ -174,10 +174,12 @@ async def partner_profile(session: AsyncSession, caller: Caller) -> PartnerProfi
 
 
 async def create_partner_client(
-    session: AsyncSession, *, tenant_code: str, partner_code: str, name: str
+    session: AsyncSession, *, tenant_code: str, partner_code: str, name: str,
+    contracts_role: str | None = None,
 ) -> tuple[str, str]:
     """The operator's action (as the owner): a new client; (client_id, secret), the secret
-    shown this once and stored only hashed."""
+    shown this once and stored only hashed. `contracts_role` (platform_business 业务 /
+    platform_hr 人力) is the role in which it signs clause checkpoints (migration 0049)."""
     tenant = await anchor_for(session, tenant_code, Role.PARTNER)
     partner = (await directory.partners_as_seen(session, tenant.federation_id)).get(partner_code)
     if partner is None:
@@ -186,12 +188,13 @@ async def create_partner_client(
     secret = secrets.token_urlsafe(32)
     client = PartnerClient(
         id=uuid.uuid4(), tenant_id=tenant.id, partner_id=partner.id, client_id=client_id,
-        secret_hash=hash_password(secret), name=name,
+        secret_hash=hash_password(secret), name=name, contracts_role=contracts_role,
     )
     await repository.add(session, client)
     await audit.record(session, "partner_client.created", tenant_id=tenant.id,
                        object_type="partner_client", object_id=client.id,
-                       payload={"client_id": client_id, "partner": partner_code})
+                       payload={"client_id": client_id, "partner": partner_code,
+                                "contracts_role": contracts_role})
     return client_id, secret
 
 

@@ -1,0 +1,89 @@
+"""核验节点 SQL: checkpoints, evidence, signatures (row-level security decides whose)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flexunion.contracts.checkpoints.models import (
+    CheckpointEvidence,
+    CheckpointObjection,
+    CheckpointSignature,
+    ClauseCheckpoint,
+)
+from flexunion.db.rows import add, flush
+
+__all__ = ["add", "breach_of", "checkpoint", "due_between", "due_dates", "evaluations",
+           "evidence", "flush", "listed", "objection", "objections", "partner_role", "signatures"]
+
+
+async def checkpoint(session: AsyncSession, checkpoint_id: uuid.UUID) -> ClauseCheckpoint | None:
+    return (await session.scalars(select(ClauseCheckpoint).where(
+        ClauseCheckpoint.id == checkpoint_id))).one_or_none()
+
+
+async def listed(session: AsyncSession, *, clause_id: uuid.UUID | None = None,
+                 limit: int = 500) -> Sequence[ClauseCheckpoint]:
+    q = select(ClauseCheckpoint)
+    if clause_id is not None:
+        q = q.where(ClauseCheckpoint.clause_id == clause_id)
+    return (await session.scalars(q.order_by(ClauseCheckpoint.due_on, ClauseCheckpoint.id)
+                                  .limit(limit))).all()
+
+
+async def due_between(session: AsyncSession, first: object,
+                      last: object) -> Sequence[ClauseCheckpoint]:
+    return (await session.scalars(select(ClauseCheckpoint).where(
+        ClauseCheckpoint.due_on >= first, ClauseCheckpoint.due_on <= last)
+        .order_by(ClauseCheckpoint.partner_id, ClauseCheckpoint.due_on,
+                  ClauseCheckpoint.id))).all()
+
+
+async def due_dates(session: AsyncSession, clause_id: uuid.UUID) -> set[object]:
+    return set((await session.scalars(select(ClauseCheckpoint.due_on).where(
+        ClauseCheckpoint.clause_id == clause_id))).all())
+
+
+async def evaluations(session: AsyncSession,
+                      checkpoint_ids: Sequence[uuid.UUID]) -> Sequence[CheckpointEvidence]:
+    return (await session.scalars(select(CheckpointEvidence).where(
+        CheckpointEvidence.checkpoint_id.in_(checkpoint_ids))
+        .order_by(CheckpointEvidence.evaluated_at, CheckpointEvidence.id))).all()
+
+
+async def evidence(session: AsyncSession, evidence_id: uuid.UUID) -> CheckpointEvidence | None:
+    return (await session.scalars(select(CheckpointEvidence).where(
+        CheckpointEvidence.id == evidence_id))).one_or_none()
+
+
+async def breach_of(session: AsyncSession, checkpoint_id: uuid.UUID) -> int:
+    return int(await session.scalar(select(func.count()).where(
+        CheckpointEvidence.checkpoint_id == checkpoint_id, CheckpointEvidence.breach)) or 0)
+
+
+async def signatures(session: AsyncSession,
+                     checkpoint_ids: Sequence[uuid.UUID]) -> Sequence[CheckpointSignature]:
+    return (await session.scalars(select(CheckpointSignature).where(
+        CheckpointSignature.checkpoint_id.in_(checkpoint_ids))
+        .order_by(CheckpointSignature.signed_at, CheckpointSignature.id))).all()
+
+
+async def partner_role(session: AsyncSession) -> str | None:
+    """The calling partner client's signing role (业务 / 人力), from its operator's setting."""
+    value = await session.scalar(text("SELECT flexunion_partner_contracts_role()"))
+    return str(value) if value is not None else None
+
+
+async def objections(session: AsyncSession,
+                     checkpoint_ids: Sequence[uuid.UUID]) -> Sequence[CheckpointObjection]:
+    return (await session.scalars(select(CheckpointObjection).where(
+        CheckpointObjection.checkpoint_id.in_(checkpoint_ids)))).all()
+
+
+async def objection(session: AsyncSession, objection_id: uuid.UUID, *,
+                    lock: bool = False) -> CheckpointObjection | None:
+    q = select(CheckpointObjection).where(CheckpointObjection.id == objection_id)
+    return (await session.scalars(q.with_for_update() if lock else q)).one_or_none()
