@@ -162,8 +162,10 @@ async def test_a_resolution_is_recorded_and_its_settlement_checked(
     await form.get_by_label("回访节点").fill("核对首期款到账")
     due = (clock.now() + timedelta(days=7)).strftime("%Y-%m-%d")
     await form.get_by_label("回访期限").fill(due)
+    await form.get_by_label("劳动者是否知晓处置结果").select_option("yes")
     await form.get_by_role("button", name="记录处置").click()
     form = page.get_by_test_id("resolution-form")
+    await expect(form.get_by_label("劳动者是否知晓处置结果")).to_have_value("yes")  # kept
     await expect(form.locator("#terms-error")).to_contain_text("和解协议须写明协议条款")
     await expect(form.get_by_label("回访节点")).to_have_value("核对首期款到账")
     await form.get_by_label("协议条款（和解协议必填）").fill("平台于 12 月 20 日前分两期支付。")

@@ -306,6 +306,8 @@ async def resolve(request: Request[Any, Any, Any], session: NamedDependency[Asyn
     node = form.text("next_node", max_length=200)
     due = form.text("next_due_on", max_length=10)
     unit = form.text("responsible_unit", max_length=64)
+    informed = form.choice("worker_informed", ("yes", "no"), required=False)
+    accepts = form.choice("worker_accepts", ("yes", "no"), required=False)
     if due and not DAY.match(due):
         form.errors["next_due_on"] = form.t("请填写日期（年-月-日）。",
                                             "Enter a date (YYYY-MM-DD).")
@@ -315,7 +317,8 @@ async def resolve(request: Request[Any, Any, Any], session: NamedDependency[Asyn
                                   status=422)
     data = ResolutionCreate(cause=cause, path=path, text=text,  # type: ignore[arg-type]
                             terms=terms, transfer_to=transfer_to, next_node=node,
-                            next_due_on=due, responsible_unit=unit)
+                            next_due_on=due, responsible_unit=unit,
+                            worker_informed=informed == "yes", worker_accepts=accepts == "yes")
     await attempt(form, resolutions.resolve(session, case_id, data, now=clock.now()),
                   RESOLVE_FIELDS)
     if not form.ok:
