@@ -10,7 +10,7 @@ AUDIENCES = (
     "partner_hq", "partner_region", "partner_other_hq",
     "hq_admin", "regional_admin_a", "regional_admin_b", "station_officer", "hotline_operator",
     "system_jobs", "system_sla_sweep", "system_case_follow", "system_weekly_review",
-    "system_participation",
+    "system_participation", "system_contracts_breach",
     "provider", "provider_other", "provider_hq_scope",
 )
 PEOPLE_AUDIENCES = frozenset(a for a in AUDIENCES
@@ -30,12 +30,16 @@ EXPECTED: dict[str, dict[str, str]] = {
         "regional_admin_a": "",
         "partner_hq": "its own clause's checkpoint: it owes the evidence",
         "partner_region": "its own clause's checkpoint: it owes the evidence",
+        "system_contracts_breach": "the 违约立案 job: its federation's checkpoints, to find"
+                                   " those owing a case (0050)",
     },
     "checkpoint_evidence": {
         "hq_admin": "",
         "regional_admin_a": "",
         "partner_hq": "the evidence it submitted for its own checkpoint, and its evaluation",
         "partner_region": "the evidence it submitted for its own checkpoint, and its evaluation",
+        "system_contracts_breach": "the 违约立案 job: the breach and its failed values go on"
+                                   " the case (0050)",
     },
     "checkpoint_objections": {
         "hq_admin": "",
@@ -57,6 +61,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "partner_hq": "its own clause: the partner is a party to the agreement",
         "partner_region": "its own clause: the partner is a party to the agreement",
         "worker": "a clause in force for alpha, the platform its membership names (公示)",
+        "system_contracts_breach": "the 违约立案 job: the clause's template decides the"
+                                   " case's category (0050)",
     },
     "agreement_versions": {
         "hq_admin": "",
@@ -338,6 +344,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "provider": _OWN_ENTRY,
         "provider_other": _OWN_ENTRY,
         "provider_hq_scope": _OWN_ENTRY,
+        "system_contracts_breach": "",
     },
     "case_referrals": {
         "hotline_operator": "",
@@ -476,6 +483,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_case_follow": "",
         "system_weekly_review": "",
         "system_participation": "",
+        "system_contracts_breach": "",
     },
     "idempotency_keys": {
         "worker_nonmember": "its own retried request's stored answer",
@@ -535,6 +543,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_case_follow": "",
         "system_weekly_review": "",
         "system_participation": "",
+        "system_contracts_breach": "",
     },
     "problem_reports": {
         "hq_admin": "",
@@ -576,6 +585,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_case_follow": "",
         "system_weekly_review": "",
         "system_participation": "",
+        "system_contracts_breach": "",
     },
     "service_points": {
         "hotline_operator": "",
@@ -591,6 +601,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_case_follow": "",
         "system_weekly_review": "",
         "system_participation": "",
+        "system_contracts_breach": "",
     },
     "station_checks": {
         "hq_admin": "",
@@ -627,6 +638,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_case_follow": "",
         "system_weekly_review": "",
         "system_participation": "",
+        "system_contracts_breach": "",
     },
     "participation_grants": {
         "hq_admin": "",

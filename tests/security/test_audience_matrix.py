@@ -75,6 +75,8 @@ async def scopes(owner: Any, conn: asyncpg.Connection, fed: Federation,
         "system_weekly_review": (str(hq), "system:jobs:weekly-review"),
         # 流动议事: writes its grants; reads the evidence only through a function (0037)
         "system_participation": (str(hq), "system:jobs:participation"),
+        # 违约立案: reads checkpoints, evidence, clauses; only the cases it opens (0050)
+        "system_contracts_breach": (str(hq), "system:jobs:contracts-breach"),
         # 机构端 (0041): the seeded legal-aid station's client (the case was referred to it),
         # another provider's client (nothing referred to it), and the first one's principal
         # with the HQ set as tenant — the scope a provider never gets (core/context.py), to

@@ -29,6 +29,8 @@ SCHEDULES: tuple[Schedule, ...] = (
              "诉求跟随转会 a completed transfer's open cases follow the member to the new region"),
     Schedule("close-ballots", "* * * * *", "close-ballots",
              "表决到期结束并计票 close, seal and count ballots past closes_at"),
+    Schedule("contracts-breach", "*/10 * * * *", "contracts-breach",
+             "协议核验违约立案 a checkpoint's breach or missing evidence opens one case"),
     # 18:20 UTC = 02:20 Beijing, after the day's check-ins.
     Schedule("participation", "20 18 * * *", "participation",
              "流动议事授权 grant/renew other regions' boards from check-ins and open cases"),

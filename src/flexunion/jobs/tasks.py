@@ -16,6 +16,7 @@ from flexunion.cases.disputes import sweep as dispute_sweep
 from flexunion.cases.moves import service as moves
 from flexunion.cases.rectification import steps as rectification
 from flexunion.cases.weekly import service as weekly
+from flexunion.contracts.checkpoints import breaches as contract_breaches
 from flexunion.db import retention
 from flexunion.jobs.registry import JobRun, register
 from flexunion.transfers import jobs as transfers
@@ -32,6 +33,13 @@ async def auto_release(run: JobRun) -> int:
 async def case_follow_transfer(run: JobRun) -> int:
     """跟随转会: a completed transfer's open cases follow the member (once per event)."""
     return await moves.follow_transfers(run.session, run.now)
+
+
+@register("contracts-breach")
+async def contracts_breach(run: JobRun) -> int:
+    """违约立案: a checkpoint's breach, or its evidence missing past the date, opens one case."""
+    return await contract_breaches.open_cases(
+        run.session, run.now, reply_days=run.settings.cases.platform_reply_days)
 
 
 @register("close-ballots")

@@ -301,3 +301,29 @@ async def intake_by_hotline(session: AsyncSession, geo: GeoRegistry, caller: Cal
             raise _order_conflict(data.order_no, found) from None
         return found
     return case
+
+
+async def intake_by_contract(session: AsyncSession, *, federation_id: uuid.UUID,
+                             tenant_id: uuid.UUID, partner_id: uuid.UUID, category: str,
+                             description: str, contract: dict[str, Any],
+                             now: datetime) -> Case:
+    """协议核验违约: a checkpoint's breach (or its evidence missing past the date) enters the
+    ledger at the agreement's tenant, addressed to the agreement's platform, opened by the
+    contracts-breach job's principal; `contract` (the clause, checkpoint, evidence and the
+    failed values) goes on the intake event. No worker: nobody's inbox is told."""
+    actor = await rls.principal(session)
+    case = Case(
+        id=uuid.uuid4(), federation_id=federation_id, tenant_id=tenant_id,
+        case_no=new_case_no(now), category=category, description=description,
+        employment_form=None, tags=[], tier="general", channel="contract_breach", place={},
+        partner_id=partner_id, status="received", route=None, route_details={},
+        created_by=actor, created_at=now, updated_at=now, closings=0, reopens=0,
+        worker_id=None, member_id=None, is_member=False, contact={})
+    repository.add(session, case)
+    await repository.flush(session)
+    details: dict[str, Any] = {"channel": case.channel, "category": case.category,
+                               "tier": case.tier, "place": case.place, "contract": contract}
+    await record(session, case, "intake", now=now, details=details)
+    await audit.record(session, "case.received", tenant_id=case.tenant_id, object_type="case",
+                       object_id=case.id, payload={"case_no": case.case_no, **details})
+    return case

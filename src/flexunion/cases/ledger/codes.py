@@ -36,6 +36,7 @@ CHANNELS: Labels = {
     "hotline_platform": ("12351 工单平台", "12351 hotline platform (work order)"),
     "qr_suggestion": ("意见收集二维码", "Anonymous suggestion (QR code)"),
     "followup": ("回访发现", "New problem found at a follow-up"),
+    "contract_breach": ("协议核验违约", "Agreement clause breached at a checkpoint"),
 }
 # Who may enter which channel: staff enter walk-ins, visits and calls.
 STAFF_CHANNELS = ("station", "visit", "hotline")

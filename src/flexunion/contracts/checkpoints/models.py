@@ -38,6 +38,7 @@ class ClauseCheckpoint(TenantScoped, Base):
         in_federation("clause_checkpoints"),
         UniqueConstraint("clause_id", "due_on", name="uq_clause_checkpoints_due"),
         UniqueConstraint("id", "partner_id", "tenant_id", name="uq_clause_checkpoints_owner"),
+        UniqueConstraint("case_id", name="uq_clause_checkpoints_case"),
         Index("ix_clause_checkpoints_partner", "partner_id", "due_on"),
         Index("ix_clause_checkpoints_evidence_due", "evidence_due_at"),
     )
@@ -52,6 +53,10 @@ class ClauseCheckpoint(TenantScoped, Base):
     evidence_due_at: Mapped[datetime] = timestamp()
     created_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = timestamp()
+    # 违约立案 (0050): the one case a breach or missing evidence opened, set once by the job.
+    case_id: Mapped[uuid.UUID | None] = uuid_ref("cases", nullable=True)
+    case_reason: Mapped[str | None] = mapped_column(Text)  # breach / evidence_missing
+    case_opened_at: Mapped[datetime | None] = timestamp(nullable=True)
 
 
 class CheckpointEvidence(TenantScoped, Base):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.contracts.checkpoints.models import (
@@ -16,8 +17,9 @@ from flexunion.contracts.checkpoints.models import (
 )
 from flexunion.db.rows import add, flush
 
-__all__ = ["add", "breach_of", "checkpoint", "due_between", "due_dates", "evaluations",
-           "evidence", "flush", "listed", "objection", "objections", "partner_role", "signatures"]
+__all__ = ["add", "breach_of", "case_due", "checkpoint", "due_between", "due_dates",
+           "evaluations", "evidence", "flush", "listed", "objection", "objections",
+           "partner_role", "signatures"]
 
 
 async def checkpoint(session: AsyncSession, checkpoint_id: uuid.UUID) -> ClauseCheckpoint | None:
@@ -87,3 +89,17 @@ async def objection(session: AsyncSession, objection_id: uuid.UUID, *,
                     lock: bool = False) -> CheckpointObjection | None:
     q = select(CheckpointObjection).where(CheckpointObjection.id == objection_id)
     return (await session.scalars(q.with_for_update() if lock else q)).one_or_none()
+
+
+async def case_due(session: AsyncSession, now: datetime, *,
+                   limit: int = 200) -> Sequence[ClauseCheckpoint]:
+    """The checkpoints owing a case: a breach, or no evidence past its date, and no case yet
+    — locked, skipping those another run holds (the set-once `case_id` is the guard)."""
+    evidence = select(CheckpointEvidence.id).where(
+        CheckpointEvidence.checkpoint_id == ClauseCheckpoint.id)
+    return (await session.scalars(select(ClauseCheckpoint).where(
+        ClauseCheckpoint.case_id.is_(None),
+        or_(exists(evidence.where(CheckpointEvidence.breach)),
+            ~exists(evidence) & (ClauseCheckpoint.evidence_due_at < now)))
+        .order_by(ClauseCheckpoint.evidence_due_at, ClauseCheckpoint.id).limit(limit)
+        .with_for_update(of=ClauseCheckpoint, skip_locked=True))).all()

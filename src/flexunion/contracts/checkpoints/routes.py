@@ -23,9 +23,11 @@ from flexunion.contracts.checkpoints.models import (
     ClauseCheckpoint,
 )
 from flexunion.contracts.checkpoints.schemas import (
+    CASE_REASONS,
     OBJECTIONS,
     ROLES,
     STATUSES,
+    CheckpointCase,
     CheckpointDetail,
     CheckpointPlan,
     CheckpointRead,
@@ -83,6 +85,13 @@ def _signature(s: CheckpointSignature) -> SignatureRead:
                          signed_at=s.signed_at)
 
 
+def _case(r: ClauseCheckpoint) -> CheckpointCase | None:
+    if r.case_id is None or r.case_reason is None or r.case_opened_at is None:
+        return None
+    return CheckpointCase(case_id=r.case_id, reason=label(CASE_REASONS, r.case_reason),
+                          opened_at=r.case_opened_at)
+
+
 async def _reads(session: AsyncSession, rows: Sequence[ClauseCheckpoint],
                  now: datetime) -> list[CheckpointDetail]:
     ids = [r.id for r in rows]
@@ -93,7 +102,7 @@ async def _reads(session: AsyncSession, rows: Sequence[ClauseCheckpoint],
         period=r.period, due_on=r.due_on, evidence_due_at=r.evidence_due_at,
         status=label(STATUSES, service.status_of(r, evals[r.id], sigs[r.id], now,
                                                  objected.get(r.id))),
-        objection=_objection(objected.get(r.id)),
+        objection=_objection(objected.get(r.id)), case=_case(r),
         verified=bool(evals[r.id]) and service.verified(sigs[r.id]),
         latest=_evaluation(evals[r.id][-1]) if evals[r.id] else None,
         signatures=[_signature(s) for s in sigs[r.id]],
@@ -105,7 +114,7 @@ def _brief(d: CheckpointDetail) -> CheckpointRead:
                           version=d.version, period=d.period, due_on=d.due_on,
                           evidence_due_at=d.evidence_due_at, status=d.status,
                           verified=d.verified, latest=d.latest, signatures=d.signatures,
-                          objection=d.objection)
+                          objection=d.objection, case=d.case)
 
 
 async def _one(session: AsyncSession, checkpoint_id: uuid.UUID, now: datetime,

@@ -106,6 +106,18 @@ class EvaluationRead(msgspec.Struct, kw_only=True):
     evaluated_at: datetime
 
 
+CASE_REASONS = {"breach": ("违约（条件不成立）", "Breach (the condition failed)"),
+                "evidence_missing": ("逾期未交材料", "Evidence missing past its date")}
+
+
+class CheckpointCase(msgspec.Struct, kw_only=True):
+    """违约立案: the case the checkpoint's breach or missing evidence opened (once)."""
+
+    case_id: uuid.UUID
+    reason: Label  # breach / evidence_missing
+    opened_at: datetime
+
+
 class CheckpointRead(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     agreement_id: uuid.UUID
@@ -119,6 +131,7 @@ class CheckpointRead(msgspec.Struct, kw_only=True):
     latest: EvaluationRead | None = None
     signatures: list[SignatureRead] = []
     objection: ObjectionRead | None = None
+    case: CheckpointCase | None = None
 
 
 class CheckpointDetail(CheckpointRead, kw_only=True):
