@@ -23,6 +23,7 @@ from flexunion.jobs import service as jobs
 from tests.contracts.conftest import add_clause, in_force, load_templates, make_agreement
 from tests.jobs.conftest import body, scoped
 from tests.support.bargaining import partner_client
+from tests.support.console import signed_in
 from tests.support.factories import Federation, bearer
 
 ADMIN = "/v1/admin/contracts"
@@ -102,6 +103,12 @@ async def test_a_breach_and_missing_evidence_each_open_one_case(
     cp = r.json()
     assert cp["case"]["case_id"] == str(case["id"])
     assert cp["case"]["reason"]["code"] == "breach"
+    async with signed_in(client.base_url, owner, federation.regions[0],  # the console links it
+                         "regional_admin") as console:
+        page = await console.get(f"/console/contracts/checkpoints/{q2}")
+        assert page.status_code == 200, page.text[:300]
+        assert (f'data-testid="breach-case" data-reason="breach"><a href="/console/cases/'
+                f'{case["id"]}"') in page.text
     read = (await client.get(f"/v1/cases/{case['id']}", headers=bearer(regional))).json()
     assert read["channel"]["code"] == "contract_breach"
     intake = next(e for e in read["events"] if e["kind"] == "intake")

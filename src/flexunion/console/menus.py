@@ -35,6 +35,7 @@ MENUS = (
     Menu("board", "/console/board", "协商清单", "Agenda board", UNIONS),
     Menu("rules", "/console/rules", "平台规则", "Platform rules", ALL),
     Menu("contracts", "/console/contracts", "协议条款", "Agreements", UNIONS),
+    Menu("compliance", "/console/compliance", "合规核查", "Compliance run", UNIONS),
     Menu("cards", "/console/cards", "会员卡核验", "Card check", ALL),
     Menu("audit", "/console/audit", "审计", "Audit", UNIONS),
 )
