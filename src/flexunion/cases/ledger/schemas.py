@@ -9,7 +9,7 @@ has no worker at all."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -260,10 +260,6 @@ def case_read(
         clocks=list(clocks) if audience != "partner" else [],
         report=report if audience != "partner" else None,
         sight=label(codes.SIGHTS, sight) if staff and sight else None)
-
-
-def names_of(tenants: Mapping[uuid.UUID, str], partners: Mapping[uuid.UUID, str]) -> Names:
-    return Names(tenants=dict(tenants), partners=dict(partners))
 
 
 def followup_read(f: CaseFollowup, names: Names) -> FollowupRead:

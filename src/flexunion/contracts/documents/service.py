@@ -46,7 +46,6 @@ from flexunion.core.errors import NotFound, ServiceUnavailable
 from flexunion.federation import directory
 
 TYPE = "vnd.flexunion.clause+jws"
-MAX_DOCUMENT = 64 * 1024
 _COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 VERDICTS: dict[str, tuple[str, str]] = {
     "in_force": ("现行有效的条款", "The clause version in force"),
