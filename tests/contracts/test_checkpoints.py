@@ -210,9 +210,10 @@ async def test_held_last_quarter_fails_now_is_one_breach_whatever_the_resubmissi
     lines = r.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("季度 quarter,平台 partner,核验节点 checkpoints")
     assert lines[1:] == ["2027Q3,alpha,1,0,1,0,0,0,0,0,0"]
-    r = await client.get(f"{ADMIN}/compliance", params={"quarter": "2027-2"},
-                         headers=bearer(regional))
-    assert r.status_code in (400, 422)
+    for bad in ("2027-2", "0000Q1", "1999Q4"):  # year 0 was a 500 (fuzz, 2026-12-07)
+        for path in (f"{ADMIN}/compliance", f"{ADMIN}/compliance/export"):
+            r = await client.get(path, params={"quarter": bad}, headers=bearer(regional))
+            assert (r.status_code, r.json()["code"]) == (422, "validation_failed"), (bad, r.text)
     assert (await client.get(f"{ADMIN}/compliance", params={"quarter": "2027Q2"},
                              headers=bearer(alpha.token))).status_code in (401, 403)
     # A second breach row is refused by the database itself, not only by the service.

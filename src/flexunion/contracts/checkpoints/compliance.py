@@ -12,7 +12,7 @@ from datetime import date
 
 import msgspec
 
-QUARTER = re.compile(r"^([0-9]{4})Q([1-4])$")
+QUARTER = re.compile(r"^(2[0-9]{3})Q([1-4])$")  # years 2000–2999, as rectification
 COLUMNS = ("met", "breached", "evidence_missing", "under_objection", "awaiting_evidence",
            "evaluation_failed", "breach_set_aside")
 HEADERS = ("季度 quarter", "平台 partner", "核验节点 checkpoints", "达标 met", "未达标 breached",

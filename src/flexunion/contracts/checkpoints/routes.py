@@ -56,7 +56,7 @@ from flexunion.core.http import (
 CheckpointId = Annotated[uuid.UUID, PathParameter()]
 ClauseId = Annotated[uuid.UUID, PathParameter()]
 EvidenceId = Annotated[uuid.UUID, PathParameter()]
-QuarterQ = Annotated[str, QueryParameter(pattern=r"^[0-9]{4}Q[1-4]$",
+QuarterQ = Annotated[str, QueryParameter(pattern=r"^2[0-9]{3}Q[1-4]$",
                                          description="季度 quarter, e.g. 2027Q2")]
 CP_404 = "checkpoint_not_found (also another partner's checkpoint)"
 SIGN_PROBLEMS = problems({404: CP_404,
