@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.bargaining.evidence.store import EvidenceStore
 from flexunion.cases.attachments import service as attachments
 from flexunion.cases.disputes import codes, decisions, listing, resolutions, service
+from flexunion.cases.disputes import evidence as dispute_evidence
 from flexunion.cases.disputes.http import letter_download
 from flexunion.cases.disputes.schemas import (
     DecisionCreate,
@@ -145,7 +146,7 @@ async def link_evidence(request: Request[Any, Any, Any], session: NamedDependenc
         return await dispute_page(request, session, case_id, forms={"evidence": form},
                                   status=422)
     data = EvidenceLink(slot=slot, attachment_id=attachment)  # type: ignore[arg-type]
-    await attempt(form, service.link_evidence(session, case_id, data, now=clock.now()),
+    await attempt(form, dispute_evidence.link_evidence(session, case_id, data, now=clock.now()),
                   LINK_FIELDS)
     if not form.ok:
         return await dispute_page(request, session, case_id, forms={"evidence": form},
@@ -168,7 +169,7 @@ async def request_evidence(request: Request[Any, Any, Any],
         return await dispute_page(request, session, case_id, forms={"request": form},
                                   status=422)
     data = RequestCreate(slot=slot, days=int(days_raw), note=note)  # type: ignore[arg-type]
-    await attempt(form, service.request_evidence(session, case_id, data, now=clock.now()),
+    await attempt(form, dispute_evidence.request_evidence(session, case_id, data, now=clock.now()),
                   REQUEST_FIELDS)
     if not form.ok:
         return await dispute_page(request, session, case_id, forms={"request": form},

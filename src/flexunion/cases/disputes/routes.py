@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.bargaining.evidence.schemas import Upload
 from flexunion.bargaining.evidence.store import EvidenceStore
-from flexunion.cases.disputes import decisions, listing, resolutions, service
+from flexunion.cases.disputes import decisions, evidence, listing, resolutions, service
 from flexunion.cases.disputes.http import letter_download
 from flexunion.cases.disputes.schemas import (
     DecisionCreate,
@@ -122,7 +122,7 @@ async def get_dispute(session: NamedDependency[AsyncSession], clock: NamedDepend
                           422: "slot_not_in_checklist, unknown_attachment"}))
 async def link_evidence(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
                         case_id: CaseId, data: JSONBody[EvidenceLink]) -> DisputeRead:
-    row = await service.link_evidence(session, case_id, data, now=clock.now())
+    row = await evidence.link_evidence(session, case_id, data, now=clock.now())
     return await service.read(session, row, audience="staff", now=clock.now())
 
 
@@ -134,7 +134,7 @@ async def link_evidence(session: NamedDependency[AsyncSession], clock: NamedDepe
 async def request_evidence(session: NamedDependency[AsyncSession],
                            clock: NamedDependency[Clock], case_id: CaseId,
                            data: JSONBody[RequestCreate]) -> DisputeRead:
-    row = await service.request_evidence(session, case_id, data, now=clock.now())
+    row = await evidence.request_evidence(session, case_id, data, now=clock.now())
     return await service.read(session, row, audience="staff", now=clock.now())
 
 
@@ -258,7 +258,7 @@ async def fulfil_request(request: AppRequest, session: NamedDependency[AsyncSess
                          idempotency_key: IdempotencyKey) -> DisputeRead:
     upload = Upload(data=await data.file.read(), filename=data.file.filename,
                     declared_type=data.file.content_type)
-    row = await service.fulfil_request(session, attachments, case_id, request_id, upload,
+    row = await evidence.fulfil_request(session, attachments, case_id, request_id, upload,
                                        max_bytes=settings.bargaining.attachment_max_bytes,
                                        now=clock.now())
     return await service.partner_read(session, request.app.state.keyring, row, now=clock.now())
