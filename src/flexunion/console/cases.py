@@ -4,8 +4,8 @@ cadre's visit (走访) or a 12351 call, and each case's page: what was asked and
 evidence (each a download link, streamed under the session), the 会办单 (lead and assisting
 units, their order, feedback due and evidence required), the route with who chose it and
 why, the agenda item it feeds, the duplicates offered for 并单, the timeline, and the step
-forms (console/case_steps.py). Also the 政策库 (the HQ edits, others read) and each
-station's printable suggestion QR (意见收集二维码).
+forms (console/case_steps.py), and each station's printable suggestion QR (意见收集二维码);
+the 政策库 is console/case_policies.py.
 
 Every list and step is the API's service call under the same row-level security: a case of
 a sibling region is the 404 page, as a missing one."""
@@ -43,7 +43,6 @@ from flexunion.cases.intake import service as intake
 from flexunion.cases.intake.schemas import StaffCaseCreate
 from flexunion.cases.ledger import codes, service
 from flexunion.cases.policies import service as library
-from flexunion.cases.policies.schemas import PolicyCreate, PolicyUpdate, policy_read
 from flexunion.cases.referrals import service as referrals
 from flexunion.config import Settings
 from flexunion.console.forms import Form, attempt, read_form
@@ -52,7 +51,6 @@ from flexunion.console.menus import UNIONS
 from flexunion.console.render import html, see_other, speaker
 from flexunion.core.clock import BEIJING, Clock
 from flexunion.core.context import ADMIN_ROLES, Caller, Role
-from flexunion.core.errors import Forbidden, NotFound
 from flexunion.core.pagination import decode_time_cursor, encode_cursor, time_key
 from flexunion.core.uow import UnitOfWork
 from flexunion.federation import directory
@@ -68,15 +66,12 @@ CaseId = Annotated[uuid.UUID, PathParameter()]
 Filter = Annotated[str | None, QueryParameter(max_length=64)]
 StationCode = Annotated[str, PathParameter(max_length=64)]
 PHONE = re.compile(r"^\+?[0-9]{7,15}$")
-POLICY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 INTAKE_FIELDS = {"work_place_outside_subtree": "station", "unknown_station": "station",
                  "unknown_member": "member_no", "unknown_partner": "partner",
                  "work_place_required": "station", "card_member_mismatch": "member_no",
                  "card_check_not_allowed": "card",
                  **{f"card_{reason}": "card" for reason in cards.REASONS}}
 WHITESPACE = re.compile(r"\s+")
-POLICY_FIELDS = {"policy_code_taken": "code"}
-POLICY_TEXT = (("title_zh", 200), ("title_en", 200), ("source", 200), ("body", 4000))
 ACTORS = {"hq_admin": ("总部管理员", "HQ admin"),
           "regional_admin": ("区域工会管理员", "Regional admin"),
           "station_officer": ("驿站工作人员", "Station officer"),
@@ -441,119 +436,6 @@ async def escalated_page(request: Request[Any, Any, Any],
                 next_cursor=next_cursor)
 
 
-# ---- 政策库 ---------------------------------------------------------------------------------
-
-
-async def _policies_page(request: Request[Any, Any, Any], session: AsyncSession,
-                         caller: Caller, form: Form | None = None,
-                         status: int = 200) -> Response[str]:
-    rows = [policy_read(p) for p in await library.policies(session, caller)]
-    return html(request, "cases/policies.html", status=status, menu="cases", rows=rows,
-                form=form, editable=caller.role is Role.HQ_ADMIN,
-                done=request.query_params.get("done"))
-
-
-@get("/policies", include_in_schema=False)
-async def policies(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                   caller: NamedDependency[Caller]) -> Response[str]:
-    return await _policies_page(request, session, caller)
-
-
-@post("/policies", include_in_schema=False)
-async def save_policy(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                      caller: NamedDependency[Caller],
-                      clock: NamedDependency[Clock]) -> Response[str]:
-    """新增政策 (the HQ; others get the refusal above the form)."""
-    form = await read_form(request, speaker(request))
-    code = form.text("code", max_length=64)
-    if code and not POLICY_CODE.match(code):
-        form.errors["code"] = form.t("编码只能用字母、数字和 _ . -。",
-                                     "Use letters, digits and _ . - only.")
-    values = {"code": code, "title_zh": form.text("title_zh", max_length=200),
-              "title_en": form.text("title_en", max_length=200),
-              "source": form.text("source", max_length=200),
-              "body": form.text("body", max_length=4000),
-              "url": form.text("url", required=False, max_length=500)}
-    if values["url"] and not str(values["url"]).startswith(("http://", "https://")):
-        form.errors["url"] = form.t("链接须以 http:// 或 https:// 开头。",
-                                    "A link starts with http:// or https://.")
-    if not form.ok:
-        return await _policies_page(request, session, caller, form, 422)
-    await attempt(form, library.create_policy(
-        session, caller, msgspec.convert(values, PolicyCreate), now=clock.now()), POLICY_FIELDS)
-    if not form.ok:
-        return await _policies_page(request, session, caller, form, form.status)
-    return see_other("/console/cases/policies?done=created", htmx=htmx(request))
-
-
-@post("/policies/{code:str}/active", include_in_schema=False)
-async def policy_active(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                        caller: NamedDependency[Caller], clock: NamedDependency[Clock],
-                        code: StationCode) -> Response[str]:
-    """停用 / 启用 a policy (the HQ): a retired policy can no longer be cited."""
-    form = await read_form(request, speaker(request))
-    active = form.choice("active", ("true", "false"))
-    if not form.ok:
-        return await _policies_page(request, session, caller, form, 422)
-    await attempt(form, library.update_policy(session, caller, code,
-                                              PolicyUpdate(active=active == "true"),
-                                              now=clock.now()))
-    if not form.ok:
-        return await _policies_page(request, session, caller, form, form.status)
-    return see_other("/console/cases/policies?done=updated", htmx=htmx(request))
-
-
-async def _policy(session: AsyncSession, caller: Caller, code: str) -> Any:
-    found = next((p for p in await library.policies(session, caller) if p.code == code), None)
-    if found is None:
-        raise NotFound("政策库中没有该政策。", "No such policy.", code="policy_not_found")
-    return policy_read(found)
-
-
-async def _edit_page(request: Request[Any, Any, Any], session: AsyncSession, caller: Caller,
-                     code: str, form: Form | None = None, status: int = 200) -> Response[str]:
-    return html(request, "cases/policy_edit.html", status=status, menu="cases",
-                p=await _policy(session, caller, code), form=form)
-
-
-@get("/policies/{code:str}/edit", include_in_schema=False)
-async def edit_policy(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                      caller: NamedDependency[Caller], code: StationCode) -> Response[str]:
-    """编辑政策 (the HQ; for anyone else the page does not exist)."""
-    if caller.role is not Role.HQ_ADMIN:
-        raise Forbidden("只有总部可以编辑政策库。", "Only the HQ edits the policy library.")
-    return await _edit_page(request, session, caller, code)
-
-
-@post("/policies/{code:str}/edit", include_in_schema=False)
-async def save_policy_edit(request: Request[Any, Any, Any],
-                           session: NamedDependency[AsyncSession],
-                           caller: NamedDependency[Caller], clock: NamedDependency[Clock],
-                           code: StationCode) -> Response[str]:
-    """PATCH /v1/cases/policies/{code}: a policy's titles, source, text and link (the HQ;
-    others get the refusal above the form). A link can be changed, not removed."""
-    form = await read_form(request, speaker(request))
-    values: dict[str, Any] = {name: form.text(name, max_length=most)
-                              for name, most in POLICY_TEXT}
-    url = form.text("url", required=False, max_length=500)
-    current = await _policy(session, caller, code)
-    if url and not url.startswith(("http://", "https://")):
-        form.errors["url"] = form.t("链接须以 http:// 或 https:// 开头。",
-                                    "A link starts with http:// or https://.")
-    elif not url and current.url:
-        form.errors["url"] = form.t("链接不能删除，只能改为另一个链接。",
-                                    "A link can be changed, not removed.")
-    values["url"] = url or None
-    if not form.ok:
-        return await _edit_page(request, session, caller, code, form, 422)
-    await attempt(form, library.update_policy(session, caller, code,
-                                              msgspec.convert(values, PolicyUpdate),
-                                              now=clock.now()))
-    if not form.ok:
-        return await _edit_page(request, session, caller, code, form, form.status)
-    return see_other("/console/cases/policies?done=updated", htmx=htmx(request))
-
-
 # ---- 意见收集二维码 ------------------------------------------------------------------------
 
 
@@ -592,6 +474,5 @@ async def qr_image(session: NamedDependency[AsyncSession], caller: NamedDependen
 
 
 router = Router("/cases", route_handlers=[ledger, new_case, card_holder, take_case, case_detail,
-                                          case_evidence, overdue_page, escalated_page, policies,
-                                          save_policy, policy_active, edit_policy, save_policy_edit,
-                                          qr_page, qr_image])
+                                          case_evidence, overdue_page, escalated_page, qr_page,
+                                          qr_image])
