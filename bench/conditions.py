@@ -10,8 +10,12 @@ this machine (docs/contracts.md keeps the figures and the choice).
                                  the variables read
     engine.evaluate              the same through the checked condition's Python translation
                                  (conditions/fast.py), what the engine does
-    translation alone            that translation called on the evidence: the condition alone
-    engine validate + evaluate   the evidence checked against the schema, then evaluated
+    translation alone            that translation called on the evidence (the answer and the
+                                 values read, raising where CEL could differ)
+    engine validate + evaluate   the evidence checked against the schema (validate_evidence),
+                                 then evaluated
+    engine validator + evaluate  the same through the schema's built validator (what a
+                                 checkpoint's evaluation runs)
     common-expression-language   Rust cel-interpreter bindings, Program.execute (no checker)
     cel-python (celpy)           pure Python, InterpretedRunner and CompiledRunner
 
@@ -72,6 +76,9 @@ def main() -> None:
     rows.append(("translation alone", per_call(lambda: translated(flat), n)))
     rows.append(("engine validate + evaluate", per_call(
         lambda: compiled.evaluate(engine.validate_evidence(schema, EVIDENCE)), n)))
+    check = engine.validator(schema)
+    rows.append(("engine validator + evaluate", per_call(
+        lambda: compiled.evaluate(check(EVIDENCE)), n)))
     if importlib.util.find_spec("cel") is not None:
         import cel  # type: ignore[import-not-found]
         program = cel.compile(SOURCE)

@@ -86,3 +86,31 @@ def test_every_demo_condition_is_translated() -> None:
         if t.condition:
             schema = condition_schema(t.evidence_schema, t.parameters)
             assert engine.compile(t.condition, schema)._fast is not None, t.code
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**64), 2**64) | st.floats() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["i", "j", "x", "b", "s", "l", "nested", "k", "z", "q"]), inner,
+        max_size=4), max_leaves=8)
+NEAR_EVIDENCE = EVIDENCE | EVIDENCE.flatmap(lambda e: st.fixed_dictionaries({
+    key: (JSONISH if key in ("x", "i", "nested", "l", "b") else st.just(value))
+    for key, value in e.items()})) | JSONISH
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(evidence=NEAR_EVIDENCE)
+def test_the_schema_validator_answers_as_validate_evidence(evidence) -> None:
+    """engine.validator (straight-line code per schema) gives validate_evidence's answer —
+    the same flattened values of the same types, or the same error at the same path."""
+    def outcome(run):
+        try:
+            flat = run()
+        except ConditionError as exc:
+            return ("error", exc.code, exc.path, exc.message)
+        return [(k, v, type(v)) for k, v in flat.items()]
+
+    extra = {"params.rate": 2.0}
+    mine = outcome(lambda: engine.validator(SCHEMA, extra)(evidence))
+    theirs = outcome(lambda: engine.validate_evidence(SCHEMA, evidence) | extra)
+    assert mine == theirs

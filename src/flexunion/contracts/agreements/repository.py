@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.contracts.agreements.models import Agreement, AgreementClause, AgreementVersion
 from flexunion.db.rows import add, flush
 
-__all__ = ["add", "agreement", "by_code", "clause", "clauses", "clauses_of_items",
-           "collective_of", "flush", "in_force_clauses", "listed", "remove", "version",
-           "versions"]
+__all__ = ["add", "agreement", "by_code", "clause", "clauses", "clauses_by_id",
+           "clauses_of_items", "collective_of", "flush", "in_force_clauses", "listed", "remove",
+           "version", "versions"]
 
 
 async def agreement(session: AsyncSession, agreement_id: uuid.UUID, *,
@@ -76,6 +76,15 @@ async def clause(session: AsyncSession, clause_id: uuid.UUID, *,
                  lock: bool = False) -> AgreementClause | None:
     q = select(AgreementClause).where(AgreementClause.id == clause_id)
     return (await session.scalars(q.with_for_update() if lock else q)).one_or_none()
+
+
+async def clauses_by_id(session: AsyncSession,
+                        ids: Iterable[uuid.UUID]) -> Sequence[AgreementClause]:
+    wanted = list(ids)
+    if not wanted:
+        return []
+    return (await session.scalars(select(AgreementClause).where(
+        AgreementClause.id.in_(wanted)))).all()
 
 
 async def in_force_clauses(session: AsyncSession, *, limit: int = 500,

@@ -18,7 +18,7 @@ are the same 404. Every write is audited in the request's transaction."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -139,6 +139,12 @@ async def clause(session: AsyncSession, clause_id: uuid.UUID, *,
     if found is None:
         raise ClauseNotFound("没有这个条款。", "No such clause.")
     return found
+
+
+async def clauses(session: AsyncSession,
+                  ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, AgreementClause]:
+    """The clauses of `ids` the caller sees, by id (one query)."""
+    return {c.id: c for c in await repository.clauses_by_id(session, ids)}
 
 
 async def in_force_clauses(session: AsyncSession) -> Sequence[AgreementClause]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import exists, func, or_, select, text
+from sqlalchemy import Text, cast, exists, func, or_, select, text
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.contracts.checkpoints.models import (
@@ -18,8 +20,8 @@ from flexunion.contracts.checkpoints.models import (
 from flexunion.db.rows import add, flush
 
 __all__ = ["add", "breach_of", "case_due", "checkpoint", "due_between", "due_dates",
-           "evaluations", "evidence", "flush", "listed", "objection", "objections",
-           "partner_role", "signatures"]
+           "evaluations", "evidence", "flush", "latest_evidence", "listed", "objection",
+           "objections", "partner_role", "signatures"]
 
 
 async def checkpoint(session: AsyncSession, checkpoint_id: uuid.UUID) -> ClauseCheckpoint | None:
@@ -54,6 +56,23 @@ async def evaluations(session: AsyncSession,
     return (await session.scalars(select(CheckpointEvidence).where(
         CheckpointEvidence.checkpoint_id.in_(checkpoint_ids))
         .order_by(CheckpointEvidence.evaluated_at, CheckpointEvidence.id))).all()
+
+
+async def latest_evidence(session: AsyncSession, first: object,
+                          last: object) -> Sequence[Any]:
+    """(checkpoint_id, partner_id, clause_id, evidence_id, evidence, condition, parameters
+    as JSON text, read, result) of the latest evidence of each checkpoint due in [first,
+    last]; columns, not entities (a compliance run reads many)."""
+    return (await session.execute(
+        select(CheckpointEvidence.checkpoint_id, CheckpointEvidence.partner_id,
+               CheckpointEvidence.clause_id, CheckpointEvidence.id, CheckpointEvidence.evidence,
+               CheckpointEvidence.condition, cast(CheckpointEvidence.parameters, Text),
+               CheckpointEvidence.read, CheckpointEvidence.result)
+        .join(ClauseCheckpoint, ClauseCheckpoint.id == CheckpointEvidence.checkpoint_id)
+        .where(ClauseCheckpoint.due_on >= first, ClauseCheckpoint.due_on <= last)
+        .ext(distinct_on(CheckpointEvidence.checkpoint_id))
+        .order_by(CheckpointEvidence.checkpoint_id, CheckpointEvidence.evaluated_at.desc(),
+                  CheckpointEvidence.id.desc()))).all()
 
 
 async def evidence(session: AsyncSession, evidence_id: uuid.UUID) -> CheckpointEvidence | None:

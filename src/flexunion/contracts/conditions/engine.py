@@ -13,11 +13,13 @@ no HTTP; the templates, the clauses and (later) the checkpoints use it.
   save time. Failures raise `ConditionError` with a stable code and the line and column.
 - `Compiled.evaluate(evidence)` → `(result, read)`: the boolean and the value of every
   schema variable the condition refers to (what a checkpoint stores beside the result, so it
-  can be re-run later and give the same answer) — through the checked condition's Python
-  translation (fast.py) where there is one, else and for every error cel-expr-python.
+  can be re-run later and give the same answer) — the checked condition's Python
+  translation (fast.py) where there is one, handing every error to cel-expr-python; else
+  cel-expr-python.
 - `validate_evidence(schema, evidence)` checks evidence JSON against the schema (every
   field present, nothing unknown, int is not bool, an int is accepted for a double) and
-  returns it flattened to the qualified names the condition reads.
+  returns it flattened to the qualified names the condition reads; `validator(schema)` is
+  the same built once per schema as straight-line code (what a submission runs).
 
 docs/contracts.md has the measurements behind the library choice."""
 
@@ -116,35 +118,39 @@ def _refused(exc: Exception) -> ConditionError:
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
+    """`evaluate(evidence)` → `(result, {variable: value read})`, `evidence` flattened
+    (validate_evidence's answer); ConditionError `condition_eval_error` for a runtime error
+    (e.g. a division by zero). It is the checked condition's Python translation where there
+    is one (fast.py: the answer and the variables read in one call, no wrapper), which hands
+    every error and anything but a bool to cel-expr-python; otherwise cel-expr-python."""
+
     source: str
     schema: Schema
     reads: tuple[str, ...]
     _expr: Any = field(repr=False)
-    _fast: Callable[[dict[str, Any]], Any] | None = field(default=None, repr=False)
-
-    def evaluate(self, evidence: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
-        """`evidence` flattened (validate_evidence's answer). ConditionError
-        `condition_eval_error` for a runtime error (e.g. a division by zero). The checked
-        condition's Python translation answers when there is one (fast.py) and does not
-        raise; otherwise, and for every error, cel-expr-python does."""
-        data = {name: evidence[name] for name in self.reads}
-        if self._fast is not None:
-            try:
-                answer = self._fast(data)
-            except (ArithmeticError, KeyError, TypeError):
-                pass
-            else:
-                if answer is True or answer is False:
-                    return answer, data
-        return self.evaluate_in_cel(data)
+    evaluate: Callable[[dict[str, Any]], tuple[bool, dict[str, Any]]] = field(repr=False)
+    # the translation alone (raises where Python and CEL could differ), or None
+    _fast: Callable[[dict[str, Any]], tuple[Any, dict[str, Any]]] | None = field(
+        default=None, repr=False)
 
     def evaluate_in_cel(self, data: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
         """The reference evaluator (cel-expr-python) alone, over the variables read."""
-        value = self._expr.eval(data=data)
-        result = value.value()
-        if not isinstance(result, bool):
-            raise ConditionError("condition_eval_error", str(result))
-        return result, data
+        return _in_cel(self._expr, data)
+
+
+def _in_cel(expr: Any, data: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    value = expr.eval(data=data)
+    result = value.value()
+    if not isinstance(result, bool):
+        raise ConditionError("condition_eval_error", str(result))
+    return result, data
+
+
+def _evaluator(expr: Any, reads: tuple[str, ...],
+               ) -> Callable[[dict[str, Any]], tuple[bool, dict[str, Any]]]:
+    def in_cel(evidence: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        return _in_cel(expr, {name: evidence[name] for name in reads})
+    return in_cel
 
 
 _CACHE: OrderedDict[tuple[str, str], Compiled] = OrderedDict()
@@ -170,8 +176,11 @@ def compile(source: str, schema: Schema) -> Compiled:
         raise ConditionError("condition_not_boolean",
                              f"the condition gives {returns.name().lower()}, not a bool",
                              line=1, column=1)
-    compiled = Compiled(source, dict(schema), _reads(source, schema), expr,
-                        fast.translate(source, schema))
+    reads = _reads(source, schema)
+    in_cel = _evaluator(expr, reads)
+    compiled = Compiled(source, dict(schema), reads, expr,
+                        fast.translate(source, schema, reads, fallback=in_cel) or in_cel,
+                        fast.translate(source, schema, reads))
     _CACHE[key] = compiled
     if len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -224,6 +233,59 @@ def validate_evidence(schema: Schema, evidence: Any) -> dict[str, Any]:
 
     walk(tree, evidence, "")
     return flat
+
+
+def validator(schema: Schema, extra: dict[str, Any] | None = None,
+              ) -> Callable[[Any], dict[str, Any]]:
+    """`validate_evidence(schema, ·) | extra` as one function built once per schema: valid
+    evidence of the exact JSON types (dict, bool, int, float, str, list of str) is checked
+    and flattened by straight-line code; anything else — an error, an int for a double, a
+    subclass — is answered by `validate_evidence` itself, so the answers and the errors are
+    the same (a property test holds them together)."""
+    tree: dict[str, Any] = {}
+    for name in schema:
+        node = tree
+        *parents, leaf = name.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = name
+    lines: list[str] = []
+    leaves: dict[str, str] = {}
+    scope: dict[str, Any] = {"_slow": validate_evidence, "_schema": dict(schema),
+                             "_extra": dict(extra or {}), "_MIN": INT_RANGE[0],
+                             "_MAX": INT_RANGE[1], "dict": dict, "bool": bool, "int": int,
+                             "float": float, "str": str, "list": list, "__builtins__": {}}
+
+    def walk(expected: dict[str, Any], var: str) -> None:
+        keys = f"_k{len(scope)}"
+        scope[keys] = frozenset(expected)
+        lines.append(f"    if {var}.__class__ is not dict or {var}.keys() != {keys}:"
+                     " return _slow(_schema, e) | _extra")
+        for key, sub in expected.items():
+            local = f"_{len(leaves)}_{len(lines)}"
+            lines.append(f"    {local} = {var}[{key!r}]")
+            if isinstance(sub, dict):
+                walk(sub, local)
+                continue
+            leaves[sub] = local
+            test = {"bool": f"{local}.__class__ is bool",
+                    "int": f"{local}.__class__ is int and _MIN <= {local} <= _MAX",
+                    "double": f"{local}.__class__ is float and {local} - {local} == 0.0",
+                    "string": f"{local}.__class__ is str",
+                    "list<string>": f"{local}.__class__ is list and all(x.__class__ is str"
+                                    f" for x in {local})"}[schema[sub]]
+            lines.append(f"    if not ({test}): return _slow(_schema, e) | _extra")
+
+    walk(tree, "e")
+    scope["all"] = all
+    fixed = ", ".join(f"{k!r}: _extra[{k!r}]" for k in (extra or {}))
+    flat = ", ".join(f"{n!r}: {leaves[n]}" for n in schema)
+    # Built from repr()-quoted field names (checked by parse_schema) and numbered locals only.
+    text = ("def _valid(e):\n" + "\n".join(lines) +
+            f"\n    return {{{flat}{', ' if flat and fixed else ''}{fixed}}}\n")
+    exec(text, scope)  # built from repr()s and numbered locals only (above)
+    function: Callable[[Any], dict[str, Any]] = scope["_valid"]
+    return function
 
 
 def _typed(kind: str, value: Any, path: str) -> Any:

@@ -4,18 +4,21 @@ A call into cel-expr-python costs ~3–4 µs, some 40× the same rule written in
 (docs/contracts.md, bench/conditions.py). For the subset of CEL the clause conditions use —
 literals (int, double, bool, plain strings), the schema's variables by qualified name,
 `! -` (unary), `* / % + -`, `< <= > >= == !=`, `in` over a list, list literals, `&&`, `||`
-and parentheses — `translate(source, schema)` builds a Python function over the flattened
-evidence; anything else (a macro, a function, `? :`, an escape in a string, unsigned or hex
-numbers, `null` …) gives None and the engine keeps evaluating with cel-expr-python.
+and parentheses — `translate(source, schema, reads)` builds a Python function over the
+flattened evidence giving the answer and the value of every variable read, each read once;
+anything else (a macro, a function, `? :`, an escape in a string, unsigned or hex numbers,
+`null` …) gives None and the engine keeps evaluating with cel-expr-python.
 
 Only expressions the official checker accepted are translated, so names and types are
-known to fit. Where Python and CEL could differ, the function raises instead of answering:
+known to fit. Where Python and CEL could differ, the translation raises instead of answering:
 integer results outside int64 (CEL: overflow error), division or modulo by zero, an integer
 division that Python would floor where CEL truncates (both handled by `_div`/`_mod`). The
-engine answers every raise by evaluating with cel-expr-python, so errors (and how `&&`/`||`
-absorb them) stay CEL's. Without an error, short-circuit `and`/`or` give CEL's answer: a
-false left side of `&&` is false in both, a true one of `||` true. A property test holds the
-two evaluators to the same answers over generated expressions and evidence."""
+engine's function (`fallback`: generated with the translation inside, no wrapper call)
+answers every raise, and anything but a bool, by evaluating with cel-expr-python, so errors
+(and how `&&`/`||` absorb them) stay CEL's. Without an error, short-circuit `and`/`or` give
+CEL's answer: a false left side of `&&` is false in both, a true one of `||` true. A
+property test holds the two evaluators to the same answers over generated expressions and
+evidence."""
 
 from __future__ import annotations
 
@@ -77,8 +80,9 @@ def _mod(a: int, b: int) -> int:
 class _Parser:
     """Precedence climbing over CEL's grammar for the subset; each node is (python, type)."""
 
-    def __init__(self, tokens: list[tuple[str, str]], schema: dict[str, str]) -> None:
-        self.tokens, self.at, self.schema = tokens, 0, schema
+    def __init__(self, tokens: list[tuple[str, str]], schema: dict[str, str],
+                 local: dict[str, str]) -> None:
+        self.tokens, self.at, self.schema, self.local = tokens, 0, schema, local
 
     def peek(self) -> str | None:
         return self.tokens[self.at][1] if self.at < len(self.tokens) else None
@@ -181,9 +185,10 @@ class _Parser:
         if kind == "name":
             if text in ("true", "false"):
                 return ("True" if text == "true" else "False"), "bool"
-            if text not in self.schema or self.peek() in ("(", "["):
-                raise _Refused(text)  # a function, macro, index or unknown name
-            return f"v[{text!r}]", self.schema[text]
+            if (text not in self.schema or text not in self.local
+                    or self.peek() in ("(", "[")):
+                raise _Refused(text)  # a function, macro, index, unknown or unread name
+            return self.local[text], self.schema[text]
         if text == "(":
             inner = self.expression()
             self.take(")")
@@ -202,17 +207,43 @@ class _Parser:
         raise _Refused(text)
 
 
-def translate(source: str, schema: dict[str, str]) -> Callable[[dict[str, Any]], Any] | None:
-    """The checked condition as `f(flat_evidence) → bool`, or None outside the subset."""
+def translate(source: str, schema: dict[str, str], reads: tuple[str, ...] | None = None,
+              fallback: Callable[[dict[str, Any]], tuple[bool, dict[str, Any]]] | None = None,
+              ) -> Callable[[dict[str, Any]], tuple[Any, dict[str, Any]]] | None:
+    """The checked condition as `f(flat_evidence) → (answer, {variable: value read})`, or
+    None outside the subset. `reads` are the variables the engine found the condition to
+    refer to (default: every name of the schema); each is read from the evidence once, and
+    a name the translation meets outside `reads` gives no translation. Without `fallback`
+    the function raises where Python and CEL could differ (and a missing variable is a
+    KeyError); with it, every raise and every answer that is not a bool is `fallback(v)`'s
+    instead (the engine's: cel-expr-python), in the one call."""
+    if reads is None:
+        reads = tuple(schema)
+    local = {name: f"_{i}" for i, name in enumerate(reads)}
     try:
-        parser = _Parser(_tokens(source), schema)
+        parser = _Parser(_tokens(source), schema, local)
         code, kind = parser.expression()
         if parser.at != len(parser.tokens) or kind != "bool":
             return None
     except (_Refused, ValueError):
         return None
-    # Built only from this parser's own output: names are repr()-quoted dict keys, literals
-    # repr()s of parsed values; no text of the condition reaches the code otherwise.
-    scope = {"_int": _int, "_div": _div, "_mod": _mod, "__builtins__": {}}
-    function: Callable[[dict[str, Any]], Any] = eval(f"lambda v: {code}", scope)
+    # Built only from this parser's own output: names are repr()-quoted dict keys read into
+    # numbered locals, literals repr()s of parsed values; no text of the condition reaches
+    # the code otherwise.
+    loads = "".join(f"        {local[n]} = v[{n!r}]\n" for n in reads)
+    read = "{" + ", ".join(f"{n!r}: {local[n]}" for n in reads) + "}"
+    if fallback is None:
+        text = ("def _condition(v):\n" + "".join(f"    {local[n]} = v[{n!r}]\n" for n in reads)
+                + f"    return ({code}), {read}\n")
+    else:
+        text = ("def _condition(v):\n    try:\n" + loads + f"        _r = ({code})\n"
+                "    except (ArithmeticError, KeyError, TypeError):\n"
+                "        return _fallback(v)\n"
+                f"    if _r is True or _r is False:\n        return _r, {read}\n"
+                "    return _fallback(v)\n")
+    scope: dict[str, Any] = {"_int": _int, "_div": _div, "_mod": _mod, "_fallback": fallback,
+                             "ArithmeticError": ArithmeticError, "KeyError": KeyError,
+                             "TypeError": TypeError, "__builtins__": {}}
+    exec(text, scope)  # see above: only the parser's own output
+    function: Callable[[dict[str, Any]], tuple[Any, dict[str, Any]]] = scope["_condition"]
     return function
