@@ -200,7 +200,7 @@ async def test_held_last_quarter_fails_now_is_one_breach_whatever_the_resubmissi
     assert run.json() == [{"quarter": "2027Q2", "partner": "alpha", "checkpoints": 1, "met": 0,
                            "breached": 1, "evidence_missing": 0, "under_objection": 0,
                            "awaiting_evidence": 0, "evaluation_failed": 0,
-                           "breach_set_aside": 0, "verified": 0}]
+                           "breach_set_aside": 0, "superseded": 0, "verified": 0}]
     q1_run = (await client.get(f"{ADMIN}/compliance", params={"quarter": "2027Q1"},
                                headers=bearer(regional))).json()
     assert (q1_run[0]["met"], q1_run[0]["breached"]) == (1, 0)
@@ -209,7 +209,7 @@ async def test_held_last_quarter_fails_now_is_one_breach_whatever_the_resubmissi
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     lines = r.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("季度 quarter,平台 partner,核验节点 checkpoints")
-    assert lines[1:] == ["2027Q3,alpha,1,0,1,0,0,0,0,0,0"]
+    assert lines[1:] == ["2027Q3,alpha,1,0,1,0,0,0,0,0,0,0"]
     for bad in ("2027-2", "0000Q1", "1999Q4"):  # year 0 was a 500 (fuzz, 2026-12-07)
         for path in (f"{ADMIN}/compliance", f"{ADMIN}/compliance/export"):
             r = await client.get(path, params={"quarter": bad}, headers=bearer(regional))

@@ -41,6 +41,14 @@ EXPECTED: dict[str, dict[str, str]] = {
         "system_contracts_breach": "the 违约立案 job: the breach and its failed values go on"
                                    " the case (0050)",
     },
+    "checkpoint_evidence_files": {  # 核验材料附件 (0051)
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "partner_hq": "the files it attached to its own checkpoint's evidence",
+        "partner_region": "the files it attached to its own checkpoint's evidence",
+        "system_contracts_breach": "the 违约立案 job: the files go on the case with the"
+                                   " evidence (0051)",
+    },
     "checkpoint_objections": {
         "hq_admin": "",
         "regional_admin_a": "",

@@ -499,6 +499,13 @@ async def seed_contracts(conn: asyncpg.Connection, fed: Federation) -> None:
         " checkpoint_id, evidence_id, reasons, lodged_by, lodged_at, due_at, status) VALUES"
         " (gen_random_uuid(), $1, $2, $3, $4, $5, '口径有误', 'partner:seed', now(),"
         " now() + interval '10 days', 'pending')", hq, region, partner, checkpoint, evidence)
+    # 核验材料附件 (0051): a file alpha attached to that checkpoint's evidence
+    await conn.execute(
+        "INSERT INTO checkpoint_evidence_files (id, federation_id, tenant_id, partner_id,"
+        " checkpoint_id, storage_key, filename, content_type, size_bytes, sha256, uploaded_by,"
+        " created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, 'receipt.png',"
+        " 'image/png', 10, repeat('b', 64), 'partner:seed', now())",
+        hq, region, partner, checkpoint, f"seed-cp-{checkpoint}")
 
 
 async def seed_calendar(conn: asyncpg.Connection, fed: Federation) -> None:

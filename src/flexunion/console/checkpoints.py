@@ -15,12 +15,17 @@ from typing import Annotated, Any
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
+from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flexunion.bargaining.evidence.store import EvidenceStore
+from flexunion.config import Settings
 from flexunion.console.forms import Form, attempt, read_form
 from flexunion.console.render import html, see_other, speaker
 from flexunion.contracts.agreements import service as agreements
+from flexunion.contracts.checkpoints import files as evidence_files
 from flexunion.contracts.checkpoints import service
+from flexunion.contracts.checkpoints.http import download
 from flexunion.contracts.checkpoints.models import ClauseCheckpoint
 from flexunion.contracts.checkpoints.schemas import (
     OBJECTIONS,
@@ -45,11 +50,14 @@ async def _rows(session: AsyncSession, rows: list[ClauseCheckpoint], now: dateti
     """Each checkpoint with its evaluations, signatures, objection and status."""
     ids = [r.id for r in rows]
     evals, sigs = await service.evaluations(session, ids), await service.signatures(session, ids)
-    objected = await service.objections(session, ids)
-    return [{"cp": r, "evaluations": evals[r.id], "signatures": {s.role: s for s in sigs[r.id]},
+    objected, gone = await service.objections(session, ids), await service.superseded(session, ids)
+    attached = await evidence_files.listed(session, ids)
+    return [{"cp": r, "evaluations": evals[r.id], "files": attached[r.id],
+             "signatures": {s.role: s for s in sigs[r.id]},
              "objection": objected.get(r.id), "verified": bool(evals[r.id])
              and service.verified(sigs[r.id]),
-             "status": service.status_of(r, evals[r.id], sigs[r.id], now, objected.get(r.id))}
+             "status": service.status_of(r, evals[r.id], sigs[r.id], now, objected.get(r.id),
+                                         superseded=r.id in gone)}
             for r in rows]
 
 
@@ -126,6 +134,16 @@ async def checkpoint_page(request: Request[Any, Any, Any],
     return await _checkpoint_page(request, session, caller, clock, checkpoint_id)
 
 
+@get("/checkpoints/{checkpoint_id:uuid}/files/{file_id:uuid}", include_in_schema=False)
+async def checkpoint_file(session: NamedDependency[AsyncSession],
+                          attachments: NamedDependency[EvidenceStore],
+                          checkpoint_id: CheckpointId,
+                          file_id: Annotated[uuid.UUID, PathParameter()]) -> Stream:
+    """A file of the checkpoint's evidence, as the API sends it; out of scope: the 404 page."""
+    cp = await service.checkpoint(session, checkpoint_id)
+    return await download(attachments, await evidence_files.one(session, cp, file_id))
+
+
 @post("/checkpoints/{checkpoint_id:uuid}/sign", include_in_schema=False)
 async def sign_checkpoint(request: Request[Any, Any, Any],
                           session: NamedDependency[AsyncSession],
@@ -143,6 +161,7 @@ async def sign_checkpoint(request: Request[Any, Any, Any],
 async def decide_objection(request: Request[Any, Any, Any],
                            session: NamedDependency[AsyncSession],
                            caller: NamedDependency[Caller], clock: NamedDependency[Clock],
+                           settings: NamedDependency[Settings],
                            checkpoint_id: CheckpointId) -> Response[str]:
     form = await read_form(request, speaker(request))
     outcome = form.choice("outcome", OUTCOMES)
@@ -153,6 +172,7 @@ async def decide_objection(request: Request[Any, Any, Any],
                               "The checkpoint has no objection to decide.")
     if form.ok and objection is not None and outcome is not None and note is not None:
         await attempt(form, service.decide(session, objection.id, outcome, note,
+                                           reopen_days=settings.cases.reopen_days,
                                            now=clock.now()))
     if not form.ok:
         return await _checkpoint_page(request, session, caller, clock, checkpoint_id, form,
@@ -161,4 +181,5 @@ async def decide_objection(request: Request[Any, Any, Any],
 
 
 router = Router("/contracts", route_handlers=[
-    clause_checkpoints, plan_checkpoints, checkpoint_page, sign_checkpoint, decide_objection])
+    clause_checkpoints, plan_checkpoints, checkpoint_page, checkpoint_file, sign_checkpoint,
+    decide_objection])

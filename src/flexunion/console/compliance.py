@@ -30,7 +30,8 @@ COLUMNS = (("checkpoints", "核验节点", "Checkpoints"), ("met", "达标", "Me
            ("under_objection", "复议中", "Under objection"),
            ("awaiting_evidence", "待提交", "Awaiting evidence"),
            ("evaluation_failed", "无法判定", "Not evaluable"),
-           ("breach_set_aside", "复议撤销", "Set aside"), ("verified", "三方已核验", "Verified"))
+           ("breach_set_aside", "复议撤销", "Set aside"),
+           ("superseded", "已被续签取代", "Superseded"), ("verified", "三方已核验", "Verified"))
 BAR_W, GAP, HEIGHT, LEFT = 36, 18, 120, 24
 
 

@@ -208,6 +208,8 @@ def refused(form: Form, exc: DomainError) -> None:
         en = f"line {line}, column {column}: " if line is not None else ""
         form.errors["condition"] = form.t(str(exc.detail), en + str(exc.detail_en))
         form.values["_line"], form.values["_column"] = str(line or ""), str(column or "")
+    elif path == "text":
+        form.errors["text"] = message
     elif path.startswith("parameters."):
         form.errors["p." + path.removeprefix("parameters.")] = message
     elif exc.code in ("clause_key_taken",):
@@ -227,7 +229,7 @@ async def _clause_form(request: Request[Any, Any, Any], session: AsyncSession, c
     params = parameters_of(template.parameters) if template else []
     if form is None and clause is not None:
         form = Form(speaker(request), {f"p.{k}": _shown(v) for k, v in clause.parameters.items()}
-                    | {"condition": clause.condition or ""})
+                    | {"condition": clause.condition or "", "text": clause.text})
     return html(request, "contracts/clause_form.html", status=status, menu="contracts",
                 agreement=agreement_read(agreement, tenants, partners),
                 version=version_read(shown), tpl=template, templates=listed,
@@ -287,11 +289,13 @@ async def save_clause(request: Request[Any, Any, Any], session: NamedDependency[
     template = await templates.by_id(session, row.template_id) if row.template_id else None
     values = _values(form, parameters_of(template.parameters) if template else [])
     condition = form.text("condition", required=False, max_length=2000)
+    wording = form.text("text", required=False, max_length=20000)
     if form.ok:
         try:
             await service.patch_clause(session, clause_id, ClausePatch(
                 parameters=values or None,
-                condition=condition if condition != (row.condition or None) else None),
+                condition=condition if condition != (row.condition or None) else None,
+                text=wording if wording and wording != row.text else None),
                 now=clock.now())
         except DomainError as exc:
             if exc.status == 404:

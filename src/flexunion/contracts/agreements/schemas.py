@@ -83,6 +83,10 @@ class ClauseCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class ClausePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A draft clause's changes. `text` is the clause's own wording from now on (a later
+    change of parameters alone no longer re-renders it from the template)."""
+
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=20000)] | None = None
     parameters: dict[str, Any] | None = None
     evidence_schema: dict[str, Any] | None = None
     condition: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)] | None = None

@@ -414,13 +414,19 @@ async def patch_clause(session: AsyncSession, clause_id: uuid.UUID, data: Clause
     row = await clause(session, clause_id, lock=True)
     agreement, target = await _draft_version(session, row.agreement_id, row.version_number)
     if data.parameters is None and data.condition is None and data.evidence_schema is None \
-            and data.position is None:
+            and data.position is None and data.text is None:
         raise InvalidInput("没有要修改的内容。", "Nothing to change.", code="nothing_to_change")
     template = (await templates.by_id(session, row.template_id)) if row.template_id else None
     if template is None and (data.parameters or data.condition or data.evidence_schema):
         raise Conflict("该条款没有模板，不能按参数修改。", "This clause has no template to refill.",
                        code="clause_without_template")
+    text = data.text.strip() if data.text is not None else None
+    if text == "":
+        raise InvalidInput("条款文本不能为空。", "A clause's text is not empty.",
+                           code="validation_failed", extra={"path": "text"})
     if template is not None:
+        # a text edited before is the clause's own: parameters alone do not re-render it
+        own = row.text != render(template.text, row.parameters)
         values = {**row.parameters, **(data.parameters or {})}
         try:
             inst = instantiate(
@@ -431,9 +437,12 @@ async def patch_clause(session: AsyncSession, clause_id: uuid.UUID, data: Clause
                 allow_missing=row.origin != "manual")
         except TemplateError as exc:
             raise _invalid(exc) from None
-        row.parameters, row.missing_parameters, row.text = inst.parameters, inst.missing, inst.text
+        row.parameters, row.missing_parameters = inst.parameters, inst.missing
+        row.text = text if text is not None else row.text if own else inst.text
         row.evidence_schema, row.condition, row.condition_reads = (
             inst.evidence_schema, inst.condition, inst.reads)
+    elif text is not None:
+        row.text = text
     if data.position is not None:
         row.position = data.position
     row.updated_at = now
@@ -441,7 +450,8 @@ async def patch_clause(session: AsyncSession, clause_id: uuid.UUID, data: Clause
     await audit.record(session, "contracts.clause_edited", tenant_id=agreement.tenant_id,
                        object_type="agreement_clause", object_id=row.id,
                        payload={"version": target.number, "parameters": row.parameters,
-                                "condition": row.condition})
+                                "condition": row.condition, "text": row.text,
+                                "text_edited": text is not None})
     return row
 
 

@@ -22,6 +22,7 @@ from flexunion.cases.disputes.schemas import DisputeOpen, Kind
 from flexunion.cases.intake import service as intake
 from flexunion.contracts.agreements import service as agreements
 from flexunion.contracts.agreements.models import AgreementClause
+from flexunion.contracts.checkpoints import files as evidence_files
 from flexunion.contracts.checkpoints import repository
 from flexunion.contracts.checkpoints.models import CheckpointEvidence, ClauseCheckpoint
 
@@ -47,19 +48,28 @@ def _failed(row: CheckpointEvidence) -> dict[str, Any]:
     return {"evidence_id": str(row.id), "evidence_sha256": row.evidence_sha256,
             "condition": row.condition, "condition_version": row.condition_version,
             "parameters": row.parameters, "read": row.read, "result": row.result,
-            "evaluated_at": row.evaluated_at.isoformat(), "submitted_by": row.submitted_by}
+            "evaluated_at": row.evaluated_at.isoformat(), "submitted_by": row.submitted_by,
+            "files": row.files}
+
+
+def _files_text(files: list[dict[str, Any]]) -> str:
+    if not files:
+        return ""
+    listed = "；".join(f"{f['filename']}（sha256 {f['sha256']}）" for f in files)
+    return f" 附件 Files: {listed}。"
 
 
 def _text(clause: AgreementClause, cp: ClauseCheckpoint, breach: CheckpointEvidence | None,
-          ) -> str:
+          files: list[dict[str, Any]]) -> str:
     if breach is not None:
         values = ", ".join(f"{k} = {v!r}" for k, v in sorted(breach.read.items()))
         return (f"协议条款“{clause.title_zh}”在 {cp.period} 核验节点未达标（条件 "
-                f"{breach.condition} 不成立；实际值：{values}）。 · Clause "
-                f"'{clause.title_en}' breached at checkpoint {cp.period}.")
+                f"{breach.condition} 不成立；实际值：{values}；材料 sha256 "
+                f"{breach.evidence_sha256}）。 · Clause '{clause.title_en}' breached at "
+                f"checkpoint {cp.period}." + _files_text(files))
     return (f"协议条款“{clause.title_zh}”在 {cp.period} 核验节点逾期未提交核验材料（应于 "
             f"{cp.evidence_due_at.isoformat()} 前提交）。 · Clause '{clause.title_en}': "
-            f"no evidence for checkpoint {cp.period} by its due date.")
+            f"no evidence for checkpoint {cp.period} by its due date." + _files_text(files))
 
 
 async def open_cases(session: AsyncSession, now: datetime, *, reply_days: int) -> int:
@@ -71,7 +81,11 @@ async def open_cases(session: AsyncSession, now: datetime, *, reply_days: int) -
         clause = await agreements.clause(session, cp.clause_id)
         category, kind = case_of(clause)
         reason = "breach" if breach is not None else "evidence_missing"
-        description = _text(clause, cp, breach)
+        # the files the failing evaluation was made on; with no evaluation, those attached
+        attached = breach.files if breach is not None else [
+            evidence_files.summary(f)
+            for f in (await evidence_files.listed(session, [cp.id]))[cp.id]]
+        description = _text(clause, cp, breach, attached)
         contract: dict[str, Any] = {
             "reason": reason, "agreement_id": str(cp.agreement_id),
             "clause_id": str(clause.id), "clause_key": clause.clause_key,
@@ -79,7 +93,7 @@ async def open_cases(session: AsyncSession, now: datetime, *, reply_days: int) -
             "title_en": clause.title_en, "version_number": cp.version_number,
             "checkpoint_id": str(cp.id), "period": cp.period, "due_on": cp.due_on.isoformat(),
             "evidence_due_at": cp.evidence_due_at.isoformat(),
-            "evidence": _failed(breach) if breach is not None else None}
+            "evidence": _failed(breach) if breach is not None else None, "files": attached}
         case = await intake.intake_by_contract(
             session, federation_id=cp.federation_id, tenant_id=cp.tenant_id,
             partner_id=cp.partner_id, category=category, description=description,

@@ -14,10 +14,11 @@ import msgspec
 
 QUARTER = re.compile(r"^(2[0-9]{3})Q([1-4])$")  # years 2000–2999, as rectification
 COLUMNS = ("met", "breached", "evidence_missing", "under_objection", "awaiting_evidence",
-           "evaluation_failed", "breach_set_aside")
+           "evaluation_failed", "breach_set_aside", "superseded")
 HEADERS = ("季度 quarter", "平台 partner", "核验节点 checkpoints", "达标 met", "未达标 breached",
            "材料逾期 evidence_missing", "复议中 under_objection", "待提交 awaiting_evidence",
-           "无法判定 evaluation_failed", "复议撤销 breach_set_aside", "三方已核验 verified")
+           "无法判定 evaluation_failed", "复议撤销 breach_set_aside", "已被续签取代 superseded",
+           "三方已核验 verified")
 # a checkpoint's status → the column it counts in (verified is met, and counted apart too)
 COLUMN_OF = {"verified": "met"} | {c: c for c in COLUMNS}
 
@@ -33,6 +34,7 @@ class PartnerCompliance(msgspec.Struct, kw_only=True):
     awaiting_evidence: int = 0
     evaluation_failed: int = 0
     breach_set_aside: int = 0
+    superseded: int = 0
     verified: int = 0
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     ForeignKeyConstraint,
@@ -86,6 +87,33 @@ class CheckpointEvidence(TenantScoped, Base):
     breach: Mapped[bool] = mapped_column(Boolean)
     evaluated_at: Mapped[datetime] = timestamp()
     submitted_by: Mapped[str] = mapped_column(Text)
+    # the files attached when it was submitted (0051): [{id, filename, content_type,
+    # size_bytes, sha256}]
+    files: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb"))
+
+
+class CheckpointEvidenceFile(TenantScoped, Base):
+    """A file the partner attached to a checkpoint's evidence (0051); bytes in the evidence
+    store (bargaining/evidence/store.py)."""
+
+    __tablename__ = "checkpoint_evidence_files"
+    __table_args__ = (
+        in_federation("checkpoint_evidence_files"),
+        _of_checkpoint("checkpoint_evidence_files"),
+        Index("ix_checkpoint_evidence_files_checkpoint", "checkpoint_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    partner_id: Mapped[uuid.UUID] = uuid_ref("platform_partners")
+    checkpoint_id: Mapped[uuid.UUID] = uuid_ref()
+    storage_key: Mapped[str] = mapped_column(Text, unique=True)
+    filename: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(Text)
+    uploaded_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp()
 
 
 class CheckpointSignature(TenantScoped, Base):

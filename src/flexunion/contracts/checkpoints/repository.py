@@ -7,21 +7,80 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, exists, func, or_, select, text
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import ColumnElement, Text, cast, exists, func, or_, select, text
+from sqlalchemy.dialects.postgresql import JSONB, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.types import Date
 
+from flexunion.contracts.agreements.models import AgreementClause
 from flexunion.contracts.checkpoints.models import (
     CheckpointEvidence,
+    CheckpointEvidenceFile,
     CheckpointObjection,
     CheckpointSignature,
     ClauseCheckpoint,
 )
 from flexunion.db.rows import add, flush
 
-__all__ = ["add", "breach_of", "case_due", "checkpoint", "due_between", "due_dates",
-           "evaluations", "evidence", "flush", "latest_evidence", "listed", "objection",
-           "objections", "partner_role", "signatures"]
+__all__ = [
+    "add",
+    "breach_of",
+    "carried_due_dates",
+    "case_due",
+    "checkpoint",
+    "due_between",
+    "due_dates",
+    "evaluations",
+    "evidence",
+    "file",
+    "files",
+    "flush",
+    "latest_evidence",
+    "listed",
+    "objection",
+    "objections",
+    "partner_role",
+    "signatures",
+    "superseded",
+]
+
+
+def _superseded() -> ColumnElement[bool]:
+    """A checkpoint no longer owed (docs/contracts.md, 续签后的核验节点): its clause was
+    superseded by a renewal before the checkpoint fell due (due after the day, Beijing time,
+    its clause was superseded: a superseded clause is never changed after, so its
+    `updated_at` is that moment), and the clause was not carried unchanged — the same text,
+    parameters, condition and evidence schema under the same key — into the version in
+    force (a carried clause's checkpoints continue)."""
+    old = aliased(AgreementClause)
+    new = aliased(AgreementClause)
+    carried = exists(select(new.id).where(
+        new.agreement_id == old.agreement_id, new.clause_key == old.clause_key,
+        new.status == "in_force", new.text == old.text,
+        cast(new.parameters, JSONB) == cast(old.parameters, JSONB),
+        new.condition.is_not_distinct_from(old.condition),
+        cast(new.evidence_schema, JSONB).is_not_distinct_from(cast(old.evidence_schema, JSONB))))
+    return exists(select(old.id).where(
+        old.id == ClauseCheckpoint.clause_id, old.status == "superseded",
+        ClauseCheckpoint.due_on > cast(func.timezone("Asia/Shanghai", old.updated_at), Date),
+        ~carried))
+
+
+async def carried_due_dates(session: AsyncSession, agreement_id: uuid.UUID, clause_key: str,
+                            clause_id: uuid.UUID) -> set[object]:
+    """The due dates of the same clause key's checkpoints under other versions that are still
+    owed (not superseded)."""
+    return set((await session.scalars(select(ClauseCheckpoint.due_on).join(
+        AgreementClause, AgreementClause.id == ClauseCheckpoint.clause_id).where(
+        ClauseCheckpoint.agreement_id == agreement_id, AgreementClause.clause_key == clause_key,
+        ClauseCheckpoint.clause_id != clause_id, ~_superseded()))).all())
+
+
+async def superseded(session: AsyncSession,
+                     checkpoint_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    return set((await session.scalars(select(ClauseCheckpoint.id).where(
+        ClauseCheckpoint.id.in_(checkpoint_ids), _superseded()))).all())
 
 
 async def checkpoint(session: AsyncSession, checkpoint_id: uuid.UUID) -> ClauseCheckpoint | None:
@@ -117,8 +176,20 @@ async def case_due(session: AsyncSession, now: datetime, *,
     evidence = select(CheckpointEvidence.id).where(
         CheckpointEvidence.checkpoint_id == ClauseCheckpoint.id)
     return (await session.scalars(select(ClauseCheckpoint).where(
-        ClauseCheckpoint.case_id.is_(None),
+        ClauseCheckpoint.case_id.is_(None), ~_superseded(),
         or_(exists(evidence.where(CheckpointEvidence.breach)),
             ~exists(evidence) & (ClauseCheckpoint.evidence_due_at < now)))
         .order_by(ClauseCheckpoint.evidence_due_at, ClauseCheckpoint.id).limit(limit)
         .with_for_update(of=ClauseCheckpoint, skip_locked=True))).all()
+
+
+async def files(session: AsyncSession,
+                checkpoint_ids: Sequence[uuid.UUID]) -> Sequence[CheckpointEvidenceFile]:
+    return (await session.scalars(select(CheckpointEvidenceFile).where(
+        CheckpointEvidenceFile.checkpoint_id.in_(checkpoint_ids))
+        .order_by(CheckpointEvidenceFile.created_at, CheckpointEvidenceFile.id))).all()
+
+
+async def file(session: AsyncSession, file_id: uuid.UUID) -> CheckpointEvidenceFile | None:
+    return (await session.scalars(select(CheckpointEvidenceFile).where(
+        CheckpointEvidenceFile.id == file_id))).one_or_none()

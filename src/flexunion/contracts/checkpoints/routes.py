@@ -6,18 +6,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from litestar import Response, Router, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, MultipartBody, PathParameter, QueryParameter
+from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flexunion.bargaining.evidence.schemas import Upload
+from flexunion.bargaining.evidence.store import EvidenceStore
 from flexunion.config import Settings
 from flexunion.contracts.checkpoints import compliance, service
+from flexunion.contracts.checkpoints import files as evidence_files
+from flexunion.contracts.checkpoints.http import DOWNLOAD, download
 from flexunion.contracts.checkpoints.models import (
     CheckpointEvidence,
+    CheckpointEvidenceFile,
     CheckpointObjection,
     CheckpointSignature,
     ClauseCheckpoint,
@@ -32,6 +40,7 @@ from flexunion.contracts.checkpoints.schemas import (
     CheckpointPlan,
     CheckpointRead,
     EvaluationRead,
+    EvidenceFileRead,
     EvidenceSubmit,
     ObjectionCreate,
     ObjectionDecide,
@@ -56,6 +65,10 @@ from flexunion.core.http import (
 CheckpointId = Annotated[uuid.UUID, PathParameter()]
 ClauseId = Annotated[uuid.UUID, PathParameter()]
 EvidenceId = Annotated[uuid.UUID, PathParameter()]
+FileId = Annotated[uuid.UUID, PathParameter()]
+ADMIN_BASE, PARTNER_BASE = "/v1/admin/contracts", "/v1/partner/contracts"
+BODY_CEILING = 64 * 1_048_576
+FILE_404 = "checkpoint_not_found, attachment_not_found (not on this checkpoint)"
 QuarterQ = Annotated[str, QueryParameter(pattern=r"^2[0-9]{3}Q[1-4]$",
                                          description="季度 quarter, e.g. 2027Q2")]
 CP_404 = "checkpoint_not_found (also another partner's checkpoint)"
@@ -68,7 +81,15 @@ def _evaluation(e: CheckpointEvidence) -> EvaluationRead:
     return EvaluationRead(id=e.id, evidence=e.evidence, evidence_sha256=e.evidence_sha256,
                           condition=e.condition, condition_version=e.condition_version,
                           parameters=e.parameters, read=e.read, result=e.result, error=e.error,
-                          breach=e.breach, evaluated_at=e.evaluated_at)
+                          breach=e.breach, evaluated_at=e.evaluated_at, files=e.files)
+
+
+def _file(f: CheckpointEvidenceFile, base: str) -> EvidenceFileRead:
+    return EvidenceFileRead(id=f.id, filename=f.filename, content_type=f.content_type,
+                            size_bytes=f.size_bytes, sha256=f.sha256,
+                            uploaded_by_kind=f.uploaded_by.partition(":")[0],
+                            created_at=f.created_at,
+                            href=f"{base}/checkpoints/{f.checkpoint_id}/files/{f.id}")
 
 
 def _objection(o: CheckpointObjection | None) -> ObjectionRead | None:
@@ -93,19 +114,21 @@ def _case(r: ClauseCheckpoint) -> CheckpointCase | None:
 
 
 async def _reads(session: AsyncSession, rows: Sequence[ClauseCheckpoint],
-                 now: datetime) -> list[CheckpointDetail]:
+                 now: datetime, base: str = ADMIN_BASE) -> list[CheckpointDetail]:
     ids = [r.id for r in rows]
+    attached = await evidence_files.listed(session, ids)
     evals, sigs = await service.evaluations(session, ids), await service.signatures(session, ids)
-    objected = await service.objections(session, ids)
+    objected, gone = await service.objections(session, ids), await service.superseded(session, ids)
     return [CheckpointDetail(
         id=r.id, agreement_id=r.agreement_id, clause_id=r.clause_id, version=r.version_number,
         period=r.period, due_on=r.due_on, evidence_due_at=r.evidence_due_at,
         status=label(STATUSES, service.status_of(r, evals[r.id], sigs[r.id], now,
-                                                 objected.get(r.id))),
+                                                 objected.get(r.id), superseded=r.id in gone)),
         objection=_objection(objected.get(r.id)), case=_case(r),
         verified=bool(evals[r.id]) and service.verified(sigs[r.id]),
         latest=_evaluation(evals[r.id][-1]) if evals[r.id] else None,
         signatures=[_signature(s) for s in sigs[r.id]],
+        files=[_file(f, base) for f in attached[r.id]],
         evaluations=[_evaluation(e) for e in evals[r.id]]) for r in rows]
 
 
@@ -114,12 +137,13 @@ def _brief(d: CheckpointDetail) -> CheckpointRead:
                           version=d.version, period=d.period, due_on=d.due_on,
                           evidence_due_at=d.evidence_due_at, status=d.status,
                           verified=d.verified, latest=d.latest, signatures=d.signatures,
-                          objection=d.objection, case=d.case)
+                          objection=d.objection, case=d.case, files=d.files)
 
 
 async def _one(session: AsyncSession, checkpoint_id: uuid.UUID, now: datetime,
-               ) -> CheckpointDetail:
-    return (await _reads(session, [await service.checkpoint(session, checkpoint_id)], now))[0]
+               base: str = ADMIN_BASE) -> CheckpointDetail:
+    return (await _reads(session, [await service.checkpoint(session, checkpoint_id)], now,
+                         base))[0]
 
 
 @post("/clauses/{clause_id:uuid}/checkpoints", status_code=201,
@@ -171,7 +195,8 @@ async def reverify(session: NamedDependency[AsyncSession],
 @get("/checkpoints", summary="核验节点 My checkpoints")
 async def partner_list(session: NamedDependency[AsyncSession],
                        clock: NamedDependency[Clock]) -> list[CheckpointRead]:
-    return [_brief(d) for d in await _reads(session, await service.listed(session), clock.now())]
+    return [_brief(d) for d in await _reads(session, await service.listed(session), clock.now(),
+                                            PARTNER_BASE)]
 
 
 @get("/checkpoints/{checkpoint_id:uuid}", summary="核验节点 One of my checkpoints",
@@ -179,7 +204,7 @@ async def partner_list(session: NamedDependency[AsyncSession],
 async def partner_checkpoint(session: NamedDependency[AsyncSession],
                              clock: NamedDependency[Clock],
                              checkpoint_id: CheckpointId) -> CheckpointDetail:
-    return await _one(session, checkpoint_id, clock.now())
+    return await _one(session, checkpoint_id, clock.now(), PARTNER_BASE)
 
 
 @post("/checkpoints/{checkpoint_id:uuid}/evidence", status_code=201, opt=IDEMPOTENT,
@@ -188,7 +213,8 @@ async def partner_checkpoint(session: NamedDependency[AsyncSession],
               "(Idempotency-Key)",
       responses=problems({404: CP_404 + ", clause_not_found",
                           409: "checkpoint_busy, checkpoint_evidence_signed: once signed, "
-                               "the evidence is final",
+                               "the evidence is final; checkpoint_superseded: its clause was "
+                               "superseded by a renewal before it fell due",
                           422: "evidence_invalid: with `path`"}))
 async def submit(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                  clock: NamedDependency[Clock], checkpoint_id: CheckpointId,
@@ -196,6 +222,78 @@ async def submit(session: NamedDependency[AsyncSession], caller: NamedDependency
                  data: JSONBody[EvidenceSubmit]) -> EvaluationRead:
     return _evaluation(await service.submit(session, caller, checkpoint_id, data.evidence,
                                             now=clock.now()))
+
+
+@dataclass
+class FileForm:
+    """multipart/form-data with one part `file`."""
+
+    file: UploadFile
+
+
+@post("/checkpoints/{checkpoint_id:uuid}/files", status_code=201, opt=IDEMPOTENT,
+      request_max_body_size=BODY_CEILING,
+      summary="核验材料附件 Attach a file to my checkpoint's evidence (multipart field `file`, "
+              "Idempotency-Key); its sha256 goes into the next evaluation",
+      responses=problems({404: CP_404,
+                          409: "checkpoint_evidence_signed, checkpoint_superseded",
+                          413: "attachment_too_large", 415: "attachment_type_not_allowed",
+                          422: "attachment_empty"}))
+async def partner_attach(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                         settings: NamedDependency[Settings],
+                         attachments: NamedDependency[EvidenceStore],
+                         checkpoint_id: CheckpointId, idempotency_key: IdempotencyKey,
+                         data: MultipartBody[FileForm]) -> EvidenceFileRead:
+    upload = Upload(data=await data.file.read(), filename=data.file.filename,
+                    declared_type=data.file.content_type)
+    row = await service.attach_file(session, attachments, checkpoint_id, upload,
+                                    max_bytes=settings.bargaining.attachment_max_bytes,
+                                    now=clock.now())
+    return _file(row, PARTNER_BASE)
+
+
+async def _files(session: AsyncSession, checkpoint_id: uuid.UUID,
+                 base: str) -> list[EvidenceFileRead]:
+    cp = await service.checkpoint(session, checkpoint_id)
+    return [_file(f, base) for f in (await evidence_files.listed(session, [cp.id]))[cp.id]]
+
+
+async def _fetch(session: AsyncSession, store: EvidenceStore, checkpoint_id: uuid.UUID,
+                 file_id: uuid.UUID) -> Stream:
+    cp = await service.checkpoint(session, checkpoint_id)
+    return await download(store, await evidence_files.one(session, cp, file_id))
+
+
+@get("/checkpoints/{checkpoint_id:uuid}/files", summary="核验材料附件 My checkpoint's files",
+     responses=problems({404: CP_404}))
+async def partner_files(session: NamedDependency[AsyncSession],
+                        checkpoint_id: CheckpointId) -> list[EvidenceFileRead]:
+    return await _files(session, checkpoint_id, PARTNER_BASE)
+
+
+@get("/checkpoints/{checkpoint_id:uuid}/files/{file_id:uuid}",
+     summary="下载核验材料附件 Download a file of my checkpoint (the type it was stored as)",
+     responses=DOWNLOAD | problems({404: FILE_404}))
+async def partner_download(session: NamedDependency[AsyncSession],
+                           attachments: NamedDependency[EvidenceStore],
+                           checkpoint_id: CheckpointId, file_id: FileId) -> Stream:
+    return await _fetch(session, attachments, checkpoint_id, file_id)
+
+
+@get("/checkpoints/{checkpoint_id:uuid}/files", summary="核验材料附件 A checkpoint's files",
+     responses=problems({404: CP_404}))
+async def staff_files(session: NamedDependency[AsyncSession],
+                      checkpoint_id: CheckpointId) -> list[EvidenceFileRead]:
+    return await _files(session, checkpoint_id, ADMIN_BASE)
+
+
+@get("/checkpoints/{checkpoint_id:uuid}/files/{file_id:uuid}",
+     summary="下载核验材料附件 Download a checkpoint's file (the type it was stored as)",
+     responses=DOWNLOAD | problems({404: FILE_404}))
+async def staff_download(session: NamedDependency[AsyncSession],
+                         attachments: NamedDependency[EvidenceStore],
+                         checkpoint_id: CheckpointId, file_id: FileId) -> Stream:
+    return await _fetch(session, attachments, checkpoint_id, file_id)
 
 
 @post("/checkpoints/{checkpoint_id:uuid}/signatures", status_code=201, opt=IDEMPOTENT,
@@ -230,9 +328,11 @@ async def lodge(session: NamedDependency[AsyncSession], caller: NamedDependency[
       summary="复议决定 Decide a partner's objection: upheld (breach set aside) or rejected",
       responses=problems({404: "objection_not_found", 409: "objection_decided"}))
 async def decide(session: NamedDependency[AsyncSession], clock: NamedDependency[Clock],
+                 settings: NamedDependency[Settings],
                  objection_id: Annotated[uuid.UUID, PathParameter()],
                  data: JSONBody[ObjectionDecide]) -> CheckpointDetail:
-    row = await service.decide(session, objection_id, data.outcome, data.note, now=clock.now())
+    row = await service.decide(session, objection_id, data.outcome, data.note,
+                               reopen_days=settings.cases.reopen_days, now=clock.now())
     return await _one(session, row.checkpoint_id, clock.now())
 
 
@@ -258,7 +358,8 @@ router = Router("/", tags=["contracts 协议条款"], security=BEARER, route_han
     Router("/v1/admin/contracts", opt=UNION_ADMINS, route_handlers=[plan, decide]),
     Router("/v1/admin/contracts", opt=STAFF,
            route_handlers=[staff_list, staff_checkpoint, staff_sign, reverify, compliance_run,
-                           compliance_csv]),
+                           compliance_csv, staff_files, staff_download]),
     Router("/v1/partner/contracts", opt=PARTNER, tags=["partner 平台方"],
-           route_handlers=[partner_list, partner_checkpoint, submit, partner_sign, lodge]),
+           route_handlers=[partner_list, partner_checkpoint, submit, partner_sign, lodge,
+                           partner_attach, partner_files, partner_download]),
 ])

@@ -26,6 +26,7 @@ STATUSES: dict[str, tuple[str, str]] = {
     "verified": ("三方已核验", "Verified by all three parties"),
     "under_objection": ("异常复议中", "Under objection"),
     "breach_set_aside": ("复议成立，违约撤销", "Objection upheld: breach set aside"),
+    "superseded": ("条款已被续签取代", "Clause superseded by a renewal"),
 }
 OBJECTIONS: dict[str, tuple[str, str]] = {
     "pending": ("待复议", "Pending"),
@@ -104,6 +105,20 @@ class EvaluationRead(msgspec.Struct, kw_only=True):
     error: str | None
     breach: bool
     evaluated_at: datetime
+    files: list[dict[str, Any]] = []  # the files attached when it was submitted
+
+
+class EvidenceFileRead(msgspec.Struct, kw_only=True):
+    """A file attached to the checkpoint's evidence; `href` downloads it (in scope)."""
+
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_by_kind: str
+    created_at: datetime
+    href: str
 
 
 CASE_REASONS = {"breach": ("违约（条件不成立）", "Breach (the condition failed)"),
@@ -132,6 +147,7 @@ class CheckpointRead(msgspec.Struct, kw_only=True):
     signatures: list[SignatureRead] = []
     objection: ObjectionRead | None = None
     case: CheckpointCase | None = None
+    files: list[EvidenceFileRead] = []
 
 
 class CheckpointDetail(CheckpointRead, kw_only=True):

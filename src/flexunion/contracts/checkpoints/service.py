@@ -35,13 +35,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.audit import service as audit
+from flexunion.bargaining.evidence.schemas import Upload
+from flexunion.bargaining.evidence.store import EvidenceStore
 from flexunion.calendars import service as calendars
 from flexunion.contracts.agreements import service as agreements
 from flexunion.contracts.agreements.models import AgreementClause
 from flexunion.contracts.checkpoints import compliance as tallies
-from flexunion.contracts.checkpoints import repository
+from flexunion.contracts.checkpoints import files as evidence_files
+from flexunion.contracts.checkpoints import repository, set_aside
 from flexunion.contracts.checkpoints.models import (
     CheckpointEvidence,
+    CheckpointEvidenceFile,
     CheckpointObjection,
     CheckpointSignature,
     ClauseCheckpoint,
@@ -110,7 +114,10 @@ async def plan(session: AsyncSession, clause_id: uuid.UUID, data: CheckpointPlan
                            "A quarterly schedule takes no due_on.", code="checkpoint_due_on")
     else:
         wanted = quarters(version.starts_on, version.ends_on)
-    have = await repository.due_dates(session, clause.id)
+    # a date is planned once per clause key: a checkpoint carried from the earlier version of
+    # an unchanged clause continues and covers its date (repository.carried_due_dates)
+    have = await repository.due_dates(session, clause.id) | await repository.carried_due_dates(
+        session, clause.agreement_id, clause.clause_key, clause.id)
     actor = await rls.principal(session)
     made: list[str] = []
     for period, due_on in wanted:
@@ -177,11 +184,21 @@ async def objections(session: AsyncSession, ids: Sequence[uuid.UUID],
     return {o.checkpoint_id: o for o in await repository.objections(session, ids)}
 
 
+async def superseded(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """The checkpoints no longer owed: their clause superseded by a renewal before they fell
+    due, and not carried unchanged into the version in force (repository._superseded)."""
+    return await repository.superseded(session, ids) if ids else set()
+
+
 def status_of(cp: ClauseCheckpoint, evals: Sequence[CheckpointEvidence],
               sigs: Sequence[CheckpointSignature], now: datetime,
-              objection: CheckpointObjection | None = None) -> str:
-    """breached (under_objection / breach_set_aside while or once objected) / verified / met /
-    evaluation_failed / evidence_missing / awaiting_evidence."""
+              objection: CheckpointObjection | None = None, *,
+              superseded: bool = False) -> str:
+    """superseded (no case opened before) / breached (under_objection / breach_set_aside while
+    or once objected) / verified / met / evaluation_failed / evidence_missing /
+    awaiting_evidence."""
+    if superseded and cp.case_id is None:
+        return "superseded"
     if any(e.breach for e in evals):
         if objection is not None and objection.status != "rejected":
             return "under_objection" if objection.status == "pending" else "breach_set_aside"
@@ -200,11 +217,12 @@ async def compliance(session: AsyncSession, caller: Caller, quarter: str, *,
     rows = await repository.due_between(session, first, last)
     ids = [r.id for r in rows]
     evals, sigs = await evaluations(session, ids), await signatures(session, ids)
-    objected = await objections(session, ids)
+    objected, gone = await objections(session, ids), await superseded(session, ids)
     _tenants, partners = await agreements.codes(session, caller)
     return tallies.tally(quarter, (
         (partners.get(r.partner_id, str(r.partner_id)),
-         status_of(r, evals[r.id], sigs[r.id], now, objected.get(r.id))) for r in rows))
+         status_of(r, evals[r.id], sigs[r.id], now, objected.get(r.id),
+                   superseded=r.id in gone)) for r in rows))
 
 
 # ---- evidence and its evaluation ------------------------------------------------------------
@@ -320,6 +338,10 @@ async def submit(session: AsyncSession, caller: Caller, checkpoint_id: uuid.UUID
                  evidence: dict[str, Any], *, now: datetime) -> CheckpointEvidence:
     """The partner's evidence for one of its checkpoints, evaluated and kept."""
     cp = await checkpoint(session, checkpoint_id)
+    if cp.case_id is None and await superseded(session, [cp.id]):
+        raise Conflict("该核验节点的条款已被续签取代，不再提交材料。",
+                       "The checkpoint's clause was superseded by a renewal; no evidence is "
+                       "owed.", code="checkpoint_superseded")
     if (await signatures(session, [cp.id]))[cp.id]:
         raise Conflict("核验材料已有签署，不能再提交新的材料。",
                        "The evidence has been signed; no new evidence for this checkpoint.",
@@ -332,13 +354,15 @@ async def submit(session: AsyncSession, caller: Caller, checkpoint_id: uuid.UUID
         raise InvalidInput(f"核验材料不符合条款的材料格式：{exc.message}", exc.message,
                            code=exc.code, extra={"path": exc.path or "evidence"}) from None
     breach = result is False and await repository.breach_of(session, cp.id) == 0
+    attached = [evidence_files.summary(f)
+                for f in (await evidence_files.listed(session, [cp.id]))[cp.id]]
     row = CheckpointEvidence(
         id=uuid.uuid4(), federation_id=cp.federation_id, tenant_id=cp.tenant_id,
         partner_id=cp.partner_id, checkpoint_id=cp.id, clause_id=clause.id, evidence=evidence,
         evidence_sha256=sha256_of(evidence), condition=clause.condition,
         condition_version=clause.document_sha256, parameters=clause.parameters, read=read,
         result=result, error=error, breach=breach, evaluated_at=now,
-        submitted_by=caller.principal)
+        submitted_by=caller.principal, files=attached)
     try:
         async with session.begin_nested():
             repository.add(session, row)
@@ -351,8 +375,19 @@ async def submit(session: AsyncSession, caller: Caller, checkpoint_id: uuid.UUID
                        object_type="clause_checkpoint", object_id=cp.id,
                        payload={"evidence_id": str(row.id), "sha256": row.evidence_sha256,
                                 "condition_version": row.condition_version,
-                                "result": result, "breach": breach, "read": read})
+                                "result": result, "breach": breach, "read": read,
+                                "files": [f["sha256"] for f in attached]})
     return row
+
+
+async def attach_file(session: AsyncSession, store: EvidenceStore, checkpoint_id: uuid.UUID,
+                      upload: Upload, *, max_bytes: int, now: datetime) -> CheckpointEvidenceFile:
+    """A file for the partner's checkpoint, through the evidence store (files.py)."""
+    cp = await checkpoint(session, checkpoint_id)
+    signed = bool((await signatures(session, [cp.id]))[cp.id])
+    gone = cp.case_id is None and bool(await superseded(session, [cp.id]))
+    return await evidence_files.attach(session, store, cp, upload, max_bytes=max_bytes,
+                                       signed=signed, superseded=gone, now=now)
 
 
 async def reverify(session: AsyncSession, evidence_id: uuid.UUID) -> dict[str, Any]:
@@ -469,8 +504,9 @@ async def lodge(session: AsyncSession, caller: Caller, checkpoint_id: uuid.UUID,
 
 
 async def decide(session: AsyncSession, objection_id: uuid.UUID, outcome: str, note: str, *,
-                 now: datetime) -> CheckpointObjection:
-    """Staff decide an objection: upheld (the breach set aside) or rejected; once."""
+                 reopen_days: int, now: datetime) -> CheckpointObjection:
+    """Staff decide an objection: upheld (the breach set aside: its case answered and closed
+    with the note, set_aside.py) or rejected (the case stays open); once."""
     row = await repository.objection(session, objection_id, lock=True)
     if row is None:
         raise ObjectionNotFound("没有这项复议。", "No such objection.")
@@ -485,4 +521,7 @@ async def decide(session: AsyncSession, objection_id: uuid.UUID, outcome: str, n
                        object_type="clause_checkpoint", object_id=row.checkpoint_id,
                        payload={"objection_id": str(row.id), "outcome": outcome,
                                 "note": row.decision_note})
+    if outcome == "upheld":
+        await set_aside.close_case(session, await checkpoint(session, row.checkpoint_id),
+                                   row.decision_note, reopen_days=reopen_days, now=now)
     return row
