@@ -54,3 +54,14 @@ async def test_a_rerun_agrees_with_what_was_stored_and_names_what_does_not(
             " WHERE checkpoint_id = :c AND result RETURNING id"), {"c": q2})).scalar_one()
     run = await _rerun(settings, federation, "2027Q2")
     assert run.differing == [uuid.UUID(str(latest))]
+    regional = await staff_token(federation, "regional_admin", federation.regions[0])
+    r = await client.get("/v1/admin/contracts/compliance/reverify",
+                         params={"quarter": "2027Q2"}, headers=bearer(regional))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["quarter"], body["evaluated"], body["differing"]) == (
+        "2027Q2", 1, [str(latest)])
+    assert [(p["partner"], p["met"]) for p in body["partners"]] == [("alpha", 1)]
+    r = await client.get("/v1/admin/contracts/compliance/reverify",
+                         params={"quarter": "2027Q5"}, headers=bearer(regional))
+    assert r.status_code == 422, r.text

@@ -38,6 +38,16 @@ class PartnerCompliance(msgspec.Struct, kw_only=True):
     verified: int = 0
 
 
+class ComplianceReverify(msgspec.Struct, kw_only=True):
+    """The quarter's stored evaluations run again from what was stored: the tally the re-run
+    gives, how many were evaluated, and the evidence whose answer or values read differ from
+    the stored ones (an empty list: every stored result stands)."""
+    quarter: str
+    evaluated: int
+    differing: list[str]
+    partners: list[PartnerCompliance]
+
+
 def bounds(quarter: str) -> tuple[date, date]:
     """The first and last day of `2027Q2` (the pattern is checked by the route)."""
     m = QUARTER.match(quarter)

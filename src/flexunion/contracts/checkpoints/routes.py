@@ -344,6 +344,18 @@ async def compliance_run(session: NamedDependency[AsyncSession], caller: NamedDe
     return await service.compliance(session, caller, quarter, now=clock.now())
 
 
+@get("/compliance/reverify",
+     summary="季度合规复算 A quarter's stored evaluations run again from what was stored "
+             "(condition, parameters, evidence): the evidence whose answer differs")
+async def compliance_reverify(session: NamedDependency[AsyncSession],
+                              caller: NamedDependency[Caller],
+                              quarter: QuarterQ) -> compliance.ComplianceReverify:
+    run = await service.rerun(session, caller, quarter)
+    return compliance.ComplianceReverify(quarter=quarter, evaluated=run.evaluated,
+                                         differing=[str(i) for i in run.differing],
+                                         partners=run.rows)
+
+
 @get("/compliance/export",
      summary="季度合规核查 The same as CSV (UTF-8 with BOM, Chinese headers)",
      responses=downloads("text/csv", description="季度合规核查 CSV"))
@@ -358,7 +370,7 @@ router = Router("/", tags=["contracts 协议条款"], security=BEARER, route_han
     Router("/v1/admin/contracts", opt=UNION_ADMINS, route_handlers=[plan, decide]),
     Router("/v1/admin/contracts", opt=STAFF,
            route_handlers=[staff_list, staff_checkpoint, staff_sign, reverify, compliance_run,
-                           compliance_csv, staff_files, staff_download]),
+                           compliance_reverify, compliance_csv, staff_files, staff_download]),
     Router("/v1/partner/contracts", opt=PARTNER, tags=["partner 平台方"],
            route_handlers=[partner_list, partner_checkpoint, submit, partner_sign, lodge,
                            partner_attach, partner_files, partner_download]),
