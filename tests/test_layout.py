@@ -88,6 +88,15 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "contracts/documents": ("schemas.py", "service.py", "routes.py"),
     # 核验节点: checkpoints, evidence and its evaluation, signatures, objections.
     "contracts/checkpoints": SHAPE,
+    # 分层分类服务 (issue 17): one sub-package per part.
+    "services": ("routes.py",),
+    # 服务目录: + files.py (tenants/<fed>/services.yaml).
+    "services/catalogue": SHAPE,
+    # 服务申请: a worker's applications, materials and the window's decisions.
+    "services/applications": SHAPE,
+    # 帮扶台账: + lifecycle.py (the step table the trigger of migration 0053 mirrors),
+    # budget.py (经费科目), retention.py (the purge job's work), errors.py (its refusals).
+    "services/assistance": SHAPE,
     "provisioning": ("schemas.py", "service.py"),
     # The job queue: pgqueuer's tables (no models), its SQL, the runner; no HTTP.
     "jobs": ("repository.py", "service.py"),

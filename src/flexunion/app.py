@@ -72,6 +72,7 @@ from flexunion.jobs import service as jobs
 from flexunion.me.routes import router as me_router
 from flexunion.membership.cards.holders import HolderStore
 from flexunion.membership.routes import router as membership_router
+from flexunion.services.routes import router as services_router
 from flexunion.transfers.routes import router as transfers_router
 
 # The API docs UIs' JavaScript and CSS ship in the package (static/, with their licences):
@@ -84,7 +85,7 @@ docs_assets_router = create_static_files_router(
 # One router per domain, each carrying its own paths, tags, security and access presets.
 ROUTERS = [system_router, auth_router, federation_router, calendars_router, consent_router,
            me_router, membership_router, transfers_router, geo_router, bargaining_router,
-           contracts_router,
+           contracts_router, services_router,
            cases_router, platform_rules_router, inbox_router, audit_router, docs_assets_router,
            console_router]
 

@@ -197,6 +197,21 @@ class PlatformRulesSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AssistanceSettings:
+    """帮扶台账 (services/assistance/, docs/services.md): the defaults of a federation that has
+    not set its own policy (`assistance_policies`): the per-member yearly total cap in fen
+    (FLEXUNION_ASSISTANCE_YEARLY_CAP_FEN), the urgent clock in hours per step
+    (FLEXUNION_ASSISTANCE_URGENT_HOURS), the ordinary clock in working days per step
+    (FLEXUNION_ASSISTANCE_STEP_DAYS) and how long special-category details are kept after a
+    case closes (FLEXUNION_ASSISTANCE_RETENTION_DAYS)."""
+
+    yearly_cap_fen: int = 500_000
+    urgent_step_hours: int = 24
+    ordinary_step_days: int = 5
+    retention_days: int = 730
+
+
+@dataclass(frozen=True, slots=True)
 class ContractSettings:
     """核验节点 (contracts/checkpoints/, docs/contracts.md): the partner may lodge an objection
     (异常复议) to a breached checkpoint within `objection_days` working days of the failing
@@ -261,6 +276,7 @@ class Settings:
     jobs: JobSettings = field(default_factory=JobSettings)
     cases: CaseSettings = field(default_factory=CaseSettings)
     platform_rules: PlatformRulesSettings = field(default_factory=PlatformRulesSettings)
+    assistance: AssistanceSettings = field(default_factory=AssistanceSettings)
     contracts: ContractSettings = field(default_factory=ContractSettings)
 
     @property
@@ -356,6 +372,11 @@ def load_settings() -> Settings:
             platform_reply_days=_int("FLEXUNION_CASE_PLATFORM_REPLY_DAYS", 10)),
         platform_rules=PlatformRulesSettings(
             notice_days=_int("FLEXUNION_RULES_NOTICE_DAYS", 10)),
+        assistance=AssistanceSettings(
+            yearly_cap_fen=_int("FLEXUNION_ASSISTANCE_YEARLY_CAP_FEN", 500_000),
+            urgent_step_hours=_int("FLEXUNION_ASSISTANCE_URGENT_HOURS", 24),
+            ordinary_step_days=_int("FLEXUNION_ASSISTANCE_STEP_DAYS", 5),
+            retention_days=_int("FLEXUNION_ASSISTANCE_RETENTION_DAYS", 730)),
         contracts=ContractSettings(
             objection_days=_int("FLEXUNION_CONTRACTS_OBJECTION_DAYS", 10)),
         console=ConsoleSettings(

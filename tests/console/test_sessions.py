@@ -125,7 +125,7 @@ async def test_every_unsafe_console_page_refuses_a_request_without_its_csrf_toke
             path = template
             for name in ("member_id", "transfer_id", "item_id", "ballot_id", "client_id",
                          "run_id", "case_id", "referral_id", "signal_id", "grant_id",
-                         "agreement_id", "clause_id", "checkpoint_id"):
+                         "agreement_id", "clause_id", "checkpoint_id", "application_id"):
                 path = path.replace("{" + name + "}", str(uuid.uuid4()))
             path = path.replace("{code}", "x-none").replace("{number}", "1")
             for headers in ({}, {"X-CSRF-Token": "wrong"}):

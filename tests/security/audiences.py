@@ -23,6 +23,62 @@ _OWN_CLIENT = "its own machine client (GET /v1/provider/me), no other"
 _OWN_RECEIPTS = "its own receipts of the referrals made to it (0041)"
 
 EXPECTED: dict[str, dict[str, str]] = {
+    # 帮扶台账 (0053): region 0's case of the seeded member, its sealed details, budget line,
+    # grant; the policy and the member's yearly total at the federation. No partner sees any
+    # of it; the special-category details only the handlers of the case's region.
+    "assistance_policies": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "regional_admin_b": "",
+        "station_officer": "",
+    },
+    "assistance_cases": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "worker": "its own case: the step and what is asked of it (帮扶申报)",
+    },
+    "assistance_details": {
+        "regional_admin_a": "",
+    },
+    "assistance_budget_lines": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+    },
+    "assistance_grants": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+    },
+    "assistance_member_totals": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "regional_admin_b": "",
+    },
+    # 一个入口 (0052): HQ's catalogue entry, region 0's event; the member's application to
+    # it, reviewed by region 0, with a material. Partners see none of it.
+    "service_catalogue": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "regional_admin_b": "",
+        "station_officer": "",
+        "worker": "the catalogue of its federation: the services it may apply for",
+    },
+    "service_events": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "regional_admin_b": "",
+        "station_officer": "",
+        "worker": "the events of its federation's services, with their places left",
+    },
+    "service_applications": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "worker": "its own application",
+    },
+    "service_materials": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "worker": "the materials of its own application",
+    },
     # 核验节点 (0049): a checkpoint of the seeded clause (alpha's), its evidence, a signature.
     # Workers see none of it: evidence is between the platform and the union.
     "clause_checkpoints": {

@@ -508,6 +508,41 @@ async def seed_contracts(conn: asyncpg.Connection, fed: Federation) -> None:
         hq, region, partner, checkpoint, f"seed-cp-{checkpoint}")
 
 
+async def seed_assistance(conn: asyncpg.Connection, fed: Federation, member) -> None:
+    """帮扶台账 (migration 0053): the federation's policy, a case of the seeded member handled
+    by region 0 (granted), its sealed details, region 0's budget line, the grant and the
+    member's yearly total (at the federation)."""
+    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    await conn.execute(
+        "INSERT INTO assistance_policies (id, federation_id, tenant_id, yearly_cap_fen,"
+        " urgent_step_hours, ordinary_step_days, retention_days, updated_by, updated_at)"
+        " VALUES (gen_random_uuid(), $1, $1, 500000, 24, 5, 730, 'test', now())", hq)
+    case = await conn.fetchval(
+        "INSERT INTO assistance_cases (id, federation_id, tenant_id, member_id, worker_id, kind,"
+        " urgent, step, source, summary, opened_by, accepted_by, verified_by, approved_fen,"
+        " granted_fen, created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
+        " 'illness', true, 'granted', 'app', '大病', 'test', 'a', 'b', 100000, 100000, now(),"
+        " now()) RETURNING id", hq, region, uuid.UUID(member.member_id),
+        uuid.UUID(member.worker_id))
+    await conn.execute(
+        "INSERT INTO assistance_details (id, federation_id, tenant_id, case_id, sealed, fields,"
+        " created_by, created_at) VALUES (gen_random_uuid(), $1, $2, $3, '\\x00', '{diagnosis}',"
+        " 'test', now())", hq, region, case)
+    line = await conn.fetchval(
+        "INSERT INTO assistance_budget_lines (id, federation_id, tenant_id, year, code, name_zh,"
+        " allocated_fen, used_fen, created_by, created_at) VALUES (gen_random_uuid(), $1, $2,"
+        " 2026, 'seed-fund', '帮扶资金', 1000000, 100000, 'test', now()) RETURNING id", hq, region)
+    await conn.execute(
+        "INSERT INTO assistance_grants (id, federation_id, tenant_id, case_id, member_id,"
+        " budget_line_id, year, amount_fen, granted_by, granted_at) VALUES (gen_random_uuid(),"
+        " $1, $2, $3, $4, $5, 2026, 100000, 'test', now())", hq, region, case,
+        uuid.UUID(member.member_id), line)
+    await conn.execute(
+        "INSERT INTO assistance_member_totals (id, federation_id, tenant_id, member_id, year,"
+        " total_fen) VALUES (gen_random_uuid(), $1, $1, $2, 2026, 100000)", hq,
+        uuid.UUID(member.member_id))
+
+
 async def seed_calendar(conn: asyncpg.Connection, fed: Federation) -> None:
     """A version by the HQ with its hours and a holiday, one by a region with a local day."""
     hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
@@ -523,6 +558,43 @@ async def seed_calendar(conn: asyncpg.Connection, fed: Federation) -> None:
         "INSERT INTO calendar_settings (id, federation_id, tenant_id, version, weekly_hours,"
         " makeup_day_hours, covered_years) VALUES (gen_random_uuid(), $1, $1, 1,"
         " '{\"mon\": [\"09:00-12:00\"]}', '[]', '{2026}')", hq)
+
+
+async def seed_services(conn: asyncpg.Connection, fed: Federation, member: Joined) -> None:
+    """一个入口 (0052): an HQ catalogue entry with an event of region 0, the member's
+    application reviewed by region 0 with one material, and its decision in the inbox."""
+    hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    entry = await conn.fetchval(
+        "INSERT INTO service_catalogue (id, federation_id, tenant_id, code, kind, title_zh,"
+        " title_en, summary_zh, eligibility, materials, reviewing_unit, time_limit_days,"
+        " apply_links, active, revision, created_by, created_at, updated_at) VALUES"
+        " (gen_random_uuid(), $1, $1, 'events', 'events', '文体活动', 'Events', '',"
+        " '{\"who\": \"any_member\"}', '[{\"code\": \"form\", \"label_zh\": \"表\","
+        " \"label_en\": \"Form\", \"required\": true}]', 'region', 5, '{}', true, 1, 'test',"
+        " now(), now()) RETURNING id", hq)
+    event = await conn.fetchval(
+        "INSERT INTO service_events (id, federation_id, tenant_id, service_id, title_zh,"
+        " title_en, place, starts_on, places, taken, created_by, created_at) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, '篮球赛', 'Basketball', '体育馆', current_date, 10, 1,"
+        " 'test', now()) RETURNING id", hq, region, entry)
+    application = await conn.fetchval(
+        "INSERT INTO service_applications (id, federation_id, tenant_id, number, service_id,"
+        " event_id, worker_id, member_id, channel, filed_at, filed_by, status, requested,"
+        " clock_started_at, deadline_at, created_at, updated_at) VALUES (gen_random_uuid(),"
+        " $1, $2, 'FW-SEED', $3, $4, $5, $6, 'app', NULL, 'test', 'returned', '[\"form\"]',"
+        " now(), now() + interval '5 days', now(), now()) RETURNING id", hq, region, entry,
+        event, uuid.UUID(member.worker_id), uuid.UUID(member.member_id))
+    await conn.execute(
+        "INSERT INTO service_materials (id, federation_id, tenant_id, application_id, material,"
+        " storage_key, filename, content_type, size_bytes, sha256, uploaded_by, created_at)"
+        " VALUES (gen_random_uuid(), $1, $2, $3, 'form', 'svc-' || gen_random_uuid(), 'f.pdf',"
+        " 'application/pdf', 1, 'x', 'test', now())", hq, region, application)
+    await conn.execute(
+        "INSERT INTO worker_notifications (id, federation_id, tenant_id, worker_id,"
+        " application_id, kind, status, case_no, title_zh, title_en, sms, created_by,"
+        " created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, 'service_application',"
+        " 'returned', 'FW-SEED', '补件', 'More materials', 'none', 'test', now())",
+        hq, region, uuid.UUID(member.worker_id), application)
 
 
 async def seed_every_table(client: httpx.AsyncClient, owner: Any, sms: Any,
@@ -556,6 +628,8 @@ async def seed_every_table(client: httpx.AsyncClient, owner: Any, sms: Any,
     await seed_calendar(owner_conn, federation)
     await seed_platform_rules(owner_conn, federation)
     await seed_contracts(owner_conn, federation)
+    await seed_services(owner_conn, federation, member)
+    await seed_assistance(owner_conn, federation, member)
     # A console session, by the real sign-in form.
     async with httpx.AsyncClient(base_url=str(client.base_url)) as browser:
         signed = await sign_in(browser, f"{federation.hq}-adm", "pw-123456")

@@ -24,6 +24,8 @@ APP_MAY_DELETE = {
                          " force or superseded is signed and stays (contracts_delete)",
     "review_signals": "a re-run of a week replaces the region's unjudged signals that no longer"
                       " cross their threshold (writer_delete; a judged signal stays)",
+    "assistance_details": "the assistance-purge job deletes a closed case's special-category"
+                          " details after the retention period (purge_delete; 0053)",
 }
 
 CATALOG_PROBLEMS = ("""

@@ -32,10 +32,13 @@ MENUS = (
     Menu("areas", "/console/areas", "服务区域", "Service areas", UNIONS),
     Menu("census", "/console/census", "摸清底数", "Census", UNIONS),
     Menu("cases", "/console/cases", "需求台账", "Demand ledger", LEDGER),
+    Menu("assistance", "/console/assistance", "帮扶台账", "Assistance ledger", ALL),
     Menu("board", "/console/board", "协商清单", "Agenda board", UNIONS),
     Menu("rules", "/console/rules", "平台规则", "Platform rules", ALL),
     Menu("contracts", "/console/contracts", "协议条款", "Agreements", UNIONS),
     Menu("compliance", "/console/compliance", "合规核查", "Compliance run", UNIONS),
+    Menu("service_window", "/console/service-window", "服务窗口", "Service window", ALL),
+    Menu("service_catalogue", "/console/service-catalogue", "服务目录", "Service catalogue", ALL),
     Menu("cards", "/console/cards", "会员卡核验", "Card check", ALL),
     Menu("audit", "/console/audit", "审计", "Audit", UNIONS),
 )

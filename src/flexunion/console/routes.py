@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 from flexunion.auth.sessions import service as sessions
 from flexunion.console import (
     areas,
+    assistance,
     audit,
     board,
     cards,
@@ -39,6 +40,8 @@ from flexunion.console import (
     rectification,
     referrals,
     rules,
+    service_catalogue,
+    service_window,
     signin,
     stations,
     transfers,
@@ -100,6 +103,8 @@ PAGES = [
     signed_in(rectification.owners, roles=ALL),
     signed_in(figures.router, roles=UNIONS),
     signed_in(rules.router, roles=ALL),
+    signed_in(service_window.router, service_catalogue.router, roles=ALL),
+    signed_in(assistance.router, roles=ALL),
 ]
 
 

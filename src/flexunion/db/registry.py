@@ -38,6 +38,9 @@ from flexunion.geo.checkins import models as _checkins  # noqa: F401
 from flexunion.geo.stations import models as _stations  # noqa: F401
 from flexunion.inbox import models as _inbox  # noqa: F401
 from flexunion.membership import models as _membership  # noqa: F401
+from flexunion.services.applications import models as _service_applications  # noqa: F401
+from flexunion.services.assistance import models as _assistance  # noqa: F401
+from flexunion.services.catalogue import models as _service_catalogue  # noqa: F401
 from flexunion.transfers import models as _transfers  # noqa: F401
 
 metadata = Base.metadata

@@ -23,7 +23,9 @@ class WorkerNotification(TenantScoped, Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     worker_id: Mapped[uuid.UUID] = uuid_ref("worker_accounts")
-    case_id: Mapped[uuid.UUID] = uuid_ref("cases")
+    case_id: Mapped[uuid.UUID | None] = uuid_ref("cases", nullable=True)
+    # A service application's decision (kind `service_application`, migration 0052).
+    application_id: Mapped[uuid.UUID | None] = uuid_ref("service_applications", nullable=True)
     kind: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
     case_no: Mapped[str] = mapped_column(Text)

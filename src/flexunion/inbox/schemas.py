@@ -10,13 +10,14 @@ import msgspec
 class NotificationRead(msgspec.Struct):
     id: uuid.UUID
     kind: str
-    case_id: uuid.UUID
+    case_id: uuid.UUID | None  # None for a service application's notice
     case_no: str
     status: str
     title_zh: str
     title_en: str
     created_at: str
     read_at: str | None
+    application_id: uuid.UUID | None = None
 
 
 class MarkedRead(msgspec.Struct):

@@ -183,11 +183,31 @@ async def _sms_after_commit_id(session: AsyncSession, notification_id: uuid.UUID
     after_commit(session, send)
 
 
+async def service_decided(
+    session: AsyncSession, *, federation_id: uuid.UUID, tenant_id: uuid.UUID,
+    worker_id: uuid.UUID, application_id: uuid.UUID, number: str, status: str,
+    title_zh: str, title_en: str, now: datetime,
+) -> WorkerNotification:
+    """服务申请: the window's decision on the worker's application (补件 asked, approved,
+    refused), in the decision's transaction, so it is in the inbox once the decision commits
+    (and never for one that rolled back); no SMS (services/applications/, migration 0052)."""
+    note = WorkerNotification(
+        id=uuid.uuid4(), federation_id=federation_id, tenant_id=tenant_id,
+        worker_id=worker_id, case_id=None, application_id=application_id,
+        kind="service_application", status=status, case_no=number, title_zh=title_zh,
+        title_en=title_en, sms="none", created_by=await rls.principal(session),
+        created_at=now, read_at=None)
+    repository.add(session, note)
+    await repository.flush(session)
+    return note
+
+
 def notification_read(n: WorkerNotification) -> NotificationRead:
     return NotificationRead(id=n.id, kind=n.kind, case_id=n.case_id, case_no=n.case_no,
                             status=n.status, title_zh=n.title_zh, title_en=n.title_en,
                             created_at=n.created_at.isoformat(),
-                            read_at=n.read_at.isoformat() if n.read_at else None)
+                            read_at=n.read_at.isoformat() if n.read_at else None,
+                            application_id=n.application_id)
 
 
 async def mine(session: AsyncSession, caller: Caller, *, unread: bool, after: After,

@@ -23,6 +23,9 @@ class Schedule:
 
 
 SCHEDULES: tuple[Schedule, ...] = (
+    # 19:40 UTC = 03:40 Beijing.
+    Schedule("assistance-purge", "40 19 * * *", "assistance-purge",
+             "帮扶特殊类别信息清理 purge the health and family details kept past retention"),
     Schedule("auto-release", "*/5 * * * *", "auto-release",
              "异地接转超期自动转出 release transfers whose origin let N working days pass"),
     Schedule("case-follow-transfer", "* * * * *", "case-follow-transfer",

@@ -19,7 +19,18 @@ from flexunion.cases.weekly import service as weekly
 from flexunion.contracts.checkpoints import breaches as contract_breaches
 from flexunion.db import retention
 from flexunion.jobs.registry import JobRun, register
+from flexunion.services.assistance import retention as assistance_retention
 from flexunion.transfers import jobs as transfers
+
+
+@register("assistance-purge")
+async def assistance_purge(run: JobRun) -> int:
+    """帮扶台账: special-category details of cases closed past the retention period, purged
+    and audited."""
+    assert run.federation_id is not None
+    return await assistance_retention.purge_details(
+        run.session, run.now, federation_id=run.federation_id,
+        defaults=run.settings.assistance)
 
 
 @register("auto-release")

@@ -8,7 +8,8 @@ federation in the files gets its card key (auth) if it has none. A `calendar.yam
 `federation.yaml` is the federation's working calendar (calendars/apply.py); a
 `referral-providers.yaml` its mediation and legal aid providers (cases/referrals/files.py); a
 `platform-rules.yaml` entries of its platform rules register (contracts/rules/files.py); a
-`clause-templates.yaml` HQ's clause templates (contracts/templates/files.py)."""
+`clause-templates.yaml` HQ's clause templates (contracts/templates/files.py); a
+`services.yaml` HQ's service catalogue (services/catalogue/files.py)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from flexunion.core.secrets import Keyring
 from flexunion.federation import tree
 from flexunion.geo import files as geo_files
 from flexunion.provisioning.schemas import FederationSpec, Plan
+from flexunion.services.catalogue import files as service_files
 
 FILE_NAME = "federation.yaml"
 
@@ -99,6 +101,14 @@ def load_templates(path: Path) -> template_files.TemplatesFile | None:
         raise FederationFileError(str(exc)) from exc
 
 
+def load_services(path: Path) -> service_files.ServicesFile | None:
+    """HQ's service catalogue beside a federation file, if there is one."""
+    try:
+        return service_files.load_beside(path)
+    except OperatorError as exc:
+        raise FederationFileError(str(exc)) from exc
+
+
 def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
     """Read and check every file before touching the database; a tenant code may appear in
     only one file (else plan would promise creates that apply cannot do)."""
@@ -108,6 +118,7 @@ def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
         load_providers(path)
         load_rules(path)
         load_templates(path)
+        load_services(path)
     owner: dict[str, tuple[Path, str]] = {}
     for path, spec in loaded:
         for code, where in tree.tenant_codes(spec).items():
@@ -156,6 +167,11 @@ async def _run(session: AsyncSession, directory: Path, apply: bool) -> Plan:
             if templates is not None:
                 await template_files.plan(
                     session, templates, result.federation_id, apply,
+                    lambda *args, changes=changes: changes.append(tree.Change(*args)))
+            services = load_services(path)
+            if services is not None:
+                await service_files.plan(
+                    session, services, result.federation_id, apply,
                     lambda *args, changes=changes: changes.append(tree.Change(*args)))
         except OperatorError as exc:
             raise FederationFileError(str(exc)) from exc

@@ -1,0 +1,11 @@
+"""Every services router, mounted as one."""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from flexunion.services.applications.routes import router as applications_router
+from flexunion.services.assistance.routes import router as assistance_router
+from flexunion.services.catalogue.routes import router as catalogue_router
+
+router = Router("/", route_handlers=[catalogue_router, applications_router, assistance_router])
