@@ -38,6 +38,10 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "membership/cards": ("schemas.py", "service.py", "routes.py"),
     "transfers": SHAPE,
     "me": ("schemas.py", "service.py", "routes.py"),
+    "services": ("routes.py",),
+    # + rules.py (the pure group rules), files.py (service-groups.yaml).
+    "services/events": SHAPE,
+    "services/groups": SHAPE,
     "geo": ("routes.py",),
     "geo/areas": SHAPE,
     "geo/stations": SHAPE,
@@ -88,8 +92,6 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "contracts/documents": ("schemas.py", "service.py", "routes.py"),
     # 核验节点: checkpoints, evidence and its evaluation, signatures, objections.
     "contracts/checkpoints": SHAPE,
-    # 分层分类服务 (issue 17): one sub-package per part.
-    "services": ("routes.py",),
     # 服务目录: + files.py (tenants/<fed>/services.yaml).
     "services/catalogue": SHAPE,
     # 服务申请: a worker's applications, materials and the window's decisions.

@@ -70,8 +70,10 @@ from flexunion.geo.routes import router as geo_router
 from flexunion.inbox.routes import router as inbox_router
 from flexunion.jobs import service as jobs
 from flexunion.me.routes import router as me_router
+from flexunion.membership import service as membership_service
 from flexunion.membership.cards.holders import HolderStore
 from flexunion.membership.routes import router as membership_router
+from flexunion.services.groups import service as service_groups
 from flexunion.services.routes import router as services_router
 from flexunion.transfers.routes import router as transfers_router
 
@@ -188,6 +190,9 @@ def create_app(
     board.guard_steps("ballots:voting", refuse_while_voting)
     board.after_steps("contracts:clause-from-item", agreement_outcomes.on_item_step)
     board.read_links("contracts:clauses", agreement_outcomes.item_links)
+    # A join approved or a member moved: their service groups are re-evaluated (a job queued
+    # in that transaction).
+    membership_service.on_member_changed("services:groups", service_groups.member_changed)
     # A domain queues a job through core.queue in its own transaction (jobs/service.py).
     jobs.install()
 

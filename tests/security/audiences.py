@@ -23,6 +23,37 @@ _OWN_CLIENT = "its own machine client (GET /v1/provider/me), no other"
 _OWN_RECEIPTS = "its own receipts of the referrals made to it (0041)"
 
 EXPECTED: dict[str, dict[str, str]] = {
+    # 分层分类 (0054): the seeded member is homed in region 1 (regional_admin_b) after the move.
+    # member_groups holds a `women` row and a `hardship` row: HQ sees only the first, the home
+    # region both (tests/services/test_groups.py reads each through the API); no partner or
+    # worker sees any (the worker's offers come through flexunion_my_service_offers()).
+    "member_groups": {
+        "hq_admin": "the member's `women` row only: hardship is the home region's",
+        "regional_admin_b": "the member's groups, hardship too: the member is homed here",
+    },
+    "platform_events": {
+        "hq_admin": "",
+        "regional_admin_b": "an event about a member homed here",
+        "partner_hq": "its own event (alpha pushed it): it reads back what it sent",
+        "partner_region": "its own event (alpha pushed it): it reads back what it sent",
+    },
+    "work_signals": {
+        "hq_admin": "",
+        "regional_admin_b": "the work signal of a member homed here",
+        "partner_hq": "the signal its own shift event wrote (nothing it did not send)",
+        "partner_region": "the signal its own shift event wrote (nothing it did not send)",
+    },
+    "service_group_rules": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "regional_admin_b": "",
+        "station_officer": "",
+    },
+    "weather_warnings": {
+        "hq_admin": "",
+        "regional_admin_a": "the warning its region loaded",
+        "station_officer": "a warning its parent region loaded",
+    },
     # 帮扶台账 (0053): region 0's case of the seeded member, its sealed details, budget line,
     # grant; the policy and the member's yearly total at the federation. No partner sees any
     # of it; the special-category details only the handlers of the case's region.

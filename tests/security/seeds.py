@@ -543,6 +543,48 @@ async def seed_assistance(conn: asyncpg.Connection, fed: Federation, member) -> 
         uuid.UUID(member.member_id))
 
 
+async def seed_service_groups(conn: asyncpg.Connection, fed: Federation, member) -> None:
+    """分层分类 (0054): alpha's shift event about the member (homed in region 1 after the
+    move) and its work signal, a heat warning region 0 loaded, the HQ's group rules, and the
+    member's groups — `women` and `hardship` (read by the home region's staff only)."""
+    hq, region0 = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    partner = await conn.fetchval(
+        "SELECT id FROM platform_partners WHERE tenant_id = $1 AND code = 'alpha'", hq)
+    home = await conn.fetchval("SELECT tenant_id FROM members WHERE id = $1",
+                               uuid.UUID(member.member_id))
+    region = await conn.fetchval(
+        "SELECT CASE WHEN kind = 'regional' THEN id ELSE parent_id END FROM tenants"
+        " WHERE id = $1", home)
+    event = await conn.fetchval(
+        "INSERT INTO platform_events (id, federation_id, tenant_id, partner_id, event_id, kind,"
+        " rider_id, member_id, occurred_at, payload, received_by, received_at) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, 'seed-shift', 'shift_worked', 'A-1001', $4, now(),"
+        " '{\"hours\": 8}', 'partner:seed', now()) RETURNING id",
+        hq, home, partner, uuid.UUID(member.member_id))
+    await conn.execute(
+        "INSERT INTO work_signals (id, federation_id, tenant_id, member_id, partner_id,"
+        " event_ref, day, hours, night_hours, heat_hours, zone_code) VALUES"
+        " (gen_random_uuid(), $1, $2, $3, $4, $5, current_date, 8, 2, 1, 'seed')",
+        hq, home, uuid.UUID(member.member_id), partner, event)
+    await conn.execute(
+        "INSERT INTO weather_warnings (id, federation_id, tenant_id, source_ref, kind, level,"
+        " title_zh, area_codes, valid_from, valid_to, loaded_by, loaded_at) VALUES"
+        " (gen_random_uuid(), $1, $2, 'seed-heat', 'heat', 'orange', '高温橙色预警',"
+        " '{seed}', now(), now() + interval '1 day', 'regional_admin:seed', now())", hq, region0)
+    await conn.execute(
+        "INSERT INTO service_group_rules (id, federation_id, tenant_id, code, name_zh, name_en,"
+        " parameters, offers, revision, updated_at) VALUES (gen_random_uuid(), $1, $1,"
+        " 'women', '女骑手/女司机', 'Women', '{}', '{women-workers}', 1, now()),"
+        " (gen_random_uuid(), $1, $1, 'hardship', '困难会员', 'Hardship', '{}',"
+        " '{winter-warm}', 1, now())", hq)
+    for code, why in (("women", '{"sex": "F"}'), ("hardship", '{"sources": ["seed"]}')):
+        await conn.execute(
+            "INSERT INTO member_groups (id, federation_id, tenant_id, region_id, member_id,"
+            " group_code, since, why, updated_by) VALUES (gen_random_uuid(), $1, $2, $3, $4,"
+            " $5, now(), $6, 'system:jobs:service-groups')",
+            hq, home, region, uuid.UUID(member.member_id), code, why)
+
+
 async def seed_calendar(conn: asyncpg.Connection, fed: Federation) -> None:
     """A version by the HQ with its hours and a holiday, one by a region with a local day."""
     hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
@@ -629,6 +671,7 @@ async def seed_every_table(client: httpx.AsyncClient, owner: Any, sms: Any,
     await seed_platform_rules(owner_conn, federation)
     await seed_contracts(owner_conn, federation)
     await seed_services(owner_conn, federation, member)
+    await seed_service_groups(owner_conn, federation, member)
     await seed_assistance(owner_conn, federation, member)
     # A console session, by the real sign-in form.
     async with httpx.AsyncClient(base_url=str(client.base_url)) as browser:

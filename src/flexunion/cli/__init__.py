@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from flexunion.cli import audit, auth, census, db, jobs, serve, tenants, transfers
+from flexunion.cli import audit, auth, census, db, jobs, serve, services, tenants, transfers
 from flexunion.config import load_settings
 from flexunion.core import logs
 
@@ -25,7 +25,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
     logs.configure(level if verbose or serving else "WARNING", quiet_setup=not verbose)
 
 
-for module in (serve, jobs, db, tenants, auth, audit, transfers, census):
+for module in (serve, jobs, db, tenants, auth, audit, transfers, census, services):
     for command in module.COMMANDS:
         main.add_command(command)
 

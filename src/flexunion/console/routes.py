@@ -41,6 +41,7 @@ from flexunion.console import (
     referrals,
     rules,
     service_catalogue,
+    service_groups,
     service_window,
     signin,
     stations,
@@ -105,6 +106,7 @@ PAGES = [
     signed_in(rules.router, roles=ALL),
     signed_in(service_window.router, service_catalogue.router, roles=ALL),
     signed_in(assistance.router, roles=ALL),
+    signed_in(service_groups.router, roles=ALL),
 ]
 
 

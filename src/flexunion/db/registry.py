@@ -41,6 +41,8 @@ from flexunion.membership import models as _membership  # noqa: F401
 from flexunion.services.applications import models as _service_applications  # noqa: F401
 from flexunion.services.assistance import models as _assistance  # noqa: F401
 from flexunion.services.catalogue import models as _service_catalogue  # noqa: F401
+from flexunion.services.events import models as _platform_events  # noqa: F401
+from flexunion.services.groups import models as _service_groups  # noqa: F401
 from flexunion.transfers import models as _transfers  # noqa: F401
 
 metadata = Base.metadata

@@ -39,6 +39,9 @@ SCHEDULES: tuple[Schedule, ...] = (
              "流动议事授权 grant/renew other regions' boards from check-ins and open cases"),
     Schedule("purge", "17 * * * *", "purge",
              "过期数据清理 retention purge (idempotency keys, OTP, sessions, check-ins, job log)"),
+    # 19:10 UTC = 03:10 Beijing: every member's service groups, for drift (time passing).
+    Schedule("service-groups", "10 19 * * *", "service-groups",
+             "服务分组全量重算 re-evaluate every member's service groups (new-registration ends)"),
     Schedule("sla-sweep", "*/5 * * * *", "sla-sweep",
              "临期提醒与超期升级 remind SLA clocks near their deadline, escalate breached ones"),
     # 16:30 UTC on Sunday = 00:30 Beijing on Monday: the ISO week (Beijing) just ended.

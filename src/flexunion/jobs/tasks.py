@@ -7,6 +7,7 @@ from inside a request it calls `flexunion.core.queue.enqueue`."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from flexunion.bargaining.ballots import service as ballots
@@ -20,6 +21,7 @@ from flexunion.contracts.checkpoints import breaches as contract_breaches
 from flexunion.db import retention
 from flexunion.jobs.registry import JobRun, register
 from flexunion.services.assistance import retention as assistance_retention
+from flexunion.services.groups import service as service_groups
 from flexunion.transfers import jobs as transfers
 
 
@@ -82,6 +84,20 @@ async def purge(run: JobRun) -> int:
 async def rectification_carry_over(run: JobRun) -> int:
     """季度整改清单: the last quarter's open items are carried into this one (idempotent)."""
     return await rectification.carry_over_due(run.session, run.now)
+
+
+@register("service-groups")
+async def service_groups_job(run: JobRun) -> int:
+    """分层分类: re-evaluate the named members' service groups (queued by an event, an approval,
+    a transfer), or everyone in chunks (the daily drift run, a rules change)."""
+    assert run.federation_id is not None
+    named = run.payload.get("members")
+    if named:
+        done = await service_groups.evaluate_members(
+            run.session, run.federation_id, [uuid.UUID(m) for m in named], now=run.now)
+    else:
+        done = await service_groups.evaluate_all(run.session, run.federation_id, now=run.now)
+    return done.joined + done.left
 
 
 @register("sla-sweep")

@@ -33,6 +33,14 @@ def normalise_id(raw: str, today: date) -> str:
     return number.upper()
 
 
+def demographics(number: str) -> dict[str, object]:
+    """What the service groups need of a (valid) resident ID and nothing more: the first day
+    of the birth month, and sex from the 17th digit (odd: male)."""
+    born = ric.get_birth_date(number)
+    return {"birth_month": date(born.year, born.month, 1),
+            "sex": "M" if int(number[16]) % 2 else "F"}
+
+
 def mask_id(number: str) -> str:
     """3101**********123X: region prefix and last four, nothing of the birth date."""
     return number[:4] + "*" * (len(number) - 8) + number[-4:]

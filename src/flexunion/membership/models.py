@@ -71,6 +71,9 @@ class Member(Base):
         Index("ix_members_tenant_name_created", "tenant_id", "name_masked", "created_at", "id",
               postgresql_include=["worker_id"]),
         Index("ix_members_worker", "worker_id"),
+        # A partner's rider id → the member (flexunion_partner_rider, 0054).
+        Index("ix_members_platforms", "platforms", postgresql_using="gin",
+              postgresql_ops={"platforms": "jsonb_path_ops"}),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -88,6 +91,9 @@ class Member(Base):
     status: Mapped[MemberStatus] = mapped_column(Text)  # CHECK constraint
     member_no: Mapped[str | None] = mapped_column(Text)
     member_since: Mapped[date | None] = mapped_column(Date)
+    # From the resident ID at join (identity.demographics): 女骑手 and 大龄 need no more.
+    birth_month: Mapped[date | None] = mapped_column(Date, nullable=True)
+    sex: Mapped[str | None] = mapped_column(Text, nullable=True)  # 'F' | 'M'
     status_idx: Mapped[int] = mapped_column(BigInteger)
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -167,6 +167,27 @@ async def active_in(session: AsyncSession, federation_id: uuid.UUID,
     return [(row.id, row.worker_id) for row in await session.execute(stmt)]
 
 
+async def in_federation(session: AsyncSession, federation_id: uuid.UUID, *,
+                        ids: Sequence[uuid.UUID] | None = None, after: uuid.UUID | None = None,
+                        limit: int = 1000) -> Sequence[Member]:
+    """The federation's members the caller may see, by id: those of `ids`, or a chunk after
+    `after` (the service groups' evaluation)."""
+    stmt = select(Member).where(Member.federation_id == federation_id)
+    if ids is not None:
+        stmt = stmt.where(Member.id.in_(list(ids)))
+    if after is not None:
+        stmt = stmt.where(Member.id > after)
+    return (await session.scalars(stmt.order_by(Member.id).limit(limit))).all()
+
+
+async def without_demographics(session: AsyncSession, *, after: uuid.UUID | None,
+                               limit: int) -> Sequence[Member]:
+    stmt = select(Member).where(Member.birth_month.is_(None))
+    if after is not None:
+        stmt = stmt.where(Member.id > after)
+    return (await session.scalars(stmt.order_by(Member.id).limit(limit).with_for_update())).all()
+
+
 async def next_member_no(session: AsyncSession, federation_id: uuid.UUID) -> int:
     return int((await session.execute(_NEXT_MEMBER_NO, {"f": federation_id})).scalar_one())
 

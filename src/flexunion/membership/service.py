@@ -11,7 +11,7 @@ and `move_home` (the one way a member's home changes, used by transfers)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +29,13 @@ from flexunion.db.scope import DbScope
 from flexunion.federation import directory
 from flexunion.federation.directory import Directory, DirectoryEntry
 from flexunion.membership import repository
-from flexunion.membership.identity import mask_name, normalise_id, seal_identity
+from flexunion.membership.identity import (
+    ID_SEAL,
+    demographics,
+    mask_name,
+    normalise_id,
+    seal_identity,
+)
 from flexunion.membership.models import STATUSES, Member, MemberHome, MemberStatus
 from flexunion.membership.schemas import JoinApplication
 
@@ -46,6 +52,21 @@ ACTIONS = {"active": "membership.approved", "rejected": "membership.rejected",
            "left": "membership.left"}
 LIVE = ("applicant", "active", "suspended", "parked")
 STATUS_LABELS = STATUSES  # status → its Chinese label, for other domains' messages
+
+
+MemberHook = Callable[[AsyncSession, Member], Awaitable[None]]
+_changed: dict[str, MemberHook] = {}
+
+
+def on_member_changed(name: str, hook: MemberHook) -> None:
+    """Register (at start-up) what a higher domain does in the same transaction when a
+    member's status or home changes (the service groups re-evaluate the member)."""
+    _changed[name] = hook
+
+
+async def _run_changed(session: AsyncSession, member: Member) -> None:
+    for hook in list(_changed.values()):
+        await hook(session, member)
 
 
 class MemberNotFound(NotFound):
@@ -112,7 +133,7 @@ async def apply(
                    for p in data.platforms],
         city=data.city.strip(), status="applicant",
         status_idx=await repository.next_status_idx(session, fed_id),
-        **seal_identity(keyring, number, data.real_name),
+        **seal_identity(keyring, number, data.real_name), **demographics(number),
     )
     try:
         async with session.begin_nested():
@@ -216,6 +237,7 @@ async def change_status(
                        object_id=member.id,
                        payload={"from": before, "to": to, "reason": reason,
                                 "member_no": member.member_no})
+    await _run_changed(session, member)
     return member
 
 
@@ -260,6 +282,35 @@ async def active_roll(session: AsyncSession, federation_id: uuid.UUID,
     return await repository.active_in(session, federation_id, tenant_ids)
 
 
+async def members_in_federation(session: AsyncSession, federation_id: uuid.UUID, *,
+                                ids: Sequence[uuid.UUID] | None = None,
+                                after: uuid.UUID | None = None,
+                                limit: int = 1000) -> Sequence[Member]:
+    """Members by id (those of `ids`, or a chunk after `after`), as far as the caller sees."""
+    return await repository.in_federation(session, federation_id, ids=ids, after=after,
+                                          limit=limit)
+
+
+async def backfill_demographics(session: AsyncSession, keyring: Keyring, *,
+                                chunk: int = 500) -> int:
+    """Members joined before birth month and sex were kept: derive them from the sealed ID
+    (opened here, never stored again or logged); how many were filled. An operator command."""
+    filled = 0
+    after: uuid.UUID | None = None
+    while True:
+        members = await repository.without_demographics(session, after=after, limit=chunk)
+        if not members:
+            return filled
+        for member in members:
+            number = keyring.open(ID_SEAL, member.id_cipher).decode()
+            derived = demographics(number)
+            member.birth_month = derived["birth_month"]  # type: ignore[assignment]
+            member.sex = derived["sex"]  # type: ignore[assignment]
+            filled += 1
+        await repository.flush(session)
+        after = members[-1].id
+
+
 async def move_home(session: AsyncSession, member: Member, to_tenant_id: uuid.UUID, *,
                     transfer_id: uuid.UUID, at: datetime) -> None:
     """The member's home becomes `to_tenant_id` (locked member, inside the caller's
@@ -272,6 +323,7 @@ async def move_home(session: AsyncSession, member: Member, to_tenant_id: uuid.UU
                                        federation_id=member.federation_id, tenant_id=to_tenant_id,
                                        transfer_id=transfer_id, started_at=at))
     await repository.flush(session)
+    await _run_changed(session, member)
 
 
 

@@ -9,7 +9,8 @@ federation in the files gets its card key (auth) if it has none. A `calendar.yam
 `referral-providers.yaml` its mediation and legal aid providers (cases/referrals/files.py); a
 `platform-rules.yaml` entries of its platform rules register (contracts/rules/files.py); a
 `clause-templates.yaml` HQ's clause templates (contracts/templates/files.py); a
-`services.yaml` HQ's service catalogue (services/catalogue/files.py)."""
+`services.yaml` HQ's service catalogue (services/catalogue/files.py); a
+`service-groups.yaml` its service groups (services/groups/files.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from flexunion.federation import tree
 from flexunion.geo import files as geo_files
 from flexunion.provisioning.schemas import FederationSpec, Plan
 from flexunion.services.catalogue import files as service_files
+from flexunion.services.groups import files as group_files
 
 FILE_NAME = "federation.yaml"
 
@@ -109,6 +111,14 @@ def load_services(path: Path) -> service_files.ServicesFile | None:
         raise FederationFileError(str(exc)) from exc
 
 
+def load_groups(path: Path) -> group_files.GroupsFile | None:
+    """The service groups beside a federation file, if there are any."""
+    try:
+        return group_files.load_beside(path)
+    except OperatorError as exc:
+        raise FederationFileError(str(exc)) from exc
+
+
 def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
     """Read and check every file before touching the database; a tenant code may appear in
     only one file (else plan would promise creates that apply cannot do)."""
@@ -119,6 +129,7 @@ def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
         load_rules(path)
         load_templates(path)
         load_services(path)
+        load_groups(path)
     owner: dict[str, tuple[Path, str]] = {}
     for path, spec in loaded:
         for code, where in tree.tenant_codes(spec).items():
@@ -173,6 +184,11 @@ async def _run(session: AsyncSession, directory: Path, apply: bool) -> Plan:
                 await service_files.plan(
                     session, services, result.federation_id, apply,
                     lambda *args, changes=changes: changes.append(tree.Change(*args)))
+            groups = load_groups(path)
+            if groups is not None and await group_files.plan(
+                    session, groups, result.federation_id, apply,
+                    lambda *args, changes=changes: changes.append(tree.Change(*args))) and apply:
+                await group_files.reevaluate(session, result.federation_id)
         except OperatorError as exc:
             raise FederationFileError(str(exc)) from exc
         plan.changes += result.changes

@@ -1,0 +1,1 @@
+"""Facts pushed by platform partners and official weather warnings (docs/services.md)."""

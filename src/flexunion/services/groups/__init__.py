@@ -1,0 +1,1 @@
+"""分层分类: service groups evaluated from data (docs/services.md)."""
