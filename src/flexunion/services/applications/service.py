@@ -37,6 +37,7 @@ from flexunion.services.applications.schemas import (
 )
 from flexunion.services.catalogue import service as catalogue
 from flexunion.services.catalogue.models import ServiceEntry
+from flexunion.services.groups import service as groups
 
 
 class ApplicationNotFound(NotFound):
@@ -74,11 +75,20 @@ async def _unit(session: AsyncSession, entry: ServiceEntry, member: Member,
     return region.id if region is not None else found.hq.id
 
 
-def _eligible(entry: ServiceEntry) -> bool:
-    """Who may apply. `any_member` holds for every active member; `groups` and `women` are
-    decided from the member's data by the service groups (services/groups, H2) once they are
-    merged: until then the window checks it when reviewing (docs/services.md)."""
-    return entry.eligibility.get("who", "any_member") in ("any_member", "groups", "women")
+async def _eligible(session: AsyncSession, caller: Caller, entry: ServiceEntry,
+                    member: Member) -> bool:
+    """Who may apply (the entry's `eligibility.who`): `any_member` every active member;
+    `women` a member whose resident ID says female (members.sex, derived at join) or who is in
+    the `women` service group; `groups` a member whose open service groups offer this
+    service — the groups file (service-groups.yaml, `offers`) is the one place that says
+    which group gets what, so the entry's `groups` list is what the catalogue shows."""
+    who = entry.eligibility.get("who", "any_member")
+    if who == "any_member":
+        return True
+    offered = await groups.offered_codes(session, caller, member)
+    if who == "women":
+        return member.sex == "F" or entry.code in offered
+    return who == "groups" and entry.code in offered
 
 
 async def _file(session: AsyncSession, caller: Caller, member: Member, data: ApplicationCreate,
@@ -89,7 +99,7 @@ async def _file(session: AsyncSession, caller: Caller, member: Member, data: App
         raise catalogue.ServiceNotFound("该服务已停办。", "This service is not offered now.")
     if entry.kind == "join_transfer":
         raise _own_flow(entry)
-    if not _eligible(entry):
+    if not await _eligible(session, caller, entry, member):
         raise _not_offered()
     if entry.kind == "events" and data.event_id is None:
         raise InvalidInput("报名活动请选择场次。", "Choose an event to sign up for.",

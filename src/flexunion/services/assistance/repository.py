@@ -45,6 +45,14 @@ async def case_by_source(session: AsyncSession, federation_id: uuid.UUID, source
         AssistanceCase.source_ref == source_ref))
 
 
+async def other_open_case(session: AsyncSession, member_id: uuid.UUID,
+                          case_id: uuid.UUID) -> bool:
+    """Whether the member has another open case (accepted or later, not closed)."""
+    return bool(await session.scalar(select(AssistanceCase.id).where(
+        AssistanceCase.member_id == member_id, AssistanceCase.id != case_id,
+        AssistanceCase.closed_at.is_(None), AssistanceCase.step != "applied").limit(1)))
+
+
 async def open_cases_first(session: AsyncSession, now: datetime, *, include_closed: bool,
                            limit: int) -> Sequence[AssistanceCase]:
     """Overdue first, then urgent, then by due time: an urgent item never waits behind an

@@ -36,7 +36,7 @@ from flexunion.calendars import service as calendars
 from flexunion.config import AssistanceSettings
 from flexunion.core.clock import BEIJING
 from flexunion.core.context import Caller, Role
-from flexunion.core.errors import InvalidInput
+from flexunion.core.errors import DomainError, InvalidInput
 from flexunion.core.secrets import Keyring
 from flexunion.db import rls
 from flexunion.federation import directory
@@ -85,9 +85,12 @@ from flexunion.services.assistance.schemas import (
     case_row,
     my_case,
 )
+from flexunion.services.groups import service as groups
 
 DETAILS_SEAL = "assistance-details"
 KIND_CODES = frozenset(KINDS)
+# A case that granted help keeps its member in the hardship service group this long after 回访.
+HARDSHIP_AFTER_GRANT = timedelta(days=365)
 
 
 def year_of(moment: datetime) -> int:
@@ -258,7 +261,7 @@ async def walk_in(session: AsyncSession, keyring: Keyring, caller: Caller, data:
     await _file_details(session, keyring, case, data.details, caller.principal, now)
     case.accepted_by, case.accepted_at = caller.principal, now
     await _step(session, case, "accepted", caller, rules, now)
-    await _accepted(session, case)
+    await _accepted(session, case, now)
     return await read(session, keyring, caller, case.id, now=now)
 
 
@@ -304,19 +307,39 @@ async def _rules_for(session: AsyncSession, case: AssistanceCase,
     return await policy(session, case.federation_id, defaults)
 
 
-async def _flag_member_hardship(session: AsyncSession, member_id: uuid.UUID) -> None:
-    """困难会员: a case reaching 受理 marks its member for the `hardship` service group. The
-    groups sub-domain provides `flexunion.services.groups.service.mark_hardship`; the lead
-    wires this function to it when the two land together. Until then it does nothing."""
-    return None
+async def _flag_member_hardship(session: AsyncSession, case: AssistanceCase, *,
+                                granted: bool | None = None, now: datetime) -> None:
+    """困难会员 (services/groups): a case reaching 受理 marks its member for the `hardship`
+    service group (source `assistance:<case id>`, open-ended); at 回访 the mark ends unless
+    another of the member's cases is still open, and a case that granted help keeps the
+    member in the group for HARDSHIP_AFTER_GRANT more. In a savepoint: staff who cannot see
+    the member (a walk-in at a station of another region) leave no mark, audited, and the
+    step itself stands."""
+    source = f"assistance:{case.id}"
+    try:
+        async with session.begin_nested():
+            if granted is None:
+                await groups.mark_hardship(session, case.member_id, source=source, until=None,
+                                           now=now)
+                return
+            if await repository.other_open_case(session, case.member_id, case.id):
+                return
+            await groups.clear_hardship(session, case.member_id, source=source, now=now)
+            if granted:
+                await groups.mark_hardship(session, case.member_id, source=source,
+                                           until=now + HARDSHIP_AFTER_GRANT, now=now)
+    except DomainError as exc:
+        await audit.record(session, "assistance.hardship_mark_skipped", tenant_id=case.tenant_id,
+                           object_type="assistance_case", object_id=case.id,
+                           payload={"code": exc.code})
 
 
-async def _accepted(session: AsyncSession, case: AssistanceCase) -> None:
+async def _accepted(session: AsyncSession, case: AssistanceCase, now: datetime) -> None:
     await repository.flush(session)
     await audit.record(session, "assistance.accepted", tenant_id=case.tenant_id,
                        object_type="assistance_case", object_id=case.id,
                        payload={"urgent": case.urgent})
-    await _flag_member_hardship(session, case.member_id)
+    await _flag_member_hardship(session, case, now=now)
 
 
 async def accept(session: AsyncSession, keyring: Keyring, caller: Caller, case_id: uuid.UUID, *,
@@ -328,7 +351,7 @@ async def accept(session: AsyncSession, keyring: Keyring, caller: Caller, case_i
     case.accepted_by, case.accepted_at = caller.principal, now
     await _step(session, case, "accepted", caller, await _rules_for(session, case, defaults),
                 now)
-    await _accepted(session, case)
+    await _accepted(session, case, now)
     return await read(session, keyring, caller, case.id, now=now)
 
 
@@ -464,10 +487,12 @@ async def follow_up(session: AsyncSession, keyring: Keyring, caller: Caller, cas
     _require_role(caller, "follow_up")
     _expect(case, *FOLLOW_UP_FROM)
     case.followup_by, case.followup_at, case.followup_note = caller.principal, now, data.note
+    granted = case.step == "granted"
     await _step(session, case, "closed", caller, await _rules_for(session, case, defaults), now)
     await repository.flush(session)
     await audit.record(session, "assistance.closed", tenant_id=case.tenant_id,
                        object_type="assistance_case", object_id=case.id)
+    await _flag_member_hardship(session, case, granted=granted, now=now)
     return await read(session, keyring, caller, case.id, now=now)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.core.clock import BEIJING
-from flexunion.core.context import Caller
+from flexunion.core.context import Caller, Role
 from flexunion.core.errors import InvalidInput, NotFound
 from flexunion.db import rls
 from flexunion.federation import directory
@@ -304,6 +304,18 @@ async def group_list(session: AsyncSession, caller: Caller, code: str, *, place:
 
 
 # ---- the worker ------------------------------------------------------------------------------
+
+
+async def offered_codes(session: AsyncSession, caller: Caller, member: Member) -> set[str]:
+    """The service codes the member's open groups offer: for the worker itself through the
+    definer function (a worker reads no group rows), for staff from the group rows their
+    scope sees (a hardship row only by the member's home region) and the federation's rules.
+    Used to decide who may apply for a service open to groups (services/applications)."""
+    if caller.role is Role.WORKER:
+        return set(await repository.my_offers(session))
+    rows = await repository.open_of(session, [member.id])
+    offers = {r.code: r.offers for r in await repository.rules(session, member.federation_id)}
+    return {code for row in rows for code in offers.get(row.group_code, [])}
 
 
 async def my_offers(session: AsyncSession, caller: Caller) -> OfferedRead:
