@@ -98,6 +98,34 @@ ASGI, 2026-12-02: verify 104 µs, the same POST with a card refused on its face 
 /healthz 29 µs); the rest is the POST pipeline (auth, body, input guard, unit of work)
 and Litestar's body extraction and response. This is left for the pipeline work.
 
+Recorded 2026-12-07 23:25 with the fast lanes (core/fastlane.py: verify answered before
+Litestar's router, same token check, body decoded strictly into CardVerifyRequest, same
+verifier). The box was far from quiet: 2 vCPUs shared with ~5 other helpers' test runs,
+load average 7.4–8.8 during (a), so every absolute figure is ~3–7× slower than on
+2026-12-02: read the ratios. 1 member, wrk, 32 connections, 3 × 5 s, rounds interleaved,
+medians; (a) now also prints the server's CPU per request (user+system from /proc over
+each run, divided by the requests) and hello's CPU / this one's:
+
+    GET /hello (bare Litestar)            2,431 req/s             147.3 µs CPU/req
+    GET /healthz (fast lane)              3,932 req/s  161.8 %     83.9 µs  175.6 %
+    POST /v1/cards/verify (fast lane)     1,969 req/s   81.0 %    201.5 µs   73.1 %
+                                                       target ≥ 50 %: met (both ways)
+    GET /v1/me/card (unchanged card)         81 req/s              (the pipeline; not a lane)
+    CardVerifier.verify in process       65.8 % of raw Ed25519 (1,131 vs 1,717 /s): below
+                                         80 % in this run only — the in-process path is
+                                         unchanged (80.6–84.2 % at load ~1 on 2026-12-02);
+                                         at load 8 the two loops are timed seconds apart
+    owner's UPDATE → verify / list       9.8 / 28.9 ms median; /healthz p99 during the
+                                         changes 33.7 ms (10 ms: missed at this load; 1.5 ms
+                                         at load ~1 on 2026-12-02)
+
+Again 23:49, the box quieter (load average 1.7–2.2 during (a); same options): hello 5,422
+req/s (169.9 µs CPU/req); /healthz 172.0 % (CPU 163.7 %); verify 4,510 req/s = 83.2 %
+(CPU 78.1 %): target ≥ 50 %: met; /v1/me/card (unchanged) 270 req/s; CardVerifier.verify
+75.5 % of raw Ed25519 in process (unchanged code; 80 % missed in both runs today, met at
+load ~1 on 2026-12-02); owner's UPDATE → verify 3.7 ms, → list 8.0 ms median; /healthz
+p99 2.4 ms during the changes (target 10 ms: met).
+
 Before this work (recorded 2026-11-24, 2 vCPUs, wrk 4.1, 32 connections, 3 × 10 s): hello
 10,269 req/s; /healthz 55.2 %; verify 1,996 req/s = 19.4 % (one PostgreSQL read of the
 holder per check); verify with the holder cached 5 s 35.9 %; CardVerifier.verify with the
@@ -130,6 +158,7 @@ for _path in (str(ROOT / "bench"), str(ROOT / "src"), str(ROOT)):
 from _common import (  # noqa: E402  (bench/ on the path first)
     SECRET,
     arrange,
+    cpu_seconds,
     load_tool,
     run_load,
     server_env,
@@ -591,10 +620,17 @@ def main() -> None:
         for url, payload, who in targets.values():  # warm-up
             run_load(tool, url, 2, args.connections, body=payload, auth=who, workdir=tmp)
         http: dict[str, list[float]] = {name: [] for name in targets}
+        cpu: dict[str, list[float]] = {name: [] for name in targets}  # server µs per request
+        load_during: list[float] = []
         for _ in range(args.rounds):
             for name, (url, payload, who) in targets.items():
-                http[name].append(run_load(tool, url, args.seconds, args.connections,
-                                           body=payload, auth=who, workdir=tmp))
+                before = cpu_seconds(server.pid)
+                rate = run_load(tool, url, args.seconds, args.connections, body=payload,
+                                auth=who, workdir=tmp)
+                cpu[name].append((cpu_seconds(server.pid) - before) / (rate * args.seconds)
+                                 * 1e6)
+                http[name].append(rate)
+                load_during.append(os.getloadavg()[0])
         server_rss = rss_mb(server.pid)
 
         print("(d) status changes while /healthz is sampled …", file=sys.stderr)
@@ -609,10 +645,13 @@ def main() -> None:
     med = {name: statistics.median(values) for name, values in http.items()}
     hello = med["hello"]
 
+    med_cpu = {name: statistics.median(values) for name, values in cpu.items()}
+
     def line(label: str, name: str, note: str = "") -> tuple[str, str, str]:
         runs = " ".join(f"{x:,.0f}" for x in http[name])
         return (label, f"{med[name]:,.0f} req/s", f"{med[name] / hello:6.1%} of hello   [{runs}]"
-                + (f"  {note}" if note else ""))
+                f"   CPU {med_cpu[name]:,.1f} µs/req = hello/this "
+                f"{med_cpu['hello'] / med_cpu[name]:6.1%}" + (f"  {note}" if note else ""))
 
     def ms(values: list[float]) -> str:
         return f"{statistics.median(values) * 1000:,.1f} ms (max {max(values) * 1000:,.1f})"
@@ -621,7 +660,7 @@ def main() -> None:
     rows = [
         (f"(a) HTTP, 1 uvicorn worker, {tool}, loopback, {members}", "", ""),
         line("  GET /hello (bare Litestar app)", "hello"),
-        line("  GET /healthz (flexunion pipeline, no DB)", "healthz"),
+        line("  GET /healthz (flexunion, fast lane, no DB)", "healthz"),
         line("  POST /v1/cards/verify", "verify", "← target ≥ 50 %"),
         line("  GET /v1/me/card (unchanged card, QR reused)", "card", "← target ≥ 200/s"),
         ("(b) in process, same token bytes", "", ""),
@@ -666,7 +705,7 @@ def main() -> None:
     width = max(len(r[0]) for r in rows)
     print(f"flexunion card bench — {os.cpu_count()} CPUs, {args.connections} connections, "
           f"{args.seconds:g} s × {args.rounds} rounds, medians; load average "
-          f"{os.getloadavg()[0]:.2f}")
+          f"{os.getloadavg()[0]:.2f} (during (a): {min(load_during):.2f}–{max(load_during):.2f})")
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>14}  {note}")
 

@@ -46,6 +46,7 @@ from flexunion.contracts.routes import router as contracts_router
 from flexunion.contracts.rules.routes import router as platform_rules_router
 from flexunion.core.clock import Clock
 from flexunion.core.deps import DEPENDENCIES, resolve_in_turn
+from flexunion.core.fastlane import FastLanes, FlexunionApp
 from flexunion.core.http import document_problems
 from flexunion.core.middleware import PipelineMiddleware
 from flexunion.core.openapi import (
@@ -57,6 +58,7 @@ from flexunion.core.problems import EXCEPTION_HANDLERS, http_exception_handler
 from flexunion.core.request_id import stamp_response
 from flexunion.core.secrets import Keyring, load_master_secret
 from flexunion.core.strict import StrictRequest
+from flexunion.core.system_routes import LANES as SYSTEM_LANES
 from flexunion.core.system_routes import router as system_router
 from flexunion.core.uow import OUTBOUND, Outbound
 from flexunion.db.engine import make_engine, make_sessionmaker
@@ -66,12 +68,14 @@ from flexunion.db.urls import to_asyncpg
 from flexunion.federation.routes import router as federation_router
 from flexunion.geo.checkins.service import erase_on_withdrawal as erase_checkins
 from flexunion.geo.registry import GeoRegistry
+from flexunion.geo.routes import LANES as GEO_LANES
 from flexunion.geo.routes import router as geo_router
 from flexunion.inbox.routes import router as inbox_router
 from flexunion.jobs import service as jobs
 from flexunion.me.routes import router as me_router
 from flexunion.membership import service as membership_service
 from flexunion.membership.cards.holders import HolderStore
+from flexunion.membership.routes import LANES as MEMBERSHIP_LANES
 from flexunion.membership.routes import router as membership_router
 from flexunion.services.groups import service as service_groups
 from flexunion.services.routes import router as services_router
@@ -90,6 +94,9 @@ ROUTERS = [system_router, auth_router, federation_router, calendars_router, cons
            contracts_router, services_router,
            cases_router, platform_rules_router, inbox_router, audit_router, docs_assets_router,
            console_router]
+# The hottest operations, answered before the router when the request is of the plainest
+# shape; their routes above document them and answer everything else (core/fastlane.py).
+LANES = [*SYSTEM_LANES, *MEMBERSHIP_LANES, *GEO_LANES]
 
 
 def app_database_url(settings: Settings) -> str:
@@ -180,6 +187,7 @@ def create_app(
     sms: SmsGateway | None = None,
     clock: Clock | None = None,
     oidc_http: httpx.AsyncClient | None = None,
+    fast_lanes: bool = True,
 ) -> Litestar:
     clock = clock or Clock()
     keyring = Keyring(load_master_secret(settings))
@@ -240,8 +248,10 @@ def create_app(
             await app.state.reader.close()
             await engine.dispose()
 
-    app = Litestar(
+    lanes = FastLanes(LANES) if fast_lanes else None
+    app = FlexunionApp(
         route_handlers=ROUTERS,
+        fast_lanes=lanes,
         # One layer: OPTIONS answers Allow, then the token, the input guard (unstorable text
         # and loose scalars refused before any session opens) and the unit of work
         # (core/middleware.py).
@@ -268,4 +278,6 @@ def create_app(
     document_problems(app, max_body=settings.api.request_max_body_bytes)
     document_optional_bodies(app)
     document_closed_structs(app)
+    if lanes is not None:
+        lanes.check(app)  # each lane has its route's access, limits and parameters
     return app

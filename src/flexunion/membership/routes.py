@@ -19,6 +19,7 @@ from flexunion.core.pagination import Page, decode_time_cursor, page_of, time_ke
 from flexunion.federation import directory
 from flexunion.federation import service as federation
 from flexunion.membership import service
+from flexunion.membership.cards.routes import LANES as CARD_LANES
 from flexunion.membership.cards.routes import router as cards_router
 from flexunion.membership.schemas import Decision, JoinRule, MemberRead, StatusChange, member_read
 
@@ -118,3 +119,4 @@ router = Router("/", route_handlers=[
            route_handlers=[set_join_rule]),
     cards_router,
 ])
+LANES = CARD_LANES  # core/fastlane.py

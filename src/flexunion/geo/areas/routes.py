@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
+from flexunion.core.fastlane import LaneRequest, decimal, lane, member
 from flexunion.core.http import BEARER, PAGING, STAFF, Paging, access, problems
 from flexunion.core.pagination import Page, decode_cursor, page_of
 from flexunion.core.uow import UnitOfWork
@@ -141,6 +142,11 @@ async def resolve(
     geo: NamedDependency[GeoRegistry], lat: Lat, lon: Lon,
     crs: Annotated[Crs, QueryParameter()] = Crs.WGS84,
 ) -> Resolution:
+    return await _resolve(uow, caller, geo, lat, lon, crs)
+
+
+async def _resolve(uow: UnitOfWork, caller: Caller, geo: GeoRegistry, lat: float, lon: float,
+                   crs: Crs) -> Resolution:
     wlon, wlat = wgs84_point(lon, lat, crs)
     snap = await geo.for_caller(uow, caller)  # from memory: no session unless staff asks
     hits = snap.areas.resolve(wlon, wlat)
@@ -150,9 +156,23 @@ async def resolve(
                                      crs=Crs.WGS84.value))
 
 
+async def _resolve_lane(request: LaneRequest) -> Resolution:
+    """The fast lane of GET /v1/geo/resolve (core/fastlane.py): plain decimal lat/lon and a
+    known crs, else the pipeline's."""
+    query = request.query
+    assert request.caller is not None
+    return await _resolve(request.uow, request.caller, request.state.geo,
+                          decimal(query.get("lat")), decimal(query.get("lon")),
+                          member(query.get("crs"), Crs, Crs.WGS84))
+
+
+RESOLVERS = access(AUDIENCE_MOBILE, AUDIENCE_ADMIN)
 router = Router("/", tags=["geo 服务区域"], security=BEARER, route_handlers=[
     Router("/v1/admin/geo/areas", opt=STAFF,
            route_handlers=[upload_areas, list_areas, export_areas, get_area, delete_area]),
-    Router("/v1/geo/resolve", opt=access(AUDIENCE_MOBILE, AUDIENCE_ADMIN),
-           route_handlers=[resolve]),
+    Router("/v1/geo/resolve", opt=RESOLVERS, route_handlers=[resolve]),
 ])
+# Answered before the router when the request is of the plainest shape (core/fastlane.py);
+# the route above documents the operation and answers everything else.
+LANES = [lane("GET", "/v1/geo/resolve", _resolve_lane, RESOLVERS,
+              query=frozenset({"lat", "lon", "crs"}))]

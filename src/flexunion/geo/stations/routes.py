@@ -14,6 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.config import AUDIENCE_ADMIN, AUDIENCE_MOBILE
 from flexunion.core.clock import Clock
 from flexunion.core.context import ADMIN_ROLES, Caller, Role
+from flexunion.core.fastlane import (
+    Declined,
+    LaneRequest,
+    boolean,
+    decimal,
+    integer,
+    lane,
+    member,
+)
 from flexunion.core.http import BEARER, PAGING, STAFF, Paging, access, problems
 from flexunion.core.pagination import Page, clamp, decode_cursor, page_of
 from flexunion.core.uow import UnitOfWork
@@ -248,6 +257,13 @@ async def nearby_stations(
     open_now: Annotated[bool | None, QueryParameter(
         description="true: only stations open now; otherwise all, each saying open_now")] = None,
 ) -> NearbyStations:
+    return await _nearby(uow, caller, clock, geo, lat, lon, crs, radius_m, limit, amenity,
+                         open_now)
+
+
+async def _nearby(uow: UnitOfWork, caller: Caller, clock: Clock, geo: GeoRegistry,
+                  lat: float, lon: float, crs: Crs, radius_m: int, limit: int,
+                  amenity: list[str] | None, open_now: bool | None) -> NearbyStations:
     x, y = wgs84_point(lon, lat, crs)
     wanted = frozenset(service.check_amenities(amenity or []))
     now = clock.now()
@@ -275,13 +291,34 @@ async def station_board(
                          board.latest_check, crs=crs, now=now)
 
 
+async def _nearby_lane(request: LaneRequest) -> NearbyStations:
+    """The fast lane of GET /v1/geo/stations/nearby (core/fastlane.py): plain decimal
+    lat/lon, a known crs, radius and limit in decimal digits within the route's bounds,
+    `true`/`false`, known amenity codes; else the pipeline's."""
+    query = request.query
+    assert request.caller is not None
+    amenity = request.lists.get("amenity")
+    if amenity and any(len(code) > 32 for code in amenity):  # AmenityCode's max_length
+        raise Declined
+    return await _nearby(
+        request.uow, request.caller, request.state.clock, request.state.geo,
+        decimal(query.get("lat")), decimal(query.get("lon")),
+        member(query.get("crs"), Crs, Crs.WGS84),
+        integer(query.get("radius_m"), 3000, 1, 50_000), integer(query.get("limit"), 10, 1, 50),
+        amenity, boolean(query.get("open_now")))
+
+
+FINDERS = access(AUDIENCE_MOBILE, AUDIENCE_ADMIN, roles={Role.WORKER, *ADMIN_ROLES})
 router = Router("/", tags=["stations 驿站"], security=BEARER, route_handlers=[
     Router("/v1/admin/geo/stations", opt=STAFF, route_handlers=[
         create_station, list_stations, get_station, update_station, deactivate_station,
         reactivate_station, set_roster, get_roster, add_supply, list_supplies, record_check,
         list_checks]),
     Router("/v1/admin/geo/station-checks/missing", opt=STAFF, route_handlers=[missing_checks]),
-    Router("/v1/geo/stations",
-           opt=access(AUDIENCE_MOBILE, AUDIENCE_ADMIN, roles={Role.WORKER, *ADMIN_ROLES}),
-           route_handlers=[nearby_stations, station_board]),
+    Router("/v1/geo/stations", opt=FINDERS, route_handlers=[nearby_stations, station_board]),
 ])
+# Answered before the router when the request is of the plainest shape (core/fastlane.py);
+# the route above documents the operation and answers everything else.
+LANES = [lane("GET", "/v1/geo/stations/nearby", _nearby_lane, FINDERS,
+              query=frozenset({"lat", "lon", "crs", "radius_m", "limit", "amenity", "open_now"}),
+              repeated=frozenset({"amenity"}))]
