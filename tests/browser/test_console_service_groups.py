@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flexunion.config import Settings
 from flexunion.db.engine import make_engine, make_sessionmaker
 from tests.browser.conftest import shoot, sign_in
-from tests.services.conftest import drain, load_groups, member, push
+from tests.services.conftest import drain, load_groups, load_services, member, push
 from tests.services.test_platform_events import shift
 from tests.support.bargaining import partner_client
 from tests.support.console import staff_account
@@ -35,6 +35,7 @@ async def test_the_group_list_filters_by_place_and_zone_and_the_csv_downloads(
         federation: Federation, staff_token) -> None:
     r1 = federation.regions[0]
     await load_groups(owner, federation)
+    await load_services(owner, federation)
     joined, rider = await member(client, sms, federation, staff_token)
     alpha = await partner_client(client, owner, federation, "alpha")
     r = await push(client, alpha.token, shift(rider, hours=12, night_hours=10, zone_code="z-7"),

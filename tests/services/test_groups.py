@@ -22,6 +22,7 @@ from tests.services.conftest import (
     drain,
     drift,
     load_groups,
+    load_services,
     member,
     open_groups,
     push,
@@ -45,6 +46,7 @@ async def test_a_night_shift_event_adds_night_heat_outdoor_and_the_offer_not_the
         client, owner, sms, settings, clock, app_sessions, federation: Federation,
         staff_token) -> None:
     await load_groups(owner, federation)
+    await load_services(owner, federation)  # the catalogue names what is offered
     joined, rider = await member(client, sms, federation, staff_token,
                                  id_number=resident_id(date(1995, 5, 1), female=False))
     await drain(owner, app_sessions, settings, clock, federation)  # the approval's job
@@ -156,6 +158,7 @@ async def test_hardship_is_marked_by_the_ledger_and_read_only_by_the_home_region
         client, owner, sms, settings, clock, app_sessions, federation: Federation,
         staff_token) -> None:
     await load_groups(owner, federation)
+    await load_services(owner, federation)
     at = federation.stations[federation.regions[0]][0]
     joined, _ = await member(client, sms, federation, staff_token, region=0, at=at)
     region = federation.ids[federation.regions[0]]

@@ -18,7 +18,7 @@ from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
 from flexunion.core.errors import DomainError
 from flexunion.services.groups import service
-from flexunion.services.groups.schemas import SERVICE_NAMES, csv_bytes
+from flexunion.services.groups.schemas import csv_bytes
 
 Text = Annotated[str | None, QueryParameter(max_length=64)]
 
@@ -41,7 +41,7 @@ async def groups_page(request: Request[Any, Any, Any], session: NamedDependency[
             problem = exc.detail
     return html(request, "service_groups/list.html", menu="groups", groups=groups,
                 chosen=chosen, place=place or "", zone=zone or "", read=read, problem=problem,
-                names=SERVICE_NAMES)
+                names=await service.service_names(session, caller))
 
 
 @get("/export", include_in_schema=False)

@@ -12,22 +12,6 @@ import msgspec
 
 from flexunion.services.groups.models import GroupRule
 
-# The shared service codes (docs/services.md) and their names: the catalogue
-# (services/catalogue) is the source of truth once merged; these are the fallback labels.
-SERVICE_NAMES: dict[str, tuple[str, str]] = {
-    "join-transfer": ("入会转会", "Join and transfer"),
-    "hardship": ("帮扶申报", "Hardship assistance"),
-    "legal-advice": ("法律咨询", "Legal advice"),
-    "events": ("文体活动", "Cultural and sports events"),
-    "convalescence": ("疗休养", "Convalescence"),
-    "women-workers": ("女职工专项服务", "Women workers' services"),
-    "summer-cool": ("送清凉", "Summer cooling supplies"),
-    "winter-warm": ("送温暖", "Winter warmth"),
-    "health-check": ("体检预约", "Health check booking"),
-    "skills-training": ("技能培训", "Skills training"),
-    "childcare": ("子女托管", "Childcare in school holidays"),
-}
-
 
 class GroupRead(msgspec.Struct):
     code: str
@@ -82,10 +66,12 @@ def group_read(rule: GroupRule, members: int) -> GroupRead:
                      revision=rule.revision, members=members)
 
 
-def offered(codes: list[str]) -> OfferedRead:
-    return OfferedRead(services=[OfferedService(code=c, name_zh=SERVICE_NAMES.get(c, (c, c))[0],
-                                                name_en=SERVICE_NAMES.get(c, (c, c))[1])
-                                 for c in codes])
+def offered(codes: list[str], names: dict[str, tuple[str, str | None]]) -> OfferedRead:
+    """The offered codes that the catalogue names (an offer of a service the catalogue does not
+    hold, or holds inactive, is no offer: nothing to apply for)."""
+    return OfferedRead(services=[OfferedService(code=c, name_zh=names[c][0],
+                                                name_en=names[c][1] or names[c][0])
+                                 for c in codes if c in names])
 
 
 

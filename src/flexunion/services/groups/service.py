@@ -36,6 +36,7 @@ from flexunion.federation.directory import Directory, DirectoryEntry
 from flexunion.geo.areas import service as areas
 from flexunion.membership import service as membership
 from flexunion.membership.models import Member
+from flexunion.services.catalogue import service as catalogue
 from flexunion.services.events import service as events
 from flexunion.services.groups import repository
 from flexunion.services.groups.models import GroupRule, MemberGroup
@@ -321,4 +322,11 @@ async def offered_codes(session: AsyncSession, caller: Caller, member: Member) -
 async def my_offers(session: AsyncSession, caller: Caller) -> OfferedRead:
     """The services offered to me (codes and names), never the group that offers them."""
     await membership.require_active(session, caller)
-    return offered(await repository.my_offers(session))
+    return offered(await repository.my_offers(session), await service_names(session, caller))
+
+
+async def service_names(session: AsyncSession,
+                        caller: Caller) -> dict[str, tuple[str, str | None]]:
+    """The catalogue's names of the active services that apply to the caller, by code."""
+    return {o.row.code: (o.row.title_zh, o.row.title_en)
+            for o in await catalogue.listed(session, caller, active_only=True)}
