@@ -11,11 +11,11 @@ the service's; 1.0 would be "as fast as hand-written Python"):
    Python translation, conditions/fast.py, giving the answer and every variable read, as a
    checkpoint stores them) against the rule as a Python function over the same flattened
    evidence. The issue's target: ≥ 0.3.
-2. **In memory** (no database): per checkpoint, as `service.rerun` does it — each clause's
-   condition prepared once for the run (`service.prepared`: compiled and type-checked, the
-   evidence schema's validator built), then `service.evaluate_prepared`: the evidence
+2. **In memory** (no database): per checkpoint, as `evaluation.rerun` does it — each clause's
+   condition prepared once for the run (`evaluation.prepared`: compiled and type-checked, the
+   evidence schema's validator built), then `evaluation.evaluate_prepared`: the evidence
    validated and flattened, evaluated, the values read captured — and `compliance.tally`,
-   against the Python functions and a `Counter`. Also `service.evaluate`, a submission's
+   against the Python functions and a `Counter`. Also `evaluation.evaluate`, a submission's
    way, which finds the prepared condition in a cache keyed by the repr() of the condition,
    schema and parameters (~1–2 µs more, nothing against a submission's milliseconds).
 3. **Through the database** (unless `--no-db`): one embedded PostgreSQL, a federation, the
@@ -23,7 +23,7 @@ the service's; 1.0 would be "as fast as hand-written Python"):
    made through the real HTTP API; then, as the owner, COPY-seeded copies of those clauses
    and `--checkpoints` checkpoints due in 2027Q2, each with one evaluated evidence row
    (generated evidence; result, read and breach from the Python functions, the sha256 over
-   RFC 8785 JSON as the service computes it). The compliance run is `service.rerun`, as a
+   RFC 8785 JSON as the service computes it). The compliance run is `evaluation.rerun`, as a
    regional admin on the app role (RLS on), in one transaction: the latest evidence of every
    checkpoint due in the quarter in one query (columns, not ORM entities), the clauses in one
    more, each (clause, condition, parameters) prepared once, every evidence re-evaluated and
@@ -67,7 +67,7 @@ for _path in (str(ROOT / "src"), str(ROOT)):
         sys.path.insert(0, _path)
 
 from flexunion.contracts.agreements.models import AgreementClause  # noqa: E402
-from flexunion.contracts.checkpoints import compliance, service  # noqa: E402
+from flexunion.contracts.checkpoints import compliance, evaluation  # noqa: E402
 
 Rule = Callable[[dict[str, Any]], bool]
 # The demo templates' conditions (tenants/demo/clause-templates.yaml): template, condition,
@@ -107,27 +107,27 @@ def in_memory(n: int) -> dict[str, float]:
             for i in range(n)]
     clauses = [AgreementClause(evidence_schema=schema, condition=src, parameters=params)
                for _t, src, schema, params, _f, _r in CLAUSES]
-    service.evaluate(clauses[0], clauses[0].parameters, CLAUSES[0][1], rows[0][2])  # compile
+    evaluation.evaluate(clauses[0], clauses[0].parameters, CLAUSES[0][1], rows[0][2])  # compile
 
-    # as service.rerun does: each clause's condition prepared once for the run
+    # as evaluation.rerun does: each clause's condition prepared once for the run
     t = time.perf_counter()
-    ready: dict[int, service.Prepared] = {}
+    ready: dict[int, evaluation.Prepared] = {}
     statuses = []
     for partner, k, ev in rows:
         prep = ready.get(k)
         if prep is None:
             c = clauses[k]
-            prep = ready[k] = service.prepared(c, c.parameters, CLAUSES[k][1])
-        result, _read, _error = service.evaluate_prepared(prep, ev)
+            prep = ready[k] = evaluation.prepared(c, c.parameters, CLAUSES[k][1])
+        result, _read, _error = evaluation.evaluate_prepared(prep, ev)
         statuses.append((partner, "met" if result else "breached"))
     run = compliance.tally(QUARTER, statuses)
     service_s = time.perf_counter() - t
 
-    # one submission's way: service.evaluate finds the prepared condition by its key
+    # one submission's way: evaluation.evaluate finds the prepared condition by its key
     t = time.perf_counter()
     for _partner, k, ev in rows[:20_000]:
         c = clauses[k]
-        service.evaluate(c, c.parameters, CLAUSES[k][1], ev)
+        evaluation.evaluate(c, c.parameters, CLAUSES[k][1], ev)
     keyed_us = (time.perf_counter() - t) / min(n, 20_000) * 1e6
 
     t = time.perf_counter()
@@ -140,7 +140,7 @@ def in_memory(n: int) -> dict[str, float]:
 
     # the condition alone, per evaluation: best of 15 passes over the same 20,000 evidences,
     # the two sides taking turns (a shared machine's load drifts)
-    compiled = [service.prepared(c, c.parameters, CLAUSES[k][1]).compiled
+    compiled = [evaluation.prepared(c, c.parameters, CLAUSES[k][1]).compiled
                 for k, c in enumerate(clauses)]
     flat = [(compiled[k].evaluate, CLAUSES[k][4],
              ev | {f"params.{p}": v for p, v in CLAUSES[k][3].items()})
@@ -244,7 +244,7 @@ async def _seed(owner_url: str, clause_ids: list[uuid.UUID], n: int) -> dict[str
                 result = src[4](flat)
                 evidence.append((
                     uuid.uuid4(), cl["federation_id"], cl["tenant_id"], cl["partner_id"], cp,
-                    clause_id, json.dumps(ev), service.sha256_of(ev), src[1],
+                    clause_id, json.dumps(ev), evaluation.sha256_of(ev), src[1],
                     cl["document_sha256"], cl["parameters"],
                     json.dumps({r: flat[r] for r in src[5]}), result, None, not result, now,
                     "bench:seed"))
@@ -308,7 +308,7 @@ async def _service_run(app: Any, fed: Any, region: str) -> dict[str, Any]:
         uow = UnitOfWork(app, caller.db_scope("bench"))
         try:
             t = time.perf_counter()
-            run = await service.rerun(uow.session, caller, QUARTER)
+            run = await evaluation.rerun(uow.session, caller, QUARTER)
             out[f"{label}_s"] = time.perf_counter() - t
             t = time.perf_counter()
             await repository.latest_evidence(uow.session, *compliance.bounds(QUARTER))
@@ -413,10 +413,10 @@ def main() -> None:
     print(f"per evaluation (condition alone): Compiled.evaluate {m['cond_us']:.3f} µs, "
           f"Python function {m['py_us']:.3f} µs, ratio {m['py_us'] / m['cond_us']:.3f} "
           "(target ≥ 0.3)")
-    print(f"in memory: service.evaluate_prepared + tally {m['service_s']:.3f} s "
+    print(f"in memory: evaluation.evaluate_prepared + tally {m['service_s']:.3f} s "
           f"({n / m['service_s']:,.0f} evaluations/s); Python + Counter {m['python_s']:.3f} s "
           f"({n / m['python_s']:,.0f}/s); ratio {m['python_s'] / m['service_s']:.3f}; "
-          f"service.evaluate with its cache lookup (a submission's) {m['keyed_us']:.2f} µs")
+          f"evaluation.evaluate with its cache lookup (a submission's) {m['keyed_us']:.2f} µs")
     if args.no_db:
         return
     from tests.support import database
@@ -431,11 +431,11 @@ def main() -> None:
             db.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     s, p = d["service_s"], d["plain_s"]
-    print(f"database: service.rerun (app role, RLS, one query + clauses, re-evaluate, compare, "
+    print(f"database: evaluation.rerun (app role, RLS, one query + clauses, re-evaluate, compare, "
           f"tally) {s:.3f} s ({n / s:,.0f} evaluations/s), of which the evidence query "
           f"{d['fetch_s']:.3f} s; plain asyncpg + Python {p:.3f} s ({n / p:,.0f}/s); "
           f"ratio {p / s:.3f}")
-    print(f"database: service.rerun against the Python functions in memory "
+    print(f"database: evaluation.rerun against the Python functions in memory "
           f"{d['memory_s']:.3f} s: ratio {d['memory_s'] / s:.3f}")
     ms = d["submit_ms"]
     if ms:

@@ -1,4 +1,4 @@
-"""季度合规核查, evaluated again (checkpoints/service.rerun): the latest evidence of each
+"""季度合规核查, evaluated again (checkpoints/evaluation.rerun): the latest evidence of each
 checkpoint due in the quarter is re-run from what was stored and tallied per partner; a
 stored evaluation that no longer comes out the same (tampered values read) is named.
 Real database, real app; the run as a regional admin on the app role (RLS on)."""
@@ -10,7 +10,7 @@ import uuid
 
 from sqlalchemy import text
 
-from flexunion.contracts.checkpoints import service
+from flexunion.contracts.checkpoints import evaluation
 from flexunion.core.context import Caller, Role
 from flexunion.core.uow import UnitOfWork
 from flexunion.db.engine import make_engine, make_sessionmaker
@@ -19,14 +19,14 @@ from tests.support.bargaining import partner_client
 from tests.support.factories import Federation, bearer
 
 
-async def _rerun(settings, fed: Federation, quarter: str) -> service.Rerun:
+async def _rerun(settings, fed: Federation, quarter: str) -> evaluation.Rerun:
     engine = make_engine(settings.app_database_url, pool_size=1, max_overflow=0)
     region = fed.regions[0]
     caller = Caller(role=Role.REGIONAL_ADMIN, subject="tester", tenant_id=fed.ids[region],
                     tenant_code=region, audience="flexunion-api")
     uow = UnitOfWork(make_sessionmaker(engine), caller.db_scope("test"))
     try:
-        return await service.rerun(uow.session, caller, quarter)
+        return await evaluation.rerun(uow.session, caller, quarter)
     finally:
         await uow.close()
         await engine.dispose()

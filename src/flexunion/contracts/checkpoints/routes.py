@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.bargaining.evidence.schemas import Upload
 from flexunion.bargaining.evidence.store import EvidenceStore
 from flexunion.config import Settings
-from flexunion.contracts.checkpoints import compliance, service
+from flexunion.contracts.checkpoints import compliance, evaluation, service
 from flexunion.contracts.checkpoints import files as evidence_files
 from flexunion.contracts.checkpoints.http import DOWNLOAD, download
 from flexunion.contracts.checkpoints.models import (
@@ -350,7 +350,7 @@ async def compliance_run(session: NamedDependency[AsyncSession], caller: NamedDe
 async def compliance_reverify(session: NamedDependency[AsyncSession],
                               caller: NamedDependency[Caller],
                               quarter: QuarterQ) -> compliance.ComplianceReverify:
-    run = await service.rerun(session, caller, quarter)
+    run = await evaluation.rerun(session, caller, quarter)
     return compliance.ComplianceReverify(quarter=quarter, evaluated=run.evaluated,
                                          differing=[str(i) for i in run.differing],
                                          partners=run.rows)

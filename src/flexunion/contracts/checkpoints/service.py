@@ -7,9 +7,10 @@ Submission validates the evidence against the clause's schema (the engine's
 evidence and its sha256 over RFC 8785 canonical JSON, the condition's text and version (the
 signed clause document's sha256), the parameters, the value of every variable read, the
 result and when. `reverify` runs a stored evaluation again and says whether it agrees;
-`rerun` does it for a quarter's checkpoints at once. A clause's condition is prepared once
-per (condition, schema, parameters) — compiled, and the schema's evidence validator built —
-and kept (`prepared`), so a submission re-parses and re-compiles nothing.
+`evaluation.rerun` does it for a quarter's checkpoints at once. A clause's condition is
+prepared once per (condition, schema, parameters) — compiled, and the schema's evidence
+validator built — and kept (checkpoints/evaluation.py), so a submission re-parses and
+re-compiles nothing.
 
 A false result is the checkpoint's breach once: the first failing submission is marked
 `breach` (a partial unique index keeps it to one per checkpoint, whatever the resubmissions).
@@ -21,16 +22,11 @@ signature per role and per signer (migration 0049), the service says why first."
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import rfc8785
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,10 +35,9 @@ from flexunion.bargaining.evidence.schemas import Upload
 from flexunion.bargaining.evidence.store import EvidenceStore
 from flexunion.calendars import service as calendars
 from flexunion.contracts.agreements import service as agreements
-from flexunion.contracts.agreements.models import AgreementClause
 from flexunion.contracts.checkpoints import compliance as tallies
+from flexunion.contracts.checkpoints import evaluation, repository, set_aside
 from flexunion.contracts.checkpoints import files as evidence_files
-from flexunion.contracts.checkpoints import repository, set_aside
 from flexunion.contracts.checkpoints.models import (
     CheckpointEvidence,
     CheckpointEvidenceFile,
@@ -58,8 +53,6 @@ from flexunion.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from flexunion.db import rls
 
 ROLES_NEEDED = frozenset({"platform_business", "platform_hr", "union"})
-_PARAM_TYPES = ((bool, "bool"), (int, "int"), (float, "double"), (str, "string"),
-                (list, "list<string>"))
 
 
 class CheckpointNotFound(NotFound):
@@ -225,115 +218,6 @@ async def compliance(session: AsyncSession, caller: Caller, quarter: str, *,
                    superseded=r.id in gone)) for r in rows))
 
 
-# ---- evidence and its evaluation ------------------------------------------------------------
-
-
-def sha256_of(evidence: Any) -> str:
-    return hashlib.sha256(rfc8785.dumps(evidence)).hexdigest()
-
-
-def _param_type(value: Any) -> str:
-    for kind, name in _PARAM_TYPES:
-        if isinstance(value, kind):
-            return name
-    raise engine.ConditionError("condition_eval_error", f"parameter of type {type(value)}")
-
-
-def condition_of(clause: AgreementClause, parameters: dict[str, Any], source: str,
-                 schema: engine.Schema | None = None) -> engine.Compiled:
-    """The clause's condition compiled over its evidence schema and its parameters (typed as
-    they were stored when the clause was saved: the values were checked then)."""
-    if schema is None:
-        schema = engine.parse_schema(clause.evidence_schema)
-    return engine.compile(source, schema | {
-        f"params.{k}": _param_type(v) for k, v in parameters.items()})
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A clause's condition ready to evaluate: compiled over its schema and parameters, and
-    the evidence's validator with the parameters added (engine.validator)."""
-
-    compiled: engine.Compiled
-    flatten: Callable[[Any], dict[str, Any]]
-
-
-_PREPARED: OrderedDict[tuple[str, str, str], Prepared] = OrderedDict()
-PREPARED_SIZE = 1024
-
-
-def prepared(clause: AgreementClause, parameters: dict[str, Any], source: str) -> Prepared:
-    """Once per (condition, evidence schema, parameters): the key is their repr(), exact
-    for JSON values (an int is not a float, order kept), so nothing is re-parsed, re-keyed
-    or re-compiled per submission."""
-    assert clause.evidence_schema is not None
-    key = (source, repr(clause.evidence_schema), repr(parameters))
-    hit = _PREPARED.get(key)
-    if hit is not None:
-        _PREPARED.move_to_end(key)
-        return hit
-    schema = engine.parse_schema(clause.evidence_schema)
-    compiled = condition_of(clause, parameters, source, schema)
-    made = Prepared(compiled, engine.validator(
-        schema, {f"params.{k}": v for k, v in parameters.items()}))
-    _PREPARED[key] = made
-    if len(_PREPARED) > PREPARED_SIZE:
-        _PREPARED.popitem(last=False)
-    return made
-
-
-def evaluate(clause: AgreementClause, parameters: dict[str, Any], source: str,
-             evidence: Any) -> tuple[bool | None, dict[str, Any], str | None]:
-    """(result, variables read with their values, error): validate, flatten, evaluate."""
-    return evaluate_prepared(prepared(clause, parameters, source), evidence)
-
-
-def evaluate_prepared(ready: Prepared, evidence: Any,
-                      ) -> tuple[bool | None, dict[str, Any], str | None]:
-    flat = ready.flatten(evidence)
-    try:
-        result, read = ready.compiled.evaluate(flat)
-    except engine.ConditionError as exc:
-        return None, {n: flat[n] for n in ready.compiled.reads}, exc.message
-    return result, read, None
-
-
-@dataclass(frozen=True, slots=True)
-class Rerun:
-    rows: list[tallies.PartnerCompliance]  # met / breached / evaluation_failed per partner
-    evaluated: int
-    differing: list[uuid.UUID]  # evidence whose answer or values read differ from stored
-
-
-async def rerun(session: AsyncSession, caller: Caller, quarter: str) -> Rerun:
-    """季度合规核查, evaluated again: the latest evidence of every checkpoint due in `quarter`
-    that the caller sees, re-run from what was stored (condition, parameters, evidence)
-    against its clause's schema — each condition prepared once, not once per checkpoint —
-    and the evidence whose result or values read are not the stored ones."""
-    first, last = tallies.bounds(quarter)
-    rows = await repository.latest_evidence(session, first, last)
-    clauses = await agreements.clauses(session, {r[2] for r in rows})
-    _tenants, partners = await agreements.codes(session, caller)
-    ready: dict[tuple[uuid.UUID, str, str], Prepared] = {}
-    statuses: list[tuple[str, str]] = []
-    differing: list[uuid.UUID] = []
-    for _cp, partner_id, clause_id, evidence_id, evidence, condition, params, read, stored in rows:
-        key = (clause_id, condition, params)
-        prep = ready.get(key)
-        if prep is None:
-            prep = ready[key] = prepared(clauses[clause_id], json.loads(params), condition)
-        try:
-            result, now_read, _error = evaluate_prepared(prep, evidence)
-        except engine.ConditionError:  # evidence the schema no longer takes
-            result, now_read = None, {}
-        if result is not stored or now_read != read:
-            differing.append(evidence_id)
-        statuses.append((partners.get(partner_id, str(partner_id)),
-                         "evaluation_failed" if result is None else
-                         "met" if result else "breached"))
-    return Rerun(tallies.tally(quarter, statuses), len(rows), differing)
-
-
 async def submit(session: AsyncSession, caller: Caller, checkpoint_id: uuid.UUID,
                  evidence: dict[str, Any], *, now: datetime) -> CheckpointEvidence:
     """The partner's evidence for one of its checkpoints, evaluated and kept."""
@@ -349,7 +233,8 @@ async def submit(session: AsyncSession, caller: Caller, checkpoint_id: uuid.UUID
     clause = await agreements.clause(session, cp.clause_id)
     assert clause.condition is not None and clause.document_sha256 is not None
     try:
-        result, read, error = evaluate(clause, clause.parameters, clause.condition, evidence)
+        result, read, error = evaluation.evaluate(clause, clause.parameters, clause.condition,
+                                                  evidence)
     except engine.ConditionError as exc:
         raise InvalidInput(f"核验材料不符合条款的材料格式：{exc.message}", exc.message,
                            code=exc.code, extra={"path": exc.path or "evidence"}) from None
@@ -359,7 +244,7 @@ async def submit(session: AsyncSession, caller: Caller, checkpoint_id: uuid.UUID
     row = CheckpointEvidence(
         id=uuid.uuid4(), federation_id=cp.federation_id, tenant_id=cp.tenant_id,
         partner_id=cp.partner_id, checkpoint_id=cp.id, clause_id=clause.id, evidence=evidence,
-        evidence_sha256=sha256_of(evidence), condition=clause.condition,
+        evidence_sha256=evaluation.sha256_of(evidence), condition=clause.condition,
         condition_version=clause.document_sha256, parameters=clause.parameters, read=read,
         result=result, error=error, breach=breach, evaluated_at=now,
         submitted_by=caller.principal, files=attached)
@@ -396,8 +281,8 @@ async def reverify(session: AsyncSession, evidence_id: uuid.UUID) -> dict[str, A
     if row is None:
         raise EvidenceNotFound("没有这份核验材料。", "No such evidence.")
     clause = await agreements.clause(session, row.clause_id)
-    result, read, _ = evaluate(clause, row.parameters, row.condition, row.evidence)
-    sha_holds = sha256_of(row.evidence) == row.evidence_sha256
+    result, read, _ = evaluation.evaluate(clause, row.parameters, row.condition, row.evidence)
+    sha_holds = evaluation.sha256_of(row.evidence) == row.evidence_sha256
     condition_holds = (clause.document_sha256 == row.condition_version
                        and clause.condition == row.condition
                        and clause.parameters == row.parameters)
