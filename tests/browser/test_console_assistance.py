@@ -96,3 +96,32 @@ async def test_a_step_of_another_role_is_refused_next_to_the_button(
     await expect(page.get_by_test_id("no-details")).to_be_visible()  # HQ: not a handler
     await page.get_by_test_id("step-form").get_by_test_id("submit").click()
     await expect(page.locator("#step-error")).to_contain_text("须由站点工作人员、区域工会办理")
+
+
+async def test_a_walk_in_is_registered_by_member_number_and_accepted(
+        page: Page, client, sms, owner, federation: Federation, staff_token) -> None:
+    d = await desk(client, sms, federation, staff_token)
+    station = federation.stations[federation.regions[0]][0]
+    username, password = await staff_account(owner, station, "station_officer")
+    await sign_in(page, username, password)
+    await page.goto("/console/assistance")
+    form = page.get_by_test_id("walk-in-form")
+    await form.get_by_label("会员号").fill("209900000000")
+    await form.get_by_label("事由").fill("工伤后无法接单")
+    await form.get_by_test_id("walk-in-submit").click()
+    form = page.get_by_test_id("walk-in-form")
+    await expect(form.locator("#member_no-error")).to_contain_text("没有这个会员号")
+    await expect(form.get_by_label("事由")).to_have_value("工伤后无法接单")  # kept as typed
+    await form.get_by_label("会员号").fill(d.member.body["member_no"])
+    await form.get_by_label("帮扶类别").select_option("injury_recovery")
+    await form.get_by_label("急难事项（限时流转）").check()
+    await form.get_by_label("伤情").fill("左腿骨折，需休养两个月")
+    await form.get_by_test_id("walk-in-submit").click()
+    await expect(page.get_by_test_id("done")).to_be_visible()
+    step = page.get_by_test_id("step-form")
+    await expect(step).to_have_attribute("data-action", "verify")  # accepted by me, at once
+    cases = (await client.get(f"{ADMIN}/cases", headers=bearer(d.region))).json()
+    listed = next(c for c in cases if c["summary"] == "工伤后无法接单")
+    mine = (await client.get(f"{ADMIN}/cases/{listed['id']}", headers=bearer(d.region))).json()
+    assert (mine["source"], mine["urgent"], mine["step"]) == ("walk_in", True, "accepted")
+    assert mine["details"]["injury"] == "左腿骨折，需休养两个月"

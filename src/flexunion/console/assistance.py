@@ -1,7 +1,8 @@
 """帮扶台账: the hardship ledger — the list (overdue and urgent first, so an urgent item never
-waits behind ordinary ones; health and family details masked), a case page with the form of
-each step (受理, 核实, 会商, 发放, 回访; a step another role takes, or the same person's 核实, is
-refused next to its field), the case's grants, and the budget lines with used / allocated.
+waits behind ordinary ones; health and family details masked) with the 现场受理 form (by
+会员号), a case page with the form of each step (受理, 核实, 会商, 发放, 回访; a step another role
+takes, or the same person's 核实, is refused next to its field), the case's grants, and the
+budget lines with used / allocated.
 The same services and row-level security as /v1/admin/assistance."""
 
 from __future__ import annotations
@@ -18,11 +19,22 @@ from flexunion.config import Settings
 from flexunion.console.forms import Form, read_form
 from flexunion.console.render import html, see_other, speaker
 from flexunion.core.clock import BEIJING, Clock
-from flexunion.core.context import Caller
+from flexunion.core.context import Caller, Role
 from flexunion.core.errors import DomainError
+from flexunion.federation import directory
+from flexunion.membership import service as membership
 from flexunion.services.assistance import budget, service
 from flexunion.services.assistance.lifecycle import ACTIONS, FOLLOW_UP_FROM, STEPS
-from flexunion.services.assistance.schemas import Ask, Decide, FollowUp, GrantCreate, Verify
+from flexunion.services.assistance.schemas import (
+    KINDS,
+    Ask,
+    Decide,
+    Details,
+    FollowUp,
+    GrantCreate,
+    Verify,
+    WalkIn,
+)
 
 CaseId = Annotated[uuid.UUID, PathParameter()]
 Action = Annotated[str, PathParameter(
@@ -40,12 +52,57 @@ def _action_now(step: str) -> str | None:
     return next((a for a, (_, at, _roles) in ACTIONS.items() if at == step), None)
 
 
+async def _ledger(request: Request[Any, Any, Any], session: AsyncSession, caller: Caller,
+                  clock: Clock, *, closed: bool = False, form: Form | None = None,
+                  status: int = 200) -> Response[str]:
+    rows = await service.cases(session, now=clock.now(), include_closed=closed)
+    return html(request, "assistance/list.html", status=status, menu="assistance", rows=rows,
+                closed=closed, kinds=KINDS, form=form,
+                walk_in=caller.role in (Role.STATION_OFFICER, Role.REGIONAL_ADMIN))
+
+
 @get("/", include_in_schema=False)
 async def ledger(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
-                 clock: NamedDependency[Clock],
+                 caller: NamedDependency[Caller], clock: NamedDependency[Clock],
                  closed: Annotated[bool, QueryParameter()] = False) -> Response[str]:
-    rows = await service.cases(session, now=clock.now(), include_closed=closed)
-    return html(request, "assistance/list.html", menu="assistance", rows=rows, closed=closed)
+    return await _ledger(request, session, caller, clock, closed=closed)
+
+
+@post("/new", include_in_schema=False)
+async def walk_in(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
+                  caller: NamedDependency[Caller], clock: NamedDependency[Clock],
+                  settings: NamedDependency[Settings]) -> Response[str]:
+    """现场受理: station or regional staff open a member's case by 会员号 and accept it in the
+    same step (POST /v1/admin/assistance/cases)."""
+    form = await read_form(request, speaker(request))
+    number = form.text("member_no", max_length=32)
+    kind = form.choice("kind", KINDS)
+    summary = form.text("summary", max_length=500)
+    details = {name: form.text(name, required=False, max_length=2000)
+               for name in ("diagnosis", "injury", "family_event")}
+    member = None
+    if number:
+        member = await membership.member_by_number(
+            session, await directory.federation_of(session, caller), number)
+        if member is None:
+            form.errors["member_no"] = form.t("没有这个会员号，或该会员不在你的管辖范围内。",
+                                              "No such member number in your unit.")
+    if not form.ok or member is None or kind is None or summary is None:
+        return await _ledger(request, session, caller, clock, form=form, status=422)
+    sealed = Details(diagnosis=details["diagnosis"], injury=details["injury"],
+                     family_event=details["family_event"])
+    data = WalkIn(member_id=member.id, kind=kind, summary=summary,  # type: ignore[arg-type]
+                  urgent=form.values.get("urgent") == "1",
+                  details=sealed if sealed.fields() else None)
+    try:
+        case = await service.walk_in(session, request.app.state.keyring, caller, data,
+                                     defaults=settings.assistance, now=clock.now())
+    except DomainError as exc:
+        form.refused(exc, {"assistance_role_not_allowed": "member_no",
+                           "member_not_found": "member_no"})
+        return await _ledger(request, session, caller, clock, form=form, status=form.status)
+    return see_other(f"/console/assistance/{case.id}?done=walk_in",
+                     htmx=request.headers.get("hx-request") == "true")
 
 
 async def _page(request: Request[Any, Any, Any], session: AsyncSession, caller: Caller,
@@ -166,4 +223,5 @@ async def budget_page(request: Request[Any, Any, Any], session: NamedDependency[
                 year=chosen)
 
 
-router = Router("/assistance", route_handlers=[ledger, case_page, take_step, budget_page])
+router = Router("/assistance", route_handlers=[ledger, walk_in, case_page, take_step,
+                                               budget_page])
