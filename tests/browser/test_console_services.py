@@ -55,7 +55,11 @@ async def test_the_window_returns_for_materials_then_approves(
     username, password = await staff_account(owner, federation.regions[0], "regional_admin")
     await sign_in(page, username, password)
     await page.get_by_role("link", name="服务窗口", exact=True).click()
+    row = page.locator(f'tr[data-id="{app["id"]}"]')
+    await expect(row.get_by_test_id("member")).to_contain_text(m.body["member_no"])
+    await expect(row.get_by_test_id("member")).to_contain_text("*")  # the name masked
     await page.get_by_role("link", name=app["number"]).click()
+    await expect(page.get_by_test_id("member")).to_contain_text(m.body["member_no"])
     await expect(page.locator('tr[data-material="facts"]')).to_contain_text("缺")
     more = page.get_by_test_id("request-more-form")
     await more.get_by_label("情况说明", exact=True).check()

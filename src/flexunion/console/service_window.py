@@ -57,9 +57,11 @@ async def window_page(request: Request[Any, Any, Any], session: NamedDependency[
     if tab not in TABS:
         tab = "pending"
     now = clock.now()
+    found = await service.window(session, tab, now=now)
+    members = await service.members_of(session, found)
     rows = [application_read(r, await service.entry_of(session, r),
-                             await service.files(session, r), now)
-            for r in await service.window(session, tab, now=now)]
+                             await service.files(session, r), now, members.get(r.member_id))
+            for r in found]
     return html(request, "service_window/list.html", menu="service_window", tab=tab, tabs=TABS,
                 channels=CHANNELS, applications=rows)
 
@@ -108,7 +110,8 @@ async def _page(request: Request[Any, Any, Any], session: AsyncSession, clock: C
                 status: int = 200) -> Response[str]:
     row = await service.access(session, application_id)
     entry = await service.entry_of(session, row)
-    read = application_read(row, entry, await service.files(session, row), clock.now())
+    read = application_read(row, entry, await service.files(session, row), clock.now(),
+                            (await service.members_of(session, [row])).get(row.member_id))
     return html(request, "service_window/detail.html", status=status, menu="service_window",
                 app=read, channels=CHANNELS, form=form or Form(speaker(request)),
                 done=request.query_params.get("done"))

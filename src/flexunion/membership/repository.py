@@ -88,6 +88,17 @@ async def for_hotline(session: AsyncSession, federation_id: uuid.UUID,
     return (row.id, row.worker_id, row.status, row.name_masked) if row else None
 
 
+async def labels(session: AsyncSession, member_ids: Iterable[uuid.UUID]
+                 ) -> dict[uuid.UUID, tuple[str | None, str]]:
+    """id → (会员号, masked name) of the members the caller may see among `member_ids`."""
+    ids = list(set(member_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(select(Member.id, Member.member_no, Member.name_masked)
+                                 .where(Member.id.in_(ids)))
+    return {row.id: (row.member_no, row.name_masked) for row in rows}
+
+
 async def numbers(session: AsyncSession, member_ids: Iterable[uuid.UUID]
                   ) -> dict[uuid.UUID, str | None]:
     """id → 会员号 of the members the caller may see among `member_ids`."""

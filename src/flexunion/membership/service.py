@@ -208,6 +208,13 @@ async def member_numbers(session: AsyncSession,
     return await repository.numbers(session, member_ids)
 
 
+async def member_labels(session: AsyncSession, member_ids: Iterable[uuid.UUID]
+                        ) -> dict[uuid.UUID, tuple[str | None, str]]:
+    """(会员号, masked name) by member id, for the members the caller may see (others are left
+    out: a filing station does not see a member homed in another region)."""
+    return await repository.labels(session, member_ids)
+
+
 async def change_status(
     session: AsyncSession, clock: Clock, member_id: uuid.UUID, to: MemberStatus,
     reason: str | None,

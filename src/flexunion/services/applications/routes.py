@@ -76,7 +76,8 @@ async def _upload(form: MaterialForm) -> Upload:
 
 async def _read(session: AsyncSession, row: ServiceApplication, clock: Clock) -> ApplicationRead:
     return application_read(row, await service.entry_of(session, row),
-                            await service.files(session, row), clock.now())
+                            await service.files(session, row), clock.now(),
+                            (await service.members_of(session, [row])).get(row.member_id))
 
 
 # ---- the worker ---------------------------------------------------------------------------

@@ -93,6 +93,10 @@ class ApplicationRead(msgspec.Struct):
     files: list[MaterialRead]
     created_at: str
     decided_at: str | None
+    # 会员号 and the masked name, where the reader may see the member (staff in scope; the
+    # worker its own); None otherwise.
+    member_no: str | None = None
+    member_name_masked: str | None = None
 
 
 def material_read(row: ServiceMaterial) -> MaterialRead:
@@ -111,7 +115,8 @@ def lines(listed: list[dict[str, Any]], files: list[ServiceMaterial],
 
 
 def application_read(row: ServiceApplication, entry: Any, files: list[ServiceMaterial],
-                     now: datetime) -> ApplicationRead:
+                     now: datetime,
+                     member: tuple[str | None, str] | None = None) -> ApplicationRead:
     listed = lines(entry.materials, files, list(row.requested))
     zh, en = STATUSES[row.status]
     return ApplicationRead(
@@ -123,4 +128,6 @@ def application_read(row: ServiceApplication, entry: Any, files: list[ServiceMat
         deadline_at=row.deadline_at.isoformat(),
         overdue=row.status == "submitted" and row.deadline_at < now, reason=row.reason,
         files=[material_read(f) for f in files], created_at=row.created_at.isoformat(),
-        decided_at=row.decided_at.isoformat() if row.decided_at else None)
+        decided_at=row.decided_at.isoformat() if row.decided_at else None,
+        member_no=member[0] if member else None,
+        member_name_masked=member[1] if member else None)

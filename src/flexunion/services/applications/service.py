@@ -338,3 +338,9 @@ async def refuse(session: AsyncSession, caller: Caller, application_id: uuid.UUI
 def _missing(entry: ServiceEntry, have: list[ServiceMaterial]) -> list[str]:
     got = {f.material for f in have}
     return [m["code"] for m in entry.materials if m.get("required", True) and m["code"] not in got]
+
+
+async def members_of(session: AsyncSession, rows: Sequence[ServiceApplication],
+                     ) -> dict[uuid.UUID, tuple[str | None, str]]:
+    """(会员号, masked name) of each application's member the caller may see, by member id."""
+    return await membership.member_labels(session, [r.member_id for r in rows])
