@@ -233,3 +233,33 @@ async def test_shifts_in_zones_of_two_regions_add_cross_city(
     assert (await push(client, alpha.token, shift(rider, zone_code="zone-b"))).status_code == 201
     await drain(owner, app_sessions, settings, clock, federation)
     assert (await open_groups(owner, joined.member_id))["cross-city"]["regions"] == [r1, r2]
+
+
+async def test_the_list_pages_by_cursor_and_the_csv_holds_every_page(
+        client, owner, sms, app_sessions, federation: Federation, staff_token) -> None:
+    await load_groups(owner, federation)
+    region = federation.ids[federation.regions[0]]
+    joined = [(await member(client, sms, federation, staff_token, region=0))[0]
+              for _ in range(3)]
+    until = datetime.now(UTC) + timedelta(days=30)
+    async with app_sessions() as s:
+        bind_scope(s, lambda: DbScope(region, "regional_admin:ledger"))
+        async with s.begin():
+            for j in joined:
+                await groups.mark_hardship(s, uuid.UUID(j.member_id), source="assistance:x",
+                                           until=until)
+    home = await staff_token(federation, "regional_admin", federation.regions[0])
+    first = (await client.get(f"{LIST}/hardship/members", params={"limit": 2},
+                              headers=bearer(home))).json()
+    assert len(first["members"]) == 2 and first["next_cursor"]
+    second = (await client.get(f"{LIST}/hardship/members",
+                               params={"limit": 2, "cursor": first["next_cursor"]},
+                               headers=bearer(home))).json()
+    assert len(second["members"]) == 1 and second["next_cursor"] is None
+    seen = [m["member_id"] for m in first["members"] + second["members"]]
+    assert sorted(seen) == sorted(j.member_id for j in joined)
+    r = await client.get(f"{LIST}/hardship/members", params={"cursor": "not-ours"},
+                         headers=bearer(home))
+    assert r.status_code == 422 and r.json()["code"] == "cursor_invalid"
+    csv = await client.get(f"{LIST}/hardship/members.csv", headers=bearer(home))
+    assert all(j.body["member_no"] in csv.text for j in joined)

@@ -17,17 +17,20 @@ from flexunion.console.render import html
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
 from flexunion.core.errors import DomainError
+from flexunion.core.pagination import decode_time_cursor
 from flexunion.services.groups import service
 from flexunion.services.groups.schemas import csv_bytes
 
 Text = Annotated[str | None, QueryParameter(max_length=64)]
+Cursor = Annotated[str | None, QueryParameter(max_length=200)]
+PAGE = 100
 
 
 @get("/", include_in_schema=False)
 async def groups_page(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession],
                       caller: NamedDependency[Caller], clock: NamedDependency[Clock],
-                      group: Text = None, place: Text = None,
-                      zone: Text = None) -> Response[str]:
+                      group: Text = None, place: Text = None, zone: Text = None,
+                      cursor: Cursor = None) -> Response[str]:
     groups = await service.groups(session, caller)
     chosen = group if any(g.code == group for g in groups) else (
         groups[0].code if groups else None)
@@ -36,7 +39,8 @@ async def groups_page(request: Request[Any, Any, Any], session: NamedDependency[
         try:
             read = await service.group_list(session, caller, chosen, place=place or None,
                                             zone=zone or None,
-                                            today=service.local_day(clock.now()))
+                                            today=service.local_day(clock.now()), limit=PAGE,
+                                            after=decode_time_cursor(cursor or None))
         except DomainError as exc:
             problem = exc.detail
     return html(request, "service_groups/list.html", menu="groups", groups=groups,
@@ -48,8 +52,8 @@ async def groups_page(request: Request[Any, Any, Any], session: NamedDependency[
 async def groups_csv(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                      clock: NamedDependency[Clock], group: Text = None, place: Text = None,
                      zone: Text = None) -> Response[bytes]:
-    read = await service.group_list(session, caller, group or "", place=place or None,
-                                    zone=zone or None, today=service.local_day(clock.now()))
+    read = await service.group_export(session, caller, group or "", place=place or None,
+                                      zone=zone or None, today=service.local_day(clock.now()))
     return Response(csv_bytes(read), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="service-group-{read.group}.csv"',
         "Cache-Control": "no-store"})

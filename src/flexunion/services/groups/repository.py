@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.db.rows import add, flush
@@ -48,9 +48,12 @@ async def open_of(session: AsyncSession, member_ids: Iterable[uuid.UUID], *,
 
 async def listed(session: AsyncSession, federation_id: uuid.UUID, code: str, *,
                  tenant_ids: Sequence[uuid.UUID] | None, member_ids: Sequence[uuid.UUID] | None,
-                 limit: int) -> Sequence[MemberGroup]:
+                 limit: int, after: tuple[datetime, uuid.UUID] | None = None,
+                 ) -> Sequence[MemberGroup]:
     q = select(MemberGroup).where(MemberGroup.federation_id == federation_id,
                                   MemberGroup.group_code == code, MemberGroup.until.is_(None))
+    if after is not None:
+        q = q.where(tuple_(MemberGroup.since, MemberGroup.id) > tuple_(*after))
     if tenant_ids is not None:
         q = q.where(MemberGroup.tenant_id.in_(list(tenant_ids)))
     if member_ids is not None:

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flexunion.core.clock import Clock
 from flexunion.core.context import Caller
-from flexunion.core.http import BEARER, STAFF, WORKER, downloads, problems
+from flexunion.core.http import BEARER, PAGING, STAFF, WORKER, Paging, downloads, problems
+from flexunion.core.pagination import decode_time_cursor
 from flexunion.services.groups import service
 from flexunion.services.groups.schemas import GroupListRead, GroupRead, OfferedRead, csv_bytes
 
@@ -33,22 +34,25 @@ async def groups(session: NamedDependency[AsyncSession],
 
 
 @get("/{code:str}/members", summary="分类清单 The members of a group, by place (region, "
-                                    "station) or delivery zone; masked",
-     responses=problems(LIST))
+                                    "station) or delivery zone; masked; a page at a time "
+                                    "(oldest in the group first, `next_cursor`)",
+     dependencies=PAGING, responses=problems(LIST | {422: "place_unknown, cursor_invalid"}))
 async def group_list(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
-                     clock: NamedDependency[Clock], code: GroupCode, place: Place = None,
-                     zone: Zone = None) -> GroupListRead:
+                     clock: NamedDependency[Clock], paging: NamedDependency[Paging],
+                     code: GroupCode, place: Place = None, zone: Zone = None) -> GroupListRead:
     return await service.group_list(session, caller, code, place=place, zone=zone,
-                                    today=service.local_day(clock.now()))
+                                    today=service.local_day(clock.now()), limit=paging.size,
+                                    after=decode_time_cursor(paging.cursor))
 
 
-@get("/{code:str}/members.csv", summary="导出分类清单 The same list as CSV (UTF-8 with BOM)",
+@get("/{code:str}/members.csv", summary="导出分类清单 The whole list as CSV (UTF-8 with BOM; at "
+                                        "most 100,000 rows)",
      responses=downloads("text/csv", description="分类清单 CSV") | problems(LIST))
 async def group_csv(session: NamedDependency[AsyncSession], caller: NamedDependency[Caller],
                     clock: NamedDependency[Clock], code: GroupCode, place: Place = None,
                     zone: Zone = None) -> Response[bytes]:
-    read = await service.group_list(session, caller, code, place=place, zone=zone,
-                                    today=service.local_day(clock.now()))
+    read = await service.group_export(session, caller, code, place=place, zone=zone,
+                                      today=service.local_day(clock.now()))
     return Response(csv_bytes(read), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="service-group-{code}.csv"'})
 

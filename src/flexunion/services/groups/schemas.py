@@ -40,6 +40,7 @@ class GroupListRead(msgspec.Struct):
     zone: str | None
     offers: list[str]
     members: list[ListedMember]
+    next_cursor: str | None = None  # the next page's `cursor` (by since, then id), if any
 
 
 class OfferedService(msgspec.Struct):

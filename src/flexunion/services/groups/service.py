@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flexunion.core.clock import BEIJING
 from flexunion.core.context import Caller, Role
 from flexunion.core.errors import InvalidInput, NotFound
+from flexunion.core.pagination import decode_time_cursor, encode_cursor, time_key
 from flexunion.db import rls
 from flexunion.federation import directory
 from flexunion.federation.directory import Directory, DirectoryEntry
@@ -267,9 +268,12 @@ async def groups(session: AsyncSession, caller: Caller) -> list[GroupRead]:
 
 
 async def group_list(session: AsyncSession, caller: Caller, code: str, *, place: str | None,
-                     zone: str | None, today: date, limit: int = 1000) -> GroupListRead:
+                     zone: str | None, today: date, limit: int = 1000,
+                     after: tuple[datetime, uuid.UUID] | None = None) -> GroupListRead:
     """分类清单: the members of group `code` the caller may see, in `place` (a region or
-    station code: its subtree) and/or having worked in delivery zone `zone` lately; masked."""
+    station code: its subtree) and/or having worked in delivery zone `zone` lately; masked.
+    A page of `limit` by (since, id) after the cursor `after`; `next_cursor` when there is
+    more."""
     federation_id = await directory.federation_of(session, caller)
     rule = await repository.rule(session, federation_id, code)
     if rule is None:
@@ -287,8 +291,11 @@ async def group_list(session: AsyncSession, caller: Caller, code: str, *, place:
     if zone:
         member_ids = sorted(await events.members_in_zone(
             session, zone, today - timedelta(days=ZONE_DAYS - 1)))
-    rows = await repository.listed(session, federation_id, code, tenant_ids=tenant_ids,
-                                   member_ids=member_ids, limit=limit)
+    fetched = await repository.listed(session, federation_id, code, tenant_ids=tenant_ids,
+                                      member_ids=member_ids, limit=limit + 1, after=after)
+    rows = fetched[:limit]
+    more = encode_cursor(*time_key(rows[-1].since, rows[-1].id)) \
+        if len(fetched) > limit else None
     members = {m.id: m for m in await membership.members_in_federation(
         session, federation_id, ids=[r.member_id for r in rows], limit=limit)}
     listed = []
@@ -301,7 +308,23 @@ async def group_list(session: AsyncSession, caller: Caller, code: str, *, place:
                                    name_masked=m.name_masked, home=home.code,
                                    home_name_zh=home.name_zh, since=r.since, why=r.why))
     return GroupListRead(group=code, name_zh=rule.name_zh, place=place, zone=zone,
-                         offers=list(rule.offers), members=listed)
+                         offers=list(rule.offers), members=listed, next_cursor=more)
+
+
+EXPORT_MAX = 100_000
+
+
+async def group_export(session: AsyncSession, caller: Caller, code: str, *, place: str | None,
+                       zone: str | None, today: date) -> GroupListRead:
+    """The whole list (every page, at most EXPORT_MAX members) for the CSV."""
+    read = await group_list(session, caller, code, place=place, zone=zone, today=today)
+    members = list(read.members)
+    while read.next_cursor is not None and len(members) < EXPORT_MAX:
+        read = await group_list(session, caller, code, place=place, zone=zone, today=today,
+                                after=decode_time_cursor(read.next_cursor))
+        members += read.members
+    read.members, read.next_cursor = members[:EXPORT_MAX], None
+    return read
 
 
 # ---- the worker ------------------------------------------------------------------------------
