@@ -99,6 +99,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     # 帮扶台账: + lifecycle.py (the step table the trigger of migration 0053 mirrors),
     # budget.py (经费科目), retention.py (the purge job's work), errors.py (its refusals).
     "services/assistance": SHAPE,
+    # 触发规则: + rules.py (the conditions, pure), files.py (service-triggers.yaml).
+    "services/triggers": SHAPE,
     "provisioning": ("schemas.py", "service.py"),
     # The job queue: pgqueuer's tables (no models), its SQL, the runner; no HTTP.
     "jobs": ("repository.py", "service.py"),

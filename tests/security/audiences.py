@@ -37,6 +37,23 @@ EXPECTED: dict[str, dict[str, str]] = {
         "partner_hq": "its own event (alpha pushed it): it reads back what it sent",
         "partner_region": "its own event (alpha pushed it): it reads back what it sent",
     },
+    # 系统衔接 triggers (0055): HQ's and region 0's rule sets; an offer to the member (homed
+    # in region 1), a station notice at region 0's first station, alpha's invitation for an
+    # unmatched rider (at the federation).
+    "service_trigger_rules": {
+        "hq_admin": "",
+        "regional_admin_a": "",
+        "regional_admin_b": "",
+        "station_officer": "",
+    },
+    "trigger_actions": {
+        "hq_admin": "",
+        "regional_admin_a": "the notice at its station",
+        "regional_admin_b": "the offer to a member homed here",
+        "station_officer": "its own station's notice",
+        "partner_hq": "the invitation for its own unmatched rider, to relay (alpha's)",
+        "partner_region": "the invitation for its own unmatched rider, to relay (alpha's)",
+    },
     "work_signals": {
         "hq_admin": "",
         "regional_admin_b": "the work signal of a member homed here",

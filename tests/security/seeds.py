@@ -585,6 +585,46 @@ async def seed_service_groups(conn: asyncpg.Connection, fed: Federation, member)
             hq, home, region, uuid.UUID(member.member_id), code, why)
 
 
+async def seed_service_triggers(conn: asyncpg.Connection, fed: Federation, member) -> None:
+    """系统衔接 triggers (0055): HQ's and region 0's rule sets; an offer to the member (homed in
+    region 1) with its inbox row, a station notice at region 0's first station, and alpha's
+    invitation for an unmatched rider (at the federation, for alpha to relay)."""
+    hq, region0 = fed.ids[fed.hq], fed.ids[fed.regions[0]]
+    station = fed.ids[fed.stations[fed.regions[0]][0]]
+    for tenant in (hq, region0):
+        await conn.execute(
+            "INSERT INTO service_trigger_rules (id, federation_id, tenant_id, version,"
+            " effective_from, rules, created_by, created_at) VALUES (gen_random_uuid(), $1, $2,"
+            " 1, '2026-01-01', '[]', 'seed', now())", hq, tenant)
+    partner = await conn.fetchval(
+        "SELECT id FROM platform_partners WHERE tenant_id = $1 AND code = 'alpha'", hq)
+    home = await conn.fetchval("SELECT tenant_id FROM members WHERE id = $1",
+                               uuid.UUID(member.member_id))
+    event = await conn.fetchval(
+        "SELECT id FROM platform_events WHERE federation_id = $1 AND event_id = 'seed-shift'", hq)
+    common = ("INSERT INTO trigger_actions (id, federation_id, tenant_id, source, source_id,"
+              " rule_code, rule_unit, rule_version, action, target, member_id, worker_id,"
+              " partner_id, rider_id, station_id, service_code, delivery, title_zh, title_en,"
+              " created_by, created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, 'seed', $1, 1,"
+              " $5, $6, $7, $8, $9, $10, $11, $12, $13, '种子', 'seed', 'seed', now())"
+              " RETURNING id")
+    offer = await conn.fetchval(
+        common, hq, home, "platform_event", event, "offer_service",
+        f"member:{member.member_id}", uuid.UUID(member.member_id), uuid.UUID(member.worker_id),
+        None, None, None, "health-check", "inbox")
+    await conn.fetchval(common, hq, station, "weather_warning", uuid.uuid4(), "station_notice",
+                        f"station:{station}", None, None, None, None, station, None, "station")
+    await conn.fetchval(common, hq, hq, "platform_event", uuid.uuid4(), "invite_join",
+                        "rider:seed-9", None, None, partner, "seed-9", None, None,
+                        "partner_relay")
+    await conn.execute(
+        "INSERT INTO worker_notifications (id, federation_id, tenant_id, worker_id,"
+        " trigger_action_id, kind, status, case_no, title_zh, title_en, sms, created_by,"
+        " created_at) VALUES (gen_random_uuid(), $1, $2, $3, $4, 'service_offer', 'sent',"
+        " 'health-check', '体检', 'Health check', 'none', 'seed', now())",
+        hq, home, uuid.UUID(member.worker_id), offer)
+
+
 async def seed_calendar(conn: asyncpg.Connection, fed: Federation) -> None:
     """A version by the HQ with its hours and a holiday, one by a region with a local day."""
     hq, region = fed.ids[fed.hq], fed.ids[fed.regions[0]]
@@ -672,6 +712,7 @@ async def seed_every_table(client: httpx.AsyncClient, owner: Any, sms: Any,
     await seed_contracts(owner_conn, federation)
     await seed_services(owner_conn, federation, member)
     await seed_service_groups(owner_conn, federation, member)
+    await seed_service_triggers(owner_conn, federation, member)
     await seed_assistance(owner_conn, federation, member)
     # A console session, by the real sign-in form.
     async with httpx.AsyncClient(base_url=str(client.base_url)) as browser:

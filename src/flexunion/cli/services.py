@@ -28,6 +28,7 @@ def load_warnings(region: str, path: Path) -> None:
     from flexunion.core.clock import Clock
     from flexunion.core.errors import OperatorError
     from flexunion.federation import directory
+    from flexunion.jobs import service as jobs
     from flexunion.services.events import service
     from flexunion.services.events.schemas import WarningsLoad
 
@@ -47,6 +48,7 @@ def load_warnings(region: str, path: Path) -> None:
                                            now=Clock().now())
         return done.created, done.unchanged
 
+    jobs.install()  # the triggers' job is queued in the load's transaction
     created, unchanged = as_owner(work)
     click.echo(f"loaded {created} warning(s), {unchanged} unchanged")
 

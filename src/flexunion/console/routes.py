@@ -42,6 +42,7 @@ from flexunion.console import (
     rules,
     service_catalogue,
     service_groups,
+    service_triggers,
     service_window,
     signin,
     stations,
@@ -107,6 +108,7 @@ PAGES = [
     signed_in(service_window.router, service_catalogue.router, roles=ALL),
     signed_in(assistance.router, roles=ALL),
     signed_in(service_groups.router, roles=ALL),
+    signed_in(service_triggers.router, roles=ALL),
 ]
 
 

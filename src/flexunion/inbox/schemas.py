@@ -18,6 +18,7 @@ class NotificationRead(msgspec.Struct):
     created_at: str
     read_at: str | None
     application_id: uuid.UUID | None = None
+    trigger_action_id: uuid.UUID | None = None
 
 
 class MarkedRead(msgspec.Struct):

@@ -202,12 +202,33 @@ async def service_decided(
     return note
 
 
+async def trigger_notice(
+    session: AsyncSession, *, federation_id: uuid.UUID, tenant_id: uuid.UUID,
+    worker_id: uuid.UUID, trigger_action_id: uuid.UUID, kind: str, label: str,
+    title_zh: str, title_en: str, now: datetime,
+) -> WorkerNotification:
+    """系统衔接: a trigger's action for the worker — a join invitation (`join_invitation`), a
+    service offer (`service_offer`), a legal-information note (`legal_information`) — in the
+    action's transaction, once per action (a unique index on `trigger_action_id`); no SMS
+    (services/triggers/, migration 0055)."""
+    note = WorkerNotification(
+        id=uuid.uuid4(), federation_id=federation_id, tenant_id=tenant_id,
+        worker_id=worker_id, case_id=None, application_id=None,
+        trigger_action_id=trigger_action_id, kind=kind, status="sent", case_no=label,
+        title_zh=title_zh, title_en=title_en, sms="none",
+        created_by=await rls.principal(session), created_at=now, read_at=None)
+    repository.add(session, note)
+    await repository.flush(session)
+    return note
+
+
 def notification_read(n: WorkerNotification) -> NotificationRead:
     return NotificationRead(id=n.id, kind=n.kind, case_id=n.case_id, case_no=n.case_no,
                             status=n.status, title_zh=n.title_zh, title_en=n.title_en,
                             created_at=n.created_at.isoformat(),
                             read_at=n.read_at.isoformat() if n.read_at else None,
-                            application_id=n.application_id)
+                            application_id=n.application_id,
+                            trigger_action_id=n.trigger_action_id)
 
 
 async def mine(session: AsyncSession, caller: Caller, *, unread: bool, after: After,

@@ -22,6 +22,7 @@ from flexunion.db import retention
 from flexunion.jobs.registry import JobRun, register
 from flexunion.services.assistance import retention as assistance_retention
 from flexunion.services.groups import service as service_groups
+from flexunion.services.triggers import service as service_triggers
 from flexunion.transfers import jobs as transfers
 
 
@@ -98,6 +99,19 @@ async def service_groups_job(run: JobRun) -> int:
     else:
         done = await service_groups.evaluate_all(run.session, run.federation_id, now=run.now)
     return done.joined + done.left
+
+
+@register("service-triggers")
+async def service_triggers_job(run: JobRun) -> int:
+    """系统衔接: the trigger rules on new partner events or weather warnings (queued in their
+    transaction); each action once, however often the job runs."""
+    assert run.federation_id is not None
+    made = await service_triggers.run_events(
+        run.session, run.federation_id,
+        [uuid.UUID(e) for e in run.payload.get("events", ())], now=run.now)
+    return made + await service_triggers.run_warnings(
+        run.session, run.federation_id,
+        [uuid.UUID(w) for w in run.payload.get("warnings", ())], now=run.now)
 
 
 @register("sla-sweep")

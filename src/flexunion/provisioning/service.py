@@ -10,7 +10,8 @@ federation in the files gets its card key (auth) if it has none. A `calendar.yam
 `platform-rules.yaml` entries of its platform rules register (contracts/rules/files.py); a
 `clause-templates.yaml` HQ's clause templates (contracts/templates/files.py); a
 `services.yaml` HQ's service catalogue (services/catalogue/files.py); a
-`service-groups.yaml` its service groups (services/groups/files.py)."""
+`service-groups.yaml` its service groups (services/groups/files.py); a
+`service-triggers.yaml` its trigger rule sets (services/triggers/files.py)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from flexunion.geo import files as geo_files
 from flexunion.provisioning.schemas import FederationSpec, Plan
 from flexunion.services.catalogue import files as service_files
 from flexunion.services.groups import files as group_files
+from flexunion.services.triggers import files as trigger_files
 
 FILE_NAME = "federation.yaml"
 
@@ -119,6 +121,14 @@ def load_groups(path: Path) -> group_files.GroupsFile | None:
         raise FederationFileError(str(exc)) from exc
 
 
+def load_triggers(path: Path) -> trigger_files.TriggersFile | None:
+    """The trigger rule sets beside a federation file, if there are any."""
+    try:
+        return trigger_files.load_beside(path)
+    except OperatorError as exc:
+        raise FederationFileError(str(exc)) from exc
+
+
 def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
     """Read and check every file before touching the database; a tenant code may appear in
     only one file (else plan would promise creates that apply cannot do)."""
@@ -130,6 +140,7 @@ def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
         load_templates(path)
         load_services(path)
         load_groups(path)
+        load_triggers(path)
     owner: dict[str, tuple[Path, str]] = {}
     for path, spec in loaded:
         for code, where in tree.tenant_codes(spec).items():
@@ -189,6 +200,11 @@ async def _run(session: AsyncSession, directory: Path, apply: bool) -> Plan:
                     session, groups, result.federation_id, apply,
                     lambda *args, changes=changes: changes.append(tree.Change(*args))) and apply:
                 await group_files.reevaluate(session, result.federation_id)
+            triggers = load_triggers(path)
+            if triggers is not None:
+                await trigger_files.plan(
+                    session, triggers, result.federation_id, apply,
+                    lambda *args, changes=changes: changes.append(tree.Change(*args)))
         except OperatorError as exc:
             raise FederationFileError(str(exc)) from exc
         plan.changes += result.changes

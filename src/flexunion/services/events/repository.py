@@ -14,6 +14,7 @@ from flexunion.services.events.models import PlatformEvent, WeatherWarning, Work
 
 __all__ = [
     "add",
+    "event",
     "events",
     "first_registration",
     "flush",
@@ -21,6 +22,7 @@ __all__ = [
     "members_in_zone",
     "rider_member",
     "signals_since",
+    "warning",
     "warning_refs",
     "warnings",
 ]
@@ -52,6 +54,14 @@ async def events(session: AsyncSession, *, kind: str | None, member_id: uuid.UUI
     if member_id:
         q = q.where(PlatformEvent.member_id == member_id)
     return (await session.scalars(q.limit(limit))).all()
+
+
+async def event(session: AsyncSession, event_id: uuid.UUID) -> PlatformEvent | None:
+    return await session.get(PlatformEvent, event_id)
+
+
+async def warning(session: AsyncSession, warning_id: uuid.UUID) -> WeatherWarning | None:
+    return await session.get(WeatherWarning, warning_id)
 
 
 async def warnings(session: AsyncSession, limit: int) -> Sequence[WeatherWarning]:

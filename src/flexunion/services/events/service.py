@@ -52,6 +52,7 @@ from flexunion.services.events.schemas import (
 )
 
 GROUPS_JOB = "service-groups"  # services/groups: re-evaluate these members
+TRIGGERS_JOB = "service-triggers"  # services/triggers: the rules on these events / warnings
 JOB_CHUNK = 80  # member ids per queued job (a job's payload stays small)
 
 
@@ -84,6 +85,16 @@ async def queue_groups(session: AsyncSession, federation_id: uuid.UUID,
                             federation_id=federation_id)
 
 
+async def queue_triggers(session: AsyncSession, federation_id: uuid.UUID, source: str,
+                         ids: Sequence[uuid.UUID]) -> None:
+    """Queue the trigger rules on the new `events` / `warnings` (`source`), in the caller's
+    transaction: a rolled-back batch queues nothing, a duplicate is never queued again."""
+    for at in range(0, len(ids), JOB_CHUNK):
+        await queue.enqueue(session, TRIGGERS_JOB,
+                            {source: [str(i) for i in ids[at:at + JOB_CHUNK]]},
+                            federation_id=federation_id)
+
+
 async def push(session: AsyncSession, caller: Caller, batch: EventBatch, *,
                now: datetime) -> BatchRead:
     """Store the batch's new events (and their signals); known event ids are duplicates."""
@@ -98,6 +109,7 @@ async def push(session: AsyncSession, caller: Caller, batch: EventBatch, *,
                                              (e.event_id for e in batch.events))
     outcomes: list[EventOutcome] = []
     touched: list[uuid.UUID] = []
+    stored_ids: list[uuid.UUID] = []
     for event in batch.events:
         if event.event_id in known:
             outcomes.append(EventOutcome(event.event_id, "duplicate"))
@@ -127,8 +139,10 @@ async def push(session: AsyncSession, caller: Caller, batch: EventBatch, *,
         if member_id is not None:
             touched.append(member_id)
         known.add(event.event_id)
+        stored_ids.append(row.id)
         outcomes.append(EventOutcome(event.event_id, "stored"))
     await queue_groups(session, federation_id, touched)
+    await queue_triggers(session, federation_id, "events", stored_ids)
     stored = sum(o.status == "stored" for o in outcomes)
     return BatchRead(stored=stored, duplicates=len(outcomes) - stored, events=outcomes)
 
@@ -181,23 +195,24 @@ async def load_warnings(session: AsyncSession, tenant_id: uuid.UUID, federation_
     for i, w in enumerate(warnings):
         _check_warning(i, w)
     known = await repository.warning_refs(session, tenant_id, refs)
-    created = 0
+    created: list[uuid.UUID] = []
     for w in warnings:
         if w.source_ref in known:
             continue
+        created.append(uuid.uuid4())
         repository.add(session, WeatherWarning(
-            id=uuid.uuid4(), federation_id=federation_id, tenant_id=tenant_id,
+            id=created[-1], federation_id=federation_id, tenant_id=tenant_id,
             source_ref=w.source_ref, kind=w.kind, level=w.level, title_zh=w.title_zh.strip(),
             area_codes=list(w.area_codes), polygon=w.polygon, valid_from=w.valid_from,
             valid_to=w.valid_to, loaded_by=loaded_by, loaded_at=now))
-        created += 1
     try:
         async with session.begin_nested():
             await repository.flush(session)
     except IntegrityError as exc:
         raise Conflict("预警刚刚被另一请求载入，请重试。", "Loaded by another request; retry.",
                        code="warning_conflict") from exc
-    return WarningsLoaded(created=created, unchanged=len(warnings) - created)
+    await queue_triggers(session, federation_id, "warnings", created)
+    return WarningsLoaded(created=len(created), unchanged=len(warnings) - len(created))
 
 
 async def staff_load_warnings(session: AsyncSession, caller: Caller,
@@ -210,6 +225,19 @@ async def staff_load_warnings(session: AsyncSession, caller: Caller,
 
 async def staff_warnings(session: AsyncSession, limit: int) -> list[WarningRead]:
     return [warning_read(w) for w in await repository.warnings(session, limit)]
+
+
+# ---- for the triggers -----------------------------------------------------------------------
+
+
+async def event_by_id(session: AsyncSession, event_id: uuid.UUID) -> PlatformEvent | None:
+    """A stored partner event, as far as the caller may see it."""
+    return await repository.event(session, event_id)
+
+
+async def warning_by_id(session: AsyncSession, warning_id: uuid.UUID) -> WeatherWarning | None:
+    """A loaded weather warning, as far as the caller may see it."""
+    return await repository.warning(session, warning_id)
 
 
 # ---- for the service groups ------------------------------------------------------------------
