@@ -214,3 +214,83 @@ def test_dask_keeps_the_zones_on_a_running_cluster() -> None:
             zone_of_points(odd, square_zones))
         assert as_list(zone_of_points(odd.iloc[:4], square_zones, engine="dask",
                                       scheduler=address)) == [1, None, 0, None]
+
+
+def _forget_points() -> None:
+    """(On a worker.) Forget every kept strip of points, as after a restart."""
+    from flexunion.geo.census import spatial_join
+
+    spatial_join._POINTS_ON_WORKER.clear()
+
+
+def test_dask_keeps_the_points_on_a_running_cluster() -> None:
+    """From coordinates each worker keeps its strip of the points, keyed by their digest: a
+    repeat call ships no points and answers as pandas; changed coordinates are a new set
+    (never the old answer); a worker that forgot its strip is sent it again."""
+    from distributed import Client, LocalCluster
+
+    from flexunion.geo.census import spatial_join
+
+    pts, zones = grid_case(3000)
+    xy = shapely.get_coordinates(pts.geometry.values)
+    xy[::97] = np.nan
+    expected = zone_of_xy(xy, zones)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        address = cluster.scheduler_address
+
+        def received() -> list[dict[str, int]]:
+            return list(client.run(spatial_join._points_received).values())
+
+        assert np.array_equal(zone_of_xy(xy, zones, engine="dask", scheduler=address), expected)
+        key = spatial_join._xy_digest(xy) + "#2"
+        assert received() == [{key: 1}, {key: 1}]
+        for _ in range(2):  # kept: nothing sent again
+            assert np.array_equal(zone_of_xy(xy, zones, engine="dask", scheduler=address),
+                                  expected)
+        assert received() == [{key: 1}, {key: 1}]
+        moved = xy.copy()
+        moved[:, 0] += 0.5  # the census input changed: a new set, a new answer
+        got = zone_of_xy(moved, zones, engine="dask", scheduler=address)
+        assert np.array_equal(got, zone_of_xy(moved, zones))
+        assert not np.array_equal(got, expected)
+        assert all(len(r) == 2 for r in received())
+        named = zone_of_xy(xy, zones, engine="dask", scheduler=address, npartitions=5,
+                           points_key="census:federation-1:v7")
+        assert np.array_equal(named, expected)
+        client.run(_forget_points)
+        assert np.array_equal(zone_of_xy(xy, zones, engine="dask", scheduler=address), expected)
+        assert all(r[key] == 2 for r in received())
+
+
+def test_census_counts_on_a_running_cluster_follow_changed_inputs() -> None:
+    """counting.compute on Dask (zones kept by version, points by their digest) gives the
+    pandas figures, and still does after the members move: no stale kept points."""
+    from distributed import LocalCluster
+
+    from flexunion.geo.census.counting import Inputs, compute
+
+    rng = np.random.default_rng(7)
+    cells = [box(i, j, i + 1, j + 1) for i in range(6) for j in range(4)]
+    geoms = np.array(cells + [shapely.affinity.translate(c, 0.5, 0.5) for c in cells[:8]])
+    zones = [{"zone_code": f"z{k}", "kind": "delivery_zone",
+              "platform": "p1" if k < len(cells) else "p2"} for k in range(len(geoms))]
+    n = 2000
+    inputs = Inputs(
+        zones=zones, zone_geoms=geoms, zones_version="zones:test-v1",
+        workers_partner=["p1" if k % 3 else "p2" for k in range(n)],
+        workers_xy=np.column_stack([rng.uniform(-0.5, 6.5, n), rng.uniform(-0.5, 4.5, n)]),
+        workers_zone=[None] * n, workers_days=rng.integers(0, 5, n),
+        members_xy=np.column_stack([rng.uniform(0, 6, n), rng.uniform(0, 4, n)]),
+        members_recent=rng.random(n) < 0.5,
+        members_platforms=[frozenset({"p1"} if k % 2 else {"p1", "p2"}) for k in range(n)],
+        stations_xy=np.column_stack([rng.uniform(0, 6, 50), rng.uniform(0, 4, 50)]))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        for _ in range(2):
+            for _ in range(2):  # the second time, everything is already on the workers
+                assert (compute(inputs, engine="dask", scheduler=address, min_active_days=1)
+                        == compute(inputs, engine="pandas", scheduler=None,
+                                   min_active_days=1))
+            inputs.members_xy = inputs.members_xy[::-1] + 0.3  # the check-ins moved

@@ -75,6 +75,9 @@ class Inputs:
     members_platforms: list[frozenset[str]] = field(default_factory=list)
     stations_xy: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
     zone_points: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    # A name of this version of the zones (a digest of their codes and WKB): the Dask
+    # workers keep them under it, so a run does not digest the geometries again.
+    zones_version: str | None = None
 
 
 @contextlib.contextmanager
@@ -137,8 +140,12 @@ def compute(inputs: Inputs, *, engine: str, scheduler: str | None,
         # Coordinates straight in: the join builds the points where it runs (on the
         # workers with Dask), not here.
         frame = geopandas.GeoDataFrame(geometry=geopandas.GeoSeries(geoms[zpos]), crs=4326)
+        # With Dask the workers keep these zones (by version) and these points (by a
+        # digest of their coordinates: changed inputs are a new set, never a stale one).
         found = zone_of_xy(xy, frame, engine="dask" if engine == "dask" else "pandas",
-                           scheduler=scheduler)
+                           scheduler=scheduler,
+                           zones_key=f"{inputs.zones_version}:{platform}"
+                           if inputs.zones_version else None)
         where = np.where(found >= 0, zpos[np.maximum(found, 0)], -1)
         a, b = len(w_idx), len(w_idx) + len(m_idx)
         w_zone[w_idx] = where[:a]

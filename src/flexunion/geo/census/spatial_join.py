@@ -22,12 +22,15 @@ the strip's are tested. Both engines give the same answer (bench/geo.py row 4).
 
 The census has coordinates, not Point objects (roster and check-in lon/lat), so it calls
 `zone_of_xy`: the points are built (vectorised `shapely.points`) only where the join runs,
-in the calling process for pandas, on each worker for its strip with Dask. Building them
-is ~0.5 µs a point, a third of the join, and on Dask it is split across the workers
-instead of done once by the caller and again by the workers. From coordinates, 2 worker
-processes gave 1.41–1.56× one process on a shared 2-core box (medians; single rounds up to
-1.8×); from a frame of Point objects already built (`zone_of_points`) they only tie
-(bench/geo.py row 4, docs/geo-census.md).
+in the calling process for pandas, on the workers with Dask. On Dask the points are kept
+on the workers as well: the first call sends each worker its strip (by longitude) and the
+worker keeps the strip's coordinates, Points and STRtree under a key (a digest of the
+coordinates unless the caller names their version), while the caller keeps which rows
+went to which strip. A repeat call with the same points ships only the zones' and points'
+keys, each worker joins what it holds, and one int32 per point comes back; changed
+coordinates are a new key, so a kept strip never answers for other points. A worker that
+lacks its strip (new, restarted, or it forgot the set) is sent it with its task. The
+figures are in bench/geo.py row 4 and docs/geo-census.md.
 """
 
 from __future__ import annotations
@@ -85,11 +88,17 @@ def zone_of_points(points: geopandas.GeoDataFrame, zones: geopandas.GeoDataFrame
 def zone_of_xy(xy: np.ndarray, zones: geopandas.GeoDataFrame, *,
                engine: Literal["pandas", "dask"] = "pandas", npartitions: int | None = None,
                scheduler: str | None = None, workers: int = 2,
-               zones_key: str | None = None) -> np.ndarray:
+               zones_key: str | None = None, points_key: str | None = None) -> np.ndarray:
     """`zone_of_points` for points given as WGS84 lon/lat coordinates (n × 2; a row with a
     NaN is no point): each one's zone position as int64, -1 for none. The Point objects
     are built only where the join runs (see the module docstring); same engines, options
-    and answers as `zone_of_points`."""
+    and answers as `zone_of_points`.
+
+    With Dask the points are kept on the workers too: each worker holds its strip (its
+    coordinates, Points and their STRtree) under `points_key`, or, without one, under a
+    digest of `xy` (so changed coordinates are a new set, never a stale answer; a given
+    `points_key` must name exactly these coordinates, as `zones_key` its zones). A repeat
+    call with the same points ships only the two keys and gets back the int32 positions."""
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     right = _positional(zones, "zones")
     usable = np.isfinite(xy).all(axis=1)
@@ -102,7 +111,7 @@ def zone_of_xy(xy: np.ndarray, zones: geopandas.GeoDataFrame, *,
     elif engine == "dask":
         positions = _dask_positions(None, right, npartitions=npartitions, scheduler=scheduler,
                                     workers=workers, zones_key=zones_key, zones_frame=zones,
-                                    given_xy=(xy, usable))
+                                    given_xy=(xy, usable), points_key=points_key)
     else:
         raise ValueError(f"unknown engine {engine!r}: 'pandas' or 'dask'")
     return np.where(positions == _NONE, -1, positions)
@@ -147,7 +156,8 @@ def _coordinates(points: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
 
 
 def _lowest_of(zones: np.ndarray, positions: np.ndarray, xy: np.ndarray | None,
-               geoms: np.ndarray | None, n: int) -> np.ndarray:
+               geoms: np.ndarray | None, n: int,
+               tree: shapely.STRtree | None = None) -> np.ndarray:
     """The join itself, the same in process and on a Dask worker. For each of n points,
     given as coordinates `xy` (n × 2, NaN where missing), as geometries, or both, the
     lowest of `positions` (one per zone) among the prepared `zones` it intersects, or
@@ -157,16 +167,20 @@ def _lowest_of(zones: np.ndarray, positions: np.ndarray, xy: np.ndarray | None,
     zone; each pair is then tested exactly, for coordinates with intersects_xy: the
     prepared zone's indexed point-in-area test, without a Point object per test (the same
     GEOS predicate as sjoin's, ~2× faster per join: bench/geo.py row 4). A point on a
-    border intersects; a point in a hole does not."""
+    border intersects; a point in a hole does not. `tree`: the points' STRtree when it is
+    already built (points kept on a Dask worker; then `xy` is given)."""
     out = np.full(n, _NONE, dtype=np.int64)
     if not len(zones) or not n:
         return out
-    points = shapely.points(xy) if geoms is None else geoms
-    zone, point = shapely.STRtree(points).query(zones)  # missing and empty ones: no pairs
+    if tree is None:
+        points = shapely.points(xy) if geoms is None else geoms
+        tree = shapely.STRtree(points)
+    zone, point = tree.query(zones)  # missing and empty ones: no pairs
     if xy is not None:
         hit = shapely.intersects_xy(zones[zone], xy[point, 0], xy[point, 1])
     else:
-        hit = shapely.intersects(zones[zone], points[point])
+        assert geoms is not None
+        hit = shapely.intersects(zones[zone], geoms[point])
     np.minimum.at(out, point[hit], positions[zone[hit]])
     return out
 
@@ -190,15 +204,23 @@ def local_cluster(workers: int) -> Iterator[Any]:
 def _dask_positions(points: np.ndarray | None, zones: np.ndarray, *, npartitions: int | None,
                     scheduler: str | None, workers: int, zones_key: str | None,
                     zones_frame: geopandas.GeoDataFrame,
-                    given_xy: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                    given_xy: tuple[np.ndarray, np.ndarray] | None = None,
+                    points_key: str | None = None) -> np.ndarray:
     """Positions (or _NONE) of `points` (geometries), or of `given_xy` = (coordinates,
-    which rows are usable) when the points come as coordinates."""
+    which rows are usable) when the points come as coordinates (then kept on the workers
+    under `points_key` or their digest)."""
     if workers < 1:
         raise ValueError("workers must be at least 1")
     n = len(given_xy[0]) if given_xy is not None else len(points) if points is not None else 0
     if n == 0:
         return np.empty(0, dtype=np.int64)
     key = zones_key or _fingerprint(zones_frame, zones)
+    if given_xy is not None:
+        kept = points_key or _xy_digest(given_xy[0])
+        if scheduler is None:
+            with local_cluster(workers) as cluster, _distributed().Client(cluster) as client:
+                return _run_kept(client, zones, key, kept, npartitions, given_xy)
+        return _run_kept(_client(scheduler), zones, key, kept, npartitions, given_xy)
     if scheduler is None:
         with local_cluster(workers) as cluster, _distributed().Client(cluster) as client:
             return _run_dask(client, points, zones, key, npartitions, given_xy)
@@ -347,5 +369,132 @@ def _run_dask(client: Any, points: np.ndarray | None, zones: np.ndarray, key: st
         for chunk, got in zip(chunks, results, strict=True):
             found = got >= 0
             out[chunk[found]] = got[found]
+        return out
+    raise AssertionError("unreachable")
+
+
+# ---- the points, kept on the workers too ------------------------------------------------------
+# From coordinates (the census's call), each worker also keeps its strip of the points, by
+# key: the coordinates, their STRtree and the strip's box. The caller keeps which rows went
+# to which strip. A repeat call ships the keys, each worker joins what it holds against the
+# zones it holds, and sends back one int32 per point of its strip. A worker that lacks its
+# strip (new, restarted, or it forgot the set) is sent it with the task.
+
+_KEPT_POINT_SETS = 3
+_POINTS_ON_WORKER: OrderedDict[str, dict[int, tuple[np.ndarray, shapely.STRtree,
+                                                    shapely.Geometry]]] = OrderedDict()
+_POINTS_RECEIVED: Counter[str] = Counter()  # strips this process was sent, by key (tests)
+# (caller) points key, workers, parts -> the rows of each strip
+_LAYOUTS: OrderedDict[tuple[str, tuple[str, ...], int], list[np.ndarray]] = OrderedDict()
+_LAYOUTS_LOCK = threading.Lock()
+
+
+class PointsMissing(LookupError):
+    """A worker was asked to join a strip of points it does not hold."""
+
+
+def _xy_digest(xy: np.ndarray) -> str:
+    """A key naming coordinates by their content (~20 ms per 1M points)."""
+    data = np.ascontiguousarray(xy, dtype=float)
+    return "xy:" + hashlib.blake2b(data.tobytes(), digest_size=20,
+                                   person=str(data.shape).encode()[:16]).hexdigest()
+
+
+def _holds_strips(zones_key: str, points_key: str) -> tuple[bool, list[int]]:
+    """(On a worker.) Whether it holds the zones, and which strips of the points it holds."""
+    return zones_key in _ON_WORKER, sorted(_POINTS_ON_WORKER.get(points_key, {}))
+
+
+def _points_received() -> dict[str, int]:
+    """(On a worker.) How many strips it was sent, by points key."""
+    return dict(_POINTS_RECEIVED)
+
+
+def _kept_lowest(zones_key: str, points_key: str, part: int,
+                 xy: np.ndarray | None) -> np.ndarray:
+    """(On a worker.) `_chunk_lowest` of strip `part` of the points `points_key`, kept here
+    (sent as `xy` when this worker lacks it: then kept for the next call)."""
+    held = _ON_WORKER.get(zones_key)
+    if held is None:
+        raise ZonesMissing(zones_key)
+    strips = _POINTS_ON_WORKER.get(points_key)
+    if xy is not None:
+        _POINTS_RECEIVED[points_key] += 1
+        if strips is None:
+            strips = _POINTS_ON_WORKER[points_key] = {}
+        box = (shapely.box(*xy.min(axis=0), *xy.max(axis=0)) if len(xy)
+               else shapely.Polygon())
+        strips[part] = (xy, shapely.STRtree(shapely.points(xy)), box)
+        while len(_POINTS_ON_WORKER) > _KEPT_POINT_SETS:
+            _POINTS_ON_WORKER.popitem(last=False)
+    if strips is None or part not in strips:
+        raise PointsMissing(points_key)
+    _POINTS_ON_WORKER.move_to_end(points_key)
+    zones, zone_tree = held
+    xy, tree, box = strips[part]
+    dtype = np.int32 if len(zones) < np.iinfo(np.int32).max else np.int64
+    if not len(xy):
+        return np.empty(0, dtype=dtype)
+    near = np.sort(zone_tree.query(box))
+    lowest = _lowest_of(zones[near], near, xy, None, len(xy), tree)
+    return np.where(lowest == _NONE, -1, lowest).astype(dtype)
+
+
+def _layout(points_key: str, workers: tuple[str, ...], parts: int, xy: np.ndarray,
+            usable: np.ndarray) -> list[np.ndarray]:
+    """(Caller.) The rows of each strip by longitude, split once per points key."""
+    at = (points_key, workers, parts)
+    with _LAYOUTS_LOCK:
+        known = _LAYOUTS.get(at)
+        if known is not None:
+            _LAYOUTS.move_to_end(at)
+            return known
+    idx = np.flatnonzero(usable)
+    parts = max(1, min(len(idx), parts))
+    bounds = np.linspace(0, len(idx), parts + 1).astype(int)
+    if parts > 1:
+        idx = idx[np.argpartition(xy[idx, 0], bounds[1:-1])]
+    strips = [idx[a:b] for a, b in pairwise(bounds)]
+    with _LAYOUTS_LOCK:
+        _LAYOUTS[at] = strips
+        while len(_LAYOUTS) > 4 * _KEPT_POINT_SETS:
+            _LAYOUTS.popitem(last=False)
+    return strips
+
+
+def _run_kept(client: Any, zones: np.ndarray, zones_key: str, points_key: str,
+              npartitions: int | None, given_xy: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """`_run_dask` from coordinates with the points kept on the workers: strip i lives on
+    worker i mod w; only strips a worker lacks travel, with their task."""
+    workers = tuple(sorted(client.scheduler_info()["workers"]))
+    if not workers:
+        raise OSError("the Dask cluster has no workers")
+    xy, usable = given_xy
+    out = np.full(len(usable), _NONE, dtype=np.int64)
+    if not usable.any():
+        return out
+    strips = _layout(points_key, workers, npartitions or len(workers), xy, usable)
+    points_key = f"{points_key}#{len(strips)}"  # a strip's rows depend on the strip count
+    for attempt in (1, 2):
+        held = client.run(_holds_strips, zones_key, points_key, workers=list(workers))
+        missing = [w for w in workers if not held.get(w, (False,))[0]]
+        if missing:
+            client.run(_keep_zones, zones_key, shapely.to_wkb(zones), workers=missing)
+        futures = []
+        for part, rows in enumerate(strips):
+            worker = workers[part % len(workers)]
+            has = part in held.get(worker, (False, []))[1]
+            futures.append(client.submit(
+                _kept_lowest, zones_key, points_key, part, None if has else xy[rows],
+                workers=[worker], allow_other_workers=False, pure=False))
+        try:
+            results = client.gather(futures)
+        except (ZonesMissing, PointsMissing):  # a worker restarted or forgot meanwhile
+            if attempt == 2:
+                raise
+            continue
+        for rows, got in zip(strips, results, strict=True):
+            found = got >= 0
+            out[rows[found]] = got[found]
         return out
     raise AssertionError("unreachable")
