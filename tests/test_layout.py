@@ -101,6 +101,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "services/assistance": SHAPE,
     # 触发规则: + rules.py (the conditions, pure), files.py (service-triggers.yaml).
     "services/triggers": SHAPE,
+    # 月度复盘: computed when asked, no tables of its own (its SQL reads the services' tables).
+    "services/review": ("schemas.py", "repository.py", "service.py", "routes.py"),
     "provisioning": ("schemas.py", "service.py"),
     # The job queue: pgqueuer's tables (no models), its SQL, the runner; no HTTP.
     "jobs": ("repository.py", "service.py"),

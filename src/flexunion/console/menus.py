@@ -37,6 +37,7 @@ MENUS = (
     Menu("rules", "/console/rules", "平台规则", "Platform rules", ALL),
     Menu("groups", "/console/service-groups", "分类清单", "Service groups", ALL),
     Menu("service_triggers", "/console/service-triggers", "触发规则", "Trigger rules", ALL),
+    Menu("review", "/console/service-review", "月度复盘", "Monthly review", ALL),
     Menu("contracts", "/console/contracts", "协议条款", "Agreements", UNIONS),
     Menu("compliance", "/console/compliance", "合规核查", "Compliance run", UNIONS),
     Menu("service_window", "/console/service-window", "服务窗口", "Service window", ALL),

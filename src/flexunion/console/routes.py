@@ -42,6 +42,7 @@ from flexunion.console import (
     rules,
     service_catalogue,
     service_groups,
+    service_review,
     service_triggers,
     service_window,
     signin,
@@ -109,6 +110,7 @@ PAGES = [
     signed_in(assistance.router, roles=ALL),
     signed_in(service_groups.router, roles=ALL),
     signed_in(service_triggers.router, roles=ALL),
+    signed_in(service_review.router, roles=ALL),
 ]
 
 

@@ -59,6 +59,17 @@ async def for_member(session: AsyncSession, member_id: uuid.UUID) -> Sequence[Tr
         .order_by(Transfer.requested_at.desc(), Transfer.id.desc()))).all()
 
 
+async def completed_for(session: AsyncSession,
+                        member_ids: Sequence[uuid.UUID]) -> Sequence[tuple[uuid.UUID, datetime]]:
+    """(member, completed_at) of the completed transfers of these members, in one query."""
+    if not member_ids:
+        return []
+    rows = await session.execute(select(Transfer.member_id, Transfer.completed_at).where(
+        Transfer.member_id.in_(list(member_ids)), Transfer.status == "completed",
+        Transfer.completed_at.is_not(None)))
+    return [(r[0], r[1]) for r in rows if r[1] is not None]
+
+
 async def page(
     session: AsyncSession, *, direction: str | None, status: str | None,
     after: tuple[datetime, uuid.UUID] | None, limit: int,

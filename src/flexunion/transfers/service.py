@@ -196,6 +196,16 @@ async def history(session: AsyncSession, member_id: uuid.UUID) -> Sequence[Trans
     return await repo.for_member(session, member_id)
 
 
+async def completed_moves(session: AsyncSession,
+                          member_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[datetime]]:
+    """When each of these members' transfers completed (one query for all of them: the
+    service groups' cross-city rule reads it for a chunk of members at a time)."""
+    out: dict[uuid.UUID, list[datetime]] = {}
+    for member_id, completed_at in await repo.completed_for(session, member_ids):
+        out.setdefault(member_id, []).append(completed_at)
+    return out
+
+
 # ---- staff of either side ---------------------------------------------------------------
 
 

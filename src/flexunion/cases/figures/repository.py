@@ -70,3 +70,23 @@ async def unit_rows(session: AsyncSession, *, start: datetime, end: datetime,
                     now: datetime) -> Sequence[Any]:
     """One row of counts per handling unit for the cases received in [start, end)."""
     return (await session.execute(_FIGURES, {"start": start, "end": end, "now": now})).all()
+
+
+# 重复诉求: the same member filing demands of the same category more than once in [start,
+# end) (merged cases left out), in the caller's own subtree; one row per (unit, member,
+# category) with its case count. The monthly review (services/review) reads it.
+_REPEATED = text("""
+SELECT tenant_id, member_id, category, count(*) AS cases
+  FROM cases
+ WHERE created_at >= :start AND created_at < :end AND status <> 'merged'
+   AND member_id IS NOT NULL
+   AND tenant_id = ANY (CAST((SELECT flexunion_tenant_scope()) AS uuid[]))
+ GROUP BY tenant_id, member_id, category
+HAVING count(*) > 1
+""")
+
+
+async def repeated_rows(session: AsyncSession, *, start: datetime,
+                        end: datetime) -> Sequence[Any]:
+    """(tenant_id, member_id, category, cases) for each demand repeated in [start, end)."""
+    return (await session.execute(_REPEATED, {"start": start, "end": end})).all()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -79,3 +80,21 @@ async def report(session: AsyncSession, caller: Caller, period: Period, *,
     return FiguresRead(period=period.code, kind=period.kind, start=period.start,
                        end=period.end, as_of=now, units=units,
                        total=Figures(**figures(total)))
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatedDemand:
+    """A member's demands of one category received more than once in a period, at a unit."""
+
+    tenant_id: uuid.UUID
+    member_id: uuid.UUID
+    category: str
+    cases: int
+
+
+async def repeated_demands(session: AsyncSession, *, start: datetime,
+                           end: datetime) -> list[RepeatedDemand]:
+    """重复诉求: every (unit, member, category) with more than one case received in
+    [start, end), within the caller's own subtree (row-level security and the scope)."""
+    return [RepeatedDemand(r.tenant_id, r.member_id, r.category, int(r.cases))
+            for r in await repository.repeated_rows(session, start=start, end=end)]

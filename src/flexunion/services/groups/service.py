@@ -96,12 +96,10 @@ async def _facts(session: AsyncSession, members: Sequence[Member], rules: dict[s
             await events.work_since(session, ids, today - timedelta(days=city_days - 1)))
     registered = await events.registrations(session, ids)
     zones = await _zone_regions(session, members[0].federation_id, tenants) if cc else {}
+    completed = await transfers.completed_moves(session, ids) if cc is not None else {}
     out: dict[uuid.UUID, Facts] = {}
     for m in members:
-        moved: tuple[date, ...] = ()
-        if cc is not None:
-            moved = tuple(local_day(t.completed_at) for t in await transfers.history(session, m.id)
-                          if t.status == "completed" and t.completed_at is not None)
+        moved = tuple(local_day(at) for at in completed.get(m.id, ()))
         n, h, _ = night.get(m.id, (0.0, 0.0, set()))
         worked = city.get(m.id, (0.0, 0.0, set()))[2]
         out[m.id] = Facts(member_since=m.member_since, registered_on=registered.get(m.id),

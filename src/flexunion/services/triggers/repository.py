@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -70,3 +70,13 @@ async def partner_invitations(session: AsyncSession, partner_id: uuid.UUID,
     return (await session.scalars(select(TriggerAction).where(
         TriggerAction.partner_id == partner_id, TriggerAction.delivery == "partner_relay").order_by(
         TriggerAction.created_at.desc(), TriggerAction.id).limit(limit))).all()
+
+
+async def offered_members(session: AsyncSession, start: datetime,
+                          end: datetime) -> list[uuid.UUID]:
+    """The members an `offer_service` action reached in [start, end), as the caller sees the
+    actions (row-level security)."""
+    rows = await session.scalars(select(TriggerAction.member_id).where(
+        TriggerAction.action == "offer_service", TriggerAction.member_id.is_not(None),
+        TriggerAction.created_at >= start, TriggerAction.created_at < end).distinct())
+    return [m for m in rows.all() if m is not None]

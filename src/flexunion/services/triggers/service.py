@@ -322,3 +322,10 @@ async def save_rule_set(session: AsyncSession, caller: Caller, data: RuleSetSave
     tree = await directory.directory(session, federation_id)
     entry = tree.by_id[caller.tenant_id]
     return rule_set_read(row, entry.code, entry.name_zh, data.effective_from <= local_day(now))
+
+
+async def offered_members(session: AsyncSession, *, start: datetime,
+                          end: datetime) -> list[uuid.UUID]:
+    """The members a trigger offered a service to in [start, end) (the monthly review's
+    到达率 counts them as reached)."""
+    return await repository.offered_members(session, start, end)
