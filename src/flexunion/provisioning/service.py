@@ -15,7 +15,9 @@ federation in the files gets its card key (auth) if it has none. A `calendar.yam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +40,7 @@ from flexunion.services.groups import files as group_files
 from flexunion.services.triggers import files as trigger_files
 
 FILE_NAME = "federation.yaml"
+T = TypeVar("T")
 
 
 class FederationFileError(OperatorError):
@@ -81,52 +84,19 @@ def load_calendar(path: Path) -> CalendarFile | None:
         raise FederationFileError(str(exc)) from exc
 
 
-def load_providers(path: Path) -> provider_files.ProvidersFile | None:
-    """The mediation and legal aid providers beside a federation file, if there are any."""
+def beside(load: Callable[[Path], T | None], path: Path) -> T | None:
+    """A file that lives beside a federation file (its providers, platform rules, clause
+    templates, service catalogue, groups, trigger rules), read by its domain's `load_beside`,
+    if there is one; a bad file is this federation file's error."""
     try:
-        return provider_files.load_beside(path)
+        return load(path)
     except OperatorError as exc:
         raise FederationFileError(str(exc)) from exc
 
 
-def load_rules(path: Path) -> rule_files.RulesFile | None:
-    """The platform rules beside a federation file, if there are any."""
-    try:
-        return rule_files.load_beside(path)
-    except OperatorError as exc:
-        raise FederationFileError(str(exc)) from exc
-
-
-def load_templates(path: Path) -> template_files.TemplatesFile | None:
-    """HQ's clause templates beside a federation file, if there are any."""
-    try:
-        return template_files.load_beside(path)
-    except OperatorError as exc:
-        raise FederationFileError(str(exc)) from exc
-
-
-def load_services(path: Path) -> service_files.ServicesFile | None:
-    """HQ's service catalogue beside a federation file, if there is one."""
-    try:
-        return service_files.load_beside(path)
-    except OperatorError as exc:
-        raise FederationFileError(str(exc)) from exc
-
-
-def load_groups(path: Path) -> group_files.GroupsFile | None:
-    """The service groups beside a federation file, if there are any."""
-    try:
-        return group_files.load_beside(path)
-    except OperatorError as exc:
-        raise FederationFileError(str(exc)) from exc
-
-
-def load_triggers(path: Path) -> trigger_files.TriggersFile | None:
-    """The trigger rule sets beside a federation file, if there are any."""
-    try:
-        return trigger_files.load_beside(path)
-    except OperatorError as exc:
-        raise FederationFileError(str(exc)) from exc
+# Each file beside a federation file, in the order apply plans them.
+BESIDE = (provider_files.load_beside, rule_files.load_beside, template_files.load_beside,
+          service_files.load_beside, group_files.load_beside, trigger_files.load_beside)
 
 
 def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
@@ -135,12 +105,8 @@ def load_all(directory: Path) -> list[tuple[Path, FederationSpec]]:
     loaded = [(path, load_file(path)) for path in federation_files(directory)]
     for path, _ in loaded:
         load_calendar(path)  # checked before the database is touched
-        load_providers(path)
-        load_rules(path)
-        load_templates(path)
-        load_services(path)
-        load_groups(path)
-        load_triggers(path)
+        for load in BESIDE:
+            beside(load, path)
     owner: dict[str, tuple[Path, str]] = {}
     for path, spec in loaded:
         for code, where in tree.tenant_codes(spec).items():
@@ -173,34 +139,34 @@ async def _run(session: AsyncSession, directory: Path, apply: bool) -> Plan:
                     session, path.parent / calendar_files.FILE_NAME, calendar,
                     result.federation_id, spec.federation.code, result.tenants, apply,
                     lambda *args, changes=changes: changes.append(tree.Change(*args)))
-            providers = load_providers(path)
+            providers = beside(provider_files.load_beside, path)
             if providers is not None:
                 await provider_files.plan(
                     session, path.parent / provider_files.FILE_NAME, providers,
                     result.federation_id, result.tenants, apply,
                     lambda *args, changes=changes: changes.append(tree.Change(*args)))
-            rules = load_rules(path)
+            rules = beside(rule_files.load_beside, path)
             if rules is not None:
                 await rule_files.plan(
                     session, path.parent / rule_files.FILE_NAME, rules, result.federation_id,
                     result.partner_ids, apply,
                     lambda *args, changes=changes: changes.append(tree.Change(*args)))
-            templates = load_templates(path)
+            templates = beside(template_files.load_beside, path)
             if templates is not None:
                 await template_files.plan(
                     session, templates, result.federation_id, apply,
                     lambda *args, changes=changes: changes.append(tree.Change(*args)))
-            services = load_services(path)
+            services = beside(service_files.load_beside, path)
             if services is not None:
                 await service_files.plan(
                     session, services, result.federation_id, apply,
                     lambda *args, changes=changes: changes.append(tree.Change(*args)))
-            groups = load_groups(path)
+            groups = beside(group_files.load_beside, path)
             if groups is not None and await group_files.plan(
                     session, groups, result.federation_id, apply,
                     lambda *args, changes=changes: changes.append(tree.Change(*args))) and apply:
                 await group_files.reevaluate(session, result.federation_id)
-            triggers = load_triggers(path)
+            triggers = beside(trigger_files.load_beside, path)
             if triggers is not None:
                 await trigger_files.plan(
                     session, triggers, result.federation_id, apply,
