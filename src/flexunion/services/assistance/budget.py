@@ -4,7 +4,6 @@ regional admin for itself. Read with each line's region, as row-level security s
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -68,9 +67,3 @@ async def budget_lines(session: AsyncSession, year: int | None = None) -> list[B
     tree = await directory.directory(session, lines[0].federation_id)
     return [budget_read(line, tree.by_id[line.tenant_id].code,
                         tree.by_id[line.tenant_id].name_zh) for line in lines]
-
-
-async def member_year_total(session: AsyncSession, member_id: uuid.UUID, year: int) -> int:
-    return await repository.member_total(session, member_id, year)
-
-

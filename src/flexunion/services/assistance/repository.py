@@ -133,12 +133,6 @@ async def locked_total(session: AsyncSession, federation_id: uuid.UUID, member_i
     return total
 
 
-async def member_total(session: AsyncSession, member_id: uuid.UUID, year: int) -> int:
-    total = await session.scalar(select(MemberTotal.total_fen).where(
-        MemberTotal.member_id == member_id, MemberTotal.year == year))
-    return int(total or 0)
-
-
 async def purgeable(session: AsyncSession, closed_before: datetime) -> Sequence[AssistanceCase]:
     return (await session.scalars(select(AssistanceCase).where(
         AssistanceCase.closed_at < closed_before,
