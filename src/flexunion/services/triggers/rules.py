@@ -5,7 +5,7 @@ in its order (blue < yellow < orange < red)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -32,26 +32,30 @@ LEVELS = {"blue": 1, "yellow": 2, "orange": 3, "red": 4}
 SEVERITIES = {"minor": 1, "serious": 2, "fatal": 3}
 ORDERED = {"level": LEVELS, "severity": SEVERITIES}
 Op = Literal[">=", ">", "<=", "<", "==", "!="]
+# Every string a rule set carries is bounded (tests/test_input.py): codes and names short,
+# titles a line.
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Title = Annotated[str, msgspec.Meta(max_length=200)]
 
 
 class Condition(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    field: str
+    field: Name
     op: Op
-    value: str | float | int
+    value: Name | float | int
 
 
 class ActionSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    do: str
-    service: str | None = None  # offer_service: the catalogue code
+    do: Name
+    service: Name | None = None  # offer_service: the catalogue code
 
 
 class Rule(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    code: str
-    event: str
+    code: Name
+    event: Name
     actions: list[ActionSpec]
     when: list[Condition] = []
-    title_zh: str | None = None
-    title_en: str | None = None
+    title_zh: Title | None = None
+    title_en: Title | None = None
 
 
 def check(rule: Rule) -> str | None:
